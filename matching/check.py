@@ -1,0 +1,44 @@
+"""An independent check of a finished set of proposals against every hard rule.
+
+Runs before any proposal is stored (a last safety net: a proposal that breaks a rule is never
+written) and in the tests over whole random rounds.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from reciprocal.domain import Offer, Request
+
+from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, MatchContext, debt_headroom
+
+
+def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
+               balances: dict[str, int], proposals: list[tuple[str, str]]) -> list[str]:
+    """Every way `proposals` (request ref, offer ref) break a hard rule; empty when none do."""
+    req = {r.ref: r for r in requests}
+    off = {o.ref: o for o in offers}
+    out: list[str] = []
+    for r_ref, o_ref in proposals:
+        if r_ref not in req or o_ref not in off:
+            out.append(f"{ONE_PROPOSAL_EACH}: {r_ref} -> {o_ref} is not an open request and offer")
+            continue
+        for rule in PAIR_RULES:
+            if not rule.check(ctx, req[r_ref], off[o_ref]):
+                out.append(f"{rule.name}: {r_ref} -> {o_ref}")
+    for what, counts in (("request", Counter(r for r, _ in proposals)),
+                         ("offer", Counter(o for _, o in proposals))):
+        for ref, n in counts.items():
+            if n > 1:
+                out.append(f"{ONE_PROPOSAL_EACH}: {what} {ref} is in {n} proposals")
+    net: Counter = Counter()
+    for r_ref, o_ref in proposals:
+        if r_ref in req and o_ref in off:
+            net[req[r_ref].provider] += 1
+            net[off[o_ref].provider] -= 1
+    for provider, received in net.items():
+        if provider in ctx.scheme.providers:
+            limit = debt_headroom(balances.get(provider, 0), ctx.scheme.max_debt(provider))
+            if received > limit:
+                out.append(f"{FAIRNESS_DEBT_LIMIT}: {provider} would receive {received} net, "
+                           f"headroom {limit}")
+    return out

@@ -1,0 +1,100 @@
+"""Reasons read off the instance and the solution: why each proposal, why each request unmatched.
+
+The names are the rule and objective names of `matching.rules` and `matching.objectives`, so an
+explanation, an audit line and a test name all say the same thing.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from .instance import MatchingInstance
+from .objectives import Objective
+from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
+
+NO_COMPATIBLE_OFFER = "no_compatible_offer"
+WENT_TO_HIGHER_PRIORITY = "compatible_offers_went_to_higher_priority"
+PROVIDER_AT_DEBT_LIMIT = "provider_at_debt_limit"
+NOT_CHOSEN = "not_chosen_by_objectives"
+
+
+def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Objective],
+                     balances_before: dict[str, int]) -> dict:
+    request, offer = inst.requests[i], inst.offers[j]
+    passed = [rule.name for rule in PAIR_RULES] + [FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH]
+    frm, to = request.provider, offer.provider
+    b_from, b_to = balances_before.get(frm, 0), balances_before.get(to, 0)
+    preferences = []
+    if offer.area in request.preferred_areas:
+        preferences.append("preferred_area")
+    if offer.bedrooms == request.bedrooms_needed:
+        preferences.append("exact_size")
+    contributions = {obj.name: obj.pair_weight(inst, i, j) for obj in objectives if obj.linear}
+    weeks = inst.waiting_days(i) // 7
+    reasons = [f"passed all hard rules ({', '.join(passed)})",
+               f"{request.risk.value} risk, waiting {weeks} week(s)",
+               f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused); "
+               f"{to} balance {b_to:+d} -> {b_to + 1:+d} (gives a home)"]
+    reasons.append("meets preferences: " + ", ".join(preferences) if preferences
+                   else "meets no stated preference (area or exact size)")
+    return {
+        "reasons": reasons,
+        "rules_passed": passed,
+        "balance_effect": {frm: {"before": b_from, "after": b_from - 1},
+                           to: {"before": b_to, "after": b_to + 1}},
+        "preferences_met": preferences,
+        "objective_contributions": contributions,
+    }
+
+
+def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> dict[int, dict]:
+    """A reason for every request left unmatched, keyed by request index."""
+    matched = {i for i, _ in chosen}
+    used_offers = {j for _, j in chosen}
+    eligible: dict[int, list[int]] = {}
+    for i, j in inst.pairs:
+        eligible.setdefault(i, []).append(j)
+    net: Counter = Counter()
+    for i, j in chosen:
+        net[inst.requests[i].provider] += 1
+        net[inst.offers[j].provider] -= 1
+    out: dict[int, dict] = {}
+    n_offers = len(inst.offers)
+    for i, request in enumerate(inst.requests):
+        if i in matched:
+            continue
+        provider = request.provider
+        if i not in eligible:
+            counts = inst.excluded[i]
+            detail = ", ".join(f"{rule.name} excluded {counts[rule.name]}" for rule in PAIR_RULES
+                               if counts.get(rule.name))
+            reason = (f"no compatible offer: of {n_offers} open offer(s), " + detail) if n_offers \
+                else "no compatible offer: there are no open offers this round"
+            out[i] = {"reason": reason, "reason_code": NO_COMPATIBLE_OFFER,
+                      "excluded_by": {k: v for k, v in counts.items() if v},
+                      "open_offers": n_offers}
+            continue
+        compatible = len(eligible[i])
+        headroom = inst.headroom.get(provider, 0)
+        if net[provider] >= headroom:
+            balance = inst.balances.get(provider, 0)
+            limit = inst.scheme.max_debt(provider)
+            if headroom == 0:
+                reason = (f"its provider {provider} is at its debt limit (balance {balance:+d}, "
+                          f"max_debt {limit}); {compatible} compatible offer(s) exist")
+            else:
+                reason = (f"its provider {provider} reached its debt limit in this round (balance "
+                          f"{balance:+d}, max_debt {limit}, {net[provider]} net placed this round); "
+                          f"{compatible} compatible offer(s) exist")
+            out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
+                      "compatible_offers": compatible}
+        elif any(j not in used_offers for j in eligible[i]):
+            # Only possible when the scheme's objectives do not ask for the most households moved.
+            out[i] = {"reason": f"{compatible} compatible offer(s) were left unused because the "
+                                f"scheme's objectives ({', '.join(o for o in inst.objective_names)}) "
+                                f"did not favour this move",
+                      "reason_code": NOT_CHOSEN, "compatible_offers": compatible}
+        else:
+            out[i] = {"reason": f"its {compatible} compatible offer(s) went to households ranked "
+                                f"higher by the scheme's objectives (risk, number moved, waiting time)",
+                      "reason_code": WENT_TO_HIGHER_PRIORITY, "compatible_offers": compatible}
+    return out

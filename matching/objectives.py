@@ -1,0 +1,92 @@
+"""The matching objectives, applied lexicographically in the order `scheme.yaml` lists them.
+
+Each objective is a small object: `describe()` says what it rewards, `value()` computes it for a
+set of chosen pairs independently of any solver (so reports and tests can check the model), and
+linear objectives give a weight per eligible pair. `ledger_imbalance` is the one non-linear
+objective (a sum of absolute balances) and the model builds it specially.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .instance import MatchingInstance
+
+Pairs = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    sense: Literal["max", "min"]
+    linear: bool = True
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def pair_weight(self, inst: MatchingInstance, i: int, j: int) -> int:
+        raise NotImplementedError
+
+    def value(self, inst: MatchingInstance, chosen: Pairs) -> int:
+        return sum(self.pair_weight(inst, i, j) for i, j in chosen)
+
+
+class HighRiskMoved(Objective):
+    def describe(self) -> str:
+        return "most high-risk households moved"
+
+    def pair_weight(self, inst, i, j):
+        return int(inst.is_high_risk(i))
+
+
+class HouseholdsMoved(Objective):
+    def describe(self) -> str:
+        return "most households moved"
+
+    def pair_weight(self, inst, i, j):
+        return 1
+
+
+class LongestWaiting(Objective):
+    def describe(self) -> str:
+        return "longest waiting served first (total days waited by the households moved)"
+
+    def pair_weight(self, inst, i, j):
+        return inst.waiting_days(i)
+
+
+class LedgerImbalance(Objective):
+    def describe(self) -> str:
+        return "smallest ledger imbalance (sum over providers of |balance| after the round)"
+
+    def value(self, inst, chosen):
+        return sum(abs(b) for b in final_balances(inst, chosen).values())
+
+
+class PreferenceFit(Objective):
+    def describe(self) -> str:
+        return "best fit: homes in preferred areas and of exactly the size needed"
+
+    def pair_weight(self, inst, i, j):
+        return inst.preference_score(i, j)
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "high_risk_moved": HighRiskMoved("high_risk_moved", "max"),
+    "households_moved": HouseholdsMoved("households_moved", "max"),
+    "longest_waiting": LongestWaiting("longest_waiting", "max"),
+    "ledger_imbalance": LedgerImbalance("ledger_imbalance", "min", linear=False),
+    "preference_fit": PreferenceFit("preference_fit", "max"),
+}
+
+
+def objectives_for(names: list[str]) -> list[Objective]:
+    return [OBJECTIVES[n] for n in names]
+
+
+def final_balances(inst: MatchingInstance, chosen: Pairs) -> dict[str, int]:
+    out = {p: inst.balances.get(p, 0) for p in inst.scheme.providers}
+    for i, j in chosen:
+        out[inst.offers[j].provider] = out.get(inst.offers[j].provider, 0) + 1
+        out[inst.requests[i].provider] = out.get(inst.requests[i].provider, 0) - 1
+    return out

@@ -1,0 +1,183 @@
+"""The hard rules of SPEC section 5, one function each, gathered in one registry.
+
+A pair rule answers "may this request be proposed this offer?"; every eligible pair in the model
+passed all of them, and the same functions explain exclusions and check finished rounds, so a rule
+lives in exactly one place. Two rules are not about a single pair and live in the model:
+`fairness_debt_limit` (rule 9: its headroom is computed here, by `debt_headroom`) and
+`one_proposal_each` (rule 10: at most one proposal per request and per offer).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable
+
+from reciprocal.config import Scheme
+from reciprocal.domain import Offer, Request, RequestKind, age_band_floor
+
+
+@dataclass(frozen=True)
+class MatchContext:
+    """What the rules need beyond the pair: the scheme, the round's date, past declines."""
+
+    scheme: Scheme
+    on: date
+    declined: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (request, offer)
+
+    def granted_tenancy(self, request: Request, offer: Offer) -> str | None:
+        if offer.tenancy_offered:
+            return offer.tenancy_offered
+        provider = self.scheme.providers.get(offer.provider)
+        return None if provider is None else provider.grants.get(request.current_tenancy)
+
+
+RuleFn = Callable[[MatchContext, Request, Offer], bool]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    spec_rule: int  # the number in SPEC section 5
+    check: RuleFn
+    passed: str  # said of a proposal that passed it
+    failed: str  # said of an offer it excluded
+
+
+# 1
+def cross_provider(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    return request.provider != offer.provider
+
+
+# 2
+def safety_buffer(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    return offer.area not in ctx.scheme.within_buffer(request.avoid_areas)
+
+
+# 3
+def size(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    most = request.max_bedrooms
+    if most is None:
+        most = request.bedrooms_needed + ctx.scheme.config.matching.max_bedrooms_over_need
+    return request.bedrooms_needed <= offer.bedrooms <= most
+
+
+# 4
+def access(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    if request.needs_wheelchair and not offer.wheelchair_accessible:
+        return False
+    # A wheelchair-accessible home is step-free by definition.
+    if request.needs_step_free and not (offer.step_free or offer.wheelchair_accessible):
+        return False
+    return True
+
+
+# 5
+def security_of_tenure(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    granted = ctx.scheme.tenancy_rank(ctx.granted_tenancy(request, offer))
+    held = ctx.scheme.tenancy_rank(request.current_tenancy)
+    return granted is not None and held is not None and granted >= held
+
+
+# 6 (three parts)
+def perpetrator_opt_in(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    if request.kind != RequestKind.perpetrator:
+        return True
+    provider = ctx.scheme.providers.get(offer.provider)
+    return provider is not None and provider.accepts_perpetrator_moves
+
+
+def offer_restrictions(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    for restriction in offer.restrictions:
+        if restriction == "no_perpetrator" and request.kind == RequestKind.perpetrator:
+            return False
+        if restriction in ("age_55_plus", "age_65_plus"):
+            floor = age_band_floor(request.age)
+            if floor is None or floor < int(restriction[4:6]):
+                return False
+    return True
+
+
+def providers_active(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    return ctx.scheme.is_active(request.provider, ctx.on) and ctx.scheme.is_active(offer.provider, ctx.on)
+
+
+# 7
+def perpetrator_safety(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    if request.kind != RequestKind.perpetrator:
+        return True
+    if not request.survivor_consent or request.safety_decision_on is None:
+        return False
+    if request.safety_decision_on > ctx.on:
+        return False
+    if request.survivor_area is None:
+        return False
+    return offer.area not in ctx.scheme.within_buffer((request.survivor_area,))
+
+
+# 8
+def availability(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    horizon = ctx.on + timedelta(days=ctx.scheme.config.rounds.offer_horizon_days)
+    return offer.available_from <= horizon
+
+
+# 10 (the pairwise half: never propose a home the household declined)
+def not_declined(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    return (request.ref, offer.ref) not in ctx.declined
+
+
+# Scheme option: risk as a gate rather than only a priority.
+def risk_gate(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    gate = ctx.scheme.config.priority.risk_gate
+    if gate is None:
+        return True
+    return ctx.scheme.risk_rank(request.risk) <= ctx.scheme.risk_rank(gate)
+
+
+PAIR_RULES: tuple[Rule, ...] = (
+    Rule("cross_provider", 1, cross_provider, "offered by another member than the household's landlord",
+         "offered by the household's own landlord"),
+    Rule("safety_buffer", 2, safety_buffer, "outside the avoided areas and their safety buffer",
+         "in an avoided area or its safety buffer"),
+    Rule("size", 3, size, "bedrooms within the household's need", "wrong number of bedrooms"),
+    Rule("access", 4, access, "meets step-free and wheelchair needs", "does not meet access needs"),
+    Rule("security_of_tenure", 5, security_of_tenure, "tenancy at least as secure as the one held now",
+         "would grant a less secure tenancy"),
+    Rule("perpetrator_opt_in", 6, perpetrator_opt_in, "landlord accepts this kind of move",
+         "landlord does not accept perpetrator moves"),
+    Rule("offer_restrictions", 6, offer_restrictions, "meets the offer's restrictions",
+         "household does not meet the offer's restrictions"),
+    Rule("providers_active", 6, providers_active, "both landlords are active members",
+         "a landlord is not an active member"),
+    Rule("perpetrator_safety", 7, perpetrator_safety,
+         "perpetrator move has consent and a safety decision, away from the survivor",
+         "perpetrator move without consent or safety decision, or near the survivor"),
+    Rule("availability", 8, availability, "available within the round's horizon",
+         "not available within the round's horizon"),
+    Rule("not_declined", 10, not_declined, "not a home the household declined before",
+         "the household declined this home before"),
+    Rule("risk_gate", 0, risk_gate, "risk level passes the scheme's gate",
+         "risk level below the scheme's gate"),
+)
+
+RULES_BY_NAME = {rule.name: rule for rule in PAIR_RULES}
+
+# Rules enforced by the model over the whole round, named here so explanations and audits use
+# the same words.
+FAIRNESS_DEBT_LIMIT = "fairness_debt_limit"  # rule 9
+ONE_PROPOSAL_EACH = "one_proposal_each"  # rule 10
+
+
+def failed_rules(ctx: MatchContext, request: Request, offer: Offer) -> list[str]:
+    """Names of every pair rule the pair breaks (empty: the pair is eligible)."""
+    return [rule.name for rule in PAIR_RULES if not rule.check(ctx, request, offer)]
+
+
+def is_eligible(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    return all(rule.check(ctx, request, offer) for rule in PAIR_RULES)
+
+
+def debt_headroom(balance: int, max_debt: int) -> int:
+    """Rule 9, fairness_debt_limit: how many more homes (net, this round) a provider's tenants
+    may receive. A provider already at or past `-max_debt` gets no further tenants placed except
+    as many as it gives in the same round."""
+    return max(0, balance + max_debt)

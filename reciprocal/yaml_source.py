@@ -1,0 +1,131 @@
+"""Strict YAML reading that remembers where every key came from.
+
+PyYAML's safe loader silently keeps the last of two duplicate keys and expands aliases; for MoU
+configs both are mistakes waiting to happen (and aliases allow exponential "billion laughs"
+documents). This module composes the node tree, refuses duplicates, aliases and oversize files,
+and returns plain data plus a map from key path to line number so that validation errors can name
+the line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+MAX_CONFIG_BYTES = 1_000_000
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class YamlDocument:
+    source: str
+    data: Any
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line_of(self, path: Path_) -> int | None:
+        """Line of the deepest known prefix of `path` (a missing key points at its parent)."""
+        p = tuple(path)
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), None)
+
+
+def _construct(node: yaml.Node, path: Path_, doc: YamlDocument, problems: list[Problem],
+               seen: set[int]) -> Any:
+    if id(node) in seen:
+        problems.append(Problem(doc.source, "anchors and aliases are not allowed in MoU configs",
+                                node.start_mark.line + 1, _dotted(path)))
+        return None
+    seen.add(id(node))
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(Problem(doc.source, "merge keys (<<) are not allowed in MoU configs",
+                                        key_node.start_mark.line + 1, _dotted(path)))
+                continue
+            key = yaml.SafeLoader.construct_scalar(_LOADER, key_node) if isinstance(
+                key_node, yaml.ScalarNode) else None
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(Problem(doc.source, "keys must be plain text",
+                                        key_node.start_mark.line + 1, _dotted(path)))
+                continue
+            key = str(key)
+            if key in out:
+                problems.append(Problem(
+                    doc.source, f"duplicate key '{key}' (first on line {doc.lines[path + (key,)]})",
+                    key_node.start_mark.line + 1, _dotted(path + (key,))))
+                continue
+            doc.lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, path + (key,), doc, problems, seen)
+            doc.lines[path + (key,)] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, path + (i,), doc, problems, seen) for i, item in enumerate(node.value)]
+    # Scalars: let the safe constructor resolve ints, bools, dates and nulls.
+    return _LOADER.construct_object(node, deep=True)
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_LOADER = _Loader("")
+
+
+def _dotted(path: Path_) -> str | None:
+    if not path:
+        return None
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def dotted(path: Path_) -> str | None:
+    return _dotted(path)
+
+
+def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDocument | None, list[Problem]]:
+    """Read one YAML file strictly. Returns the document (None if unreadable) and its problems."""
+    source = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(source, f"cannot read file ({exc.strerror})")]
+    if len(raw) > MAX_CONFIG_BYTES:
+        return None, [Problem(source, f"file is {len(raw):,} bytes; MoU configs are limited to "
+                                      f"{MAX_CONFIG_BYTES:,} bytes")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Problem(source, f"not UTF-8 text (bad byte at offset {exc.start})")]
+    doc = YamlDocument(source, None)
+    problems: list[Problem] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "not valid YAML"
+        if "\t" in text and "tab" in str(reason).lower() or "found character '\\t'" in str(exc):
+            reason = "tabs are not allowed for indentation; use spaces"
+        return None, [Problem(source, f"not valid YAML: {reason}",
+                              mark.line + 1 if mark else None)]
+    except yaml.YAMLError as exc:  # pragma: no cover - unmarked errors are rare
+        return None, [Problem(source, f"not valid YAML: {exc}")]
+    if len(nodes) != 1:
+        return None, [Problem(source, f"expected exactly one YAML document, found {len(nodes)}")]
+    try:
+        doc.data = _construct(nodes[0], (), doc, problems, set())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        return None, [Problem(source, f"not valid YAML: {exc.problem}", mark.line + 1 if mark else None)]
+    return doc, problems
