@@ -26,7 +26,7 @@ DEFAULT_DB = "reciprocal.db"
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(timezone.utc)
 
 
 class MetaRow(SQLModel, table=True):

@@ -1,0 +1,60 @@
+"""What every command shares: the database and scheme it works on, and the consoles."""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from reciprocal.config import Scheme, load_scheme
+from reciprocal.storage import Database, resolve_url
+
+# Piped output (CI logs, files) gets a readable width instead of Rich's 80-column default.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class Settings:
+    db: str | None = None
+    config: Path | None = None
+
+    def scheme(self) -> Scheme:
+        return load_scheme(self.config)
+
+    def database(self, *, must_exist: bool = True, scheme: Scheme | None = None) -> Database:
+        db = Database(resolve_url(self.db))
+        if must_exist:
+            db.check_ready(scheme.id if scheme else None)
+        return db
+
+
+def settings(ctx: typer.Context) -> Settings:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = Settings()
+    return root.obj
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+FORMAT_HELP = "Output format: table for people, json for scripts."
+
+
+def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:
+    if value not in allowed:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(allowed)}", param_hint="--format")
+    return value
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option) from None

@@ -1,0 +1,159 @@
+"""`reciprocal offer ...` and `reciprocal request ...`: add, import, list, withdraw."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reciprocal import pot
+from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS
+from reciprocal.intake import record_from_options
+
+from .context import FORMAT_HELP, out, parse_format, print_json, settings
+from .render import table
+
+offer_app = typer.Typer(help="Empty homes members put into the pot.", no_args_is_help=True)
+request_app = typer.Typer(help="Property requests for members' households.", no_args_is_help=True)
+
+
+def _plain(record) -> dict:
+    data = asdict(record)
+    for k, v in data.items():
+        if isinstance(v, Enum):
+            data[k] = v.value
+        elif isinstance(v, tuple):
+            data[k] = list(v)
+        elif hasattr(v, "isoformat"):
+            data[k] = v.isoformat()
+    return data
+
+
+def _import(ctx: typer.Context, file: Path, kind: str) -> None:
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    fn = pot.import_offers if kind == "offer" else pot.import_requests
+    result = fn(db, scheme, file)
+    out.print(f"Imported {file.name}: {result.added} new {kind}(s), {result.unchanged} already stored "
+              f"unchanged.")
+
+
+def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str) -> None:
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    status_filter = None if status == "all" else status
+    records = (pot.list_offers if kind == "offer" else pot.list_requests)(db, status_filter, provider)
+    rows = [_plain(r) for r in records]
+    if fmt == "json":
+        print_json(rows)
+        return
+    if kind == "offer":
+        cols = ["ref", "provider", "area", "bedrooms", "property_type", "step_free",
+                "wheelchair_accessible", "available_from", "restrictions", "status"]
+    else:
+        cols = ["ref", "provider", "kind", "risk", "bedrooms_needed", "needs_step_free",
+                "needs_wheelchair", "referred_on", "status"]
+    table(f"{kind.capitalize()}s ({status}): {len(rows)}", cols, [[r[c] for c in cols] for r in rows])
+
+
+def _withdraw(ctx: typer.Context, kind: str, ref: str) -> None:
+    s = settings(ctx)
+    db = s.database()
+    cancelled = (pot.withdraw_offer if kind == "offer" else pot.withdraw_request)(db, ref)
+    extra = f"; {cancelled} live proposal(s) cancelled" if cancelled else ""
+    out.print(f"{kind.capitalize()} {ref} withdrawn{extra}.")
+
+
+def _add(ctx: typer.Context, kind: str, values: dict) -> None:
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    record = record_from_options(kind, values, scheme)
+    result = pot.add_records(db, [record])
+    out.print(f"{kind.capitalize()} {record.ref} " + ("added." if result.added else "already stored, unchanged."))
+
+
+STATUS_HELP = "Which to list: open, or any status (let/moved/withdrawn), or all."
+
+
+@offer_app.command("import")
+def offer_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of offers.")):
+    """Import offers from CSV/XLSX: all rows or none; every bad row is listed."""
+    _import(ctx, file, "offer")
+
+
+@offer_app.command("list")
+def offer_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
+               provider: Optional[str] = typer.Option(None, help="Only this provider's offers."),
+               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """List offers."""
+    _list(ctx, "offer", status, provider, format)
+
+
+@offer_app.command("withdraw")
+def offer_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref.")):
+    """Withdraw an open offer (a live proposal of it is cancelled)."""
+    _withdraw(ctx, "offer", ref)
+
+
+@offer_app.command("add")
+def offer_add(ctx: typer.Context,
+              ref: str = typer.Option(...), provider: str = typer.Option(...),
+              area: str = typer.Option(...), bedrooms: str = typer.Option(...),
+              property_type: str = typer.Option(...), available_from: str = typer.Option(...),
+              floor: Optional[str] = typer.Option(None), step_free: Optional[str] = typer.Option(None),
+              wheelchair_accessible: Optional[str] = typer.Option(None),
+              tenancy_offered: Optional[str] = typer.Option(None),
+              weekly_rent: Optional[str] = typer.Option(None),
+              restrictions: Optional[str] = typer.Option(None, help="e.g. no_perpetrator;age_55_plus"),
+              notes: Optional[str] = typer.Option(None)):
+    """Add one offer (fields as in the CSV)."""
+    values = dict(locals())
+    values.pop("ctx")
+    _add(ctx, "offer", {k: values[k] for k in OFFER_FIELDS})
+
+
+@request_app.command("import")
+def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of requests.")):
+    """Import requests from CSV/XLSX: all rows or none; every bad row is listed."""
+    _import(ctx, file, "request")
+
+
+@request_app.command("list")
+def request_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
+                 provider: Optional[str] = typer.Option(None, help="Only this provider's requests."),
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """List requests."""
+    _list(ctx, "request", status, provider, format)
+
+
+@request_app.command("withdraw")
+def request_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref.")):
+    """Withdraw an open request (a live proposal for it is cancelled)."""
+    _withdraw(ctx, "request", ref)
+
+
+@request_app.command("add")
+def request_add(ctx: typer.Context,
+                ref: str = typer.Option(...), provider: str = typer.Option(...),
+                kind: str = typer.Option(...), current_tenancy: str = typer.Option(...),
+                bedrooms_needed: str = typer.Option(...), risk: str = typer.Option(...),
+                referred_on: str = typer.Option(...),
+                max_bedrooms: Optional[str] = typer.Option(None),
+                needs_step_free: Optional[str] = typer.Option(None),
+                needs_wheelchair: Optional[str] = typer.Option(None),
+                avoid_areas: Optional[str] = typer.Option(None, help="e.g. fenland;peterborough"),
+                preferred_areas: Optional[str] = typer.Option(None),
+                age: Optional[str] = typer.Option(None),
+                survivor_area: Optional[str] = typer.Option(None),
+                survivor_consent: Optional[str] = typer.Option(None),
+                safety_decision_on: Optional[str] = typer.Option(None)):
+    """Add one request (fields as in the CSV)."""
+    values = dict(locals())
+    values.pop("ctx")
+    _add(ctx, "request", {k: values[k] for k in REQUEST_FIELDS})

@@ -1,0 +1,65 @@
+"""Rich rendering of rounds, the pot and the ledger. Data cells are escaped: a note with square
+brackets is shown as typed, never read as markup."""
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from .context import out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return escape(str(value))
+
+
+def table(title: str, columns: list[str], rows: list[list]) -> None:
+    t = Table(title=title, title_justify="left", show_lines=False)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[_cell(v) for v in r])
+    out.print(t)
+
+
+def round_view(view: dict) -> None:
+    out.print(f"[bold]Round {view['round']}[/bold] on {view['on']} ({view['status']})")
+    rows = []
+    for p in view["proposals"]:
+        why = _short_why(p)
+        if p.get("decline_reason"):
+            why = f"{p['status']}: {p['decline_reason']}"
+        rows.append([p["id"], p["request"], p["offer"], p["from_provider"], p["to_provider"],
+                     p["status"], why])
+    table(f"Proposals ({len(rows)})", ["id", "request", "offer", "from", "to", "status", "why"], rows)
+    table(f"Unmatched requests ({len(view['unmatched'])})", ["request", "reason"],
+          [[u["request"], u["reason"]] for u in view["unmatched"]])
+    objectives(view["objectives"], view["solve_seconds"])
+
+
+def _short_why(p: dict) -> str:
+    reasons = p.get("reasons", [])
+    priority = reasons[1] if len(reasons) > 1 else ""
+    prefs = ", ".join(p.get("preferences_met", [])) or "no preference met"
+    return f"{priority}; {prefs}"
+
+
+def objectives(levels: list[dict], seconds: float) -> None:
+    rows = [[i + 1, o["name"], o["sense"], o["value"], o["bound"], f"{o.get('gap', 0):.2%}",
+             o.get("status", "")] for i, o in enumerate(levels)]
+    table(f"Objectives, in order (solve {seconds:.3f} s)",
+          ["#", "objective", "sense", "value", "proven bound", "gap", "status"], rows)
+
+
+def balances(data: dict) -> None:
+    bands = sorted({b for p in data["providers"] for b in p["by_band"]})
+    rows = [[p["provider"], p["given"], p["received"], f"{p['balance']:+d}", p["max_debt"],
+             *[p["by_band"].get(b, 0) for b in bands]] for p in data["providers"]]
+    table("Ledger balances (given - received)",
+          ["provider", "given", "received", "balance", "max_debt", *bands], rows)
+    out.print(f"Sum of balances: {data['sum_of_balances']} (always 0)")

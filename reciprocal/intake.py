@@ -1,0 +1,410 @@
+"""Intake of offers and requests from CSV or XLSX files (and single records from the CLI).
+
+All or nothing: every row is parsed and checked against the scheme before anything is written, and
+every bad row is reported with its line, column and reason. Files that carry personal data columns
+(names, addresses, dates of birth, contact details) are refused outright: refs are pseudonymous
+case codes and the engine stores nothing that identifies a household.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .config import Scheme
+from .domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
+                     Request, RequestKind, Risk)
+from .errors import InputFileError, Problem
+
+MAX_FILE_BYTES = 20_000_000
+MAX_ROWS = 100_000
+REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-/.]{0,63}$")
+
+# Column names (after normalising) that would carry personal data. Matching is on whole words so
+# that e.g. `survivor_area` is not mistaken for an address.
+PERSONAL_DATA_COLUMNS = {
+    "name", "names", "first_name", "firstname", "forename", "forenames", "given_name", "surname",
+    "last_name", "lastname", "family_name", "full_name", "fullname", "tenant_name", "client_name",
+    "household_name", "address", "address1", "address2", "address_line_1", "address_line_2",
+    "street", "street_address", "house_number", "postcode", "post_code", "zip", "zipcode",
+    "date_of_birth", "dob", "birth_date", "birthdate", "born", "birthday", "phone", "telephone",
+    "mobile", "email", "e_mail", "email_address", "nhs_number", "ni_number",
+    "national_insurance_number", "nino", "uprn",
+}
+
+TRUE = {"true", "yes", "y", "1", "t"}
+FALSE = {"false", "no", "n", "0", "f", ""}
+
+
+def normalise_column(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower().lstrip("\ufeff"))
+
+
+class FieldError(ValueError):
+    """A bad value in one field; the message says why."""
+
+
+# -- field parsers: each takes the raw cell text and returns a value or raises FieldError ---------
+
+def _text(value: str) -> str:
+    return value.strip()
+
+
+def _optional_text(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _ref(value: str) -> str:
+    value = value.strip()
+    if not REF_PATTERN.match(value):
+        raise FieldError("must be a case code of letters, digits and - _ / . (at most 64)")
+    return value
+
+
+def _int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        value = value.strip()
+        try:
+            number = float(value) if re.fullmatch(r"-?\d+\.0*", value) else int(value)
+        except ValueError:
+            raise FieldError(f"'{_show(value)}' is not a whole number") from None
+        number = int(number)
+        if not lo <= number <= hi:
+            raise FieldError(f"{number} is outside {lo}..{hi}")
+        return number
+    return parse
+
+
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def wrapped(value: str) -> Any:
+        return None if value.strip() == "" else parse(value)
+    return wrapped
+
+
+def _bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in TRUE:
+        return True
+    if v in FALSE:
+        return False
+    raise FieldError(f"'{_show(value)}' is not yes/no (true/false)")
+
+
+def _date(value: str) -> date:
+    v = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", v):
+        try:
+            return date.fromisoformat(v[:10])
+        except ValueError:
+            pass
+    raise FieldError(f"'{_show(value)}' is not a date (YYYY-MM-DD)")
+
+
+def _money(value: str) -> float:
+    v = value.strip().lstrip("£")
+    try:
+        amount = float(v)
+    except ValueError:
+        raise FieldError(f"'{_show(value)}' is not an amount") from None
+    if not 0 <= amount <= 10_000:
+        raise FieldError(f"{amount} is outside 0..10000")
+    return round(amount, 2)
+
+
+def _choice(options: Iterable[str]) -> Callable[[str], str]:
+    allowed = list(options)
+
+    def parse(value: str) -> str:
+        v = value.strip().lower()
+        if v not in allowed:
+            raise FieldError(f"'{_show(value)}' is not one of {', '.join(allowed)}")
+        return v
+    return parse
+
+
+def _list(value: str) -> tuple[str, ...]:
+    parts = [p.strip() for p in re.split(r"[;,|]", value) if p.strip()]
+    return tuple(dict.fromkeys(parts))
+
+
+def _show(value: str) -> str:
+    """Echo a bad value back, short, so an error never prints a long free-text cell."""
+    value = value.strip()
+    return value if len(value) <= 24 else value[:21] + "..."
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    required: bool = True
+
+
+OFFER_COLUMNS = [
+    Column("ref", _ref), Column("provider", _text), Column("area", _text),
+    Column("bedrooms", _int(0, 10)),
+    Column("property_type", _choice(t.value for t in PropertyType)),
+    Column("floor", _optional(_int(-1, 60)), False),
+    Column("step_free", _bool, False), Column("wheelchair_accessible", _bool, False),
+    Column("tenancy_offered", _optional_text, False),
+    Column("weekly_rent", _optional(_money), False),
+    Column("available_from", _date), Column("restrictions", _list, False),
+    Column("notes", _text, False),
+]
+REQUEST_COLUMNS = [
+    Column("ref", _ref), Column("provider", _text),
+    Column("kind", _choice(k.value for k in RequestKind)),
+    Column("current_tenancy", _text), Column("bedrooms_needed", _int(0, 10)),
+    Column("max_bedrooms", _optional(_int(0, 10)), False),
+    Column("needs_step_free", _bool, False), Column("needs_wheelchair", _bool, False),
+    Column("avoid_areas", _list, False), Column("preferred_areas", _list, False),
+    Column("risk", _choice(r.value for r in Risk)), Column("referred_on", _date),
+    Column("age", _optional(_choice(AGE_BANDS)), False),
+    Column("survivor_area", _optional_text, False),
+    Column("survivor_consent", _bool, False),
+    Column("safety_decision_on", _optional(_date), False),
+]
+assert [c.name for c in OFFER_COLUMNS] == list(OFFER_FIELDS)
+assert [c.name for c in REQUEST_COLUMNS] == list(REQUEST_FIELDS)
+
+
+# -- reading files ------------------------------------------------------------------------------
+
+def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, cells) rows of a CSV or XLSX file."""
+    source = path.name
+    if not path.is_file():
+        raise InputFileError([Problem(str(path), "file not found")])
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputFileError([Problem(source, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputFileError([Problem(source, "not UTF-8 text; save the file as CSV UTF-8", line)]) from None
+    if "\x00" in text:
+        raise InputFileError([Problem(source, "contains NUL bytes; is it really a CSV file?")])
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    try:
+        for cells in reader:
+            if header is None:
+                header = cells
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((reader.line_num, cells))
+            if len(rows) > MAX_ROWS:
+                raise InputFileError([Problem(source, f"more than {MAX_ROWS:,} rows")])
+    except csv.Error as exc:
+        raise InputFileError([Problem(source, f"not valid CSV: {exc}", reader.line_num)]) from None
+    if header is None:
+        raise InputFileError([Problem(source, "the file is empty (no header row)")])
+    return header, rows
+
+
+def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    from openpyxl import load_workbook  # imported here: only XLSX intake needs it
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken zip
+        raise InputFileError([Problem(path.name, "not a readable XLSX workbook")]) from None
+    sheet = workbook.worksheets[0]
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = ["" if v is None else (v.isoformat()[:10] if isinstance(v, date) else str(v))
+                 for v in values]
+        if header is None:
+            header = cells
+            continue
+        if any(c.strip() for c in cells):
+            rows.append((number, cells))
+        if len(rows) > MAX_ROWS:
+            raise InputFileError([Problem(path.name, f"more than {MAX_ROWS:,} rows")])
+    workbook.close()
+    if header is None:
+        raise InputFileError([Problem(path.name, "the workbook's first sheet is empty")])
+    while header and not header[-1].strip():
+        header.pop()
+    return header, rows
+
+
+# -- parsing and checking -----------------------------------------------------------------------
+
+def _check_header(source: str, header: list[str], columns: list[Column]) -> tuple[list[str], list[Problem]]:
+    names = [normalise_column(h) for h in header]
+    problems = []
+    personal = [h for h, n in zip(header, names) if n in PERSONAL_DATA_COLUMNS]
+    if personal:
+        problems.append(Problem(source, "refused: the file has personal data column(s) "
+                                f"{', '.join(repr(p.strip()) for p in personal)}; the engine stores no "
+                                "names, addresses or dates of birth, only pseudonymous case refs", 1))
+        return names, problems
+    known = {c.name for c in columns}
+    for h, n in zip(header, names):
+        if n not in known:
+            problems.append(Problem(source, f"unknown column '{_show(h)}'", 1, h.strip()))
+    seen: set[str] = set()
+    for n in names:
+        if n in seen and n in known:
+            problems.append(Problem(source, "column appears twice", 1, n))
+        seen.add(n)
+    for c in columns:
+        if c.required and c.name not in names:
+            problems.append(Problem(source, "required column is missing", 1, c.name))
+    return names, problems
+
+
+def _parse_rows(source: str, header: list[str], rows: list[tuple[int, list[str]]],
+                columns: list[Column]) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    names, problems = _check_header(source, header, columns)
+    if problems:
+        return [], problems
+    by_name = {c.name: c for c in columns}
+    parsed: list[tuple[int, dict]] = []
+    for line, cells in rows:
+        if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
+            problems.append(Problem(source, f"row has {len(cells)} cells but the header has {len(names)}",
+                                    line))
+            continue
+        record: dict[str, Any] = {}
+        row_ok = True
+        for index, name in enumerate(names):
+            cell = cells[index] if index < len(cells) else ""
+            column = by_name[name]
+            if column.required and cell.strip() == "":
+                problems.append(Problem(source, "value is required", line, name))
+                row_ok = False
+                continue
+            try:
+                record[name] = column.parse(cell)
+            except FieldError as exc:
+                problems.append(Problem(source, str(exc), line, name))
+                row_ok = False
+        if row_ok:
+            parsed.append((line, record))
+    return parsed, problems
+
+
+def _scheme_checks_offer(scheme: Scheme, source: str, line: int, r: dict) -> list[Problem]:
+    problems = []
+    provider = scheme.providers.get(r["provider"])
+    if provider is None:
+        problems.append(Problem(source, f"unknown provider '{_show(r['provider'])}'", line, "provider"))
+    if r["area"] not in scheme.config.areas:
+        problems.append(Problem(source, f"unknown area '{_show(r['area'])}'", line, "area"))
+    elif provider is not None and r["area"] not in provider.areas:
+        problems.append(Problem(source, f"{provider.id} holds no stock in area '{r['area']}'", line, "area"))
+    tenancy = r.get("tenancy_offered")
+    if tenancy and tenancy not in scheme.config.tenancy_kinds:
+        problems.append(Problem(source, f"unknown tenancy kind '{_show(tenancy)}'", line, "tenancy_offered"))
+    for restriction in r.get("restrictions", ()):
+        if restriction not in RESTRICTIONS:
+            problems.append(Problem(source, f"unknown restriction '{_show(restriction)}' (known: "
+                                    f"{', '.join(RESTRICTIONS)})", line, "restrictions"))
+    return problems
+
+
+def _scheme_checks_request(scheme: Scheme, source: str, line: int, r: dict) -> list[Problem]:
+    problems = []
+    if r["provider"] not in scheme.providers:
+        problems.append(Problem(source, f"unknown provider '{_show(r['provider'])}'", line, "provider"))
+    if r["current_tenancy"] not in scheme.config.tenancy_kinds:
+        problems.append(Problem(source, f"unknown tenancy kind '{_show(r['current_tenancy'])}'", line,
+                                "current_tenancy"))
+    for column in ("avoid_areas", "preferred_areas"):
+        for area in r.get(column, ()):
+            if area not in scheme.config.areas:
+                problems.append(Problem(source, f"unknown area '{_show(area)}'", line, column))
+    most = r.get("max_bedrooms")
+    if most is not None and most < r["bedrooms_needed"]:
+        problems.append(Problem(source, "max_bedrooms is below bedrooms_needed", line, "max_bedrooms"))
+    if r["kind"] == RequestKind.perpetrator.value:
+        area = r.get("survivor_area")
+        if not area:
+            problems.append(Problem(source, "a perpetrator request needs survivor_area", line,
+                                    "survivor_area"))
+        elif area not in scheme.config.areas:
+            problems.append(Problem(source, f"unknown area '{_show(area)}'", line, "survivor_area"))
+    elif r.get("survivor_area") or r.get("safety_decision_on"):
+        problems.append(Problem(source, "survivor_area and safety_decision_on belong to perpetrator "
+                                "requests only", line, "kind"))
+    return problems
+
+
+def _build_offer(r: dict) -> Offer:
+    return Offer(**{**r, "property_type": PropertyType(r["property_type"]),
+                    "restrictions": tuple(r.get("restrictions", ()))})
+
+
+def _build_request(r: dict) -> Request:
+    return Request(**{**r, "kind": RequestKind(r["kind"]), "risk": Risk(r["risk"])})
+
+
+def parse_offers(path: Path, scheme: Scheme) -> list[Offer]:
+    return _parse(path, scheme, OFFER_COLUMNS, _scheme_checks_offer, _build_offer)
+
+
+def parse_requests(path: Path, scheme: Scheme) -> list[Request]:
+    return _parse(path, scheme, REQUEST_COLUMNS, _scheme_checks_request, _build_request)
+
+
+def _parse(path: Path, scheme: Scheme, columns, checks, build) -> list:
+    header, rows = read_table(path)
+    source = path.name
+    parsed, problems = _parse_rows(source, header, rows, columns)
+    first_line: dict[str, int] = {}
+    out = []
+    for line, record in parsed:
+        found = checks(scheme, source, line, record)
+        ref = record["ref"]
+        if ref in first_line:
+            found.append(Problem(source, f"ref {ref} also appears on line {first_line[ref]}", line, "ref"))
+        first_line.setdefault(ref, line)
+        problems += found
+        if not found:
+            out.append(build(record))
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0))
+        raise InputFileError(problems, f"{len(problems)} problem(s) in {source}; nothing was imported")
+    if not out:
+        raise InputFileError([Problem(source, "the file has a header but no rows")])
+    return out
+
+
+def record_from_options(kind: str, values: dict[str, str], scheme: Scheme) -> Offer | Request:
+    """One offer or request from CLI options (`offer add`, `request add`), checked like a file row."""
+    columns = OFFER_COLUMNS if kind == "offer" else REQUEST_COLUMNS
+    header = [k for k, v in values.items() if v is not None]
+    cells = [str(values[k]) for k in header]
+    parsed, problems = _parse_rows("--option", header, [(0, cells)], columns)
+    if not problems:
+        checks = _scheme_checks_offer if kind == "offer" else _scheme_checks_request
+        problems = checks(scheme, "--option", 0, parsed[0][1])
+    if problems:
+        raise InputFileError([Problem(f"--{p.field.replace('_', '-')}" if p.field else p.source,
+                                      p.message) for p in problems],
+                             f"the {kind} is not valid; nothing was written")
+    record = parsed[0][1]
+    return _build_offer(record) if kind == "offer" else _build_request(record)
+
+
+def differences(a: Any, b: Any) -> list[str]:
+    """Field names where two offers (or two requests) differ, ignoring status."""
+    return [f.name for f in fields(a) if f.name != "status" and getattr(a, f.name) != getattr(b, f.name)]

@@ -1,0 +1,194 @@
+"""Round state: open → solve → decide → close, in the database.
+
+The solving itself lives in `matching.engine`; this module keeps the states and makes the close
+atomic and idempotent: accepted proposals become moves, offers are let, requests are moved, both
+ledger legs and the post-move checklist are written, all in one transaction or not at all. A second
+close changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, select
+
+from .config import Scheme
+from .domain import LIVE_PROPOSAL, ProposalStatus, RoundStatus
+from .errors import IntegrityError, NotFoundError, StateError
+from .ledger import record_move
+from .storage import (ChecklistItemRow, Database, MoveRow, OfferRow, ProposalRow, RequestRow,
+                      RoundRow, utcnow)
+
+# The post-move checklist (SPEC section 6): item, and who must do it ("to": the new landlord).
+CHECKLIST = (
+    ("da_move_flagged_to_new_landlord", "to"),
+    ("referral_to_local_da_service_offered", "to"),
+    ("sanctuary_scheme_check_at_new_home", "to"),
+)
+
+
+def current_open_round(session: Session) -> RoundRow | None:
+    return session.exec(select(RoundRow).where(RoundRow.status == RoundStatus.open.value)).first()
+
+
+def ensure_no_open_round(session: Session) -> None:
+    existing = current_open_round(session)
+    if existing is not None:
+        raise StateError(f"round {existing.id} is still open; decide and close it (`reciprocal round "
+                         f"close {existing.id}`) before running a new round")
+
+
+def create_round(session: Session, on: date, snapshot: dict) -> RoundRow:
+    ensure_no_open_round(session)
+    row = RoundRow(on=on, status=RoundStatus.open.value, snapshot=snapshot, report={})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_round(session: Session, round_id: int) -> RoundRow:
+    row = session.get(RoundRow, round_id)
+    if row is None:
+        raise NotFoundError(f"no round {round_id}")
+    return row
+
+
+def proposals_of(session: Session, round_id: int) -> list[ProposalRow]:
+    return list(session.exec(select(ProposalRow).where(ProposalRow.round_id == round_id)
+                             .order_by(ProposalRow.id)).all())
+
+
+def declined_pairs(session: Session) -> frozenset[tuple[str, str]]:
+    rows = session.exec(select(ProposalRow.request_ref, ProposalRow.offer_ref).where(
+        ProposalRow.status == ProposalStatus.declined.value)).all()
+    return frozenset((r, o) for r, o in rows)
+
+
+@dataclass(frozen=True)
+class Decision:
+    proposal_id: int
+    request: str
+    offer: str
+    status: str
+
+
+def decide(session: Session, round_id: int, proposal_id: int, accept: bool,
+           reason: str | None) -> Decision:
+    """Accept or decline one proposal of an open round. A decline needs a reason."""
+    if not accept and not (reason and reason.strip()):
+        raise StateError("a decline needs a reason (--reason)")
+    rnd = get_round(session, round_id)
+    if rnd.status != RoundStatus.open.value:
+        raise StateError(f"round {round_id} is closed; its proposals can no longer be decided")
+    proposal = session.get(ProposalRow, proposal_id)
+    if proposal is None or proposal.round_id != round_id:
+        raise NotFoundError(f"round {round_id} has no proposal {proposal_id}")
+    target = ProposalStatus.accepted if accept else ProposalStatus.declined
+    if proposal.status == target.value:
+        return Decision(proposal.id, proposal.request_ref, proposal.offer_ref, proposal.status)
+    if proposal.status not in (ProposalStatus.pending.value, ProposalStatus.accepted.value):
+        raise StateError(f"proposal {proposal_id} is {proposal.status}; it cannot be changed")
+    proposal.status = target.value
+    proposal.decline_reason = None if accept else reason.strip()[:500]
+    proposal.decided_at = utcnow()
+    session.add(proposal)
+    return Decision(proposal.id, proposal.request_ref, proposal.offer_ref, proposal.status)
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    round_id: int
+    moves: list[dict]
+    already_closed: bool
+    lapsed: int = 0
+
+
+def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool = False) -> CloseResult:
+    """Commit every accepted proposal as a move, atomically; a second close changes nothing."""
+    with db.transaction() as session:
+        rnd = get_round(session, round_id)
+        if rnd.status == RoundStatus.closed.value:
+            moves = session.exec(select(MoveRow).where(MoveRow.round_id == round_id)).all()
+            return CloseResult(round_id, [_move_dict(m) for m in moves], already_closed=True)
+        proposals = proposals_of(session, round_id)
+        pending = [p for p in proposals if p.status == ProposalStatus.pending.value]
+        if pending and not lapse_pending:
+            ids = ", ".join(str(p.id) for p in pending)
+            raise StateError(f"round {round_id} has {len(pending)} undecided proposal(s) ({ids}); accept "
+                             f"or decline each (`reciprocal round decide`), or close with --lapse-pending "
+                             f"to let them lapse; nothing was changed")
+        for p in pending:
+            p.status = ProposalStatus.cancelled.value
+            p.decline_reason = "lapsed: undecided when the round closed"
+            session.add(p)
+        moves = []
+        for p in proposals:
+            if p.status != ProposalStatus.accepted.value:
+                continue
+            offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
+            request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
+            if offer.status != "open" or request.status != "open":
+                raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request "
+                                     f"{request.ref} is {request.status}; refusing to let a home twice "
+                                     f"or move a household twice. Nothing was changed")
+            move = MoveRow(round_id=round_id, proposal_id=p.id, request_ref=request.ref,
+                           offer_ref=offer.ref, from_provider=request.provider,
+                           to_provider=offer.provider, kind=request.kind, bedrooms=offer.bedrooms,
+                           band=scheme.band_of(offer.bedrooms), moved_on=rnd.on)
+            session.add(move)
+            session.flush()
+            record_move(session, move)
+            for item, owner in CHECKLIST:
+                session.add(ChecklistItemRow(move_id=move.id, item=item,
+                                             owner=move.to_provider if owner == "to" else move.from_provider))
+            offer.status, offer.closed_on = "let", rnd.on
+            request.status, request.closed_on = "moved", rnd.on
+            p.status = ProposalStatus.moved.value
+            session.add_all([offer, request, p])
+            moves.append(_move_dict(move))
+        rnd.status = RoundStatus.closed.value
+        rnd.closed_at = utcnow()
+        session.add(rnd)
+        return CloseResult(round_id, moves, already_closed=False, lapsed=len(pending))
+
+
+def _move_dict(m: MoveRow) -> dict:
+    return {"move": m.id, "request": m.request_ref, "offer": m.offer_ref,
+            "from_provider": m.from_provider, "to_provider": m.to_provider, "band": m.band,
+            "moved_on": m.moved_on.isoformat()}
+
+
+def live_proposals(session: Session) -> list[ProposalRow]:
+    live = [s.value for s in LIVE_PROPOSAL]
+    return list(session.exec(select(ProposalRow).where(ProposalRow.status.in_(live))).all())
+
+
+def list_rounds(db: Database) -> list[dict]:
+    with db.reading() as session:
+        rows = session.exec(select(RoundRow).order_by(RoundRow.id)).all()
+        out = []
+        for r in rows:
+            props = proposals_of(session, r.id)
+            out.append({"round": r.id, "on": r.on.isoformat(), "status": r.status,
+                        "proposals": len(props),
+                        "accepted": sum(p.status in ("accepted", "moved") for p in props),
+                        "moves": sum(p.status == "moved" for p in props),
+                        "unmatched": len(r.report.get("unmatched", []))})
+        return out
+
+
+def round_view(db: Database, round_id: int) -> dict:
+    """The round as scripts see it (SPEC section 9): round, proposals, unmatched, objectives,
+    solve_seconds, plus status and date."""
+    with db.reading() as session:
+        rnd = get_round(session, round_id)
+        proposals = [{"id": p.id, "request": p.request_ref, "offer": p.offer_ref,
+                      "from_provider": p.from_provider, "to_provider": p.to_provider,
+                      "status": p.status, "decline_reason": p.decline_reason,
+                      **p.explanation} for p in proposals_of(session, round_id)]
+        report = rnd.report or {}
+        return {"round": rnd.id, "on": rnd.on.isoformat(), "status": rnd.status,
+                "proposals": proposals, "unmatched": report.get("unmatched", []),
+                "objectives": report.get("objectives", []),
+                "solve_seconds": report.get("solve_seconds", 0.0),
+                "solves": report.get("solves", [])}
