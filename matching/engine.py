@@ -22,7 +22,7 @@ from reciprocal.storage import Database, ProposalRow
 from . import check
 from .explain import explain_proposal, explain_unmatched
 from .instance import build_instance
-from .model import solve
+from .flow import solve_flow
 from .objectives import objectives_for
 from .rules import MatchContext
 
@@ -42,14 +42,16 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
     ctx = MatchContext(scheme, on, declined)
     inst = build_instance(ctx, requests, offers, balances)
     objectives = objectives_for(scheme.config.matching.objectives)
-    solution = solve(inst, objectives, time_limit or scheme.config.matching.time_limit_seconds)
+    # The flow engine is exact and needs no time limit; `time_limit` is kept for the CP-SAT model
+    # (matching.model), the independent formulation the tests compare it with.
+    solution = solve_flow(inst, objectives)
     pairs = [(inst.requests[i].ref, inst.offers[j].ref) for i, j in solution.chosen]
     broken = check.violations(ctx, requests, offers, balances, pairs)
     if broken:
         # Never reached if the model is right; if it is wrong, nothing is proposed.
         raise IntegrityError("the solver's answer broke hard rules; no proposal was stored: "
                              + "; ".join(broken[:5]))
-    result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=len(inst.pairs))
+    result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=inst.n_pairs)
     for i, j in sorted(solution.chosen, key=lambda p: inst.requests[p[0]].ref):
         r, o = inst.requests[i], inst.offers[j]
         result.proposals.append({"request": r.ref, "offer": o.ref, "from_provider": r.provider,

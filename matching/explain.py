@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from .instance import MatchingInstance
 from .objectives import Objective
 from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
@@ -49,10 +51,13 @@ def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Ob
 def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> dict[int, dict]:
     """A reason for every request left unmatched, keyed by request index."""
     matched = {i for i, _ in chosen}
-    used_offers = {j for _, j in chosen}
-    eligible: dict[int, list[int]] = {}
-    for i, j in inst.pairs:
-        eligible.setdefault(i, []).append(j)
+    n_req = len(inst.requests)
+    compatible_count = np.bincount(inst.pair_request, minlength=n_req)
+    used_offer = np.zeros(len(inst.offers), dtype=bool)
+    for _, j in chosen:
+        used_offer[j] = True
+    free_pair = ~used_offer[inst.pair_offer]
+    has_free_compatible = np.bincount(inst.pair_request[free_pair], minlength=n_req) > 0
     net: Counter = Counter()
     for i, j in chosen:
         net[inst.requests[i].provider] += 1
@@ -63,8 +68,9 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
         if i in matched:
             continue
         provider = request.provider
-        if i not in eligible:
-            counts = inst.excluded[i]
+        compatible = int(compatible_count[i])
+        if compatible == 0:
+            counts = inst.excluded.get(i, Counter())
             detail = ", ".join(f"{rule.name} excluded {counts[rule.name]}" for rule in PAIR_RULES
                                if counts.get(rule.name))
             reason = (f"no compatible offer: of {n_offers} open offer(s), " + detail) if n_offers \
@@ -73,7 +79,6 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "excluded_by": {k: v for k, v in counts.items() if v},
                       "open_offers": n_offers}
             continue
-        compatible = len(eligible[i])
         headroom = inst.headroom.get(provider, 0)
         if net[provider] >= headroom:
             balance = inst.balances.get(provider, 0)
@@ -87,7 +92,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                           f"{compatible} compatible offer(s) exist")
             out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
                       "compatible_offers": compatible}
-        elif any(j not in used_offers for j in eligible[i]):
+        elif has_free_compatible[i]:
             # Only possible when the scheme's objectives do not ask for the most households moved.
             out[i] = {"reason": f"{compatible} compatible offer(s) were left unused because the "
                                 f"scheme's objectives ({', '.join(o for o in inst.objective_names)}) "

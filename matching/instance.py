@@ -1,18 +1,23 @@
 """The translation layer: domain objects in, solver input out.
 
 `build_instance` turns a round's open requests and offers, the ledger's balances and the scheme's
-terms into index maps, the eligible pairs (every pair that passed every pair rule) and per-provider
-debt headroom. It also keeps, per request, how many offers each rule excluded, which is what
-"why not matched" is read from. The model never sees anything but a `MatchingInstance`.
+terms into index maps, the eligible pairs (every pair that passed every pair rule, judged with the
+rules' `mask` forms over NumPy columns) and per-provider debt headroom. For a request with no
+eligible offer it also keeps how many offers each rule excluded, which is what "why not matched"
+is read from. The model never sees anything but a `MatchingInstance`.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, Risk
 
+from .offer_table import OfferTable, build_offer_table
 from .rules import PAIR_RULES, MatchContext, debt_headroom
 
 
@@ -21,56 +26,122 @@ class MatchingInstance:
     ctx: MatchContext
     requests: list[Request]
     offers: list[Offer]
-    pairs: list[tuple[int, int]]  # (request index, offer index), all eligible
-    balances: dict[str, int]  # current ledger balance per provider
+    pair_request: np.ndarray  # int32 request index of each eligible pair
+    pair_offer: np.ndarray  # int32 offer index of each eligible pair
+    balances: dict[str, int]  # ledger balance per provider (plus live proposals, on a re-solve)
     headroom: dict[str, int]  # rule 9: net homes each provider's tenants may still receive
-    excluded: list[Counter] = field(default_factory=list)  # per request: rule name -> offers excluded
-
-    @property
-    def objective_names(self) -> list[str]:
-        return self.scheme.config.matching.objectives
+    excluded: dict[int, Counter] = field(default_factory=dict)  # request with no eligible offer -> rule -> offers excluded
 
     @property
     def scheme(self) -> Scheme:
         return self.ctx.scheme
 
     @property
-    def providers(self) -> list[str]:
-        return sorted(self.scheme.providers)
+    def objective_names(self) -> list[str]:
+        return self.scheme.config.matching.objectives
+
+    @cached_property
+    def pairs(self) -> list[tuple[int, int]]:
+        return list(zip(self.pair_request.tolist(), self.pair_offer.tolist()))
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.pair_request)
+
+    @cached_property
+    def waiting(self) -> np.ndarray:
+        return np.array([r.waiting_days(self.ctx.on) for r in self.requests], dtype=np.int64)
+
+    @cached_property
+    def high_risk(self) -> np.ndarray:
+        return np.array([r.risk == Risk.high for r in self.requests], dtype=bool)
 
     def is_high_risk(self, i: int) -> bool:
-        return self.requests[i].risk == Risk.high
+        return bool(self.high_risk[i])
 
     def waiting_days(self, i: int) -> int:
-        return self.requests[i].waiting_days(self.ctx.on)
+        return int(self.waiting[i])
 
     def preference_score(self, i: int, j: int) -> int:
         """1 for a home in a preferred area, 1 for exactly the bedrooms needed."""
         r, o = self.requests[i], self.offers[j]
         return int(o.area in r.preferred_areas) + int(o.bedrooms == r.bedrooms_needed)
 
+    @cached_property
+    def pair_preference(self) -> np.ndarray:
+        """preference_score for every eligible pair, computed on columns."""
+        table = self.table
+        score = np.zeros(self.n_pairs, dtype=np.int64)
+        if not self.n_pairs:
+            return score
+        need = np.array([r.bedrooms_needed for r in self.requests], dtype=np.int16)
+        score += table.bedrooms[self.pair_offer] == need[self.pair_request]
+        preferred = np.zeros((len(self.requests), len(table.areas) + 1), dtype=bool)
+        for i, r in enumerate(self.requests):
+            for a in r.preferred_areas:
+                if a in table.area_index:
+                    preferred[i, table.area_index[a]] = True
+        score += preferred[self.pair_request, table.area[self.pair_offer]]
+        return score
+
+    @cached_property
+    def table(self) -> OfferTable:
+        return build_offer_table(self.scheme, self.ctx.on, self.offers)
+
 
 def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offer],
                    balances: dict[str, int]) -> MatchingInstance:
-    """Evaluate every pair rule on every (request, offer) pair.
+    """Judge every (request, offer) pair by every pair rule.
 
     `balances` are the ledger's balances plus the effect of proposals already live in this round
     (for a re-solve after a decline), so the debt limit holds over the whole round."""
     scheme = ctx.scheme
     requests = sorted(requests, key=lambda r: r.ref)
     offers = sorted(offers, key=lambda o: o.ref)
-    pairs: list[tuple[int, int]] = []
-    excluded: list[Counter] = []
+    table = build_offer_table(scheme, ctx.on, offers)
+    all_offers = np.arange(len(offers), dtype=np.int64)
+    hops = scheme.config.matching.reach_hops
+    chunks_r: list[np.ndarray] = []
+    chunks_o: list[np.ndarray] = []
+    excluded: dict[int, Counter] = {}
     for i, request in enumerate(requests):
-        counts: Counter = Counter()
-        for j, offer in enumerate(offers):
-            ok = True
-            for rule in PAIR_RULES:
-                if not rule.check(ctx, request, offer):
-                    counts[rule.name] += 1
-                    ok = False
-            if ok:
-                pairs.append((i, j))
-        excluded.append(counts)
+        idx = all_offers
+        if hops is not None and request.preferred_areas:
+            # Only offers within reach can pass the `reach` rule; judge just those.
+            near = ctx.scheme.within_buffer(request.preferred_areas, hops)
+            parts = [table.offers_by_area[table.area_index[a]] for a in near if a in table.area_index]
+            idx = np.sort(np.concatenate(parts)) if parts else all_offers[:0]
+        ok = np.ones(len(idx), dtype=bool)
+        for rule in PAIR_RULES:
+            if not ok.any():
+                break
+            m = rule.mask(ctx, request, table, idx)
+            if m is not None:
+                ok &= m
+        eligible = idx[ok]
+        if eligible.size:
+            chunks_r.append(np.full(eligible.size, i, dtype=np.int32))
+            chunks_o.append(eligible.astype(np.int32))
+        else:
+            excluded[i] = exclusion_counts(ctx, request, table)
+    pair_request = np.concatenate(chunks_r) if chunks_r else np.zeros(0, np.int32)
+    pair_offer = np.concatenate(chunks_o) if chunks_o else np.zeros(0, np.int32)
     headroom = {p: debt_headroom(balances.get(p, 0), scheme.max_debt(p)) for p in scheme.providers}
-    return MatchingInstance(ctx, requests, offers, pairs, dict(balances), headroom, excluded)
+    inst = MatchingInstance(ctx, requests, offers, pair_request, pair_offer, dict(balances), headroom,
+                            excluded)
+    inst.__dict__["table"] = table
+    return inst
+
+
+def exclusion_counts(ctx: MatchContext, request: Request, table: OfferTable) -> Counter:
+    """How many of all open offers each rule excludes for this request (an offer may count under
+    several rules)."""
+    idx = np.arange(table.size, dtype=np.int64)
+    counts: Counter = Counter()
+    for rule in PAIR_RULES:
+        m = rule.mask(ctx, request, table, idx)
+        if m is not None:
+            failed = int(len(idx) - np.count_nonzero(m))
+            if failed:
+                counts[rule.name] = failed
+    return counts

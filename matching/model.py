@@ -118,8 +118,7 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
 
 def _expression(model: cp_model.CpModel, obj: Objective, inst: MatchingInstance, x, net):
     if obj.linear:
-        weights = [obj.pair_weight(inst, i, j) for i, j in inst.pairs]
-        return cp_model.LinearExpr.weighted_sum(x, weights)
+        return cp_model.LinearExpr.weighted_sum(x, obj.pair_weights(inst).tolist())
     # ledger_imbalance: sum over providers of |balance after the round|
     n = len(inst.pairs)
     total = []

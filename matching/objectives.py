@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from .instance import MatchingInstance
 
 Pairs = list[tuple[int, int]]
@@ -30,6 +32,10 @@ class Objective:
     def value(self, inst: MatchingInstance, chosen: Pairs) -> int:
         return sum(self.pair_weight(inst, i, j) for i, j in chosen)
 
+    def pair_weights(self, inst: MatchingInstance) -> np.ndarray:
+        """`pair_weight` for every eligible pair at once (int64), in `inst.pairs` order."""
+        return np.array([self.pair_weight(inst, i, j) for i, j in inst.pairs], dtype=np.int64)
+
 
 class HighRiskMoved(Objective):
     def describe(self) -> str:
@@ -37,6 +43,9 @@ class HighRiskMoved(Objective):
 
     def pair_weight(self, inst, i, j):
         return int(inst.is_high_risk(i))
+
+    def pair_weights(self, inst):
+        return inst.high_risk[inst.pair_request].astype(np.int64)
 
 
 class HouseholdsMoved(Objective):
@@ -46,6 +55,9 @@ class HouseholdsMoved(Objective):
     def pair_weight(self, inst, i, j):
         return 1
 
+    def pair_weights(self, inst):
+        return np.ones(inst.n_pairs, dtype=np.int64)
+
 
 class LongestWaiting(Objective):
     def describe(self) -> str:
@@ -53,6 +65,9 @@ class LongestWaiting(Objective):
 
     def pair_weight(self, inst, i, j):
         return inst.waiting_days(i)
+
+    def pair_weights(self, inst):
+        return inst.waiting[inst.pair_request]
 
 
 class LedgerImbalance(Objective):
@@ -69,6 +84,9 @@ class PreferenceFit(Objective):
 
     def pair_weight(self, inst, i, j):
         return inst.preference_score(i, j)
+
+    def pair_weights(self, inst):
+        return inst.pair_preference
 
 
 OBJECTIVES: dict[str, Objective] = {

@@ -61,6 +61,10 @@ class MatchingTerms(Strict):
     safety_buffer_hops: int = Field(default=1, ge=0, le=10)
     max_bedrooms_over_need: int = Field(default=1, ge=0)
     time_limit_seconds: float = Field(default=60.0, gt=0, le=3600)
+    reach_hops: int | None = Field(
+        default=None, ge=0, le=50,
+        description="if set, a household with preferred areas is only proposed homes within this "
+                    "many hops of one of them (for large schemes); null: anywhere safe")
 
     @field_validator("objectives")
     @classmethod
@@ -141,11 +145,19 @@ class Scheme:
     def within_buffer(self, areas: tuple[str, ...] | list[str], hops: int | None = None) -> frozenset[str]:
         """The areas themselves plus every area within `hops` neighbour hops of them."""
         hops = self.config.matching.safety_buffer_hops if hops is None else hops
-        out: set[str] = set()
-        for area in areas:
-            if area in self.area_graph:
-                out.update(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops))
-        return frozenset(out)
+        key = (tuple(sorted(areas)), hops)
+        cached = self._buffers.get(key)
+        if cached is None:
+            out: set[str] = set()
+            for area in key[0]:
+                if area in self.area_graph:
+                    out.update(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops))
+            cached = self._buffers[key] = frozenset(out)
+        return cached
+
+    @cached_property
+    def _buffers(self) -> dict:
+        return {}
 
     def tenancy_rank(self, kind: str | None) -> int | None:
         spec = self.config.tenancy_kinds.get(kind or "")

@@ -1,0 +1,94 @@
+"""The open offers as NumPy columns, so that a rule can judge one request against many offers at
+once. Built once per round; the rules' `mask` forms read it (see `matching.rules`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from reciprocal.config import Scheme
+from reciprocal.domain import Offer
+
+
+@dataclass
+class OfferTable:
+    areas: list[str]
+    area_index: dict[str, int]
+    provider_index: dict[str, int]
+    ref_index: dict[str, int]
+    tenancy_index: dict[str, int]
+    provider: np.ndarray  # int32, index into provider_index (-1: unknown provider)
+    area: np.ndarray  # int32, index into areas (-1: unknown area)
+    bedrooms: np.ndarray  # int16
+    step_free: np.ndarray  # bool
+    wheelchair: np.ndarray  # bool
+    available_from: np.ndarray  # int64 date ordinal
+    no_perpetrator: np.ndarray  # bool
+    min_age: np.ndarray  # int16, the highest age floor among the offer's restrictions (0: none)
+    accepts_perpetrator: np.ndarray  # bool, the offering provider's MoU term
+    provider_active: np.ndarray  # bool, the offering provider is active on the round's date
+    granted_rank: np.ndarray  # int16 [offer, tenancy kind held]: rank granted (-1: no grant)
+    offers_by_area: list[np.ndarray]  # per area, indices of the offers there
+
+    @property
+    def size(self) -> int:
+        return len(self.provider)
+
+    def area_mask(self, allowed: frozenset[str] | set[str], negate: bool = False) -> np.ndarray:
+        """Per area index: True where the area is in `allowed` (or not in it, if negate)."""
+        mask = np.zeros(len(self.areas) + 1, dtype=bool)  # last slot: unknown area (-1)
+        for a in allowed:
+            if a in self.area_index:
+                mask[self.area_index[a]] = True
+        if negate:
+            mask = ~mask
+            mask[-1] = False
+        return mask
+
+
+def build_offer_table(scheme: Scheme, on: date, offers: list[Offer]) -> OfferTable:
+    areas = list(scheme.config.areas)
+    area_index = {a: k for k, a in enumerate(areas)}
+    providers = sorted(scheme.providers)
+    provider_index = {p: k for k, p in enumerate(providers)}
+    tenancies = list(scheme.config.tenancy_kinds)
+    tenancy_index = {t: k for k, t in enumerate(tenancies)}
+    n = len(offers)
+    provider = np.array([provider_index.get(o.provider, -1) for o in offers], dtype=np.int32)
+    area = np.array([area_index.get(o.area, -1) for o in offers], dtype=np.int32)
+    min_age = np.zeros(n, dtype=np.int16)
+    no_perp = np.zeros(n, dtype=bool)
+    for j, o in enumerate(offers):
+        for r in o.restrictions:
+            if r == "no_perpetrator":
+                no_perp[j] = True
+            elif r.startswith("age_"):
+                min_age[j] = max(min_age[j], int(r[4:6]))
+    accepts = np.array([scheme.providers[p].accepts_perpetrator_moves for p in providers] + [False])
+    active = np.array([scheme.is_active(p, on) for p in providers] + [False])
+    # rank granted per provider and held tenancy kind, then per offer (tenancy_offered overrides)
+    per_provider = np.full((len(providers) + 1, len(tenancies)), -1, dtype=np.int16)
+    for p, k in provider_index.items():
+        for held, granted in scheme.providers[p].grants.items():
+            if held in tenancy_index:
+                rank = scheme.tenancy_rank(granted)
+                per_provider[k, tenancy_index[held]] = -1 if rank is None else rank
+    granted_rank = per_provider[provider].copy() if n else np.zeros((0, len(tenancies)), np.int16)
+    for j, o in enumerate(offers):
+        if o.tenancy_offered:
+            rank = scheme.tenancy_rank(o.tenancy_offered)
+            granted_rank[j, :] = -1 if rank is None else rank
+    by_area = [np.flatnonzero(area == k) for k in range(len(areas))]
+    return OfferTable(
+        areas=areas, area_index=area_index, provider_index=provider_index,
+        ref_index={o.ref: j for j, o in enumerate(offers)}, tenancy_index=tenancy_index,
+        provider=provider, area=area,
+        bedrooms=np.array([o.bedrooms for o in offers], dtype=np.int16),
+        step_free=np.array([o.step_free for o in offers], dtype=bool),
+        wheelchair=np.array([o.wheelchair_accessible for o in offers], dtype=bool),
+        available_from=np.array([o.available_from.toordinal() for o in offers], dtype=np.int64),
+        no_perpetrator=no_perp, min_age=min_age,
+        accepts_perpetrator=accepts[provider] if n else np.zeros(0, bool),
+        provider_active=active[provider] if n else np.zeros(0, bool),
+        granted_rank=granted_rank, offers_by_area=by_area)
