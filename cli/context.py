@@ -15,7 +15,8 @@ from reciprocal.storage import Database, resolve_url
 
 # Piped output (CI logs, files) gets a readable width instead of Rich's 80-column default.
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, highlight=False)
+# Errors are never wrapped: each problem stays one "file:line: key: reason" line for scripts.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass

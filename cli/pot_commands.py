@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from reciprocal import pot
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS
@@ -37,8 +38,8 @@ def _import(ctx: typer.Context, file: Path, kind: str) -> None:
     db = s.database(scheme=scheme)
     fn = pot.import_offers if kind == "offer" else pot.import_requests
     result = fn(db, scheme, file)
-    out.print(f"Imported {file.name}: {result.added} new {kind}(s), {result.unchanged} already stored "
-              f"unchanged.")
+    out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
+              f"already stored unchanged.")
 
 
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str) -> None:

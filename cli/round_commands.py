@@ -64,6 +64,8 @@ def round_decide(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, 
     fmt = parse_format(format)
     if accept == decline:
         raise typer.BadParameter("give exactly one of --accept or --decline", param_hint="--accept/--decline")
+    if decline and not (reason and reason.strip()):
+        raise typer.BadParameter("a decline needs a reason", param_hint="--reason")
     s = settings(ctx)
     scheme = s.scheme()
     result = engine.decide(s.database(scheme=scheme), scheme, round_id, proposal, accept, reason, resolve)

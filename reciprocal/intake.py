@@ -358,10 +358,19 @@ def _build_request(r: dict) -> Request:
 
 
 def parse_offers(path: Path, scheme: Scheme) -> list[Offer]:
-    return _parse(path, scheme, OFFER_COLUMNS, _scheme_checks_offer, _build_offer)
+    return [offer for _, offer in read_offers(path, scheme)]
 
 
 def parse_requests(path: Path, scheme: Scheme) -> list[Request]:
+    return [request for _, request in read_requests(path, scheme)]
+
+
+def read_offers(path: Path, scheme: Scheme) -> list[tuple[int, Offer]]:
+    """The offers of a file, each with its line (so later problems can name the row)."""
+    return _parse(path, scheme, OFFER_COLUMNS, _scheme_checks_offer, _build_offer)
+
+
+def read_requests(path: Path, scheme: Scheme) -> list[tuple[int, Request]]:
     return _parse(path, scheme, REQUEST_COLUMNS, _scheme_checks_request, _build_request)
 
 
@@ -379,7 +388,7 @@ def _parse(path: Path, scheme: Scheme, columns, checks, build) -> list:
         first_line.setdefault(ref, line)
         problems += found
         if not found:
-            out.append(build(record))
+            out.append((line, build(record)))
     if problems:
         problems.sort(key=lambda p: (p.line or 0))
         raise InputFileError(problems, f"{len(problems)} problem(s) in {source}; nothing was imported")

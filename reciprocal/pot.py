@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from .config import Scheme
 from .domain import (LIVE_PROPOSAL, Offer, OfferStatus, ProposalStatus, Request, RequestStatus)
 from .errors import InputFileError, NotFoundError, Problem, StateError
-from .intake import differences, parse_offers, parse_requests
+from .intake import differences, read_offers, read_requests
 from .storage import (Database, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row,
                       row_from_offer, row_from_request, utcnow)
 
@@ -25,12 +25,15 @@ class ImportResult:
 
 
 def import_offers(db: Database, scheme: Scheme, path: Path) -> ImportResult:
-    return _store(db, parse_offers(path, scheme), OfferRow, offer_from_row, row_from_offer, path.name)
+    rows = read_offers(path, scheme)
+    return _store(db, [r for _, r in rows], OfferRow, offer_from_row, row_from_offer, path.name,
+                  {r.ref: line for line, r in rows})
 
 
 def import_requests(db: Database, scheme: Scheme, path: Path) -> ImportResult:
-    return _store(db, parse_requests(path, scheme), RequestRow, request_from_row, row_from_request,
-                  path.name)
+    rows = read_requests(path, scheme)
+    return _store(db, [r for _, r in rows], RequestRow, request_from_row, row_from_request,
+                  path.name, {r.ref: line for line, r in rows})
 
 
 def add_records(db: Database, records: list, source: str = "--option") -> ImportResult:
@@ -39,7 +42,8 @@ def add_records(db: Database, records: list, source: str = "--option") -> Import
     return _store(db, records, RequestRow, request_from_row, row_from_request, source)
 
 
-def _store(db, records, row_type, from_row, to_row, source: str) -> ImportResult:
+def _store(db, records, row_type, from_row, to_row, source: str,
+           lines: dict[str, int] | None = None) -> ImportResult:
     added = unchanged = 0
     with db.transaction() as session:
         refs = [r.ref for r in records]
@@ -59,7 +63,7 @@ def _store(db, records, row_type, from_row, to_row, source: str) -> ImportResult
             if diff:
                 problems.append(Problem(source, f"ref {record.ref} is already stored with different "
                                         f"values ({', '.join(diff)}); withdraw it and use a new ref",
-                                        None, "ref"))
+                                        (lines or {}).get(record.ref), "ref"))
             else:
                 unchanged += 1
         if problems:

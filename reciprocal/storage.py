@@ -201,11 +201,18 @@ class Database:
         if self.path is not None and not self.path.exists():
             raise DatabaseError(f"database {self.display()} does not exist; run `reciprocal init` first")
         try:
-            with Session(self.engine) as session:
+            connection = self.engine.connect()
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot connect to database {self.display()} "
+                                f"({_short_reason(exc)})") from None
+        try:
+            with Session(bind=connection) as session:
                 rows = {m.key: m.value for m in session.exec(select(MetaRow)).all()}
         except (OperationalError, ProgrammingError):
             raise DatabaseError(f"database {self.display()} is not initialised; "
                                 f"run `reciprocal init` first") from None
+        finally:
+            connection.close()
         version = int(rows.get("schema_version", "0") or 0)
         if version == 0:
             raise DatabaseError(f"database {self.display()} is not initialised; run `reciprocal init` first")
@@ -239,6 +246,12 @@ class Database:
             yield session
         finally:
             session.close()
+
+
+def _short_reason(exc: OperationalError) -> str:
+    """The driver's first line, which names the failure (refused, unknown host...) but not the URL."""
+    text = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -40,8 +40,10 @@ class YamlDocument:
 def _construct(node: yaml.Node, path: Path_, doc: YamlDocument, problems: list[Problem],
                seen: set[int]) -> Any:
     if id(node) in seen:
+        # An alias resolves to the anchored node itself, whose mark is the anchor's line; the
+        # key that uses the alias has already recorded its own line.
         problems.append(Problem(doc.source, "anchors and aliases are not allowed in MoU configs",
-                                node.start_mark.line + 1, _dotted(path)))
+                                doc.lines.get(path, node.start_mark.line + 1), _dotted(path)))
         return None
     seen.add(id(node))
     doc.lines[path] = node.start_mark.line + 1

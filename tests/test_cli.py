@@ -1,0 +1,415 @@
+"""The `reciprocal` command as users and scripts see it (SPEC section 9): real subprocesses, exit
+codes, stderr messages, the JSON contract of `round run`, and a full weekly round."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from cli.app import app
+
+from .conftest import CONFIG_DIR, DEMO_DATA
+
+# SPEC section 4, spelled out here so that the test does not trust the code's own field lists.
+SPEC_OFFER_FIELDS = {"ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
+                     "wheelchair_accessible", "tenancy_offered", "weekly_rent", "available_from",
+                     "restrictions", "notes"}
+SPEC_REQUEST_FIELDS = {"ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "max_bedrooms",
+                       "needs_step_free", "needs_wheelchair", "avoid_areas", "preferred_areas", "risk",
+                       "referred_on", "age", "survivor_area", "survivor_consent", "safety_decision_on"}
+DECLINE_REASON = "household declined: too far from school"
+
+
+def _argv(args, db: Path | None, config: Path | None) -> list[str]:
+    root = []
+    if db is not None:
+        root += ["--db", str(db)]
+    if config is not None:
+        root += ["--config", str(config)]
+    return [sys.executable, "-m", "cli.app", *root, *args]
+
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("RECIPROCAL_")}
+
+
+def _checked(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert "Traceback" not in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def reciprocal(*args: str, db: Path | None, cwd: Path, config: Path | None = CONFIG_DIR,
+               **kwargs) -> subprocess.CompletedProcess:
+    """Run the real command; no output may ever carry a traceback."""
+    return _checked(subprocess.run(_argv(args, db, config), cwd=cwd, env=ENV, capture_output=True,
+                                   text=True, timeout=120, **kwargs))
+
+
+def reciprocal_many(commands: list[tuple[str, ...]], db: Path | None, cwd: Path,
+                    config: Path | None = CONFIG_DIR) -> list[subprocess.CompletedProcess]:
+    """Run several commands that write nothing at once (each costs about a second of start-up)."""
+    procs = [subprocess.Popen(_argv(args, db, config), cwd=cwd, env=ENV, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for args in commands]
+    done = []
+    for args, proc in zip(commands, procs):
+        out, err = proc.communicate(timeout=120)
+        done.append(_checked(subprocess.CompletedProcess(args, proc.returncode, out, err)))
+    return done
+
+
+def count(db: Path, table: str) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    """One database made by `reciprocal init`, copied by tests that need an empty, ready one."""
+    work = tmp_path_factory.mktemp("template")
+    proc = reciprocal("init", db=work / "r.db", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    return work / "r.db"
+
+
+@pytest.fixture
+def ready_db(tmp_path, template_db) -> Path:
+    target = tmp_path / "r.db"
+    shutil.copy2(template_db, target)
+    return target
+
+
+# -- help ---------------------------------------------------------------------------------------
+
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _walk(sub, path + (name,))
+
+
+def test_every_command_and_group_has_help_text():
+    everything = dict(_walk(typer.main.get_command(app)))
+    names = {" ".join(p) for p in everything}
+    for expected in ["init", "demo", "config", "config validate", "config schema", "config show",
+                     "provider", "provider list", "offer", "offer add", "offer import", "offer list",
+                     "offer withdraw", "request", "request add", "request import", "request list",
+                     "request withdraw", "round", "round run", "round show", "round decide",
+                     "round close", "round list", "ledger", "ledger show"]:
+        assert expected in names
+    for path, command in everything.items():
+        assert (command.help or "").strip(), f"`reciprocal {' '.join(path)}` has no help text"
+
+
+HELP_SAMPLE = [(), ("round",), ("round", "decide"), ("offer", "import"), ("config", "validate"),
+               ("ledger", "show")]
+
+
+def test_help_runs(tmp_path):
+    procs = reciprocal_many([(*args, "--help") for args in HELP_SAMPLE], db=None, config=None,
+                            cwd=tmp_path)
+    for args, proc in zip(HELP_SAMPLE, procs):
+        assert proc.returncode == 0, (args, proc.stderr)
+        command = typer.main.get_command(app)
+        for name in args:
+            command = command.commands[name]
+        first_line = command.help.strip().splitlines()[0]
+        assert first_line[:40] in " ".join(proc.stdout.split()), args
+        assert "Usage" in proc.stdout
+
+
+def test_unknown_command_is_a_usage_error(tmp_path):
+    proc = reciprocal("frobnicate", db=None, config=None, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "frobnicate" in proc.stderr
+
+
+# -- the database -------------------------------------------------------------------------------
+
+def test_init_creates_a_database_readable_by_its_owner_only(tmp_path):
+    db = tmp_path / "new.db"
+    # Even with a permissive umask, the file must not be readable by group or others.
+    proc = reciprocal("init", db=db, cwd=tmp_path, umask=0)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert "is ready for Cambridgeshire & Peterborough Managed Reciprocal" in proc.stdout
+    again = reciprocal("init", db=db, cwd=tmp_path)  # idempotent
+    assert again.returncode == 0, again.stderr
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_missing_database_says_run_init(tmp_path):
+    db = tmp_path / "missing.db"
+    proc = reciprocal("offer", "list", db=db, cwd=tmp_path)
+    assert proc.returncode == 5
+    assert proc.stderr.strip() == f"database {db} does not exist; run `reciprocal init` first"
+    assert proc.stdout == ""
+    assert not db.exists()  # a mistyped path is not silently created
+
+
+def test_uninitialised_database_says_run_init(tmp_path):
+    db = tmp_path / "empty.db"
+    db.write_bytes(b"")
+    proc = reciprocal("round", "list", db=db, cwd=tmp_path)
+    assert proc.returncode == 5
+    assert proc.stderr.strip() == f"database {db} is not initialised; run `reciprocal init` first"
+
+
+# -- intake errors ------------------------------------------------------------------------------
+
+def test_offer_import_with_bad_rows_lists_every_one_and_writes_nothing(tmp_path, ready_db):
+    lines = (DEMO_DATA / "offers.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(",3,house,", ",13,house,")          # line 3: bedrooms
+    lines[6] = lines[6].replace("2026-11-18", "18/11/2026")         # line 7: date
+    lines[8] = lines[8].replace("cam_valley_trust", "nobody")       # line 9: provider
+    bad = tmp_path / "offers.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    proc = reciprocal("offer", "import", str(bad), db=ready_db, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "3 problem(s) in offers.csv; nothing was imported",
+        "  offers.csv:3: bedrooms: 13 is outside 0..10",
+        "  offers.csv:7: available_from: '18/11/2026' is not a date (YYYY-MM-DD)",
+        "  offers.csv:9: provider: unknown provider 'nobody'",
+    ]
+    assert count(ready_db, "offer") == 0
+
+
+def test_request_with_unknown_provider(tmp_path, ready_db):
+    lines = (DEMO_DATA / "requests.csv").read_text().splitlines()
+    lines[3] = lines[3].replace("peterborough_city,", "nobody,", 1)
+    bad = tmp_path / "requests.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    add, proc = reciprocal_many([
+        ("request", "add", "--ref", "RQ-9", "--provider", "nobody", "--kind", "survivor",
+         "--current-tenancy", "secure", "--bedrooms-needed", "2", "--risk", "high",
+         "--referred-on", "2026-10-01"),
+        ("request", "import", str(bad))], db=ready_db, cwd=tmp_path)
+    assert add.returncode == 2
+    assert add.stderr.splitlines() == ["the request is not valid; nothing was written",
+                                       "  --provider: unknown provider 'nobody'"]
+    assert proc.returncode == 2
+    assert "  requests.csv:4: provider: unknown provider 'nobody'" in proc.stderr.splitlines()
+    assert count(ready_db, "request") == 0
+
+
+def test_personal_data_file_is_refused_by_the_command(tmp_path, ready_db):
+    bad = tmp_path / "requests.csv"
+    text = (DEMO_DATA / "requests.csv").read_text().splitlines()
+    bad.write_text("\n".join([text[0] + ",postcode"] + [t + ",CB1 1AA" for t in text[1:]]) + "\n")
+    proc = reciprocal("request", "import", str(bad), db=ready_db, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "personal data column(s) 'postcode'" in proc.stderr
+    assert "CB1" not in proc.stderr + proc.stdout  # the data itself is never echoed
+    assert count(ready_db, "request") == 0
+
+
+def test_unreachable_database_server_is_not_reported_as_uninitialised(tmp_path):
+    proc = reciprocal("offer", "list", db="postgresql://coordinator:s3cret@127.0.0.1:1/reciprocal",
+                      cwd=tmp_path)
+    assert proc.returncode == 5
+    assert "s3cret" not in proc.stderr  # the password is never shown
+    assert "not initialised" not in proc.stderr
+
+
+def test_unknown_format_is_a_usage_error(tmp_path, ready_db):
+    proc = reciprocal("offer", "list", "--format", "xml", db=ready_db, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "'xml' is not one of table, json" in proc.stderr
+    assert proc.stdout == ""
+
+
+# -- a full weekly round ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory, template_db) -> dict:
+    """init, import, run, decide (one decline, the rest accepted), close twice, and the views.
+
+    Every step's process is kept for the tests below to inspect."""
+    work = tmp_path_factory.mktemp("round")
+    db = work / "r.db"
+    shutil.copy2(template_db, db)
+    steps: dict = {"db": db}
+
+    def step(name, *args):
+        steps[name] = reciprocal(*args, db=db, cwd=work)
+        return steps[name]
+
+    for kind in ("offer", "request"):
+        # A file name with brackets is shown as it is, never read as markup.
+        source = work / f"{kind}s [wk47].csv"
+        shutil.copy(DEMO_DATA / f"{kind}s.csv", source)
+        proc = step(f"import_{kind}", kind, "import", str(source))
+        assert proc.returncode == 0, proc.stderr
+    run = step("run", "round", "run", "--on", "2026-11-23", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    view = json.loads(run.stdout)
+    steps["view"] = view
+    declining = next((p for p in view["proposals"] if p["request"] == "RQ-0103"), view["proposals"][0])
+    steps["declining"] = declining
+    # Two commands that must be refused, at once: neither may change anything.
+    steps["run_again"], steps["decline_no_reason"] = reciprocal_many(
+        [("round", "run", "--on", "2026-11-23"),
+         ("round", "decide", "1", "--proposal", str(declining["id"]), "--decline")], db=db, cwd=work)
+    decline = step("decline", "round", "decide", "1", "--proposal", str(declining["id"]), "--decline",
+                   "--reason", DECLINE_REASON, "--format", "json")
+    assert decline.returncode == 0, decline.stderr
+    shown = step("show", "round", "show", "1", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    pending = [p for p in json.loads(shown.stdout)["proposals"] if p["status"] == "pending"]
+    steps["accepted"] = pending
+    for p in pending:
+        proc = step(f"accept_{p['id']}", "round", "decide", "1", "--proposal", str(p["id"]), "--accept")
+        assert proc.returncode == 0, proc.stderr
+    steps["close"] = step("close", "round", "close", "1")
+    steps["after_close"] = (count(db, "move"), count(db, "ledger_entry"), count(db, "checklist_item"))
+    step("close_again", "round", "close", "1")
+    steps["after_close_again"] = (count(db, "move"), count(db, "ledger_entry"),
+                                  count(db, "checklist_item"))
+    views = {"ledger": ("ledger", "show", "--format", "json"),
+             "offers": ("offer", "list", "--status", "all", "--format", "json"),
+             "requests": ("request", "list", "--status", "all", "--format", "json"),
+             "close_99": ("round", "close", "99"),
+             "final_show": ("round", "show", "1", "--format", "json")}
+    steps.update(zip(views, reciprocal_many(list(views.values()), db=db, cwd=work)))
+    return steps
+
+
+def test_imports_report_counts(flow):
+    assert flow["import_offer"].stdout.strip() == (
+        "Imported offers [wk47].csv: 11 new offer(s), 0 already stored unchanged.")
+    assert flow["import_request"].stdout.strip() == (
+        "Imported requests [wk47].csv: 12 new request(s), 0 already stored unchanged.")
+
+
+def test_round_run_json_is_one_object_with_the_contract_keys(flow):
+    view = json.loads(flow["run"].stdout)  # the whole of stdout is exactly one JSON document
+    assert isinstance(view, dict)
+    assert {"round", "proposals", "unmatched", "objectives", "solve_seconds"} <= set(view)
+    assert view["round"] == 1
+    assert isinstance(view["solve_seconds"], (int, float)) and view["solve_seconds"] >= 0
+    assert view["proposals"], "the demo week has proposals"
+    for p in view["proposals"]:
+        assert {"request", "offer", "from_provider", "to_provider", "reasons"} <= set(p)
+        assert p["from_provider"] != p["to_provider"]
+        assert p["reasons"] and all(isinstance(r, str) and r for r in p["reasons"])
+    for u in view["unmatched"]:
+        assert {"request", "reason"} <= set(u)
+        assert u["reason"]
+    matched = {p["request"] for p in view["proposals"]}
+    unmatched = {u["request"] for u in view["unmatched"]}
+    assert not matched & unmatched
+    assert len(matched | unmatched) == 12  # every request is either proposed a home or explained
+    names = [o["name"] for o in view["objectives"]]
+    assert names == ["high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
+                     "preference_fit"]
+    for o in view["objectives"]:
+        assert {"name", "value", "bound"} <= set(o)
+    assert flow["run"].stderr == ""
+
+
+def test_providers_in_proposals_are_the_landlords(flow):
+    requests = {r["ref"]: r for r in json.loads(flow["requests"].stdout)}
+    offers = {o["ref"]: o for o in json.loads(flow["offers"].stdout)}
+    for p in flow["view"]["proposals"]:
+        assert p["from_provider"] == requests[p["request"]]["provider"]
+        assert p["to_provider"] == offers[p["offer"]]["provider"]
+
+
+def test_round_run_while_a_round_is_open(flow):
+    proc = flow["run_again"]
+    assert proc.returncode == 4
+    assert proc.stderr.strip() == ("round 1 is still open; decide and close it (`reciprocal round close 1`) "
+                                   "before running a new round")
+
+
+def test_decline_without_reason_is_refused(flow):
+    proc = flow["decline_no_reason"]
+    assert proc.returncode == 2  # a usage error, refused before the database is touched
+    assert "Invalid value for --reason: a decline needs a reason" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_decline_with_reason(flow):
+    result = json.loads(flow["decline"].stdout)
+    assert result["status"] == "declined"
+    assert result["proposal"] == flow["declining"]["id"]
+    shown = {p["id"]: p for p in json.loads(flow["show"].stdout)["proposals"]}
+    assert shown[flow["declining"]["id"]]["status"] == "declined"
+    assert shown[flow["declining"]["id"]]["decline_reason"] == DECLINE_REASON
+
+
+def test_close_commits_every_accepted_proposal(flow):
+    proc = flow["close"]
+    assert proc.returncode == 0, proc.stderr
+    n = len(flow["accepted"])
+    assert n >= 1
+    assert f"Round 1 closed: {n} move(s) committed" in proc.stdout
+    assert flow["after_close"] == (n, 2 * n, 3 * n)  # two ledger legs and three checklist items each
+    final = json.loads(flow["final_show"].stdout)
+    assert final["status"] == "closed"
+    statuses = {p["id"]: p["status"] for p in final["proposals"]}
+    assert all(statuses[p["id"]] == "moved" for p in flow["accepted"])
+    assert statuses[flow["declining"]["id"]] == "declined"
+
+
+def test_second_close_is_idempotent(flow):
+    proc = flow["close_again"]
+    assert proc.returncode == 0, proc.stderr
+    assert "already closed" in proc.stdout
+    assert flow["after_close_again"] == flow["after_close"]
+
+
+def test_ledger_balances_sum_to_zero(flow):
+    assert flow["ledger"].returncode == 0, flow["ledger"].stderr
+    ledger = json.loads(flow["ledger"].stdout)
+    balances = [p["balance"] for p in ledger["providers"]]
+    assert sum(balances) == 0 == ledger["sum_of_balances"]
+    assert len(ledger["providers"]) == 16
+    n = len(flow["accepted"])
+    assert sum(p["given"] for p in ledger["providers"]) == n
+    assert sum(p["received"] for p in ledger["providers"]) == n
+    for p in ledger["providers"]:
+        assert p["balance"] == p["given"] - p["received"]
+
+
+def test_lists_carry_every_spec_field(flow):
+    offers = json.loads(flow["offers"].stdout)
+    requests = json.loads(flow["requests"].stdout)
+    assert len(offers) == 11 and len(requests) == 12
+    for o in offers:
+        assert SPEC_OFFER_FIELDS <= set(o), SPEC_OFFER_FIELDS - set(o)
+    for r in requests:
+        assert SPEC_REQUEST_FIELDS <= set(r), SPEC_REQUEST_FIELDS - set(r)
+    moved = {p["request"] for p in flow["accepted"]}
+    let = {p["offer"] for p in flow["accepted"]}
+    assert {r["ref"] for r in requests if r["status"] == "moved"} == moved
+    assert {o["ref"] for o in offers if o["status"] == "let"} == let
+
+
+def test_close_unknown_round(flow):
+    proc = flow["close_99"]
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == "no round 99"
+
+
+# -- the demo -----------------------------------------------------------------------------------
+
+def test_demo(tmp_path):
+    db = tmp_path / "demo.db"
+    proc = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for text in ("Proposals", "Unmatched", "Sum of balances: 0"):
+        assert text in proc.stdout
+    assert db.exists()
+    again = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
+    assert again.returncode == 4
+    assert "already exists" in again.stderr
