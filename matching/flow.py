@@ -201,14 +201,19 @@ def _weights(stage: list[int], level_costs, net: Network) -> list[int] | None:
 
 
 def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Min-cost circulation with lower bounds (fixed flows moved into node supplies)."""
-    solver = min_cost_flow.SimpleMinCostFlow()
-    solver.add_arcs_with_capacity_and_unit_cost(net.tail, net.head, upper - lower, cost)
+    """Min-cost circulation with lower bounds: fixed flows become node supplies, and arcs with no
+    freedom left are not given to the solver at all (after the first stage, most of them)."""
     supply = np.zeros(net.n_nodes, dtype=np.int64)
     np.add.at(supply, net.tail, -lower)
     np.add.at(supply, net.head, lower)
+    free = np.flatnonzero(upper > lower)
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(net.tail[free], net.head[free],
+                                                (upper - lower)[free], cost[free])
     solver.set_nodes_supplies(np.arange(net.n_nodes, dtype=np.int64), supply)
     status = solver.solve()
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow returned status {status}")
-    return lower + solver.flows(np.arange(len(net.tail), dtype=np.int64))
+    flow = lower.copy()
+    flow[free] += solver.flows(np.arange(len(free), dtype=np.int64))
+    return flow
