@@ -1,0 +1,42 @@
+"""`reciprocal bench`: the engine against the limit and the baselines on one generated instance."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reciprocal.generator import scale_names
+
+from .context import FORMAT_HELP, err, out, parse_format, print_json
+
+
+def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(scale_names())}."),
+          seed: int = typer.Option(1, min=0, help="Seed of the generated instance."),
+          time_limit: float = typer.Option(60.0, min=0.1, max=3600,
+                                           help="Seconds for each time-limited baseline."),
+          policies: Optional[str] = typer.Option(None, help="Comma-separated subset of: engine, "
+                                                 "min_cost_flow_limit, cpsat_weighted, "
+                                                 "highs_weighted, greedy_fcfs."),
+          output: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
+          format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Benchmark the engine against the flow limit, one-model CP-SAT and HiGHS, and greedy FCFS."""
+    from benchmarks.run import render_table, run_bench  # heavy: only when benchmarking
+
+    fmt = parse_format(format)
+    if scale not in scale_names():
+        raise typer.BadParameter(f"'{scale}' is not one of {', '.join(scale_names())}",
+                                 param_hint="--scale")
+    chosen = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
+    try:
+        result = run_bench(scale, seed, time_limit, chosen,
+                           progress=lambda msg: err.print(f"{msg}...", markup=False))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--policies") from None
+    if output is not None:
+        output.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    if fmt == "json":
+        print_json(result)
+    else:
+        out.print(render_table(result))
