@@ -46,7 +46,10 @@ class Network:
 
 
 def _build(inst: MatchingInstance) -> Network:
-    providers = sorted(inst.scheme.providers)
+    # Records of a provider no longer in the MoU configs have no eligible pair (providers_active)
+    # but still need a node.
+    providers = sorted(set(inst.scheme.providers) | {r.provider for r in inst.requests}
+                       | {o.provider for o in inst.offers})
     p_index = {p: k for k, p in enumerate(providers)}
     n_p, n_r, n_o = len(providers), len(inst.requests), len(inst.offers)
     req_node = n_p + np.arange(n_r, dtype=np.int64)
