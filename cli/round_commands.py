@@ -91,13 +91,15 @@ def round_close(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, h
     result = rounds.close_round(s.database(scheme=scheme), scheme, round_id, lapse_pending)
     if fmt == "json":
         print_json({"round": result.round_id, "already_closed": result.already_closed,
-                    "moves": result.moves, "lapsed": result.lapsed})
+                    "moves": result.moves, "lapsed": result.lapsed, "held_back": result.held_back})
         return
     if result.already_closed:
         out.print(f"Round {round_id} was already closed; nothing changed ({len(result.moves)} move(s)).")
         return
     out.print(f"Round {round_id} closed: {len(result.moves)} move(s) committed, ledger written, "
               f"post-move checklists created.")
+    for h in result.held_back:
+        out.print(f"  held back {h['request']} (proposal {h['proposal']}): {h['reason']}", markup=False)
     table("Moves", ["move", "request", "offer", "from", "to", "band"],
           [[m["move"], m["request"], m["offer"], m["from_provider"], m["to_provider"], m["band"]]
            for m in result.moves])

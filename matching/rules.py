@@ -5,7 +5,8 @@ passed all of them, and the same functions explain exclusions and check finished
 lives in exactly one place. Each rule also has a `mask` form, written beside it, that judges one
 request against many offers at once (NumPy columns of `OfferTable`); a test holds the two forms
 equal on random instances. Two rules are not about a single pair and live in the model:
-`fairness_debt_limit` (rule 9: its headroom is computed here, by `debt_headroom`) and
+`fairness_debt_limit` (rule 9: its headroom is `reciprocal.domain.debt_headroom`, which the round
+close also applies, re-exported here) and
 `one_proposal_each` (rule 10: at most one proposal per request and per offer).
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, Request, RequestKind, age_band_floor
+from reciprocal.domain import Offer, Request, RequestKind, age_band_floor, debt_headroom
 
 from .offer_table import OfferTable
 
@@ -295,10 +296,3 @@ def failed_rules(ctx: MatchContext, request: Request, offer: Offer) -> list[str]
 
 def is_eligible(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return all(rule.check(ctx, request, offer) for rule in PAIR_RULES)
-
-
-def debt_headroom(balance: int, max_debt: int) -> int:
-    """Rule 9, fairness_debt_limit: how many more homes (net, this round) a provider's tenants
-    may receive. A provider already at or past `-max_debt` gets no further tenants placed except
-    as many as it gives in the same round."""
-    return max(0, balance + max_debt)

@@ -143,3 +143,10 @@ class Balances:
 
     def of(self, provider: str) -> int:
         return self.total.get(provider, 0)
+
+
+def debt_headroom(balance: int, max_debt: int) -> int:
+    """Rule 9, fairness_debt_limit: how many more homes (net, this round) a provider's tenants
+    may receive. A provider already at or past `-max_debt` gets no further tenants placed except
+    as many as it gives in the same round."""
+    return max(0, balance + max_debt)

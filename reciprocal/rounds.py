@@ -7,14 +7,15 @@ close changes nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlmodel import Session, select
 
 from .config import Scheme
-from .domain import LIVE_PROPOSAL, ProposalStatus, RoundStatus
+from .domain import LIVE_PROPOSAL, ProposalStatus, Risk, RoundStatus, debt_headroom
 from .errors import IntegrityError, NotFoundError, StateError
+from .ledger import balances as ledger_balances
 from .ledger import record_move
 from .storage import (ChecklistItemRow, Database, MoveRow, OfferRow, ProposalRow, RequestRow,
                       RoundRow, utcnow)
@@ -101,6 +102,7 @@ class CloseResult:
     moves: list[dict]
     already_closed: bool
     lapsed: int = 0
+    held_back: list[dict] = field(default_factory=list)
 
 
 def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool = False) -> CloseResult:
@@ -121,6 +123,7 @@ def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool
             p.status = ProposalStatus.cancelled.value
             p.decline_reason = "lapsed: undecided when the round closed"
             session.add(p)
+        held = _hold_back_over_debt_limit(session, scheme, proposals)
         moves = []
         for p in proposals:
             if p.status != ProposalStatus.accepted.value:
@@ -149,7 +152,45 @@ def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool
         rnd.status = RoundStatus.closed.value
         rnd.closed_at = utcnow()
         session.add(rnd)
-        return CloseResult(round_id, moves, already_closed=False, lapsed=len(pending))
+        return CloseResult(round_id, moves, already_closed=False, lapsed=len(pending),
+                           held_back=[{"proposal": p.id, "request": p.request_ref, "offer": p.offer_ref,
+                                       "reason": p.decline_reason} for p in held])
+
+
+def _hold_back_over_debt_limit(session: Session, scheme: Scheme, proposals: list[ProposalRow]
+                               ) -> list[ProposalRow]:
+    """Rule 9 at the moment of commitment. The round was solved within every debt limit, but a
+    decline or a lapse on the giving side of an exchange can leave a provider receiving more than
+    its headroom. Such a provider's accepted proposals are held back, lowest priority first (risk,
+    then the most recently referred), until every limit holds; the households carry over."""
+    accepted = [p for p in proposals if p.status == ProposalStatus.accepted.value]
+    if not accepted:
+        return []
+    bal = ledger_balances(session, list(scheme.providers)).total
+    requests = {r.ref: r for r in session.exec(select(RequestRow).where(
+        RequestRow.ref.in_([p.request_ref for p in accepted]))).all()}
+    order = {risk: k for k, risk in enumerate(scheme.config.priority.risk_levels)}
+    held: list[ProposalRow] = []
+    while True:
+        net: dict[str, int] = {}
+        for p in accepted:
+            net[p.from_provider] = net.get(p.from_provider, 0) + 1
+            net[p.to_provider] = net.get(p.to_provider, 0) - 1
+        over = sorted(q for q, n in net.items() if q in scheme.providers
+                      and n > debt_headroom(bal.get(q, 0), scheme.max_debt(q)))
+        if not over:
+            return held
+        provider = over[0]
+        theirs = [p for p in accepted if p.from_provider == provider]
+        victim = max(theirs, key=lambda p: (order.get(Risk(requests[p.request_ref].risk), 0),
+                                             requests[p.request_ref].referred_on, p.request_ref))
+        victim.status = ProposalStatus.cancelled.value
+        victim.decline_reason = (f"held back: {provider} would pass its debt limit (max_debt "
+                                 f"{scheme.max_debt(provider)}) because another move of this round "
+                                 f"fell through; carried over to the next round")
+        session.add(victim)
+        accepted.remove(victim)
+        held.append(victim)
 
 
 def _move_dict(m: MoveRow) -> dict:

@@ -1,0 +1,60 @@
+"""`reciprocal simulate`: a year of weekly rounds under four policies on the same arrivals.
+
+A thin skin over `matching.simulate`: parse, run, render (table, JSON, HTML report).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from matching.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+from matching.simulate import simulate as run_simulation
+
+from .context import FORMAT_HELP, err, out, parse_format, print_json, settings
+
+SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
+                "year per 16 members); stress: London's volume with one offer per five requests; "
+                "generous: London's volume with the tri-borough's 16 offers per 18 requests; "
+                "regional: a synthetic 80-member region, 200 requests a week.")
+
+
+def simulate(ctx: typer.Context,
+             weeks: int = typer.Option(52, "--weeks", min=1, max=520, help="Weekly rounds to simulate."),
+             seed: int = typer.Option(1, "--seed", help="Seed of the arrival stream: the same seed "
+                                      "gives the same result."),
+             setting: str = typer.Option("default", "--setting", help=SETTING_HELP),
+             format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+             html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained "
+                                                 "HTML report (charts of balances and waiting times)."),
+             requests_per_year: Optional[float] = typer.Option(
+                 None, "--requests-per-year", min=0, help="Override the setting's request volume."),
+             offers_per_year: Optional[float] = typer.Option(
+                 None, "--offers-per-year", min=0, help="Override the setting's offer volume.")):
+    """Compare the engine with first-come-first-served, a no-ledger engine and random order over
+    the same weekly arrivals: moves, waiting times, balances, price of fairness."""
+    fmt = parse_format(format)
+    if setting not in SETTINGS:
+        raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
+    scheme = settings(ctx).scheme()
+    rates = None
+    if requests_per_year is not None or offers_per_year is not None:
+        _, base = rates_for(scheme, setting)
+        changes = {k: v for k, v in (("requests_per_year", requests_per_year),
+                                     ("offers_per_year", offers_per_year)) if v is not None}
+        rates = dataclasses.replace(base, **changes,
+                                    basis=base.basis + "; volumes overridden on the command line: "
+                                    + ", ".join(f"{k} {v:g}" for k, v in changes.items()))
+    with err.status("simulating...") as status:
+        result = run_simulation(scheme, weeks=weeks, seed=seed, setting=setting, rates=rates,
+                                progress=lambda message: status.update(message))
+    if fmt == "json":
+        print_json(to_json(result))
+    else:
+        out.print(render_table(result), markup=False, highlight=False, soft_wrap=True, end="")
+    if html is not None:
+        path = write_html(result, html)
+        (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
+                                              highlight=False, soft_wrap=True)
