@@ -518,13 +518,14 @@ def test_fairness_debt_limit_caps_placements_within_one_round(scheme):
     assert left["reason_code"] == "provider_at_debt_limit"
 
 
-def test_fairness_debt_limit_allows_as_many_as_the_provider_gives(scheme):
-    # Fenland is at its limit but gives a home in the same round, so one tenant may move.
+@pytest.mark.parametrize("fenland_balance", [-2, -3])
+def test_fairness_debt_limit_allows_as_many_as_the_provider_gives(scheme, fenland_balance):
+    # Fenland is at (or past) its limit but gives a home in the same round, so one tenant may move.
     requests = [make_request(ref="RQ-1"),  # Fenland's tenant
                 make_request(ref="RQ-2", provider="cambridge_city")]
     offers = [make_offer(ref="OF-1"),  # Cambridge City's home
               make_offer(ref="OF-2", provider="fenland", area="fenland")]
-    balances = zero_balances(scheme, fenland=-2, cambridge_city=2)
+    balances = zero_balances(scheme, fenland=fenland_balance, cambridge_city=-fenland_balance)
     result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
     assert sorted(pairs_of(result)) == [("RQ-1", "OF-1"), ("RQ-2", "OF-2")]
     assert result.unmatched == []
