@@ -10,21 +10,26 @@ import typer
 
 from reciprocal.errors import ReciprocalError
 
-from . import pot_commands, round_commands
+from . import (audit_commands, bench_command, ledger_commands, move_commands, pot_commands,
+               report_commands, round_commands, simulate_command)
 from .context import FORMAT_HELP, err, out, parse_date, parse_format, print_json, settings
-from .render import balances as render_balances, table
+from .render import table
 
 app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 config_app = typer.Typer(help="MoU configs: validate, schema, show.", no_args_is_help=True)
 provider_app = typer.Typer(help="Scheme members.", no_args_is_help=True)
-ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(provider_app, name="provider")
 app.add_typer(pot_commands.offer_app, name="offer")
 app.add_typer(pot_commands.request_app, name="request")
 app.add_typer(round_commands.round_app, name="round")
-app.add_typer(ledger_app, name="ledger")
+app.add_typer(move_commands.move_app, name="move")
+app.add_typer(ledger_commands.ledger_app, name="ledger")
+app.add_typer(audit_commands.audit_app, name="audit")
+app.add_typer(report_commands.report_app, name="report")
+app.command("bench")(bench_command.bench)
+app.command("simulate")(simulate_command.simulate)
 
 
 @app.callback()
@@ -101,21 +106,6 @@ def provider_list(ctx: typer.Context, format: str = typer.Option("table", "--for
         print_json(rows)
         return
     table("Providers", list(rows[0]), [list(r.values()) for r in rows])
-
-
-@ledger_app.command("show")
-def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
-    """Balances per provider: homes given minus tenants housed by others, total and by band."""
-    from reciprocal.ledger import summary
-    s = settings(ctx)
-    scheme = s.scheme()
-    db = s.database(scheme=scheme)
-    with db.reading() as session:
-        data = summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
-    if parse_format(format) == "json":
-        print_json(data)
-        return
-    render_balances(data)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from reciprocal import pot
+from reciprocal import pot, scope
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS
 from reciprocal.intake import record_from_options
 
@@ -42,13 +42,17 @@ def _import(ctx: typer.Context, file: Path, kind: str) -> None:
               f"already stored unchanged.")
 
 
-def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str) -> None:
+def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
+          for_provider: Optional[str] = None) -> None:
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
+    scope.check_viewer(scheme, for_provider)
     status_filter = None if status == "all" else status
     records = (pot.list_offers if kind == "offer" else pot.list_requests)(db, status_filter, provider)
+    visible = scope.offer_for if kind == "offer" else scope.request_for
+    records = [r for r in records if visible(r, for_provider) is not None]
     rows = [_plain(r) for r in records]
     if fmt == "json":
         print_json(rows)
@@ -80,6 +84,7 @@ def _add(ctx: typer.Context, kind: str, values: dict) -> None:
 
 
 STATUS_HELP = "Which to list: open, or any status (let/moved/withdrawn), or all."
+FOR_PROVIDER_HELP = "Only what this provider may see (its own records; SPEC section 7)."
 
 
 @offer_app.command("import")
@@ -91,9 +96,10 @@ def offer_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
 @offer_app.command("list")
 def offer_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
                provider: Optional[str] = typer.Option(None, help="Only this provider's offers."),
+               for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """List offers."""
-    _list(ctx, "offer", status, provider, format)
+    _list(ctx, "offer", status, provider, format, for_provider)
 
 
 @offer_app.command("withdraw")
@@ -128,9 +134,10 @@ def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CS
 @request_app.command("list")
 def request_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
                  provider: Optional[str] = typer.Option(None, help="Only this provider's requests."),
+                 for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """List requests."""
-    _list(ctx, "request", status, provider, format)
+    _list(ctx, "request", status, provider, format, for_provider)
 
 
 @request_app.command("withdraw")

@@ -82,3 +82,9 @@ class IntegrityError(ReciprocalError):
     """A safety net fired: a solution or ledger broke an invariant. Nothing was written."""
 
     exit_code = 6
+
+
+class AuditFailed(ReciprocalError):
+    """`audit verify` found the ledger changed behind the engine's back or an invariant broken."""
+
+    exit_code = 7

@@ -152,7 +152,8 @@ class ChecklistItemRow(SQLModel, table=True):
     move_id: int = Field(foreign_key="move.id", index=True)
     item: str
     owner: str  # the provider who must do it
-    status: str = "outstanding"
+    status: str = "outstanding"  # outstanding | done
+    done_on: Optional[date] = None  # the day the owner reported it done
 
 
 def resolve_url(db: str | None) -> str:

@@ -1,0 +1,140 @@
+"""`reciprocal audit ...`: fairness (a report in five formats) and verify (the hash chain)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reciprocal import audits
+from reciprocal.audit_html import fairness_html
+from reciprocal.errors import AuditFailed
+from reciprocal.exports import csv_text, markdown_table, write_private
+
+from .context import err, out, parse_date, parse_format, print_json, settings
+from .render import table
+
+audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
+
+REPORT_FORMAT_HELP = "Output format: table, json, csv, md (Markdown) or html (a self-contained page)."
+FOR_PROVIDER_HELP = "Only what this provider may see (SPEC section 7)."
+OUTPUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
+
+
+def emit(text: str, output: Optional[Path]) -> None:
+    """Print a rendered export, or write it to a file only its owner can read."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    write_private(output, text)
+    err.print(f"Wrote {output} (readable by its owner only).", markup=False)
+
+
+def json_text(data) -> str:
+    return json.dumps(data, indent=2, default=str) + "\n"
+
+
+@audit_app.command("fairness")
+def audit_fairness(ctx: typer.Context,
+                   since: Optional[str] = typer.Option(None, help="First day, YYYY-MM-DD (default: "
+                                                       "the first day anything was recorded)."),
+                   until: Optional[str] = typer.Option(None, help="Last day, YYYY-MM-DD (default: "
+                                                       "today or the last round, whichever is later)."),
+                   for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
+                   format: str = typer.Option("table", "--format", help=REPORT_FORMAT_HELP),
+                   output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
+    """Per provider: given, received, balance (total and by band), debt limit and offer
+    commitment, weeks to move; scheme measures; moves between providers; outstanding checklist."""
+    fmt = parse_format(format, ("table", "json", "csv", "md", "html"))
+    start = parse_date(since, "--since") if since else None
+    end = parse_date(until, "--until") if until else None
+    s = settings(ctx)
+    scheme = s.scheme()
+    report = audits.fairness(s.database(scheme=scheme), scheme, start, end, for_provider)
+    columns, rows = audits.fairness_table(report)
+    if fmt == "json":
+        emit(json_text(report), output)
+    elif fmt == "csv":
+        emit(csv_text(columns, rows), output)
+    elif fmt == "md":
+        emit(_markdown(report, columns, rows), output)
+    elif fmt == "html":
+        emit(fairness_html(report), output)
+    elif output is not None:
+        raise typer.BadParameter("--output needs --format json, csv, md or html", param_hint="--output")
+    else:
+        _render(report)
+
+
+def _measures(report: dict) -> list[list]:
+    return [[k, ", ".join(v) if isinstance(v, list) else v] for k, v in report["scheme_measures"].items()]
+
+
+def _markdown(report: dict, columns, rows) -> str:
+    p = report["period"]
+    scope = f" (as {report['for_provider']} may see it)" if report["for_provider"] else ""
+    parts = [f"# Fairness audit: {report['scheme_name']}{scope}\n",
+             f"Period {p['since']} to {p['until']}.\n", "## Scheme measures\n",
+             markdown_table(["measure", "value"], _measures(report)), "## Providers\n",
+             markdown_table(columns, rows), "## Moves between providers\n",
+             markdown_table(["from_provider", "to_provider", "moves"],
+                            [[m["from_provider"], m["to_provider"], m["moves"]]
+                             for m in report["moves_between"]]),
+             "## Post-move checklist: outstanding\n",
+             markdown_table(["move", "request", "moved_on", "item", "owner"],
+                            [[i["move"], i["request"], i["moved_on"], i["item"], i["owner"]]
+                             for i in report["checklist_outstanding"]]),
+             "## Notes\n", "".join(f"- {n}\n" for n in report["notes"])]
+    return "\n".join(parts)
+
+
+def _ok(value) -> str:
+    return "" if value is None else ("met" if value else "BREACHED")
+
+
+def _render(report: dict) -> None:
+    p = report["period"]
+    scope = f", as {report['for_provider']} may see it" if report["for_provider"] else ""
+    out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
+    # The terminal gets the essentials; --format csv/md/html/json carry every column.
+    table("Providers", ["provider", "given", "received", "balance", "by band", "lowest", "max_debt",
+                        "debt limit", "offers made/expected", "weeks to move", "checklist open"],
+          [[r["provider"], r["given"], r["received"], f"{r['balance']:+d}",
+            " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), r["lowest_balance"],
+            r["max_debt"], _ok(r["debt_limit_ok"]),
+            r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
+            r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])
+    out.print(f"by band: {', '.join(report['bands'])}", markup=False)
+    table("Scheme measures", ["measure", "value"], _measures(report))
+    table("Moves between providers", ["from", "to", "moves"],
+          [[m["from_provider"], m["to_provider"], m["moves"]] for m in report["moves_between"]])
+    items = report["checklist_outstanding"]
+    table(f"Post-move checklist: {len(items)} outstanding", ["move", "request", "moved_on", "item", "owner"],
+          [[i["move"], i["request"], i["moved_on"], i["item"], i["owner"]] for i in items])
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context,
+                 anchor: Optional[str] = typer.Option(None, help="A head hash recorded by an earlier "
+                                                      "verify: fail unless the ledger still holds it."),
+                 format: str = typer.Option("table", "--format", help="Output format: table or json.")):
+    """Recompute the ledger's hash chain and invariants; name the first entry that fails."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    result = audits.verify(s.database(), anchor)
+    if fmt == "json":
+        print_json(result.as_dict())
+    elif result.ok:
+        out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
+                  f"correction(s); chain intact, every move has both legs, no home let twice, "
+                  f"balances sum to 0.", markup=False)
+        out.print(f"Head: entry {result.head} {result.head_hash} (record it; check later with "
+                  f"--anchor)", markup=False)
+    if not result.ok:
+        failures = sorted(result.failures, key=lambda f: f.sort_key())
+        lines = [f"ledger verification FAILED at {result.first}"]
+        if len(failures) > 1:
+            lines += [f"{len(failures)} problems:"] + [f"  {f}" for f in failures]
+        raise AuditFailed("\n".join(lines))

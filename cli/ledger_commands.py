@@ -1,0 +1,46 @@
+"""`reciprocal ledger ...`: show the balances, correct a move with a reversing entry."""
+from __future__ import annotations
+
+import typer
+
+from reciprocal import ledger
+
+from .context import FORMAT_HELP, out, parse_format, print_json, settings
+from .render import balances as render_balances
+
+ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
+
+
+@ledger_app.command("show")
+def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Balances per provider: homes given minus tenants housed by others, total and by band."""
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    with db.reading() as session:
+        data = ledger.summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
+    if parse_format(format) == "json":
+        print_json(data)
+        return
+    render_balances(data)
+
+
+@ledger_app.command("correct")
+def ledger_correct(ctx: typer.Context,
+                   move: int = typer.Option(..., "--move", min=1, help="The move whose ledger legs "
+                                            "are reversed."),
+                   reason: str = typer.Option(..., "--reason", help="Why (kept in the ledger)."),
+                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Reverse a move's two ledger legs with a reason (entries are never edited).
+
+    The move stays recorded (the household did move); only its effect on the balances is
+    reversed. A move can be corrected once."""
+    fmt = parse_format(format)
+    if not reason.strip():
+        raise typer.BadParameter("a correction needs a reason", param_hint="--reason")
+    result = ledger.correct(settings(ctx).database(), move, reason)
+    if fmt == "json":
+        print_json(result)
+        return
+    legs = ", ".join(f"entry {e['id']}: {e['provider']} {e['amount']:+d}" for e in result["entries"])
+    out.print(f"Move {move} corrected ({legs}).", markup=False)

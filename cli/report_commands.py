@@ -1,0 +1,53 @@
+"""`reciprocal report ...`: the quarterly report for funders."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reciprocal import reports
+from reciprocal.exports import csv_text, markdown_table
+
+from .audit_commands import FOR_PROVIDER_HELP, OUTPUT_HELP, emit, json_text
+from .context import out, parse_format, settings
+from .render import table
+
+report_app = typer.Typer(help="Reports for funders: quarterly.", no_args_is_help=True)
+
+
+@report_app.command("quarterly")
+def report_quarterly(ctx: typer.Context,
+                     year: int = typer.Option(..., "--year", min=2000, max=2999,
+                                              help="Financial year starting 1 April YYYY."),
+                     for_provider: Optional[str] = typer.Option(None, "--for-provider",
+                                                                help=FOR_PROVIDER_HELP),
+                     format: str = typer.Option("table", "--format", help="Output format: table, json, "
+                                                "csv or md (Markdown)."),
+                     output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
+    """By financial quarter (April to March), area and provider: requests circulated, offers made,
+    survivor and perpetrator moves, median weeks to move, requests still open."""
+    fmt = parse_format(format, ("table", "json", "csv", "md"))
+    s = settings(ctx)
+    scheme = s.scheme()
+    report = reports.quarterly(s.database(scheme=scheme), scheme, year, for_provider)
+    columns, rows = reports.quarterly_table(report)
+    if fmt == "json":
+        emit(json_text(report), output)
+    elif fmt == "csv":
+        emit(csv_text(columns, rows), output)
+    elif fmt == "md":
+        scope = f" (as {report['for_provider']} may see it)" if report["for_provider"] else ""
+        parts = [f"# Quarterly report {report['financial_year']}: {report['scheme_name']}{scope}\n"]
+        for q in report["quarters"] + [{"quarter": "year", "label": f"year {report['financial_year']}"}]:
+            parts += [f"## {q['label']}\n", markdown_table(
+                columns[3:], [r[3:] for r in rows if r[0] == q["quarter"]])]
+        parts += ["## Notes\n", "".join(f"- {n}\n" for n in report["notes"])]
+        emit("\n".join(parts), output)
+    elif output is not None:
+        raise typer.BadParameter("--output needs --format json, csv or md", param_hint="--output")
+    else:
+        scope = f", as {report['for_provider']} may see it" if report["for_provider"] else ""
+        out.print(f"[bold]Quarterly report {report['financial_year']}[/bold]{scope}")
+        for q in report["quarters"] + [{"quarter": "year", "label": f"year {report['financial_year']}"}]:
+            table(q["label"], columns[3:], [r[3:] for r in rows if r[0] == q["quarter"]])

@@ -1,0 +1,606 @@
+"""`audit verify` and `audit fairness` (SPEC section 7) on databases made by real rounds.
+
+1. Tampering: a database is built by two real weekly rounds (with a decline, a correction and a
+   withdrawal), then changed behind the engine's back with raw SQL: an edited amount, a deleted
+   entry, reordered entries, a forged chain, a move with one leg or none, a home let twice.
+   `verify` must fail and name the first entry (or move) that fails.
+2. Invariants under random histories: a hypothesis state machine runs rounds, decides randomly,
+   closes, withdraws and corrects; after every step `verify` passes, balances sum to zero and no
+   offer is in two moves.
+3. The fairness report's figures on that history, the checklist, and the CSV safety of exports.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import tempfile
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlmodel import func, select
+from typer.testing import CliRunner
+
+from cli.app import app
+from matching import engine
+from reciprocal import audits, ledger, pot, rounds
+from reciprocal.config import load_scheme
+from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
+from reciprocal.errors import InputFileError, NotFoundError, StateError
+from reciprocal.exports import csv_cell, csv_text, write_private
+from reciprocal.ledger import GENESIS
+from reciprocal.storage import Database, MoveRow, resolve_url
+
+from .conftest import CONFIG_DIR, DEMO_DATA
+from .test_cli import reciprocal_many
+
+# The state machine's strategies are built when its class is defined, so the scheme is loaded here.
+SCHEME = load_scheme(CONFIG_DIR)
+PROVIDERS = sorted(SCHEME.providers)
+AREAS = sorted(SCHEME.config.areas)
+
+ROUND_1 = date(2026, 11, 23)
+ROUND_2 = date(2026, 11, 30)
+CORRECTION_REASON = "MoU board 2026-11: counted under the old bilateral agreement"
+# Homes added for the second week, each fit for a household left over from the first.
+WEEK_2_OFFERS = [
+    Offer("OF-2612-01", "cambridge_city", "cambridge", 3, PropertyType.house, ROUND_2),
+    Offer("OF-2612-02", "fenland", "fenland", 4, PropertyType.house, ROUND_2),
+    Offer("OF-2612-03", "granta_vale_housing", "cambridge", 2, PropertyType.flat, ROUND_2),
+    Offer("OF-2612-04", "south_cambridgeshire", "south_cambridgeshire", 2, PropertyType.bungalow,
+          ROUND_2, step_free=True, wheelchair_accessible=True),
+]
+
+
+def build_history(path: Path, scheme) -> Database:
+    """Two weekly rounds on the demo data, as a coordinator would run them.
+
+    Week 1 (2026-11-23): RQ-0103 declines its home, everyone else accepts: 5 moves (entries 1-10).
+    Move 2 (cambridge_city's household into a peterborough_city home) is corrected: entries 11-12.
+    Week 2 (2026-11-30): four new homes; every proposal accepted: 4 moves (entries 13-20).
+    RQ-0112 is withdrawn; one checklist item of move 1 is ticked."""
+    db = Database(resolve_url(str(path)))
+    db.create(scheme.id)
+    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
+    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
+    # The clock is set to the week's day, so that every figure below is the same on any day.
+    sql(path, "UPDATE offer SET created_at = '2026-11-23 09:00:00.000000'")
+    with ledger_clock(ROUND_1):
+        _week_1(db, scheme)
+    pot.add_records(db, WEEK_2_OFFERS)
+    sql(path, "UPDATE offer SET created_at = '2026-11-30 09:00:00.000000' WHERE ref LIKE 'OF-2612-%'")
+    with ledger_clock(ROUND_2):
+        _week_2(db, scheme)
+    return db
+
+
+@contextmanager
+def ledger_clock(day: date):
+    with mock.patch("reciprocal.ledger.utcnow",
+                    lambda: datetime(day.year, day.month, day.day, 12, 0, tzinfo=timezone.utc)):
+        yield
+
+
+def _week_1(db: Database, scheme) -> None:
+    round_id = engine.run_round(db, scheme, ROUND_1)
+    for p in rounds.round_view(db, round_id)["proposals"]:
+        engine.decide(db, scheme, round_id, p["id"], accept=p["request"] != "RQ-0103",
+                      reason="household declined: too far from school")
+    for p in rounds.round_view(db, round_id)["proposals"]:
+        if p["status"] == "pending":
+            engine.decide(db, scheme, round_id, p["id"], accept=True)
+    assert len(rounds.close_round(db, scheme, round_id).moves) == 5
+    ledger.correct(db, 2, CORRECTION_REASON)
+
+
+def _week_2(db: Database, scheme) -> None:
+    round_id = engine.run_round(db, scheme, ROUND_2)
+    for p in rounds.round_view(db, round_id)["proposals"]:
+        engine.decide(db, scheme, round_id, p["id"], accept=True)
+    assert len(rounds.close_round(db, scheme, round_id).moves) == 4
+    pot.withdraw_request(db, "RQ-0112")
+    audits.tick(db, 1, "da_move_flagged_to_new_landlord", ROUND_2)
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory, scheme) -> Path:
+    path = tmp_path_factory.mktemp("history") / "history.db"
+    build_history(path, scheme)
+    return path
+
+
+@pytest.fixture
+def copy(history, tmp_path) -> Path:
+    target = tmp_path / "tampered.db"
+    shutil.copy2(history, target)
+    return target
+
+
+def sql(path: Path, *statements: str, params=()) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        for s in statements:
+            conn.execute(s, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def verify(path: Path, anchor: str | None = None) -> audits.Verification:
+    return audits.verify(Database(resolve_url(str(path))), anchor)
+
+
+def checks(result: audits.Verification) -> set[tuple[str, int | None]]:
+    return {(f.check, f.entry) for f in result.failures}
+
+
+# -- 1. tampering -----------------------------------------------------------------------------------
+
+def test_the_history_as_written_verifies(history):
+    result = verify(history)
+    assert result.ok, [str(f) for f in result.failures]
+    assert (result.entries, result.moves, result.corrections, result.head) == (20, 9, 1, 20)
+    assert result.first is None
+
+
+def test_an_edited_amount_is_named(copy):
+    sql(copy, "UPDATE ledger_entry SET amount = 2 WHERE id = 7")
+    result = verify(copy)
+    assert not result.ok
+    assert result.first.entry == 7 and result.first.check == "hash"
+    assert str(result.first) == ("ledger entry 7: its hash does not match its content: the entry "
+                                 "was changed after it was written")
+    assert ("sum", None) in checks(result)  # and the balances no longer sum to zero
+
+
+def test_an_edited_correction_reason_is_named(copy):
+    sql(copy, "UPDATE ledger_entry SET reason = 'typo' WHERE id = 12")
+    assert verify(copy).first.entry == 12
+
+
+def test_an_edited_timestamp_is_named(copy):
+    sql(copy, "UPDATE ledger_entry SET created_at = '2020-01-01 00:00:00.000000' WHERE id = 3")
+    assert (verify(copy).first.check, verify(copy).first.entry) == ("hash", 3)
+
+
+def test_a_deleted_entry_is_named(copy):
+    sql(copy, "DELETE FROM ledger_entry WHERE id = 5")
+    result = verify(copy)
+    assert (result.first.check, result.first.entry) == ("missing", 6)
+    assert str(result.first) == "ledger entry 6: it follows entry 4: entry 5 is missing (deleted, or " \
+                                "the entries were renumbered)"
+    # The move that lost its leg is named too.
+    assert any(f.check == "legs" and f.move == 3 for f in result.failures)
+
+
+def test_deleted_leading_entries_are_named(copy):
+    sql(copy, "DELETE FROM ledger_entry WHERE id IN (1, 2)")
+    result = verify(copy)
+    assert (result.first.check, result.first.entry) == ("missing", 3)
+    assert "entry 1 to 2 is missing" in result.first.message
+
+
+def test_reordered_entries_are_named(copy):
+    # Swap entries 9 and 10 (the two legs of move 5) by renumbering them.
+    sql(copy, "UPDATE ledger_entry SET id = -9 WHERE id = 9", "UPDATE ledger_entry SET id = 9 WHERE id = 10",
+        "UPDATE ledger_entry SET id = 10 WHERE id = -9")
+    result = verify(copy)
+    assert result.first.entry == 9
+    assert {("link", 9), ("hash", 9), ("hash", 10)} <= checks(result)
+
+
+def test_swapped_contents_are_named(copy):
+    # Keep the ids and hashes; swap what two entries say (entries 13 and 15: two moves' credits).
+    conn = sqlite3.connect(copy)
+    cols = "move_id, round_id, provider, amount, band, entry_kind, reason, created_at"
+    a = conn.execute(f"SELECT {cols} FROM ledger_entry WHERE id = 13").fetchone()
+    b = conn.execute(f"SELECT {cols} FROM ledger_entry WHERE id = 15").fetchone()
+    setter = ", ".join(f"{c.strip()} = ?" for c in cols.split(","))
+    conn.execute("UPDATE ledger_entry SET entry_kind = 'swapping' WHERE id = 15")  # past one_leg_per_side
+    conn.execute(f"UPDATE ledger_entry SET {setter} WHERE id = 13", b)
+    conn.execute(f"UPDATE ledger_entry SET {setter} WHERE id = 15", a)
+    conn.commit()
+    conn.close()
+    result = verify(copy)
+    assert (result.first.check, result.first.entry) == ("hash", 13)
+
+
+def test_a_deleted_newest_leg_leaves_a_move_with_one_leg(copy):
+    sql(copy, "DELETE FROM ledger_entry WHERE id = 20")
+    result = verify(copy)
+    # The chain up to entry 19 is intact; the invariant names the leg left behind.
+    assert (result.first.check, result.first.entry, result.first.move) == ("legs", 19, 9)
+    debtor = sqlite3.connect(copy).execute("SELECT from_provider FROM move WHERE id = 9").fetchone()[0]
+    assert result.first.message == f"move 9 lacks its move leg debiting {debtor} (it has entry 19)"
+    assert ("sum", None) in checks(result)
+
+
+def test_a_forged_chain_is_caught_by_the_invariants(copy):
+    """Someone who knows the hash recipe edits an amount and rehashes every entry after it."""
+    sql(copy, "UPDATE ledger_entry SET amount = 3 WHERE id = 13")
+    rehash(copy)
+    result = verify(copy)
+    assert not any(f.check in audits.CHAIN_CHECKS for f in result.failures)
+    assert (result.first.check, result.first.entry) == ("legs", 13)
+    assert result.first.message.startswith("it is not one of move 6's move legs (")
+    assert " +3 in band " in result.first.message
+    assert ("sum", None) in checks(result)
+
+
+def test_a_move_with_no_legs_is_named(copy):
+    # A whole move added behind the engine's back: its offer and request exist, its legs do not.
+    sql(copy, "INSERT INTO move (round_id, proposal_id, request_ref, offer_ref, from_provider, "
+              "to_provider, kind, bedrooms, band, moved_on) SELECT 2, id, 'RQ-0105', 'OF-2611-09', "
+              "'huntingdonshire', 'east_cambridgeshire', 'survivor', 2, '2 bed', '2026-11-30' "
+              "FROM proposal WHERE status = 'declined'")
+    result = verify(copy)
+    legless = [f for f in result.failures if f.check == "legs"]
+    assert [(f.move, f.entry) for f in legless] == [(10, None)]
+    assert str(legless[0]) == "move 10: it has no move legs in the ledger"
+    # Its offer and request were never let or moved by the engine either.
+    assert {f.message for f in result.failures if f.check == "status"} == {
+        "its offer OF-2611-09 is open, not let", "its request RQ-0105 is open, not moved"}
+
+
+def test_a_home_let_twice_is_named(copy):
+    """The database's unique constraint is dropped first (as a careless migration might), then a
+    second move for offer OF-2612-01, with legs forged onto the chain."""
+    drop_unique_constraints_of_move(copy)
+    sql(copy, "INSERT INTO move (round_id, proposal_id, request_ref, offer_ref, from_provider, "
+              "to_provider, kind, bedrooms, band, moved_on) SELECT 2, id, 'RQ-0105', 'OF-2612-01', "
+              "'huntingdonshire', 'cambridge_city', 'survivor', 3, '3+ bed', '2026-11-30' "
+              "FROM proposal WHERE status = 'declined'")
+    sql(copy, "INSERT INTO ledger_entry (id, move_id, round_id, provider, amount, band, entry_kind, "
+              "reason, created_at, prev_hash, hash) VALUES (21, 10, 2, 'cambridge_city', 1, '3+ bed', "
+              "'move', '', '2026-11-30 10:00:00.000000', 'x', 'h21'), (22, 10, 2, 'huntingdonshire', "
+              "-1, '3+ bed', 'move', '', '2026-11-30 10:00:00.000000', 'x', 'h22')")
+    rehash(copy)
+    result = verify(copy)
+    twice = [f for f in result.failures if f.check == "twice"]
+    assert [(f.move, f.entry) for f in twice] == [(10, 21)]
+    assert twice[0].message.startswith("offer OF-2612-01 is let twice: moves ")
+    assert result.first == twice[0]
+
+
+def test_a_cut_off_newest_move_is_caught_by_the_anchor(copy, history):
+    anchor = verify(history).head_hash
+    sql(copy, "DELETE FROM ledger_entry WHERE move_id = 9", "DELETE FROM checklist_item WHERE move_id = 9",
+        "DELETE FROM move WHERE id = 9")
+    assert verify(copy).ok  # a hash chain alone cannot see its own tail cut off...
+    result = verify(copy, anchor)
+    assert [f.check for f in result.failures] == ["anchor"]  # ...an anchor from an earlier audit can
+    assert verify(copy, verify(copy).head_hash[:16]).ok
+    with pytest.raises(InputFileError, match="the anchor is too short"):
+        verify(copy, "4b52af")
+
+
+def test_verify_command_names_the_entry_and_exits_7(copy, tmp_path):
+    sql(copy, "UPDATE ledger_entry SET provider = 'fenland' WHERE id = 4")
+    proc, as_json = reciprocal_many([("audit", "verify"), ("audit", "verify", "--format", "json")],
+                                    db=copy, cwd=tmp_path)
+    assert proc.returncode == 7
+    assert proc.stderr.splitlines()[0] == ("ledger verification FAILED at ledger entry 4: its hash does "
+                                           "not match its content: the entry was changed after it was "
+                                           "written")
+    assert as_json.returncode == 7
+    data = json.loads(as_json.stdout)
+    assert data["ok"] is False and data["first_failure"]["entry"] == 4
+
+
+def rehash(path: Path) -> None:
+    """Recompute every prev_hash and hash with the engine's own recipe (a forger's tool)."""
+    db = Database(resolve_url(str(path)))
+    with db.transaction() as session:
+        prev = GENESIS
+        for row in ledger.entries(session):
+            row.prev_hash = prev
+            row.hash = ledger.hash_of(row, prev)
+            session.add(row)
+            session.flush()
+            prev = row.hash
+
+
+def drop_unique_constraints_of_move(path: Path) -> None:
+    """Rebuild the move table without its UNIQUE constraints (SQLite cannot drop one in place)."""
+    conn = sqlite3.connect(path)
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'move'").fetchone()[0]
+    loose = re.sub(r",\s*UNIQUE \([a-z_]+\)", "", ddl).replace("CREATE TABLE move", "CREATE TABLE move_loose")
+    assert "UNIQUE" not in loose
+    conn.executescript(f"PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; {loose}; "
+                       "INSERT INTO move_loose SELECT * FROM move; DROP TABLE move; "
+                       "ALTER TABLE move_loose RENAME TO move;")
+    conn.close()
+
+
+# -- 2. invariants under random histories -----------------------------------------------------------
+
+class LedgerHistory(RuleBasedStateMachine):
+    """Random weeks: new homes and households, rounds, decisions, closes, withdrawals and
+    corrections, in any order the engine allows."""
+
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.mkdtemp(prefix="ledger-history-")
+        self.db = Database(resolve_url(os.path.join(self.dir, "h.db")))
+        self.db.create(SCHEME.id)
+        self.day = ROUND_1
+        self.serial = 0
+
+    def teardown(self):
+        self.db.engine.dispose()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @initialize(data=st.data())
+    def the_demo_week(self, data):
+        """The demo week's pot and round, decided at random and closed: moves from the start."""
+        pot.import_offers(self.db, SCHEME, DEMO_DATA / "offers.csv")
+        pot.import_requests(self.db, SCHEME, DEMO_DATA / "requests.csv")
+        engine.run_round(self.db, SCHEME, self.day)
+        self._decide_all(data)
+        rounds.close_round(self.db, SCHEME, self._open_round().id, lapse_pending=True)
+
+    def _open_round(self):
+        with self.db.reading() as session:
+            return rounds.current_open_round(session)
+
+    @rule(giver=st.sampled_from(PROVIDERS), bedrooms=st.integers(1, 3), pick=st.integers(0, 5),
+          house=st.booleans(), landlord=st.sampled_from(PROVIDERS), needs=st.integers(1, 3),
+          avoid=st.sets(st.sampled_from(AREAS), max_size=1), high=st.booleans(), waited=st.integers(0, 200))
+    def new_offer_and_request(self, giver, bedrooms, pick, house, landlord, needs, avoid, high, waited):
+        """A home and a household join the pot."""
+        self.serial += 1
+        areas = SCHEME.providers[giver].areas
+        tenancy = "secure" if SCHEME.providers[landlord].kind == "local_authority" else "assured"
+        pot.add_records(self.db, [Offer(f"OF-H{self.serial}", giver, areas[pick % len(areas)], bedrooms,
+                                        PropertyType.house if house else PropertyType.flat, self.day,
+                                        step_free=house)])
+        pot.add_records(self.db, [Request(f"RQ-H{self.serial}", landlord, RequestKind.survivor, tenancy,
+                                          needs, self.day - timedelta(days=waited),
+                                          Risk.high if high else Risk.standard,
+                                          avoid_areas=tuple(sorted(avoid)))])
+
+    @precondition(lambda self: self._open_round() is None)
+    @rule()
+    def run_round(self):
+        self.day += timedelta(days=7)
+        engine.run_round(self.db, SCHEME, self.day)
+
+    @precondition(lambda self: self._open_round() is not None)
+    @rule(data=st.data())
+    def decide(self, data):
+        """Each pending proposal accepted or declined (a decline re-solves the round)."""
+        self._decide_all(data)
+
+    def _decide_all(self, data):
+        rnd = self._open_round()
+        pending = [p for p in rounds.round_view(self.db, rnd.id)["proposals"] if p["status"] == "pending"]
+        for p in pending:
+            accept = data.draw(st.integers(0, 3), label=f"decision on {p['request']}") > 0  # mostly yes
+            engine.decide(self.db, SCHEME, rnd.id, p["id"], accept, None if accept else "declined in test")
+
+    @precondition(lambda self: self._open_round() is not None)
+    @rule(data=st.data(), lapse=st.booleans())
+    def close(self, data, lapse):
+        """Close the round: undecided proposals lapse, or are decided first."""
+        if not lapse:
+            self._decide_all(data)
+        rounds.close_round(self.db, SCHEME, self._open_round().id, lapse_pending=True)
+
+    @rule(data=st.data(), offer=st.booleans())
+    def withdraw(self, data, offer):
+        records = pot.list_offers(self.db, "open") if offer else pot.list_requests(self.db, "open")
+        if records:
+            ref = data.draw(st.sampled_from([r.ref for r in records]))
+            (pot.withdraw_offer if offer else pot.withdraw_request)(self.db, ref)
+
+    def _moves(self) -> list[int]:
+        with self.db.reading() as session:
+            return list(session.exec(select(MoveRow.id)).all())
+
+    @precondition(lambda self: self._moves())
+    @rule(data=st.data())
+    def correct(self, data):
+        """Correct a move; a move corrected already is refused."""
+        moves = self._moves()
+        with self.db.reading() as session:
+            done = {e.move_id for e in ledger.entries(session) if e.entry_kind == "correction"}
+        move = data.draw(st.sampled_from(moves))
+        if move in done:
+            with pytest.raises(StateError):
+                ledger.correct(self.db, move, "again")
+        else:
+            ledger.correct(self.db, move, f"correction of move {move}")
+
+    @invariant()
+    def ledger_verifies(self):
+        result = audits.verify(self.db)
+        assert result.ok, [str(f) for f in result.failures]
+
+    @invariant()
+    def balances_sum_to_zero_in_total_and_by_band(self):
+        with self.db.reading() as session:
+            bal = ledger.balances(session)
+            assert sum(bal.total.values()) == 0
+            bands = {}
+            for by_band in bal.by_band.values():
+                for band, n in by_band.items():
+                    bands[band] = bands.get(band, 0) + n
+            assert all(n == 0 for n in bands.values()), bands
+            summary = ledger.summary(session, {p: 0 for p in PROVIDERS})
+            assert all(r["given"] - r["received"] == r["balance"] for r in summary["providers"])
+
+    @invariant()
+    def no_offer_in_two_moves(self):
+        with self.db.reading() as session:
+            twice = session.exec(select(MoveRow.offer_ref, func.count()).group_by(MoveRow.offer_ref)
+                                 .having(func.count() > 1)).all()
+            assert twice == []
+
+
+# No shrinking: each step runs the solver, and shrinking a long history takes minutes; a failure
+# still prints the whole sequence of steps that broke the invariant.
+LedgerHistory.TestCase.settings = settings(max_examples=15, stateful_step_count=15, deadline=None,
+                                           phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                                           suppress_health_check=[HealthCheck.too_slow])
+test_ledger_invariants_hold_over_random_histories = LedgerHistory.TestCase
+
+
+# -- 3. the fairness report, the checklist, exports -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def report(history, scheme) -> dict:
+    return audits.fairness(Database(resolve_url(str(history))), scheme, today=ROUND_2)
+
+
+def _row(report, provider) -> dict:
+    return next(r for r in report["providers"] if r["provider"] == provider)
+
+
+def test_fairness_figures_follow_the_ledger(report):
+    # cambridge_city: gave OF-2611-01 (wk 1) and OF-2612-01 (wk 2); its household RQ-0102's move
+    # (move 2) was corrected, so it has received nothing.
+    ccc = _row(report, "cambridge_city")
+    assert (ccc["given"], ccc["received"], ccc["balance"], ccc["lowest_balance"]) == (2, 0, 2, 0)
+    assert _row(report, "cambridge_city")["balance_by_band"] == {"0-1 bed": 0, "2 bed": 1, "3+ bed": 1}
+    # peterborough_city: its home in move 2 no longer counts; its household RQ-0103 moved in wk 2.
+    pcc = _row(report, "peterborough_city")
+    assert (pcc["given"], pcc["received"], pcc["balance"], pcc["lowest_balance"]) == (0, 1, -1, -1)
+    assert all(r["debt_limit_ok"] for r in report["providers"])
+    m = report["scheme_measures"]
+    assert (m["moves"], m["corrections"], m["sum_of_balances"], m["max_abs_balance"]) == (9, 1, 0, 2)
+    assert sum(r["given"] for r in report["providers"]) == 8  # nine moves, one corrected
+    assert sum(r["received"] for r in report["providers"]) == 8
+    assert report["period"] == {"since": "2026-11-23", "until": "2026-11-30"}
+
+
+def test_fairness_moves_between_and_history(report):
+    pairs = {(m["from_provider"], m["to_provider"]): m["moves"] for m in report["moves_between"]}
+    assert sum(pairs.values()) == 9  # corrected moves still happened
+    assert pairs[("cambridge_city", "peterborough_city")] == 1
+    history = report["balance_history"]
+    assert history["dates"] == ["2026-11-22", "2026-11-23", "2026-11-30"]
+    # Opening, end of week 1 (the correction is dated on the move's day at the earliest), end of week 2.
+    assert history["providers"]["cambridge_city"] == [0, 1, 2]
+    assert all(sum(v[k] for v in history["providers"].values()) == 0 for k in range(3))
+
+
+def test_fairness_time_to_move(report):
+    # fenland's RQ-0101: referred 2026-09-14, moved 2026-11-23: 70 days = 10.0 weeks.
+    assert _row(report, "fenland")["median_weeks_to_move"] == 10.0
+    assert _row(report, "fenland")["households_moved"] == 1
+
+
+def test_fairness_period_filter(history, scheme):
+    db = Database(resolve_url(str(history)))
+    week_2 = audits.fairness(db, scheme, since=ROUND_2, until=ROUND_2, today=ROUND_2)
+    assert week_2["scheme_measures"]["moves"] == 4
+    assert _row(week_2, "cambridge_city")["opening_balance"] == 1
+    assert (_row(week_2, "cambridge_city")["given"], _row(week_2, "cambridge_city")["balance"]) == (1, 2)
+
+
+def test_gini_of_givings_against_receivings():
+    assert audits.gini_against({}, {}) == 0.0
+    assert audits.gini_against({"a": 2, "b": 2}, {"a": 2, "b": 2}) == 0.0
+    assert audits.gini_against({"a": 3}, {"b": 3}) == 1.0
+    # a gives 2 receives 1, b gives 1 receives 2: ordered b (0.5), a (2); the curve runs through
+    # (2/3, 1/3) and (1, 1): area = 2/3*1/6 + 1/3*(1/3+1)/2 = 1/9 + 2/9 = 1/3; Gini = 1/3.
+    assert audits.gini_against({"a": 2, "b": 1}, {"a": 1, "b": 2}) == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_offer_commitment(history, scheme):
+    # A whole year from the first round: cambridge_city (4 a year) made 2 offers: short.
+    db = Database(resolve_url(str(history)))
+    year = audits.fairness(db, scheme, since=date(2026, 11, 1), until=date(2027, 10, 31), today=ROUND_2)
+    ccc = _row(year, "cambridge_city")
+    assert (ccc["offers_made"], ccc["offers_per_year"], ccc["offers_expected"], ccc["offer_commitment_ok"]) \
+        == (2, 4, 4.0, False)
+    assert "cambridge_city" in year["scheme_measures"]["providers_short_of_offer_commitment"]
+
+
+def test_checklist_outstanding_and_done(history, scheme, report):
+    db = Database(resolve_url(str(history)))
+    everything = audits.checklist(db, scheme)
+    assert len(everything) == 27 and {i["item"] for i in everything} == set(audits.ITEMS)
+    done = [i for i in everything if i["status"] == "done"]
+    assert done == [{"move": 1, "request": "RQ-0101", "moved_on": "2026-11-23",
+                     "item": "da_move_flagged_to_new_landlord", "owner": "cambridge_city",
+                     "status": "done", "done_on": "2026-11-30"}]
+    assert len(audits.checklist(db, scheme, outstanding_only=True)) == 26
+    assert report["scheme_measures"]["checklist_outstanding"] == 26
+    assert _row(report, "cambridge_city")["checklist_outstanding"] == 5  # moves 1 and OF-2612-01's
+
+
+def test_tick_is_idempotent_and_names_unknown_items(copy):
+    db = Database(resolve_url(str(copy)))
+    first = audits.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
+    again = audits.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 9))
+    assert (first["already_done"], again["already_done"], again["done_on"]) == (False, True, "2026-12-01")
+    assert first["owner"] == "peterborough_city"
+    with pytest.raises(NotFoundError, match="move 2 has no checklist item 'tea'; its items are "):
+        audits.tick(db, 2, "tea", date(2026, 12, 1))
+    with pytest.raises(NotFoundError, match="no move 99"):
+        audits.tick(db, 99, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
+
+
+def test_csv_cells_are_never_formulas():
+    for text in ("=1+1", "+44 1223", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
+        assert csv_cell(text) == "'" + text
+    assert csv_cell(" =1") == " =1"  # nothing is stripped: a leading space is not a formula
+    assert csv_cell("RQ-0101") == "RQ-0101"
+    assert csv_cell(-2) == -2 and csv_cell(0.5) == 0.5  # numbers the engine computed stay numbers
+    assert csv_cell(True) == "yes" and csv_cell(None) == ""
+    assert csv_cell(["=a", "b"]) == "'=a;b"
+    parsed = list(csv.reader(io.StringIO(csv_text(["=col"], [["=HYPERLINK(\"x\")", -1]]))))
+    assert parsed == [["'=col"], ["'=HYPERLINK(\"x\")", "-1"]]
+
+
+def test_export_files_are_private(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    old = os.umask(0)
+    try:
+        write_private(path, "new")
+        write_private(tmp_path / "fresh.csv", "x")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "new"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "fresh.csv").stat().st_mode) == 0o600
+
+
+def invoke(db: Path, *args: str) -> str:
+    """Run a command in this process (fast) and return its output; it must succeed."""
+    result = CliRunner().invoke(app, ["--db", str(db), "--config", str(CONFIG_DIR), *args])
+    assert result.exit_code == 0, (args, result.output, result.exception)
+    return result.output
+
+
+def test_fairness_command_formats(history, tmp_path):
+    csv_out = tmp_path / "fairness.csv"
+    proc, bad = reciprocal_many([
+        ("audit", "fairness", "--until", "2026-11-30", "--format", "csv", "--output", str(csv_out)),
+        ("audit", "fairness", "--since", "2026-12-01", "--until", "2026-11-01")], db=history, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(csv_out.stat().st_mode) == 0o600
+    rows = list(csv.DictReader(csv_out.open()))
+    assert len(rows) == 16
+    assert {r["provider"]: r["balance"] for r in rows}["cambridge_city"] == "2"
+    assert bad.returncode == 2 and "--since: 2026-12-01 is after --until 2026-11-01" in bad.stderr
+    until = ("--until", "2026-11-30")
+    assert json.loads(invoke(history, "audit", "fairness", *until, "--format", "json"))["scheme_measures"][
+        "moves"] == 9
+    md = invoke(history, "audit", "fairness", *until, "--format", "md")
+    assert "| cambridge_city | 2 | 0 | 2 | 2 |" in md and "## Moves between providers" in md
+    assert "cambridge_city" in invoke(history, "audit", "fairness", *until)
