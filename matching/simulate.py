@@ -45,7 +45,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, Request, Risk
+from reciprocal.domain import Offer, Request, Risk, hold_backs_for_debt_limit
 from reciprocal.errors import IntegrityError
 from reciprocal import generator
 from reciprocal.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
@@ -53,7 +53,7 @@ from reciprocal.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
 from .check import violations
 from .engine import solve_round
 from .policies import compatible_offers, first_come_first_served, random_order
-from .rules import MatchContext, debt_headroom
+from .rules import MatchContext
 
 POLICIES = ("engine", "fcfs", "no_ledger", "random")
 POLICY_LABELS = {"engine": "engine", "fcfs": "first come, first served", "no_ledger": "engine, no ledger",
@@ -432,33 +432,16 @@ def _hold_back_over_limit(ctx: MatchContext, waiting: dict[str, Request], pot: d
     A round may place a provider's tenants beyond its headroom as long as it gives as many homes in
     the same round. If a household declines one of those homes, the provider no longer gives it,
     and committing all the other accepted proposals would take the provider past its debt limit.
-    A coordinator then holds back that provider's most recently referred households until it is
-    within its limit; they stay waiting (not declined) for the next round."""
+    The same rule as a live round's close (`reciprocal.domain.hold_backs_for_debt_limit`): that
+    provider's lowest-priority households (risk, then most recently referred) are held back until
+    it is within its limit; they stay waiting (not declined) for the next round."""
     scheme = ctx.scheme
-    net: dict[str, int] = {}
-    received: dict[str, list[tuple[str, str]]] = {}
-    for r_ref, o_ref in accepted:
-        frm, to = waiting[r_ref].provider, pot[o_ref].provider
-        net[frm] = net.get(frm, 0) + 1
-        net[to] = net.get(to, 0) - 1
-        received.setdefault(frm, []).append((r_ref, o_ref))
-    held: set[tuple[str, str]] = set()
-    changed = True
-    while changed:  # holding back a move can take room from its offering provider: repeat
-        changed = False
-        for provider in sorted(net):
-            if provider not in scheme.providers:
-                continue
-            room = debt_headroom(balances.get(provider, 0), scheme.max_debt(provider))
-            mine = sorted((pair for pair in received.get(provider, []) if pair not in held),
-                          key=lambda pair: (waiting[pair[0]].referred_on, pair[0]))
-            while net[provider] > room and mine:
-                pair = mine.pop()
-                held.add(pair)
-                net[provider] -= 1
-                net[pot[pair[1]].provider] += 1
-                changed = True
-    return held
+    order = {risk: k for k, risk in enumerate(scheme.config.priority.risk_levels)}
+    moves = [(waiting[r].provider, pot[o].provider,
+              (order.get(waiting[r].risk, 0), waiting[r].referred_on, r)) for r, o in accepted]
+    held = hold_backs_for_debt_limit(moves, balances,
+                                     {p: scheme.max_debt(p) for p in scheme.providers})
+    return {accepted[k] for k in held}
 
 
 # -- the whole simulation --------------------------------------------------------------------------

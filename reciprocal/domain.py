@@ -150,3 +150,30 @@ def debt_headroom(balance: int, max_debt: int) -> int:
     may receive. A provider already at or past `-max_debt` gets no further tenants placed except
     as many as it gives in the same round."""
     return max(0, balance + max_debt)
+
+
+def hold_backs_for_debt_limit(moves: list[tuple[str, str, tuple]], balances: dict[str, int],
+                              max_debt: dict[str, int]) -> list[int]:
+    """Rule 9 at the moment of commitment: which of a round's accepted moves to hold back.
+
+    `moves` are (from_provider, to_provider, priority key), a larger key meaning lower priority.
+    A round is solved within every debt limit, but a decline or lapse on the giving side of an
+    exchange can leave a provider receiving more than its headroom. Its lowest-priority moves are
+    held back one at a time (which may take room from the provider that would have given the home,
+    so the check repeats) until every provider in `max_debt` is within its limit. Returns the
+    indices held back, in the order they were chosen."""
+    live = set(range(len(moves)))
+    held: list[int] = []
+    while True:
+        net: dict[str, int] = {}
+        for k in live:
+            frm, to, _ = moves[k]
+            net[frm] = net.get(frm, 0) + 1
+            net[to] = net.get(to, 0) - 1
+        over = sorted(p for p, n in net.items()
+                      if p in max_debt and n > debt_headroom(balances.get(p, 0), max_debt[p]))
+        if not over:
+            return held
+        victim = max((k for k in live if moves[k][0] == over[0]), key=lambda k: moves[k][2])
+        live.discard(victim)
+        held.append(victim)

@@ -13,7 +13,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from .config import Scheme
-from .domain import LIVE_PROPOSAL, ProposalStatus, Risk, RoundStatus, debt_headroom
+from .domain import LIVE_PROPOSAL, ProposalStatus, Risk, RoundStatus, hold_backs_for_debt_limit
 from .errors import IntegrityError, NotFoundError, StateError
 from .ledger import balances as ledger_balances
 from .ledger import record_move
@@ -169,28 +169,24 @@ def _hold_back_over_debt_limit(session: Session, scheme: Scheme, proposals: list
     bal = ledger_balances(session, list(scheme.providers)).total
     requests = {r.ref: r for r in session.exec(select(RequestRow).where(
         RequestRow.ref.in_([p.request_ref for p in accepted]))).all()}
-    order = {risk: k for k, risk in enumerate(scheme.config.priority.risk_levels)}
-    held: list[ProposalRow] = []
-    while True:
-        net: dict[str, int] = {}
-        for p in accepted:
-            net[p.from_provider] = net.get(p.from_provider, 0) + 1
-            net[p.to_provider] = net.get(p.to_provider, 0) - 1
-        over = sorted(q for q, n in net.items() if q in scheme.providers
-                      and n > debt_headroom(bal.get(q, 0), scheme.max_debt(q)))
-        if not over:
-            return held
-        provider = over[0]
-        theirs = [p for p in accepted if p.from_provider == provider]
-        victim = max(theirs, key=lambda p: (order.get(Risk(requests[p.request_ref].risk), 0),
-                                             requests[p.request_ref].referred_on, p.request_ref))
+    moves = [(p.from_provider, p.to_provider, _priority_key(scheme, requests[p.request_ref]))
+             for p in accepted]
+    held = []
+    for k in hold_backs_for_debt_limit(moves, bal, {q: scheme.max_debt(q) for q in scheme.providers}):
+        victim = accepted[k]
         victim.status = ProposalStatus.cancelled.value
-        victim.decline_reason = (f"held back: {provider} would pass its debt limit (max_debt "
-                                 f"{scheme.max_debt(provider)}) because another move of this round "
-                                 f"fell through; carried over to the next round")
+        victim.decline_reason = (f"held back: {victim.from_provider} would pass its debt limit "
+                                 f"(max_debt {scheme.max_debt(victim.from_provider)}) because another "
+                                 f"move of this round fell through; carried over to the next round")
         session.add(victim)
-        accepted.remove(victim)
         held.append(victim)
+    return held
+
+
+def _priority_key(scheme: Scheme, request) -> tuple:
+    """Larger is lower priority: lower risk first, then the most recently referred."""
+    order = {risk: k for k, risk in enumerate(scheme.config.priority.risk_levels)}
+    return (order.get(Risk(request.risk), 0), request.referred_on, request.ref)
 
 
 def _move_dict(m: MoveRow) -> dict:
