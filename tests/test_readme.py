@@ -1,0 +1,41 @@
+"""The README's worked weekly round runs as written (principle 10: examples in it are tested)."""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+README = ROOT / "README.md"
+
+
+def worked_round_commands() -> list[str]:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## A weekly round, worked", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    commands = []
+    for line in block.splitlines():
+        command = line.split("#", 1)[0].strip()
+        if command.startswith("reciprocal "):
+            commands.append(command)
+    return commands
+
+
+def test_readme_shows_make_demo_and_make_test_first():
+    text = README.read_text(encoding="utf-8")
+    first_block = re.search(r"```sh\n(.*?)```", text, re.S).group(1)
+    assert "make demo" in first_block and "make test" in first_block
+
+
+def test_readme_worked_round_runs(tmp_path):
+    commands = worked_round_commands()
+    assert len(commands) >= 8
+    env = {**os.environ, "RECIPROCAL_DATABASE_URL": str(tmp_path / "readme.db")}
+    for command in commands:
+        argv = [sys.executable, "-m", "cli.app", *shlex.split(command)[1:]]
+        proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+        assert "Traceback" not in proc.stderr
