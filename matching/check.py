@@ -13,7 +13,8 @@ from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, MatchCont
 
 
 def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
-               balances: dict[str, int], proposals: list[tuple[str, str]]) -> list[str]:
+               balances: dict[str, int], proposals: list[tuple[str, str]],
+               band_balances: dict[str, dict[str, int]] | None = None) -> list[str]:
     """Every way `proposals` (request ref, offer ref) break a hard rule; empty when none do."""
     req = {r.ref: r for r in requests}
     off = {o.ref: o for o in offers}
@@ -41,4 +42,17 @@ def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
             if received > limit:
                 out.append(f"{FAIRNESS_DEBT_LIMIT}: {provider} would receive {received} net, "
                            f"headroom {limit}")
+    band_limit = ctx.scheme.config.fairness.band_max_debt
+    if band_limit is not None:
+        by_band: Counter = Counter()
+        for r_ref, o_ref in proposals:
+            if r_ref in req and o_ref in off:
+                band = ctx.scheme.band_of(off[o_ref].bedrooms)
+                by_band[(req[r_ref].provider, band)] += 1
+                by_band[(off[o_ref].provider, band)] -= 1
+        for (provider, band), received in sorted(by_band.items()):
+            start = (band_balances or {}).get(provider, {}).get(band, 0)
+            if received > debt_headroom(start, band_limit):
+                out.append(f"{FAIRNESS_DEBT_LIMIT}: {provider} would receive {received} net in band "
+                           f"{band}, headroom {debt_headroom(start, band_limit)}")
     return out

@@ -23,6 +23,7 @@ from . import check
 from .explain import explain_proposal, explain_unmatched
 from .instance import build_instance
 from .flow import solve_flow
+from .model import solve
 from .objectives import objectives_for
 from .rules import MatchContext
 
@@ -38,15 +39,21 @@ class RoundResult:
 
 def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[Offer],
                 balances: dict[str, int], declined: frozenset[tuple[str, str]] = frozenset(),
-                time_limit: float | None = None) -> RoundResult:
+                time_limit: float | None = None,
+                band_balances: dict[str, dict[str, int]] | None = None) -> RoundResult:
     ctx = MatchContext(scheme, on, declined)
-    inst = build_instance(ctx, requests, offers, balances)
+    inst = build_instance(ctx, requests, offers, balances, band_balances)
     objectives = objectives_for(scheme.config.matching.objectives)
-    # The flow engine is exact and needs no time limit; `time_limit` is kept for the CP-SAT model
-    # (matching.model), the independent formulation the tests compare it with.
-    solution = solve_flow(inst, objectives)
+    if inst.band_headroom:
+        # Debt limits per bedroom band couple each move to two band accounts, which a network
+        # flow cannot express; the CP-SAT model solves the same hierarchy exactly (it reports
+        # each level's bound and gap) within the scheme's time limit.
+        solution = solve(inst, objectives, time_limit or scheme.config.matching.time_limit_seconds)
+    else:
+        # The flow engine is exact and needs no time limit.
+        solution = solve_flow(inst, objectives)
     pairs = [(inst.requests[i].ref, inst.offers[j].ref) for i, j in solution.chosen]
-    broken = check.violations(ctx, requests, offers, balances, pairs)
+    broken = check.violations(ctx, requests, offers, balances, pairs, band_balances)
     if broken:
         # Never reached if the model is right; if it is wrong, nothing is proposed.
         raise IntegrityError("the solver's answer broke hard rules; no proposal was stored: "
@@ -70,9 +77,11 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
     with db.transaction() as session:
         ensure_no_open_round(session)
         offers, requests = get_open(session)
-        balances = ledger_balances(session, list(scheme.providers)).total
+        ledger = ledger_balances(session, list(scheme.providers))
+        balances = ledger.total
         declined = declined_pairs(session)
-        result = solve_round(scheme, on, requests, offers, balances, declined, time_limit)
+        result = solve_round(scheme, on, requests, offers, balances, declined, time_limit,
+                             band_balances=ledger.by_band)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
                     "balances": balances}
         rnd = create_round(session, on, snapshot)
@@ -101,11 +110,17 @@ def decide(db: Database, scheme: Scheme, round_id: int, proposal_id: int, accept
         # Each request gets at most one proposal per round; freed and unused homes can be offered.
         free_requests = [r for r in requests if r.ref in snap_requests and r.ref not in proposed_requests]
         free_offers = [o for o in offers if o.ref in snap_offers and o.ref not in live_offers]
-        balances = ledger_balances(session, list(scheme.providers)).total
+        ledger = ledger_balances(session, list(scheme.providers))
+        balances, by_band = ledger.total, {p: dict(b) for p, b in ledger.by_band.items()}
+        bedrooms = {o.ref: o.bedrooms for o in offers}
         for p in live:  # the debt limit holds over the whole round, live proposals included
             balances[p.to_provider] = balances.get(p.to_provider, 0) + 1
             balances[p.from_provider] = balances.get(p.from_provider, 0) - 1
-        result = solve_round(scheme, rnd.on, free_requests, free_offers, balances, declined_pairs(session))
+            band = scheme.band_of(bedrooms.get(p.offer_ref, 0))
+            for provider, step in ((p.to_provider, 1), (p.from_provider, -1)):
+                by_band.setdefault(provider, {})[band] = by_band.get(provider, {}).get(band, 0) + step
+        result = solve_round(scheme, rnd.on, free_requests, free_offers, balances, declined_pairs(session),
+                             band_balances=by_band)
         _store(session, round_id, result)
         declined_reason = {p.request_ref: p.decline_reason for p in in_round if p.status == "declined"}
         report = dict(rnd.report)

@@ -92,6 +92,11 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                           f"{compatible} compatible offer(s) exist")
             out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
                       "compatible_offers": compatible}
+        elif inst.band_headroom and _band_limit_binds(inst, i, chosen):
+            out[i] = {"reason": f"its provider {provider} is at its debt limit in the bedroom band(s) "
+                                f"of its {compatible} compatible offer(s) (band_max_debt "
+                                f"{inst.scheme.config.fairness.band_max_debt})",
+                      "reason_code": PROVIDER_AT_DEBT_LIMIT, "compatible_offers": compatible}
         elif has_free_compatible[i]:
             # Only possible when the scheme's objectives do not ask for the most households moved.
             out[i] = {"reason": f"{compatible} compatible offer(s) were left unused because the "
@@ -103,3 +108,16 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                                 f"higher by the scheme's objectives (risk, number moved, waiting time)",
                       "reason_code": WENT_TO_HIGHER_PRIORITY, "compatible_offers": compatible}
     return out
+
+
+def _band_limit_binds(inst: MatchingInstance, i: int, chosen: list[tuple[int, int]]) -> bool:
+    """True when every band of request i's compatible offers is full for its provider."""
+    provider = inst.requests[i].provider
+    net: Counter = Counter()
+    for a, b in chosen:
+        band = inst.scheme.band_of(inst.offers[b].bedrooms)
+        net[(inst.requests[a].provider, band)] += 1
+        net[(inst.offers[b].provider, band)] -= 1
+    bands = {inst.scheme.band_of(inst.offers[j].bedrooms)
+             for j in inst.pair_offer[inst.pair_request == i].tolist()}
+    return all(net[(provider, band)] >= inst.band_headroom.get((provider, band), 0) for band in bands)

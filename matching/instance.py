@@ -31,6 +31,8 @@ class MatchingInstance:
     balances: dict[str, int]  # ledger balance per provider (plus live proposals, on a re-solve)
     headroom: dict[str, int]  # rule 9: net homes each provider's tenants may still receive
     excluded: dict[int, Counter] = field(default_factory=dict)  # request with no eligible offer -> rule -> offers excluded
+    # Rule 9 per bedroom band, when the scheme sets band_max_debt: (provider, band) -> headroom.
+    band_headroom: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def scheme(self) -> Scheme:
@@ -90,7 +92,8 @@ class MatchingInstance:
 
 
 def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offer],
-                   balances: dict[str, int]) -> MatchingInstance:
+                   balances: dict[str, int],
+                   band_balances: dict[str, dict[str, int]] | None = None) -> MatchingInstance:
     """Judge every (request, offer) pair by every pair rule.
 
     `balances` are the ledger's balances plus the effect of proposals already live in this round
@@ -128,7 +131,7 @@ def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offe
     pair_offer = np.concatenate(chunks_o) if chunks_o else np.zeros(0, np.int32)
     headroom = {p: debt_headroom(balances.get(p, 0), scheme.max_debt(p)) for p in scheme.providers}
     inst = MatchingInstance(ctx, requests, offers, pair_request, pair_offer, dict(balances), headroom,
-                            excluded)
+                            excluded, band_headroom(scheme, band_balances or {}))
     inst.__dict__["table"] = table
     return inst
 
@@ -145,3 +148,12 @@ def exclusion_counts(ctx: MatchContext, request: Request, table: OfferTable) -> 
             if failed:
                 counts[rule.name] = failed
     return counts
+
+
+def band_headroom(scheme: Scheme, band_balances: dict[str, dict[str, int]]) -> dict[tuple[str, str], int]:
+    """Rule 9 per (provider, band) when the scheme sets `fairness.band_max_debt`; else empty."""
+    limit = scheme.config.fairness.band_max_debt
+    if limit is None:
+        return {}
+    return {(p, band.name): debt_headroom(band_balances.get(p, {}).get(band.name, 0), limit)
+            for p in scheme.providers for band in scheme.config.fairness.bands}

@@ -66,6 +66,16 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
     for provider in inst.scheme.providers:
         if received[provider]:
             model.add(sum(received[provider]) - sum(given[provider]) <= inst.headroom[provider])
+    # ... and per bedroom band (the move's band is the home's), when the scheme asks for it.
+    if inst.band_headroom:
+        by_account: dict[tuple[str, str], list] = defaultdict(list)
+        for k, (i, j) in enumerate(inst.pairs):
+            band = inst.scheme.band_of(inst.offers[j].bedrooms)
+            by_account[(inst.requests[i].provider, band)].append((1, x[k]))
+            by_account[(inst.offers[j].provider, band)].append((-1, x[k]))
+        for account, terms in by_account.items():
+            if account in inst.band_headroom and any(c > 0 for c, _ in terms):
+                model.add(sum(c * v for c, v in terms) <= inst.band_headroom[account])
 
     solution = Solution(chosen=[])
     if not inst.pairs:

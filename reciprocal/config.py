@@ -54,6 +54,10 @@ class Band(Strict):
 class FairnessTerms(Strict):
     max_debt: int = Field(ge=0, description="homes a provider may owe the scheme at most")
     bands: list[Band] = Field(default_factory=list)
+    band_max_debt: int | None = Field(
+        default=None, ge=0,
+        description="if set, homes a provider may owe the scheme at most in each bedroom band too "
+                    "(needs bands); null: the limit is on the total only")
 
 
 class MatchingTerms(Strict):
@@ -288,6 +292,9 @@ def _check_scheme(cfg: SchemeConfig, doc: YamlDocument) -> list[Problem]:
             path = ("fairness", "bands", i)
             problems.append(Problem(doc.source, "min_bedrooms is above max_bedrooms",
                                     doc.line_of(path), dotted(path)))
+    if cfg.fairness.band_max_debt is not None and not cfg.fairness.bands:
+        problems.append(Problem(doc.source, "band_max_debt needs bands",
+                                doc.line_of(("fairness", "band_max_debt")), "fairness.band_max_debt"))
     bands = sorted(cfg.fairness.bands, key=lambda b: b.min_bedrooms)
     for a, b in zip(bands, bands[1:]):
         if b.min_bedrooms <= a.max_bedrooms:

@@ -169,10 +169,35 @@ def _hold_back_over_debt_limit(session: Session, scheme: Scheme, proposals: list
     bal = ledger_balances(session, list(scheme.providers)).total
     requests = {r.ref: r for r in session.exec(select(RequestRow).where(
         RequestRow.ref.in_([p.request_ref for p in accepted]))).all()}
-    moves = [(p.from_provider, p.to_provider, _priority_key(scheme, requests[p.request_ref]))
-             for p in accepted]
+    keys = [_priority_key(scheme, requests[p.request_ref]) for p in accepted]
+    accounts = [[(p.from_provider, p.to_provider)] for p in accepted]
+    limits = [{q: scheme.max_debt(q) for q in scheme.providers}]
+    starts = [bal]
+    band_limit = scheme.config.fairness.band_max_debt
+    if band_limit is not None:
+        # The same rule per bedroom band, on accounts "provider|band".
+        by_band = ledger_balances(session, list(scheme.providers)).by_band
+        offers = {o.ref: o for o in session.exec(select(OfferRow).where(
+            OfferRow.ref.in_([p.offer_ref for p in accepted]))).all()}
+        for p, acc in zip(accepted, accounts):
+            band = scheme.band_of(offers[p.offer_ref].bedrooms)
+            acc.append((f"{p.from_provider}|{band}", f"{p.to_provider}|{band}"))
+        limits.append({f"{q}|{b.name}": band_limit for q in scheme.providers
+                       for b in scheme.config.fairness.bands})
+        starts.append({f"{q}|{b}": n for q, bands in by_band.items() for b, n in bands.items()})
+    chosen: list[int] = []
+    changed = True
+    while changed:  # holding a move back can take room from its giver: repeat until stable
+        changed = False
+        for level in range(len(limits)):
+            rest = [k for k in range(len(accepted)) if k not in chosen]
+            moves = [(*accounts[k][level], keys[k]) for k in rest]
+            new = [rest[k] for k in hold_backs_for_debt_limit(moves, starts[level], limits[level])]
+            if new:
+                chosen += new
+                changed = True
     held = []
-    for k in hold_backs_for_debt_limit(moves, bal, {q: scheme.max_debt(q) for q in scheme.providers}):
+    for k in chosen:
         victim = accepted[k]
         victim.status = ProposalStatus.cancelled.value
         victim.decline_reason = (f"held back: {victim.from_provider} would pass its debt limit "
