@@ -13,8 +13,9 @@ from rich.console import Console
 from reciprocal.config import Scheme, load_scheme
 from reciprocal.storage import Database, resolve_url
 
-# Piped output (CI logs, files) gets a readable width instead of Rich's 80-column default.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+# Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
+# default; plain messages are never wrapped, so a long path stays on one line.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 # Errors are never wrapped: each problem stays one "file:line: key: reason" line for scripts.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
