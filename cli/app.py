@@ -10,8 +10,8 @@ import typer
 
 from reciprocal.errors import ReciprocalError
 
-from . import (audit_commands, bench_command, ledger_commands, move_commands, pot_commands,
-               report_commands, round_commands, simulate_command)
+from . import (audit_commands, bench_command, db_commands, ledger_commands, move_commands,
+               pot_commands, report_commands, round_commands, simulate_command)
 from .context import FORMAT_HELP, err, out, parse_date, parse_format, print_json, settings
 from .render import table
 
@@ -28,6 +28,7 @@ app.add_typer(move_commands.move_app, name="move")
 app.add_typer(ledger_commands.ledger_app, name="ledger")
 app.add_typer(audit_commands.audit_app, name="audit")
 app.add_typer(report_commands.report_app, name="report")
+app.add_typer(db_commands.db_app, name="db")
 app.command("bench")(bench_command.bench)
 app.command("simulate")(simulate_command.simulate)
 

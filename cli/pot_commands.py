@@ -9,11 +9,11 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from reciprocal import pot, scope
+from reciprocal import pot, purge, scope
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS
 from reciprocal.intake import record_from_options
 
-from .context import FORMAT_HELP, out, parse_format, print_json, settings
+from .context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
 from .render import table
 
 offer_app = typer.Typer(help="Empty homes members put into the pot.", no_args_is_help=True)
@@ -165,3 +165,25 @@ def request_add(ctx: typer.Context,
     values = dict(locals())
     values.pop("ctx")
     _add(ctx, "request", {k: values[k] for k in REQUEST_FIELDS})
+
+
+@request_app.command("purge")
+def request_purge(ctx: typer.Context,
+                  closed_before: str = typer.Option(..., "--closed-before",
+                                                    help="Purge requests moved or withdrawn before "
+                                                         "this day, YYYY-MM-DD."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be purged."),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Remove closed households' details (data protection); moves and the ledger are kept whole."""
+    fmt = parse_format(format)
+    day = parse_date(closed_before, "--closed-before")
+    result = purge.purge_closed(settings(ctx).database(), day, dry_run=dry_run)
+    if fmt == "json":
+        print_json(result.as_dict())
+        return
+    verb = "would purge" if dry_run else "purged"
+    out.print(f"Closed before {day.isoformat()}: {verb} the details of {len(result.purged)} "
+              f"household(s); {result.already_purged} already purged. Moves and the ledger are kept.",
+              markup=False, soft_wrap=True)
+    if result.purged:
+        out.print("  " + ", ".join(result.purged), markup=False, soft_wrap=True)

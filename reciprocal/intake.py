@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,13 @@ from .domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offe
 from .errors import InputFileError, Problem
 
 MAX_FILE_BYTES = 20_000_000
+# An XLSX file is a zip: what its parts expand to is limited too, so a small "zip bomb" is
+# refused before openpyxl inflates it.
+MAX_XLSX_EXPANDED_BYTES = 200_000_000
 MAX_ROWS = 100_000
+# A file with thousands of bad rows gets the first problems listed and a count of the rest:
+# enough to see what is wrong, short enough to read.
+MAX_LISTED = 200
 REF_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-/.]{0,63}$")
 
 # Column names (after normalising) that would carry personal data. Matching is on whole words so
@@ -132,9 +139,11 @@ def _list(value: str) -> tuple[str, ...]:
 
 
 def _show(value: str) -> str:
-    """Echo a bad value back, short, so an error never prints a long free-text cell."""
+    """Echo a bad value back, short and printable, so an error never prints a long free-text cell
+    nor a control sequence a terminal would act on."""
     value = value.strip()
-    return value if len(value) <= 24 else value[:21] + "..."
+    value = value if len(value) <= 24 else value[:21] + "..."
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
 
 
 @dataclass(frozen=True)
@@ -177,14 +186,20 @@ assert [c.name for c in REQUEST_COLUMNS] == list(REQUEST_FIELDS)
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, cells) rows of a CSV or XLSX file."""
     source = path.name
+    if path.is_dir():
+        raise InputFileError([Problem(str(path), "is a folder, not a file")])
     if not path.is_file():
-        raise InputFileError([Problem(str(path), "file not found")])
+        raise InputFileError([Problem(str(path), "file not found" if not path.exists()
+                                      else "not a regular file")])
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InputFileError([Problem(source, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError([Problem(source, f"cannot read file ({exc.strerror})")]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -219,27 +234,56 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     from openpyxl import load_workbook  # imported here: only XLSX intake needs it
+    from openpyxl.utils import get_column_letter
 
+    source = path.name
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise InputFileError([Problem(source, "not a readable XLSX workbook")]) from None
+    if expanded > MAX_XLSX_EXPANDED_BYTES:
+        raise InputFileError([Problem(source, f"the workbook expands to {expanded:,} bytes; the limit is "
+                                              f"{MAX_XLSX_EXPANDED_BYTES:,}")])
+    try:
+        # Not data_only: a formula must be seen as one (its cached result may be stale or absent).
+        workbook = load_workbook(path, read_only=True, data_only=False)
+        sheet = workbook.worksheets[0]
     except Exception:  # openpyxl raises many kinds for a broken zip
-        raise InputFileError([Problem(path.name, "not a readable XLSX workbook")]) from None
-    sheet = workbook.worksheets[0]
+        raise InputFileError([Problem(source, "not a readable XLSX workbook")]) from None
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = ["" if v is None else (v.isoformat()[:10] if isinstance(v, date) else str(v))
-                 for v in values]
-        if header is None:
-            header = cells
-            continue
-        if any(c.strip() for c in cells):
-            rows.append((number, cells))
-        if len(rows) > MAX_ROWS:
-            raise InputFileError([Problem(path.name, f"more than {MAX_ROWS:,} rows")])
-    workbook.close()
+    formulas: list[Problem] = []
+    try:
+        for number, row in enumerate(sheet.iter_rows(), start=1):
+            cells = []
+            for index, cell in enumerate(row):
+                value = getattr(cell, "value", None)
+                if getattr(cell, "data_type", None) == "f":
+                    name = header[index] if header and index < len(header) and header[index].strip() \
+                        else get_column_letter(index + 1)
+                    formulas.append(Problem(source, "the cell is a formula; save the sheet with values "
+                                                    "only (copy, paste as values)", number, _show(name)))
+                    value = None
+                cells.append("" if value is None else
+                             (value.isoformat()[:10] if isinstance(value, date) else str(value)))
+            if header is None:
+                header = cells
+                continue
+            if any(c.strip() for c in cells):
+                rows.append((number, cells))
+            if len(rows) > MAX_ROWS:
+                raise InputFileError([Problem(source, f"more than {MAX_ROWS:,} rows")])
+    except InputFileError:
+        raise
+    except Exception:  # a damaged sheet inside a sound zip
+        raise InputFileError([Problem(source, "not a readable XLSX workbook")]) from None
+    finally:
+        workbook.close()
+    if formulas:
+        refuse(source, formulas)
     if header is None:
-        raise InputFileError([Problem(path.name, "the workbook's first sheet is empty")])
+        raise InputFileError([Problem(source, "the workbook's first sheet is empty")])
     while header and not header[-1].strip():
         header.pop()
     return header, rows
@@ -259,7 +303,7 @@ def _check_header(source: str, header: list[str], columns: list[Column]) -> tupl
     known = {c.name for c in columns}
     for h, n in zip(header, names):
         if n not in known:
-            problems.append(Problem(source, f"unknown column '{_show(h)}'", 1, h.strip()))
+            problems.append(Problem(source, f"unknown column '{_show(h)}'", 1, _show(h)))
     seen: set[str] = set()
     for n in names:
         if n in seen and n in known:
@@ -390,11 +434,23 @@ def _parse(path: Path, scheme: Scheme, columns, checks, build) -> list:
         if not found:
             out.append((line, build(record)))
     if problems:
-        problems.sort(key=lambda p: (p.line or 0))
-        raise InputFileError(problems, f"{len(problems)} problem(s) in {source}; nothing was imported")
+        refuse(source, problems)
     if not out:
         raise InputFileError([Problem(source, "the file has a header but no rows")])
     return out
+
+
+def refuse(source: str, problems: list[Problem]) -> None:
+    """Raise the problems of one file, in line order; past MAX_LISTED, the rest are counted."""
+    problems = sorted(problems, key=lambda p: (p.line or 0))
+    summary = f"{len(problems)} problem(s) in {source}; nothing was imported"
+    if len(problems) > MAX_LISTED:
+        rows = len({p.line for p in problems})
+        rest = len(problems) - MAX_LISTED
+        summary += f"; the first {MAX_LISTED} are listed"
+        problems = problems[:MAX_LISTED] + [Problem(source, f"... and {rest} more problem(s) not listed "
+                                                            f"({rows} line(s) have problems in all)")]
+    raise InputFileError(problems, summary)
 
 
 def record_from_options(kind: str, values: dict[str, str], scheme: Scheme) -> Offer | Request:

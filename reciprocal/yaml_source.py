@@ -2,9 +2,10 @@
 
 PyYAML's safe loader silently keeps the last of two duplicate keys and expands aliases; for MoU
 configs both are mistakes waiting to happen (and aliases allow exponential "billion laughs"
-documents). This module composes the node tree, refuses duplicates, aliases and oversize files,
-and returns plain data plus a map from key path to line number so that validation errors can name
-the line.
+documents). This module composes the node tree (where an alias is one more reference to a node
+already built, never a copy, so nothing expands), refuses duplicates, aliases, tags beyond plain
+YAML's (`!!python/...`), nesting deeper than any config needs and oversize files, and returns plain
+data plus a map from key path to line number so that validation errors can name the line.
 """
 from __future__ import annotations
 
@@ -17,6 +18,15 @@ import yaml
 from .errors import Problem
 
 MAX_CONFIG_BYTES = 1_000_000
+# No MoU config nests deeper than a handful of levels or holds more than a few thousand values
+# (the shipped scheme.yaml has 154); the limits stop a hostile `[[[[...` before it exhausts
+# Python's stack, and a megabyte of `[1,1,1,...` before it takes seconds to build.
+MAX_DEPTH = 50
+MAX_NODES = 50_000
+# The plain-data tags a config may use (the YAML core schema plus timestamps for dates).
+_CORE = "tag:yaml.org,2002:"
+PLAIN_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq",
+                                                  "timestamp")}
 
 Path_ = tuple[str | int, ...]
 
@@ -47,6 +57,13 @@ def _construct(node: yaml.Node, path: Path_, doc: YamlDocument, problems: list[P
         return None
     seen.add(id(node))
     doc.lines[path] = node.start_mark.line + 1
+    if len(path) > MAX_DEPTH:
+        raise _TooDeep(node.start_mark.line + 1)
+    if node.tag not in PLAIN_TAGS:
+        problems.append(Problem(doc.source, f"the tag '{_show_tag(node.tag.replace(_CORE, '!!'))}' is not allowed in MoU "
+                                            f"configs; write plain values", node.start_mark.line + 1,
+                                _dotted(path)))
+        return None
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -73,11 +90,53 @@ def _construct(node: yaml.Node, path: Path_, doc: YamlDocument, problems: list[P
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, path + (i,), doc, problems, seen) for i, item in enumerate(node.value)]
     # Scalars: let the safe constructor resolve ints, bools, dates and nulls.
-    return _LOADER.construct_object(node, deep=True)
+    try:
+        return _LOADER.construct_object(node, deep=True)
+    except (ValueError, OverflowError):  # 2026-02-30, an integer of 5,000 digits...
+        kind = {"timestamp": "date", "int": "number", "float": "number"}.get(node.tag[len(_CORE):], "value")
+        problems.append(Problem(doc.source, f"'{_show_tag(str(node.value))}' is not a valid {kind}",
+                                node.start_mark.line + 1, _dotted(path)))
+        return None
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _TooMany(_TooDeep):
+    pass
+
+
+def _show_tag(text: str) -> str:
+    """A tag or value echoed back: short and printable."""
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Loader(yaml.SafeLoader):
     pass
+
+
+class _BoundedComposer(yaml.SafeLoader):
+    """The safe loader's composer, stopped early at MAX_DEPTH levels or MAX_NODES values."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _TooMany(self.peek_event().start_mark.line + 1)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _LOADER = _Loader("")
@@ -112,8 +171,16 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDocument | No
         return None, [Problem(source, f"not UTF-8 text (bad byte at offset {exc.start})")]
     doc = YamlDocument(source, None)
     problems: list[Problem] = []
+    too_deep = f"nested more than {MAX_DEPTH} levels deep; MoU configs never need that"
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_BoundedComposer))
+    except _TooMany as exc:
+        return None, [Problem(source, f"more than {MAX_NODES:,} values; MoU configs never need that",
+                              exc.line)]
+    except _TooDeep as exc:
+        return None, [Problem(source, too_deep, exc.line)]
+    except RecursionError:  # pragma: no cover - MAX_DEPTH stops it first
+        return None, [Problem(source, too_deep)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "not valid YAML"
@@ -127,6 +194,8 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDocument | No
         return None, [Problem(source, f"expected exactly one YAML document, found {len(nodes)}")]
     try:
         doc.data = _construct(nodes[0], (), doc, problems, set())
+    except (_TooDeep, RecursionError) as exc:
+        return None, [Problem(source, too_deep, getattr(exc, "line", None))]
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         return None, [Problem(source, f"not valid YAML: {exc.problem}", mark.line + 1 if mark else None)]

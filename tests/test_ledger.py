@@ -117,7 +117,7 @@ def test_a_correction_takes_effect_no_earlier_than_its_move(one_move):
 
 
 def test_ledger_commands(one_move, tmp_path):
-    path = one_move.path
+    path = one_move.path or one_move.url  # a PostgreSQL test database has a URL, no file
     done = CliRunner().invoke(app, ["--db", str(path), "--config", str(CONFIG_DIR), "ledger", "correct",
                                     "--move", "1", "--reason", REASON, "--format", "json"])
     assert done.exit_code == 0, done.output

@@ -1,0 +1,248 @@
+"""A `reciprocal` process killed (SIGKILL) at many points during `round close` and during `offer
+import` leaves the database as it was before or as it is after, never in between; the ledger
+verifies afterwards, and running the command again finishes the job. On the suite's backend.
+
+No hook in the engine says where to die: the real command runs in a real process (forked by the
+launcher of `test_concurrency`, every import already done) and is killed with SIGKILL. Most kills
+are timed from the moment the command is seen, from outside, holding the database's write lock
+(SQLite: its rollback journal exists; PostgreSQL: the advisory lock is granted), spread over how
+long one uninterrupted run held it, so they land while moves, ledger legs, checklists or imported
+rows are half written; the rest land before the write begins. Were the transaction boundaries
+removed (each statement committed on its own), those kills would leave moves without ledger legs,
+homes let without moves, or part of a file imported, and these tests fail.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from reciprocal import audits
+from reciprocal.config import load_scheme
+from reciprocal.storage import Database, resolve_url
+
+from .conftest import CONFIG_DIR, ON_POSTGRES, copy_database, count, drop_database
+from .test_concurrency import Launcher, command, launcher, no_traceback, round_db  # noqa: F401
+
+CLOSE_TRIALS = 14
+IMPORT_TRIALS = 8
+IMPORT_ROWS = 3000
+
+CLOSE_STATE = (
+    "SELECT request_ref, offer_ref, from_provider, to_provider, band, moved_on FROM move "
+    "ORDER BY request_ref",
+    "SELECT l.id, m.request_ref, l.provider, l.amount, l.band, l.entry_kind "
+    "FROM ledger_entry l LEFT JOIN move m ON m.id = l.move_id ORDER BY l.id",
+    "SELECT m.request_ref, c.item, c.owner, c.status FROM checklist_item c "
+    "JOIN move m ON m.id = c.move_id ORDER BY m.request_ref, c.item",
+    "SELECT ref, status, closed_on FROM offer ORDER BY ref",
+    "SELECT ref, status, closed_on FROM request ORDER BY ref",
+    "SELECT id, status FROM proposal ORDER BY id",
+    "SELECT id, status FROM round ORDER BY id",
+)
+
+
+def close_state(url: str) -> tuple:
+    """Everything `round close` changes, without ids a database sequence hands out (PostgreSQL
+    does not give back the numbers a killed transaction took) or the time it was written; read
+    in one transaction."""
+    engine = create_engine(resolve_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            return tuple([tuple(r) for r in conn.execute(text(q)).all()] for q in CLOSE_STATE)
+    finally:
+        engine.dispose()
+
+
+def assert_verifies(url: str) -> None:
+    database = Database(resolve_url(url))
+    try:
+        verification = audits.verify(database)
+    finally:
+        database.engine.dispose()
+    assert verification.ok, [str(f) for f in verification.failures]
+
+
+class WriteProbe:
+    """Is a command holding the database's write lock (and writing) right now? Asked from outside."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if ON_POSTGRES:
+            self.engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+            self.conn = self.engine.connect()
+            self.query = text("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                              "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = :name")
+            self.name = make_url(url).database
+
+    def __call__(self) -> bool:
+        if ON_POSTGRES:
+            return bool(self.conn.execute(self.query, {"name": self.name}).scalar())
+        return os.path.exists(self.url + "-journal")  # SQLite: a write transaction has begun writing
+
+    def close(self) -> None:
+        if ON_POSTGRES:
+            self.conn.close()
+            self.engine.dispose()
+
+
+def write_window(launcher: Launcher, url: str, argv: list[str]) -> tuple[float, float]:
+    """Run the command once, uninterrupted, and return when (seconds after it was let go) it was
+    first and last seen holding the write lock."""
+    probe = WriteProbe(url)
+    batch = launcher.start(command(url, *argv))
+    seen: list[float] = []
+    started = batch.go()
+    try:
+        while not batch.finished():
+            if probe():
+                seen.append(time.monotonic() - started)
+            time.sleep(0.0005)
+    finally:
+        probe.close()
+    outcome = batch.wait()[0]
+    assert outcome.code == 0, outcome.stderr
+    assert seen, "the command was never seen writing"
+    return seen[0], seen[-1]
+
+
+def kill(launcher: Launcher, url: str, argv: list[str], delay: float, after_write_starts: bool):
+    """Start the command and SIGKILL it `delay` seconds after it is let go or, with
+    `after_write_starts`, `delay` seconds after it is first seen holding the write lock (so the
+    kill lands inside the transaction however fast or slow this run is). Returns its outcome and
+    whether it was killed part-way through writing."""
+    probe = WriteProbe(url) if after_write_starts else None
+    batch = launcher.start(command(url, *argv))
+    started = batch.go()
+    try:
+        if probe is not None:
+            while not probe() and not batch.finished():
+                time.sleep(0.0003)
+            started = time.monotonic()
+        while time.monotonic() - started < delay:
+            time.sleep(0.0003)
+        writing = probe() if probe is not None else False
+        try:
+            os.kill(batch.pids[0], signal.SIGKILL)
+        except ProcessLookupError:  # it had already finished
+            pass
+    finally:
+        if probe is not None:
+            probe.close()
+    outcome = batch.wait()[0]
+    no_traceback([outcome])
+    return outcome, writing and outcome.code == -signal.SIGKILL
+
+
+def plan(window: tuple[float, float], trials: int, seed: str) -> list[tuple[float, bool]]:
+    """Kill points: a quarter before the write begins (measured from the start), the rest spread
+    over the write itself and a little beyond (measured from when the write begins)."""
+    first, last = window
+    length = max(last - first, 0.005)
+    rng = random.Random(seed)
+    early = trials // 4
+    out = [(first * (k + rng.random()) / early, False) for k in range(early)]
+    late = trials - early
+    out += [(1.2 * length * (k + rng.random()) / late, True) for k in range(late)]
+    return out
+
+
+def test_round_close_killed_at_any_point_is_before_or_after(launcher, round_db, tmp_path):
+    template, accepted = round_db
+    before_url = copy_database(template, tmp_path / "before")
+    after_url = copy_database(template, tmp_path / "after")
+    argv = ["round", "close", "1", "--format", "json"]
+    try:
+        before = close_state(before_url)
+        window = write_window(launcher, after_url, argv)
+        after = close_state(after_url)
+        assert before != after and count(after_url, "move") == accepted
+        seen = []
+        for k, (delay, into) in enumerate(plan(window, CLOSE_TRIALS, "close")):
+            url = copy_database(template, tmp_path / f"trial{k}")
+            try:
+                outcome, mid_write = kill(launcher, url, argv, delay, into)
+                state = close_state(url)
+                assert state in (before, after), (f"trial {k}: killed {delay:.3f} s in, the database is "
+                                                  f"neither as before nor as after the close")
+                seen.append((delay, outcome.code, mid_write, "before" if state == before else "after"))
+                assert_verifies(url)
+                # Whatever the kill left, closing again finishes the job exactly once.
+                again = launcher.run(command(url, *argv))[0]
+                assert again.code == 0, again.stderr
+                assert close_state(url) == after
+                assert_verifies(url)
+            finally:
+                drop_database(url)
+        # Most kills must have landed while the close was writing, and left the database as before.
+        mid = [where for _, _, mid_write, where in seen if mid_write]
+        assert len(mid) >= CLOSE_TRIALS // 3 and set(mid) == {"before"}, (window, seen)
+    finally:
+        drop_database(before_url)
+        drop_database(after_url)
+
+
+def write_offers_csv(path: Path, n: int) -> Path:
+    """`n` valid offers for the example scheme, each provider offering in its own areas."""
+    scheme = load_scheme(CONFIG_DIR)
+    providers = sorted(scheme.providers.values(), key=lambda p: p.id)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["ref", "provider", "area", "bedrooms", "property_type", "available_from",
+                         "step_free", "notes"])
+        for k in range(n):
+            p = providers[k % len(providers)]
+            writer.writerow([f"OF-C{k:05d}", p.id, p.areas[k % len(p.areas)], 1 + k % 4,
+                             ("flat", "house", "bungalow", "maisonette")[k % 4], "2026-11-20",
+                             "yes" if k % 3 == 0 else "no", f"crash test offer {k}"])
+    return path
+
+
+def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, db_template):
+    path = write_offers_csv(tmp_path / "offers.csv", IMPORT_ROWS)
+    argv = ["offer", "import", str(path)]
+    timing_url = copy_database(db_template, tmp_path / "timing")
+    try:
+        window = write_window(launcher, timing_url, argv)
+        assert count(timing_url, "offer") == IMPORT_ROWS
+        seen = []
+        for k, (delay, into) in enumerate(plan(window, IMPORT_TRIALS, "import")):
+            url = copy_database(db_template, tmp_path / f"trial{k}")
+            try:
+                outcome, mid_write = kill(launcher, url, argv, delay, into)
+                stored = count(url, "offer")
+                assert stored in (0, IMPORT_ROWS), (f"trial {k}: killed {delay:.3f} s in, {stored} of "
+                                                    f"{IMPORT_ROWS} offers were stored")
+                seen.append((delay, outcome.code, mid_write, stored))
+                if stored == 0:  # importing again stores the whole file
+                    again = launcher.run(command(url, *argv))[0]
+                    assert again.code == 0, again.stderr
+                    assert again.stdout.strip() == (f"Imported offers.csv: {IMPORT_ROWS} new offer(s), 0 "
+                                                    f"already stored unchanged.")
+                    assert count(url, "offer") == IMPORT_ROWS
+            finally:
+                drop_database(url)
+        mid = [stored for _, _, mid_write, stored in seen if mid_write]
+        assert len(mid) >= IMPORT_TRIALS // 3 and set(mid) == {0}, (window, seen)
+    finally:
+        drop_database(timing_url)
+
+
+def test_audit_verify_command_passes_after_a_killed_close(launcher, round_db, tmp_path):
+    template, accepted = round_db
+    url = copy_database(template, tmp_path)
+    try:
+        outcome, mid_write = kill(launcher, url, ["round", "close", "1"], 0.01, after_write_starts=True)
+        assert mid_write, outcome
+        verify = launcher.run(command(url, "audit", "verify"))[0]
+        assert verify.code == 0, verify.stderr
+        no_traceback([verify])
+    finally:
+        drop_database(url)

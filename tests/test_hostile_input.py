@@ -1,0 +1,407 @@
+"""Hostile and broken input, through the real parsers and the real command: each is refused with a
+clear message and a non-zero exit, nothing is written, and no traceback is shown. The README's
+"Hostile inputs we tried" lists the same cases with what the user sees.
+
+Commands run in processes forked from the launcher of `test_concurrency` (every import done once),
+so sixty real commands take seconds, not minutes. Bounded fuzz tests (hypothesis) run the
+parsers on random bytes and random CSV and YAML.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from reciprocal.config import load_scheme
+from reciprocal.errors import ConfigError, InputFileError
+from reciprocal.intake import MAX_LISTED, parse_offers, parse_requests, read_table
+from reciprocal.yaml_source import read_yaml
+
+from .conftest import CONFIG_DIR, DEMO_DATA, copy_database, count, drop_database
+from .test_concurrency import Outcome, command, launcher, no_traceback, rows  # noqa: F401
+
+OFFERS = (DEMO_DATA / "offers.csv").read_text()
+OFFER_LINES = OFFERS.splitlines()
+FENLAND = "providers/fenland.yaml"
+
+
+def run(launcher, *argv: str) -> Outcome:
+    outcome = launcher.run(list(argv))[0]
+    no_traceback([outcome])
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def shared_db(tmp_path_factory, db_template):
+    """One database for every refused input: since none may write anything, it stays empty."""
+    url = copy_database(db_template, tmp_path_factory.mktemp("hostile"))
+    yield url
+    drop_database(url)
+
+
+def fingerprint(url: str) -> dict:
+    out = {t: count(url, t) for t in ("offer", "request", "round", "proposal", "move", "ledger_entry",
+                                      "checklist_item")}
+    out["meta"] = rows(url, "SELECT key, value FROM meta ORDER BY key")
+    return out
+
+
+# -- MoU configs (YAML) ---------------------------------------------------------------------------
+
+def laughs(levels: int = 9) -> str:
+    """The "billion laughs": nine levels of nine aliases each would expand to 9**9 strings."""
+    text = 'lol0: &lol0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n'
+    for k in range(1, levels):
+        text += f"lol{k}: &lol{k} [" + ", ".join([f"*lol{k - 1}"] * 9) + "]\n"
+    return text
+
+
+def _replace(original: str, old: str, new: str) -> str:
+    assert old in original, old
+    return original.replace(old, new, 1)
+
+
+YAML_CASES = {
+    # name: (file, how to change it, what stderr must say)
+    "billion_laughs": ("scheme.yaml", lambda t: t + laughs(),
+                       "lol1[0]: anchors and aliases are not allowed in MoU configs"),
+    "duplicate_key": (FENLAND, lambda t: t + "name: Fenland again\n", "duplicate key 'name' (first on line"),
+    "tab_indentation": (FENLAND, lambda t: _replace(t, "\n  ", "\n\t"),
+                        "tabs are not allowed for indentation; use spaces"),
+    "wrong_type": (FENLAND, lambda t: t + "max_debt: lots\n", "max_debt: Input should be a valid integer"),
+    "huge_file": (FENLAND, lambda t: t + "# " + "x" * 1_000_000 + "\n",
+                  "MoU configs are limited to 1,000,000 bytes"),
+    "deep_nesting": (FENLAND, lambda t: t + "deep: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                     "nested more than 50 levels deep; MoU configs never need that"),
+    "too_many_values": (FENLAND, lambda t: t + "many: [" + "1, " * 60_000 + "1]\n",
+                        "more than 50,000 values; MoU configs never need that"),
+    "python_tag": (FENLAND, lambda t: t + "x: !!python/object/apply:os.system ['touch PWNED']\n",
+                   "the tag '!!python/object/apply:os.system' is not allowed in MoU configs"),
+    "impossible_date": (FENLAND, lambda t: t + "review_on: 2026-02-30\n", "'2026-02-30' is not a valid date"),
+    "huge_number": (FENLAND, lambda t: t + "max_debt: " + "9" * 5000 + "\n", "is not a valid number"),
+    "not_utf8": (FENLAND, lambda t: t.encode("utf-8") + b"notes: caf\xe9\n",
+                 "not UTF-8 text (bad byte at offset"),
+    "empty": (FENLAND, lambda t: "", "expected exactly one YAML document, found 0"),
+    "two_documents": (FENLAND, lambda t: t + "---\nid: fenland\n", "expected exactly one YAML document, found 2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(YAML_CASES))
+def test_hostile_config_is_refused(launcher, tmp_path, shared_db, case):
+    name, change, says = YAML_CASES[case]
+    config = tmp_path / "mou_configs"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    path = config / name
+    changed = change(path.read_text())
+    path.write_bytes(changed if isinstance(changed, bytes) else changed.encode())
+    before = fingerprint(shared_db)
+    started = time.monotonic()
+    validate = run(launcher, "--config", str(config), "config", "validate")
+    took = time.monotonic() - started
+    assert validate.code == 2
+    assert says in validate.stderr, validate.stderr
+    assert took < 5, f"{case}: {took:.1f} s"
+    # A command that would write refuses before touching the database.
+    imported = run(launcher, "--db", shared_db, "--config", str(config), "offer", "import",
+                   str(DEMO_DATA / "offers.csv"))
+    assert imported.code == 2 and says in imported.stderr
+    assert fingerprint(shared_db) == before
+    assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
+
+
+def test_billion_laughs_is_refused_at_once_without_expanding(tmp_path):
+    path = tmp_path / "laughs.yaml"
+    path.write_text(laughs())
+    started = time.monotonic()
+    doc, problems = read_yaml(path)
+    assert time.monotonic() - started < 1.0
+    assert problems and all(p.message == "anchors and aliases are not allowed in MoU configs"
+                            for p in problems)
+    assert len(problems) == 8 * 9  # one per alias written, none per expansion
+
+
+# -- offers files (CSV, XLSX) ---------------------------------------------------------------------
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def ten_thousand_bad_rows() -> str:
+    bad = [f"OF-B{k:05d},nobody,nowhere,99,castle,,,,,,2026-13-45,," for k in range(10_000)]
+    return _lines(OFFER_LINES[0], *bad)
+
+
+def xlsx(rows: list[list], path: Path) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+    return path.read_bytes()
+
+
+def demo_rows() -> list[list[str]]:
+    return list(csv.reader(io.StringIO(OFFERS)))
+
+
+def formula_workbook(path: Path) -> bytes:
+    rows = demo_rows()
+    rows[3][3] = "=1+1"  # bedrooms of the offer on sheet row 4
+    return xlsx(rows, path)
+
+
+def zip_bomb(path: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", " " * 300_000_000)
+    return buffer.getvalue()
+
+
+def _cell(text: str, line: int = 1, column: int = 0) -> str:
+    cells = OFFER_LINES[line].split(",")
+    cells[column] = text
+    return _lines(OFFER_LINES[0], ",".join(cells))
+
+
+FILE_CASES = {
+    # name: (file name, contents (or a function of the path), stderr lines that must appear)
+    "latin1": ("offers.csv", OFFERS.replace("notes", "notés").encode("latin-1"),
+               ["  offers.csv:1: not UTF-8 text; save the file as CSV UTF-8"]),
+    "utf16": ("offers.csv", OFFERS.encode("utf-16"), ["  offers.csv:1: not UTF-8 text; save the file as CSV UTF-8"]),
+    "formula_in_ref": ("offers.csv", _cell("=1+1"),
+                       ["  offers.csv:2: ref: must be a case code of letters, digits and - _ / . (at most 64)"]),
+    "formula_in_provider": ("offers.csv", _cell("=cmd|' /C calc'!A0", column=1),
+                            ["  offers.csv:2: provider: unknown provider '=cmd|' /C calc'!A0'"]),
+    "formula_in_number": ("offers.csv", _cell("=2*3", column=3),
+                          ["  offers.csv:2: bedrooms: '=2*3' is not a whole number"]),
+    "control_characters": ("offers.csv", _cell("\x1b[2J\x1b]0;owned\x07x", column=1),
+                           ["  offers.csv:2: provider: unknown provider '\\u001b[2J\\u001b]0;owned\\u0007x'"]),
+    "missing_column": ("offers.csv", _lines(*[line.split(",", 1)[1] for line in OFFER_LINES]),
+                       ["  offers.csv:1: ref: required column is missing"]),
+    "extra_column": ("offers.csv", _lines(OFFER_LINES[0] + ",tenant_notes",
+                                          *[line + ",x" for line in OFFER_LINES[1:]]),
+                     ["  offers.csv:1: tenant_notes: unknown column 'tenant_notes'"]),
+    "extra_cells": ("offers.csv", _lines(OFFER_LINES[0], OFFER_LINES[1] + ",x,y"),
+                    ["  offers.csv:2: row has 15 cells but the header has 13"]),
+    "personal_data": ("offers.csv", _lines(OFFER_LINES[0] + ",Full Name",
+                                           *[line + ",Jane Doe" for line in OFFER_LINES[1:]]),
+                      ["refused: the file has personal data column(s) 'Full Name'"]),
+    "duplicate_ref": ("offers.csv", _lines(*OFFER_LINES, OFFER_LINES[1]),
+                      [f"ref {OFFER_LINES[1].split(',')[0]} also appears on line 2"]),
+    "nul_bytes": ("offers.csv", OFFERS.replace("flat", "fl\x00at", 1),
+                  ["  offers.csv: contains NUL bytes; is it really a CSV file?"]),
+    "giant_field": ("offers.csv", "ref,notes\nOF-1," + "x" * 200_000 + "\n",
+                    ["  offers.csv:2: not valid CSV: field larger than field limit (131072)"]),
+    "unterminated_quote": ("offers.csv", _lines(OFFER_LINES[0], '"OF-1,' + OFFER_LINES[1]),
+                           ["  offers.csv:2: not valid CSV: unexpected end of data"]),
+    "empty": ("offers.csv", "", ["  offers.csv: the file is empty (no header row)"]),
+    "header_only": ("offers.csv", _lines(OFFER_LINES[0]), ["  offers.csv: the file has a header but no rows"]),
+    "ten_thousand_bad_rows": ("offers.csv", ten_thousand_bad_rows(),
+                              ["problem(s) in offers.csv; nothing was imported; the first 200 are listed",
+                               "more problem(s) not listed (10000 line(s) have problems in all)"]),
+    "xlsx_formula": ("offers.xlsx", formula_workbook,
+                     ["  offers.xlsx:4: bedrooms: the cell is a formula; save the sheet with values only "
+                      "(copy, paste as values)"]),
+    "xlsx_zip_bomb": ("offers.xlsx", zip_bomb,
+                      ["  offers.xlsx: the workbook expands to 300,000,008 bytes; the limit is 200,000,000"]),
+    "xlsx_not_a_workbook": ("offers.xlsx", OFFERS, ["  offers.xlsx: not a readable XLSX workbook"]),
+    "xlsx_truncated": ("offers.xlsx", lambda p: xlsx(demo_rows(), p)[:2000],
+                       ["  offers.xlsx: not a readable XLSX workbook"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILE_CASES))
+def test_hostile_offers_file_is_refused_and_nothing_is_written(launcher, tmp_path, shared_db, case):
+    name, contents, says = FILE_CASES[case]
+    path = tmp_path / name
+    if callable(contents):
+        contents = contents(path)
+    path.write_bytes(contents if isinstance(contents, bytes) else contents.encode())
+    before = fingerprint(shared_db)
+    started = time.monotonic()
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    took = time.monotonic() - started
+    assert outcome.code == 2, outcome.stderr
+    lines = outcome.stderr.splitlines()
+    for line in says:
+        assert line in lines or any(line in x for x in lines), (line, lines[:5])
+    assert "\x1b" not in outcome.stderr and "\x07" not in outcome.stderr
+    assert len(lines) <= MAX_LISTED + 2  # a summary, at most 200 problems, and a count of the rest
+    assert took < 10, f"{case}: {took:.1f} s"
+    assert fingerprint(shared_db) == before
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(launcher, tmp_path, shared_db):
+    path = tmp_path / "offers.csv"
+    with path.open("wb") as handle:  # sparse: 20 MB that cost nothing to write
+        handle.truncate(20_000_001)
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    assert outcome.code == 2
+    assert "  offers.csv: file is 20,000,001 bytes; the limit is 20,000,000" in outcome.stderr.splitlines()
+
+
+def test_a_folder_or_a_missing_file_is_named(launcher, tmp_path, shared_db):
+    folder = run(launcher, *command(shared_db, "offer", "import", str(tmp_path)))
+    assert folder.code == 2 and f"{tmp_path}: is a folder, not a file" in folder.stderr
+    missing = run(launcher, *command(shared_db, "offer", "import", str(tmp_path / "nope.csv")))
+    assert missing.code == 2 and "nope.csv: file not found" in missing.stderr
+
+
+@pytest.mark.parametrize("name, contents", [
+    ("bom", OFFERS.encode("utf-8-sig")),
+    ("semicolons", OFFERS.replace(",", ";").encode()),
+    ("crlf", OFFERS.replace("\n", "\r\n").encode()),
+])
+def test_spreadsheet_habits_are_accepted(launcher, tmp_path, db_url, name, contents):
+    path = tmp_path / "offers.csv"
+    path.write_bytes(contents)
+    outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
+    assert outcome.code == 0, outcome.stderr
+    assert count(db_url, "offer") == len(OFFER_LINES) - 1
+
+
+def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path, db_url):
+    """Notes are free text: a note that looks like a formula is stored as typed; CSV exports
+    neutralise such cells (reciprocal.exports)."""
+    path = tmp_path / "offers.csv"
+    cells = OFFER_LINES[1].split(",")
+    cells[-1] = '"=HYPERLINK(""http://example.invalid"",""click"")"'
+    path.write_text(_lines(OFFER_LINES[0], ",".join(cells)))
+    outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
+    assert outcome.code == 0, outcome.stderr
+    assert rows(db_url, "SELECT notes FROM offer") == [('=HYPERLINK("http://example.invalid","click")',)]
+    from reciprocal.exports import csv_cell
+    assert csv_cell('=HYPERLINK("x")') == "'=HYPERLINK(\"x\")"
+
+
+# -- command-line arguments -----------------------------------------------------------------------
+
+ARGUMENT_CASES = [
+    (("round", "close", "0"), 2, "Invalid value for 'round_id': Input should be greater than or equal to 1"),
+    (("round", "close", "99999999999999999999"), 3, "no round 99999999999999999999"),
+    (("round", "show", "-1"), 2, "No such option: -1"),
+    (("round", "decide", "1", "--proposal", "0", "--accept"), 2,
+     "Invalid value for '--proposal': Input should be greater than or equal to 1"),
+    (("round", "run", "--on", "2026-02-30"), 2, "'2026-02-30' is not a date (YYYY-MM-DD)"),
+    (("round", "run", "--time-limit", "0"), 2, "--time-limit"),
+    (("round", "run", "--time-limit", "nan"), 2, "--time-limit"),
+    (("round", "run", "--time-limit", "1e9"), 2, "--time-limit"),
+    (("ledger", "correct", "--move", "99999999999999999999", "--reason", "x"), 3,
+     "no move 99999999999999999999"),
+    (("move", "done", "99999999999999999999", "sanctuary_scheme_check_at_new_home"), 3,
+     "no move 99999999999999999999"),
+    (("request", "purge", "--closed-before", "31/12/2026"), 2, "'31/12/2026' is not a date (YYYY-MM-DD)"),
+    (("report", "quarterly", "--year", "1999"), 2, "--year"),
+    (("offer", "list", "--format", "xml"), 2, "'xml' is not one of table, json"),
+    (("offer", "add", "--ref", "OF-1", "--provider", "fenland", "--area", "fenland", "--bedrooms",
+      "99999999999999999999", "--property-type", "flat", "--available-from", "2026-11-20"), 2,
+     "--bedrooms: 99999999999999999999 is outside 0..10"),
+]
+
+
+@pytest.mark.parametrize("args, code, says", ARGUMENT_CASES, ids=[" ".join(a[0][:2]) + f"-{k}" for k, a in
+                                                                   enumerate(ARGUMENT_CASES)])
+def test_out_of_range_arguments_are_refused(launcher, shared_db, args, code, says):
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, *args))
+    assert outcome.code == code, outcome.stderr
+    assert says in " ".join(outcome.stderr.split()), outcome.stderr
+    assert outcome.stdout == ""
+    assert fingerprint(shared_db) == before
+
+
+def test_a_file_that_is_not_a_database_is_named(launcher, tmp_path):
+    path = tmp_path / "offers.db"
+    path.write_text(OFFERS)
+    outcome = run(launcher, "--db", str(path), "--config", str(CONFIG_DIR), "offer", "list")
+    assert outcome.code == 5
+    assert outcome.stderr.strip() == f"database {path} is not a reciprocal database (file is not a database)"
+
+
+# -- fuzz: the parsers on random input, in bounded time ---------------------------------------------
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                database=None)
+SCHEME = load_scheme(CONFIG_DIR)
+PER_EXAMPLE_SECONDS = 2.0
+
+cell_text = st.one_of(
+    st.sampled_from(["", " ", "OF-1", "fenland", "cambridge", "flat", "house", "2026-11-20", "2", "-1",
+                     "yes", "no", "=1+1", "@SUM(A1)", "+44", '"', '""', ",", ";", "\t", "\r\n", "\n",
+                     "\ufeff", "\x00", "é", "1e400", "nan", "9" * 30, "£12.50", "age_55_plus"]),
+    st.text(max_size=30))
+
+
+@st.composite
+def csv_documents(draw) -> bytes:
+    columns = [c for c in OFFER_LINES[0].split(",")]
+    header = draw(st.lists(st.one_of(st.sampled_from(columns), cell_text), min_size=0, max_size=16))
+    body = draw(st.lists(st.lists(cell_text, max_size=16), max_size=12))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    text = "\n".join(delimiter.join(row) for row in [header, *body])
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1"]))
+    return text.encode(encoding, errors="replace")
+
+
+def _bounded(fn, *args):
+    started = time.monotonic()
+    try:
+        return fn(*args)
+    finally:
+        assert time.monotonic() - started < PER_EXAMPLE_SECONDS
+
+
+@FUZZ
+@given(data=st.one_of(st.binary(max_size=4096), csv_documents()),
+       suffix=st.sampled_from([".csv", ".xlsx", ".txt"]))
+def test_fuzz_offer_and_request_files(data, suffix):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"offers{suffix}"
+        path.write_bytes(data)
+        for parse in (read_table, lambda p: parse_offers(p, SCHEME), lambda p: parse_requests(p, SCHEME)):
+            try:
+                _bounded(parse, path)
+            except InputFileError as exc:
+                assert exc.problems and exc.message
+
+
+yaml_text = st.text(alphabet=st.sampled_from(list("abc019 -:[]{},&*!|>'\"#%@`?\n\t.~<=") + ["\ufeff", "é"]),
+                    max_size=400)
+
+
+@FUZZ
+@given(text=st.one_of(yaml_text, st.binary(max_size=2048).map(lambda b: b.decode("latin-1"))))
+def test_fuzz_yaml_reader(text):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scheme.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        doc, problems = _bounded(read_yaml, path)
+        assert doc is not None or problems
+
+
+@pytest.fixture(scope="module")
+def config_copy(tmp_path_factory) -> Path:
+    config = tmp_path_factory.mktemp("fuzz") / "mou_configs"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    return config
+
+
+@FUZZ
+@given(text=yaml_text)
+def test_fuzz_provider_config(config_copy, text):
+    """A random provider file among the real ones: the loader reports problems, never crashes."""
+    (config_copy / FENLAND).write_text(text)
+    try:
+        _bounded(load_scheme, config_copy)
+    except ConfigError as exc:
+        assert exc.problems
