@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
+# A hung run is stopped after 25 minutes, so its log is still printed.
+PYTEST := timeout -k 30 1500 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 .PHONY: demo test clean
 
@@ -15,20 +17,30 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/reciprocal demo
 
-# The whole suite twice: on SQLite, then on a real PostgreSQL server that scripts/pg-test-server
-# starts (the Debian cluster 15/main) or finds in $RECIPROCAL_TEST_DATABASE_URL. Both runs always
-# happen; the target fails if either fails, and fails loudly if PostgreSQL cannot be had.
+# The whole suite twice, both runs at once (the machine has two cores): on SQLite, and on a real
+# PostgreSQL server that scripts/pg-test-server starts (the Debian cluster 15/main) or finds in
+# $RECIPROCAL_TEST_DATABASE_URL. Each run's output is printed when both are done. The target fails
+# if either run fails, and fails loudly if PostgreSQL cannot be had: it never skips it.
 test: $(STAMP)
-	@status=0; \
-	echo "==> test suite on SQLite"; \
-	env -u RECIPROCAL_TEST_DATABASE_URL $(VENV)/bin/python -m pytest -q || status=1; \
-	echo "==> test suite on PostgreSQL"; \
-	if url="$$(scripts/pg-test-server)"; then \
-		RECIPROCAL_TEST_DATABASE_URL="$$url" $(VENV)/bin/python -m pytest -q || status=1; \
+	@work="$$(mktemp -d)"; status=0; \
+	echo "==> the test suite on SQLite and on PostgreSQL, at once; output follows"; \
+	( env -u RECIPROCAL_TEST_DATABASE_URL $(PYTEST) \
+		--basetemp="$$work/sqlite" > "$$work/sqlite.log" 2>&1; echo $$? > "$$work/sqlite.rc" ) & \
+	( if url="$$(bash scripts/pg-test-server 2> "$$work/server.log")"; then \
+		RECIPROCAL_TEST_DATABASE_URL="$$url" $(PYTEST) \
+			--basetemp="$$work/postgresql" > "$$work/postgresql.log" 2>&1; echo $$? > "$$work/postgresql.rc"; \
 	else \
-		echo "ERROR: no PostgreSQL server for the tests (see above); the suite did NOT run on PostgreSQL" >&2; \
-		status=1; \
-	fi; \
+		cat "$$work/server.log" > "$$work/postgresql.log"; \
+		echo "ERROR: no PostgreSQL server for the tests; the suite did NOT run on PostgreSQL" >> "$$work/postgresql.log"; \
+		echo 1 > "$$work/postgresql.rc"; \
+	fi ) & \
+	wait; \
+	for backend in sqlite postgresql; do \
+		echo "==> test suite on $$backend (exit $$(cat "$$work/$$backend.rc"))"; \
+		cat "$$work/$$backend.log"; \
+		[ "$$(cat "$$work/$$backend.rc")" = 0 ] || status=1; \
+	done; \
+	rm -rf "$$work"; \
 	exit $$status
 
 clean:

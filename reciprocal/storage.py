@@ -27,7 +27,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, event, ins
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as DriverError
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 from .domain import (Offer, OfferStatus, PropertyType, Request, RequestKind, RequestStatus, Risk)
 from .errors import DatabaseError

@@ -60,9 +60,9 @@ def _construct(node: yaml.Node, path: Path_, doc: YamlDocument, problems: list[P
     if len(path) > MAX_DEPTH:
         raise _TooDeep(node.start_mark.line + 1)
     if node.tag not in PLAIN_TAGS:
-        problems.append(Problem(doc.source, f"the tag '{_show_tag(node.tag.replace(_CORE, '!!'))}' is not allowed in MoU "
-                                            f"configs; write plain values", node.start_mark.line + 1,
-                                _dotted(path)))
+        tag = _show_tag(node.tag.replace(_CORE, "!!"))
+        problems.append(Problem(doc.source, f"the tag '{tag}' is not allowed in MoU configs; write plain "
+                                            f"values", node.start_mark.line + 1, _dotted(path)))
         return None
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}

@@ -1,17 +1,26 @@
 """Shared fixtures: the example scheme, fresh databases, and tiny hand-built offers and requests.
 
 The database backend comes from `RECIPROCAL_TEST_DATABASE_URL`: unset, every test database is a
-SQLite file; set to a PostgreSQL URL (`make test` does this on its second run, with the server
-`scripts/pg-test-server` starts), every test gets a database of its own on that server. Either
-way a fresh database is a copy of one made by `Database.create` at the start of the session
-(a file copy, or `CREATE DATABASE ... TEMPLATE`), which is much faster than migrating each one.
+SQLite file; set to a PostgreSQL URL (`make test` does this for its second run, with the server
+`scripts/pg-test-server` starts), every test gets a database of its own on that server.
+
+On SQLite a fresh database is a copy of a file `Database.create` made once. On PostgreSQL the
+`db` of a test is a schema of its own in the test database, made by `Database.create` itself
+(the URL's `options=-csearch_path=...` points every connection at it): 80 ms, where a whole
+database costs a checkpoint to create and another to drop. Tests that need copies of a database
+holding data (`copy_database`) get whole databases, `CREATE DATABASE ... TEMPLATE`.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import select
 import shutil
-from dataclasses import replace
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +32,8 @@ from sqlalchemy.pool import NullPool
 
 from reciprocal.config import Scheme, load_scheme
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
+from reciprocal.generator import generate
+from reciprocal.pot import add_records
 from reciprocal.storage import Database, resolve_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,23 +93,55 @@ def pg_create_database(template: str | None = None) -> str:
 
 
 def pg_drop_database(url: str) -> None:
-    name = make_url(url).database
+    parsed = make_url(url)
+    schema = _schema_of(parsed)
     engine = _admin()
     with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if schema:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        else:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
     engine.dispose()
 
 
-def _drop_stale_databases() -> None:
-    """Databases left by an earlier run that was killed (their process is gone)."""
+def pg_create_schema(scheme_id: str | None) -> str:
+    """A new schema in the test database, made ready for `scheme_id` by `Database.create` (or
+    left empty); returns a URL whose connections all work in it."""
+    name = f"{PREFIX}{os.getpid()}_{next(_names)}"
     engine = _admin()
     with engine.connect() as conn:
-        names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                             {"p": PREFIX.replace("_", r"\_") + "%"}).scalars().all()
-        for name in names:
+        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    engine.dispose()
+    url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={name}"})
+    url = url.render_as_string(hide_password=False)
+    if scheme_id is not None:
+        database = Database(url)
+        database.create(scheme_id)
+        database.engine.dispose()
+    return url
+
+
+def _schema_of(url) -> str | None:
+    options = url.query.get("options", "")
+    return options.split("search_path=", 1)[1] if "search_path=" in options else None
+
+
+def _drop_stale_databases() -> None:
+    """Databases and schemas left by an earlier run that was killed (their process is gone)."""
+    engine = _admin()
+    with engine.connect() as conn:
+        like = {"p": PREFIX.replace("_", r"\_") + "%"}
+        databases = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                                 like).scalars().all()
+        schemas = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                               like).scalars().all()
+        for name in list(databases) + list(schemas):
             pid = name[len(PREFIX):].split("_")[0]
             if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                kind = "DATABASE" if name in databases else "SCHEMA"
+                conn.exec_driver_sql(f'DROP {kind} IF EXISTS "{name}"' +
+                                     (" WITH (FORCE)" if kind == "DATABASE" else " CASCADE"))
     engine.dispose()
 
 
@@ -125,12 +168,12 @@ def db_template(tmp_path_factory, scheme) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(tmp_path, db_template) -> Iterator[str]:
+def db_url(tmp_path, db_template, scheme) -> Iterator[str]:
     """The URL of a fresh database, initialised for the example scheme, for this test alone.
 
     Give it to the command line as `--db URL`; on SQLite it is a plain path."""
     if ON_POSTGRES:
-        url = pg_create_database(db_template)
+        url = pg_create_schema(scheme.id)
         yield url
         pg_drop_database(url)
     else:
@@ -142,9 +185,9 @@ def db_url(tmp_path, db_template) -> Iterator[str]:
 @pytest.fixture
 def empty_db_url(tmp_path) -> Iterator[str]:
     """The URL of a database that `reciprocal init` has not touched: on SQLite a path that does
-    not exist yet, on PostgreSQL a new, empty database."""
+    not exist yet, on PostgreSQL a new, empty schema."""
     if ON_POSTGRES:
-        url = pg_create_database()
+        url = pg_create_schema(None)
         yield url
         pg_drop_database(url)
     else:
@@ -163,6 +206,7 @@ def copy_database(source: str, directory: Path) -> str:
     is connected to): `directory / "r.db"` on SQLite, a new database on PostgreSQL (drop it with
     `drop_database`)."""
     if ON_POSTGRES:
+        assert "://" not in source or not _schema_of(make_url(source)), "a schema cannot be copied"
         return pg_create_database(make_url(source).database if "://" in source else source)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "r.db"
@@ -171,7 +215,7 @@ def copy_database(source: str, directory: Path) -> str:
 
 
 def drop_database(url: str) -> None:
-    """Drop a PostgreSQL test database (a SQLite file goes with its temporary folder)."""
+    """Drop a PostgreSQL test database or schema (a SQLite file goes with its temporary folder)."""
     if ON_POSTGRES:
         pg_drop_database(url)
 
@@ -186,6 +230,232 @@ def scalar(url: str | Database, statement: str, **params):
     try:
         with engine.connect() as conn:
             return conn.execute(text(statement), params).scalar()
+    finally:
+        engine.dispose()
+
+
+# -- real commands, fast: the launcher ---------------------------------------------------------------
+# `python -m cli.app` spends a second and a half importing before it does anything. Tests that
+# run many commands, or need two at the same moment, or kill one part-way, fork them instead from
+# one process that has done the imports: each child is a real process running the real entry point
+# with its own argv, stdout, stderr and exit code.
+
+# The launcher: everything heavy is imported before the first fork; each child waits for its
+# batch's "go" file, runs the real entry point with its output sent to two files, and exits with
+# the command's exit code. The launcher reports each batch's child pids, then their exit codes
+# (negative: killed by that signal).
+LAUNCHER = r"""
+import json, os, sys, time
+from cli.app import main
+print("ready", flush=True)
+for line in sys.stdin:
+    batch = json.loads(line)
+    pids = []
+    for job in batch["jobs"]:
+        pid = os.fork()
+        if pid == 0:
+            code = 98
+            try:
+                for fd, path in ((1, job["stdout"]), (2, job["stderr"])):
+                    os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                if "umask" in job:
+                    os.umask(job["umask"])
+                while not os.path.exists(batch["go"]):
+                    time.sleep(0.0002)
+                sys.argv = ["reciprocal", *job["argv"]]
+                try:
+                    main()
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    print(json.dumps({"pids": pids}), flush=True)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    print(json.dumps({"codes": codes}), flush=True)
+"""
+
+# No variable of the caller's leaks in (RECIPROCAL_DATABASE_URL...); one BLAS thread, because a
+# forked child must not inherit a thread pool it cannot use.
+LAUNCHER_ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("RECIPROCAL_")},
+                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                "PYTHONPATH": str(ROOT)}
+
+
+@dataclass
+class Outcome:
+    argv: list[str]
+    code: int  # negative: killed by that signal
+    stdout: str
+    stderr: str
+
+
+class Batch:
+    """Commands forked together, held at the barrier until `go()`."""
+
+    def __init__(self, launcher: "Launcher", argvs: list[list[str]], pids: list[int], files, go: Path):
+        self.launcher, self.argvs, self.pids, self.files, self.go_file = launcher, argvs, pids, files, go
+
+    def go(self) -> float:
+        self.go_file.touch()
+        return time.monotonic()
+
+    def finished(self) -> bool:
+        """Whether every command of the batch has ended (without waiting)."""
+        return self.launcher.has_line()
+
+    def wait(self, timeout: float = 120) -> list[Outcome]:
+        codes = self.launcher.read(timeout)["codes"]
+        return [Outcome(argv, code, out.read_text(), err.read_text())
+                for argv, code, (out, err) in zip(self.argvs, codes, self.files)]
+
+
+class Launcher:
+    def __init__(self, work: Path):
+        self.work = work
+        self.batches = 0
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=work, env=LAUNCHER_ENV,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self.buffer = b""
+        assert self.read_line(120) == "ready"
+
+    def read_line(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(left, 0))
+            if not ready:
+                raise TimeoutError("the launcher did not answer in time")
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError(f"the launcher stopped (exit {self.proc.wait()})")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode()
+
+    def has_line(self) -> bool:
+        if b"\n" in self.buffer:
+            return True
+        ready, _, _ = select.select([self.proc.stdout], [], [], 0)
+        if ready:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                raise RuntimeError(f"the launcher stopped (exit {self.proc.wait()})")
+            self.buffer += chunk
+        return b"\n" in self.buffer
+
+    def read(self, timeout: float) -> dict:
+        return json.loads(self.read_line(timeout))
+
+    def start(self, *argvs: list[str], umask: int | None = None) -> Batch:
+        """Fork one child per command; they wait until the batch's `go()`."""
+        self.batches += 1
+        folder = self.work / f"batch{self.batches}"
+        folder.mkdir()
+        files = [(folder / f"{k}.out", folder / f"{k}.err") for k in range(len(argvs))]
+        go = folder / "go"
+        jobs = [{"argv": a, "stdout": str(o), "stderr": str(e), **({} if umask is None else {"umask": umask})}
+                for a, (o, e) in zip(argvs, files)]
+        self.proc.stdin.write((json.dumps({"jobs": jobs, "go": str(go)}) + "\n").encode())
+        self.proc.stdin.flush()
+        return Batch(self, argvs, self.read(60)["pids"], files, go)
+
+    def run(self, *argvs: list[str], umask: int | None = None) -> list[Outcome]:
+        """Run commands at the same moment and wait for all of them."""
+        batch = self.start(*argvs, umask=umask)
+        batch.go()
+        return batch.wait()
+
+    def reciprocal(self, *args: str, db: str | None, umask: int | None = None) -> Outcome:
+        """One command on `db` with the example scheme, like `test_cli.reciprocal` but without
+        a second and a half of imports; its output may never hold a traceback."""
+        outcome = self.run(command(db, *args) if db else ["--config", str(CONFIG_DIR), *args],
+                           umask=umask)[0]
+        no_traceback([outcome])
+        return outcome
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def launcher(tmp_path_factory):
+    started = Launcher(tmp_path_factory.mktemp("launcher"))
+    yield started
+    started.close()
+
+
+def command(url: str, *args: str) -> list[str]:
+    return ["--db", url, "--config", str(CONFIG_DIR), *args]
+
+
+def no_traceback(outcomes: list[Outcome]) -> None:
+    for o in outcomes:
+        assert "Traceback" not in o.stdout + o.stderr, o.stderr
+        assert "internal error" not in o.stderr, o.stderr
+
+
+# -- the data: four generated pilot pots merged, about 80 accepted proposals ------------------------
+
+def generated_pot(seeds=range(1, 5)):
+    requests, offers = [], []
+    for seed in seeds:
+        inst = generate("pilot", seed)
+        requests += [replace(r, ref=f"S{seed}-{r.ref}") for r in inst.requests]
+        offers += [replace(o, ref=f"S{seed}-{o.ref}") for o in inst.offers]
+    return requests, offers
+
+
+def accepted_round(db: Database, scheme) -> int:
+    """Round 1 on the generated pot, every proposal accepted; returns how many."""
+    from matching.engine import decide, run_round
+    from reciprocal.rounds import round_view
+
+    requests, offers = generated_pot()
+    add_records(db, requests)
+    add_records(db, offers)
+    round_id = run_round(db, scheme, ROUND_DAY)
+    assert round_id == 1
+    proposals = round_view(db, 1)["proposals"]
+    for p in proposals:
+        decide(db, scheme, 1, p["id"], True)
+    return len(proposals)
+
+
+@pytest.fixture(scope="module")
+def pot_db(tmp_path_factory, db_template, scheme):
+    """A database holding the generated pot, no round yet (never written to: copy it)."""
+    url = copy_database(db_template, tmp_path_factory.mktemp("pot"))
+    database = Database(resolve_url(url))
+    requests, offers = generated_pot()
+    add_records(database, requests)
+    add_records(database, offers)
+    database.engine.dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def round_db(tmp_path_factory, db_template, scheme):
+    """A database whose round 1 has every proposal accepted, and the number accepted."""
+    url = copy_database(db_template, tmp_path_factory.mktemp("round"))
+    database = Database(resolve_url(url))
+    accepted = accepted_round(database, scheme)
+    database.engine.dispose()
+    yield url, accepted
+    drop_database(url)
+
+
+def rows(url: str, statement: str) -> list[tuple]:
+    engine = create_engine(resolve_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(statement)).all()]
     finally:
         engine.dispose()
 

@@ -4,9 +4,9 @@ verifies afterwards, and running the command again finishes the job. On the suit
 
 No hook in the engine says where to die: the real command runs in a real process (forked by the
 launcher of `test_concurrency`, every import already done) and is killed with SIGKILL. Most kills
-are timed from the moment the command is seen, from outside, holding the database's write lock
-(SQLite: its rollback journal exists; PostgreSQL: the advisory lock is granted), spread over how
-long one uninterrupted run held it, so they land while moves, ledger legs, checklists or imported
+are timed from the moment the command is seen, from outside, to have begun writing (SQLite: its
+rollback journal exists; PostgreSQL: its session holds a transaction id), spread over how long one
+uninterrupted run went on writing, so they land while moves, ledger legs, checklists or imported
 rows are half written; the rest land before the write begins. Were the transaction boundaries
 removed (each statement committed on its own), those kills would leave moves without ledger legs,
 homes let without moves, or part of a file imported, and these tests fail.
@@ -17,6 +17,7 @@ import csv
 import os
 import random
 import signal
+import stat
 import time
 from pathlib import Path
 
@@ -28,8 +29,8 @@ from reciprocal import audits
 from reciprocal.config import load_scheme
 from reciprocal.storage import Database, resolve_url
 
-from .conftest import CONFIG_DIR, ON_POSTGRES, copy_database, count, drop_database
-from .test_concurrency import Launcher, command, launcher, no_traceback, round_db  # noqa: F401
+from .conftest import (CONFIG_DIR, ON_POSTGRES, Launcher, command, copy_database, count, drop_database,
+                       no_traceback)
 
 CLOSE_TRIALS = 14
 IMPORT_TRIALS = 8
@@ -71,15 +72,17 @@ def assert_verifies(url: str) -> None:
 
 
 class WriteProbe:
-    """Is a command holding the database's write lock (and writing) right now? Asked from outside."""
+    """Is a command part-way through writing right now? Asked from outside: on SQLite, its
+    rollback journal exists; on PostgreSQL, a session on the database holds a transaction id,
+    which it takes at its first write and keeps until it commits."""
 
     def __init__(self, url: str):
         self.url = url
         if ON_POSTGRES:
             self.engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             self.conn = self.engine.connect()
-            self.query = text("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-                              "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = :name")
+            self.query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name "
+                              "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")
             self.name = make_url(url).database
 
     def __call__(self) -> bool:
@@ -95,7 +98,7 @@ class WriteProbe:
 
 def write_window(launcher: Launcher, url: str, argv: list[str]) -> tuple[float, float]:
     """Run the command once, uninterrupted, and return when (seconds after it was let go) it was
-    first and last seen holding the write lock."""
+    first and last seen writing."""
     probe = WriteProbe(url)
     batch = launcher.start(command(url, *argv))
     seen: list[float] = []
@@ -115,9 +118,9 @@ def write_window(launcher: Launcher, url: str, argv: list[str]) -> tuple[float, 
 
 def kill(launcher: Launcher, url: str, argv: list[str], delay: float, after_write_starts: bool):
     """Start the command and SIGKILL it `delay` seconds after it is let go or, with
-    `after_write_starts`, `delay` seconds after it is first seen holding the write lock (so the
-    kill lands inside the transaction however fast or slow this run is). Returns its outcome and
-    whether it was killed part-way through writing."""
+    `after_write_starts`, `delay` seconds after it is first seen writing (so the kill lands inside
+    the write however fast or slow this run is). Returns its outcome and whether it was killed
+    part-way through writing."""
     probe = WriteProbe(url) if after_write_starts else None
     batch = launcher.start(command(url, *argv))
     started = batch.go()
@@ -138,6 +141,9 @@ def kill(launcher: Launcher, url: str, argv: list[str], delay: float, after_writ
             probe.close()
     outcome = batch.wait()[0]
     no_traceback([outcome])
+    journal = Path(url + "-journal")
+    if not ON_POSTGRES and journal.exists():  # it holds household data too: owner only, like the file
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600
     return outcome, writing and outcome.code == -signal.SIGKILL
 
 
@@ -181,9 +187,10 @@ def test_round_close_killed_at_any_point_is_before_or_after(launcher, round_db, 
                 assert_verifies(url)
             finally:
                 drop_database(url)
-        # Most kills must have landed while the close was writing, and left the database as before.
+        # Many kills landed while the close was writing; those left it as before (or, killed
+        # while its COMMIT was already on its way, as after).
         mid = [where for _, _, mid_write, where in seen if mid_write]
-        assert len(mid) >= CLOSE_TRIALS // 3 and set(mid) == {"before"}, (window, seen)
+        assert len(mid) >= CLOSE_TRIALS // 3 and "before" in mid, (window, seen)
     finally:
         drop_database(before_url)
         drop_database(after_url)
@@ -230,7 +237,7 @@ def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, 
             finally:
                 drop_database(url)
         mid = [stored for _, _, mid_write, stored in seen if mid_write]
-        assert len(mid) >= IMPORT_TRIALS // 3 and set(mid) == {0}, (window, seen)
+        assert len(mid) >= IMPORT_TRIALS // 3 and 0 in mid, (window, seen)
     finally:
         drop_database(timing_url)
 
@@ -240,9 +247,9 @@ def test_audit_verify_command_passes_after_a_killed_close(launcher, round_db, tm
     url = copy_database(template, tmp_path)
     try:
         outcome, mid_write = kill(launcher, url, ["round", "close", "1"], 0.01, after_write_starts=True)
-        assert mid_write, outcome
         verify = launcher.run(command(url, "audit", "verify"))[0]
-        assert verify.code == 0, verify.stderr
         no_traceback([verify])
+        assert verify.code == 0, verify.stdout + verify.stderr
+        assert mid_write, outcome  # the kill did land part-way through the close
     finally:
         drop_database(url)

@@ -26,8 +26,8 @@ from reciprocal.errors import ConfigError, InputFileError
 from reciprocal.intake import MAX_LISTED, parse_offers, parse_requests, read_table
 from reciprocal.yaml_source import read_yaml
 
-from .conftest import CONFIG_DIR, DEMO_DATA, copy_database, count, drop_database
-from .test_concurrency import Outcome, command, launcher, no_traceback, rows  # noqa: F401
+from .conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count, drop_database,
+                       no_traceback, rows)
 
 OFFERS = (DEMO_DATA / "offers.csv").read_text()
 OFFER_LINES = OFFERS.splitlines()
@@ -91,7 +91,8 @@ YAML_CASES = {
     "not_utf8": (FENLAND, lambda t: t.encode("utf-8") + b"notes: caf\xe9\n",
                  "not UTF-8 text (bad byte at offset"),
     "empty": (FENLAND, lambda t: "", "expected exactly one YAML document, found 0"),
-    "two_documents": (FENLAND, lambda t: t + "---\nid: fenland\n", "expected exactly one YAML document, found 2"),
+    "two_documents": (FENLAND, lambda t: t + "---\nid: fenland\n",
+                      "expected exactly one YAML document, found 2"),
 }
 
 
@@ -177,15 +178,18 @@ FILE_CASES = {
     # name: (file name, contents (or a function of the path), stderr lines that must appear)
     "latin1": ("offers.csv", OFFERS.replace("notes", "notés").encode("latin-1"),
                ["  offers.csv:1: not UTF-8 text; save the file as CSV UTF-8"]),
-    "utf16": ("offers.csv", OFFERS.encode("utf-16"), ["  offers.csv:1: not UTF-8 text; save the file as CSV UTF-8"]),
+    "utf16": ("offers.csv", OFFERS.encode("utf-16"),
+              ["  offers.csv:1: not UTF-8 text; save the file as CSV UTF-8"]),
     "formula_in_ref": ("offers.csv", _cell("=1+1"),
-                       ["  offers.csv:2: ref: must be a case code of letters, digits and - _ / . (at most 64)"]),
+                       ["  offers.csv:2: ref: must be a case code of letters, digits and - _ / . "
+                        "(at most 64)"]),
     "formula_in_provider": ("offers.csv", _cell("=cmd|' /C calc'!A0", column=1),
                             ["  offers.csv:2: provider: unknown provider '=cmd|' /C calc'!A0'"]),
     "formula_in_number": ("offers.csv", _cell("=2*3", column=3),
                           ["  offers.csv:2: bedrooms: '=2*3' is not a whole number"]),
     "control_characters": ("offers.csv", _cell("\x1b[2J\x1b]0;owned\x07x", column=1),
-                           ["  offers.csv:2: provider: unknown provider '\\u001b[2J\\u001b]0;owned\\u0007x'"]),
+                           ["  offers.csv:2: provider: unknown provider "
+                            "'\\u001b[2J\\u001b]0;owned\\u0007x'"]),
     "missing_column": ("offers.csv", _lines(*[line.split(",", 1)[1] for line in OFFER_LINES]),
                        ["  offers.csv:1: ref: required column is missing"]),
     "extra_column": ("offers.csv", _lines(OFFER_LINES[0] + ",tenant_notes",
@@ -205,7 +209,8 @@ FILE_CASES = {
     "unterminated_quote": ("offers.csv", _lines(OFFER_LINES[0], '"OF-1,' + OFFER_LINES[1]),
                            ["  offers.csv:2: not valid CSV: unexpected end of data"]),
     "empty": ("offers.csv", "", ["  offers.csv: the file is empty (no header row)"]),
-    "header_only": ("offers.csv", _lines(OFFER_LINES[0]), ["  offers.csv: the file has a header but no rows"]),
+    "header_only": ("offers.csv", _lines(OFFER_LINES[0]),
+                    ["  offers.csv: the file has a header but no rows"]),
     "ten_thousand_bad_rows": ("offers.csv", ten_thousand_bad_rows(),
                               ["problem(s) in offers.csv; nothing was imported; the first 200 are listed",
                                "more problem(s) not listed (10000 line(s) have problems in all)"]),

@@ -21,7 +21,6 @@ from reciprocal.rounds import close_round, round_view
 from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
 
 from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY
-from .test_concurrency import launcher  # noqa: F401  (a fixture)
 
 # Parents before children, so that foreign keys hold while rows are copied.
 TABLES = ("offer", "request", "round", "proposal", "move", "checklist_item", "ledger_entry")

@@ -20,8 +20,7 @@ from reciprocal.rounds import close_round, round_view
 from reciprocal.storage import RequestRow
 from sqlmodel import select
 
-from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY, make_request
-from .test_concurrency import command, launcher  # noqa: F401  (a fixture)
+from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY, command, make_request
 
 AFTER_ROUND = date(2026, 11, 24)
 FAR_FUTURE = date(2100, 1, 1)
@@ -142,8 +141,8 @@ def test_a_purged_round_still_carries_on(closed_week, scheme):
 def test_request_purge_command(launcher, closed_week):
     db = closed_week
     url = db.url
-    dry = launcher.reciprocal("request", "purge", "--closed-before", "2100-01-01", "--dry-run", "--format", "json",
-                     db=url)
+    dry = launcher.reciprocal("request", "purge", "--closed-before", "2100-01-01", "--dry-run",
+                              "--format", "json", db=url)
     assert dry.code == 0, dry.stderr
     would = json.loads(dry.stdout)
     assert would["dry_run"] is True and would["purged"]
@@ -200,10 +199,10 @@ def test_an_internal_error_shows_no_household_data(launcher, db):
             conn.exec_driver_sql("CREATE TRIGGER refuse BEFORE INSERT ON request "
                                  "BEGIN SELECT RAISE(ABORT, 'refused'); END")
     engine.dispose()
-    proc = launcher.run(command(db.url, "request", "add", "--ref", "RQ-SECRET-77", "--provider", "fenland", "--kind",
-                      "survivor", "--current-tenancy", "secure", "--bedrooms-needed", "2", "--risk",
-                      "high", "--referred-on", "2026-10-01", "--avoid-areas", "huntingdonshire",
-                                "--preferred-areas", "south_cambridgeshire"))[0]
+    proc = launcher.run(command(db.url, "request", "add", "--ref", "RQ-SECRET-77", "--provider", "fenland",
+                                "--kind", "survivor", "--current-tenancy", "secure", "--bedrooms-needed",
+                                "2", "--risk", "high", "--referred-on", "2026-10-01", "--avoid-areas",
+                                "huntingdonshire", "--preferred-areas", "south_cambridgeshire"))[0]
     assert proc.code == 70
     assert proc.stdout == ""
     assert proc.stderr.startswith("internal error (")
