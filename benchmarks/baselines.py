@@ -24,6 +24,7 @@ explanations, since `solve_round` does all of it.
 from __future__ import annotations
 
 import os
+from collections import Counter
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,8 +34,8 @@ import numpy as np
 
 from matching.instance import MatchingInstance, build_instance
 from matching.rules import MatchContext
-from reciprocal.domain import Risk
-from reciprocal.generator import Instance
+from reciprocal.domain import Account, Risk, move_effect
+from reciprocal.simulation.generator import Instance
 
 # The weighted objective of the straightforward models: per move, plus per unit of |balance|.
 WEIGHTS = {"high_risk": 1000, "moved": 100, "waiting_week": 1, "preference": 1, "imbalance": -10}
@@ -370,21 +371,19 @@ def greedy_fcfs(instance: Instance, time_limit: float) -> BaselineResult:
         for s, group in zip(starts.tolist(), np.split(po, cuts)):
             offers_of[int(pr[s])] = group.tolist()
     taken = np.zeros(len(inst.offers), dtype=bool)
-    net = {p: 0 for p in inst.scheme.providers}  # homes received minus given, this round
+    effect: Counter = Counter()  # this round's effect on the ledger so far
     chosen: list[tuple[int, int]] = []
     queue = sorted(range(len(inst.requests)),
                    key=lambda i: (inst.requests[i].referred_on, inst.requests[i].ref))
     for i in queue:
         provider = inst.requests[i].provider
-        if net.get(provider, 0) + 1 > inst.headroom.get(provider, 0):
+        if inst.headroom.get(provider, 0) + effect[Account(provider)] - 1 < 0:
             continue  # its landlord is at the debt limit
         for j in offers_of.get(i, ()):
             if not taken[j]:
                 taken[j] = True
                 chosen.append((i, j))
-                net[provider] = net.get(provider, 0) + 1
-                giver = inst.offers[j].provider
-                net[giver] = net.get(giver, 0) - 1
+                effect.update(move_effect(provider, inst.offers[j].provider))
                 break
     return BaselineResult("greedy_fcfs", _refs(inst, chosen), time.perf_counter() - start, None,
                           "HEURISTIC", note="oldest referral first, first compatible free offer by ref",

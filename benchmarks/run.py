@@ -2,7 +2,7 @@
 
     python -m benchmarks.run --scale pilot --seed 1 [--time-limit 60] [--json] [--out FILE]
 
-`run_bench` generates the instance once (`reciprocal.generator.generate`), builds its compatible
+`run_bench` generates the instance once (`reciprocal.simulation.generator.generate`), builds its compatible
 pairs once for the instance statistics, then runs each policy in a fresh child process (spawned,
 so the child's peak resident memory is that policy's alone, not the parent's) one after another, so
 that timings do not compete for the two cores. The parent then checks every answer with
@@ -27,9 +27,9 @@ from typing import Callable
 from matching import check
 from matching.rules import MatchContext
 from reciprocal.domain import Risk
-from reciprocal.generator import Instance, generate, scale_names
+from reciprocal.simulation.generator import Instance, generate, scale_names
 
-from .baselines import POLICIES, RELAXED, BaselineResult, compatible_pairs
+from benchmarks.baselines import POLICIES, RELAXED, BaselineResult, compatible_pairs
 
 # Beyond its time limit, how long a policy's process may run (building its model, or a solver
 # that does not check the limit often) before it is killed and reported as such.
@@ -60,7 +60,7 @@ def _child(name: str, instance: Instance, time_limit: float, conn, cap: int | No
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         except (ValueError, OSError):
             pass
-    from . import baselines
+    from benchmarks import baselines
 
     start = time.perf_counter()
     baselines.phase_hook = lambda phase: conn.send(

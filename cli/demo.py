@@ -11,14 +11,16 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-from matching import engine
-from reciprocal import pot, rounds
+from reciprocal.lifecycle import run
+from reciprocal.intake import pot
+from reciprocal.lifecycle import rounds, views
+from reciprocal.domain import ProposalStatus, RequestStatus
 from reciprocal.errors import StateError
 from reciprocal.ledger import summary
 from reciprocal.storage import Database, resolve_url
 
-from .context import Settings, out
-from .render import balances, round_view, table
+from cli.context import Settings, out
+from cli.render import balances, round_view, table
 
 DECLINING = "RQ-0103"
 
@@ -39,29 +41,29 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
         r = pot.import_requests(db, scheme, reqs)
     out.print(f"2. Imported {o.added} offers and {r.added} requests "
               f"({len(scheme.providers)} members, {len(scheme.config.areas)} areas).")
-    round_id = engine.run_round(db, scheme, on)
+    round_id = run.run_round(db, scheme, on)
     out.print(f"3. Round {round_id} solved:")
-    round_view(rounds.round_view(db, round_id))
-    view = rounds.round_view(db, round_id)
-    pending = [p for p in view["proposals"] if p["status"] == "pending"]
+    round_view(views.round_view(db, round_id))
+    view = views.round_view(db, round_id)
+    pending = [p for p in view["proposals"] if p["status"] == ProposalStatus.pending]
     # One household declines (in the shipped data, RQ-0103, whose home another household can
     # take, so the re-solve shows); the others accept.
     declining = next((p for p in pending if p["request"] == DECLINING), pending[-1] if pending else None)
     out.print(f"4. Decisions: {declining['request'] if declining else 'nobody'} declines; the others accept.")
     for p in pending:
         if p is not declining:
-            engine.decide(db, scheme, round_id, p["id"], accept=True)
+            run.decide(db, scheme, round_id, p["id"], accept=True)
     if declining:
         last = declining
-        result = engine.decide(db, scheme, round_id, last["id"], accept=False,
+        result = run.decide(db, scheme, round_id, last["id"], accept=False,
                                reason="household declined: too far from school")
         for new in result["new_proposals"]:
             out.print(f"   re-solve after the decline: {new['offer']} proposed to {new['request']}")
         if not result["new_proposals"]:
             out.print(f"   re-solve: no other household can take {last['offer']} this round")
-        for p in rounds.round_view(db, round_id)["proposals"]:
-            if p["status"] == "pending":
-                engine.decide(db, scheme, round_id, p["id"], accept=True)
+        for p in views.round_view(db, round_id)["proposals"]:
+            if p["status"] == ProposalStatus.pending:
+                run.decide(db, scheme, round_id, p["id"], accept=True)
     closed = rounds.close_round(db, scheme, round_id)
     out.print(f"5. Round {round_id} closed: {len(closed.moves)} move(s) committed.")
     table("Moves", ["request", "offer", "from", "to", "band"],
@@ -72,5 +74,5 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
         data = summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
     out.print("6. Ledger after the round:")
     balances(data)
-    left = pot.list_requests(db, "open")
+    left = pot.list_requests(db, RequestStatus.open.value)
     out.print(f"{len(left)} request(s) carry over to next week with their waiting time.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from .context import out
+from cli.context import out
 
 
 def _cell(value) -> str:

@@ -1,5 +1,7 @@
-"""matching: the hard rules, the objectives, the OR-Tools model and the explanations.
+"""matching: the hard rules, the translation layer, the objectives, the solvers and the explanations.
 
-Depends on `reciprocal` (the domain); never the reverse. The model sees only the translation
-layer (`matching.instance`), never ORM rows.
+It imports only the pure core of `reciprocal` (domain, config, errors), never storage, the
+lifecycle or the CLI (a contract in tests/architecture holds it). The solvers see only the
+translation layer (`matching.instance`), never ORM rows; `matching.engine.solve_round` is the one
+entry point the application calls.
 """

@@ -9,7 +9,8 @@ from collections import Counter
 
 from reciprocal.domain import Offer, Request
 
-from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, MatchContext, debt_headroom
+from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, MatchContext
+from reciprocal.domain import Balances, debt_headroom, ledger_effect, over_debt_limit
 
 
 def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
@@ -31,28 +32,12 @@ def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
         for ref, n in counts.items():
             if n > 1:
                 out.append(f"{ONE_PROPOSAL_EACH}: {what} {ref} is in {n} proposals")
-    net: Counter = Counter()
-    for r_ref, o_ref in proposals:
-        if r_ref in req and o_ref in off:
-            net[req[r_ref].provider] += 1
-            net[off[o_ref].provider] -= 1
-    for provider, received in net.items():
-        if provider in ctx.scheme.providers:
-            limit = debt_headroom(balances.get(provider, 0), ctx.scheme.max_debt(provider))
-            if received > limit:
-                out.append(f"{FAIRNESS_DEBT_LIMIT}: {provider} would receive {received} net, "
-                           f"headroom {limit}")
-    band_limit = ctx.scheme.config.fairness.band_max_debt
-    if band_limit is not None:
-        by_band: Counter = Counter()
-        for r_ref, o_ref in proposals:
-            if r_ref in req and o_ref in off:
-                band = ctx.scheme.band_of(off[o_ref].bedrooms)
-                by_band[(req[r_ref].provider, band)] += 1
-                by_band[(off[o_ref].provider, band)] -= 1
-        for (provider, band), received in sorted(by_band.items()):
-            start = (band_balances or {}).get(provider, {}).get(band, 0)
-            if received > debt_headroom(start, band_limit):
-                out.append(f"{FAIRNESS_DEBT_LIMIT}: {provider} would receive {received} net in band "
-                           f"{band}, headroom {debt_headroom(start, band_limit)}")
+    start = Balances(dict(balances), band_balances or {})
+    effect = ledger_effect((req[r].provider, off[o].provider, ctx.scheme.band_of(off[o].bedrooms))
+                           for r, o in proposals if r in req and o in off)
+    for account in over_debt_limit(start, effect, ctx.scheme.debt_limit):
+        where = "" if account.band is None else f" in band {account.band}"
+        headroom = debt_headroom(start.get(account), ctx.scheme.debt_limit(account))
+        out.append(f"{FAIRNESS_DEBT_LIMIT}: {account.provider} would receive {-effect[account]} net"
+                   f"{where}, headroom {headroom}")
     return out

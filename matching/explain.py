@@ -9,9 +9,10 @@ from collections import Counter
 
 import numpy as np
 
-from .instance import MatchingInstance
-from .objectives import Objective
-from .rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
+from matching.instance import MatchingInstance
+from matching.objectives import Objective
+from reciprocal.domain import Account, ledger_effect
+from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
 
 NO_COMPATIBLE_OFFER = "no_compatible_offer"
 WENT_TO_HIGHER_PRIORITY = "compatible_offers_went_to_higher_priority"
@@ -58,10 +59,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
         used_offer[j] = True
     free_pair = ~used_offer[inst.pair_offer]
     has_free_compatible = np.bincount(inst.pair_request[free_pair], minlength=n_req) > 0
-    net: Counter = Counter()
-    for i, j in chosen:
-        net[inst.requests[i].provider] += 1
-        net[inst.offers[j].provider] -= 1
+    effect = ledger_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
     out: dict[int, dict] = {}
     n_offers = len(inst.offers)
     for i, request in enumerate(inst.requests):
@@ -80,7 +78,8 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "open_offers": n_offers}
             continue
         headroom = inst.headroom.get(provider, 0)
-        if net[provider] >= headroom:
+        placed = -effect[Account(provider)]  # net homes its tenants receive in this solution
+        if headroom - placed <= 0:
             balance = inst.balances.get(provider, 0)
             limit = inst.scheme.max_debt(provider)
             if headroom == 0:
@@ -88,7 +87,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                           f"max_debt {limit}); {compatible} compatible offer(s) exist")
             else:
                 reason = (f"its provider {provider} reached its debt limit in this round (balance "
-                          f"{balance:+d}, max_debt {limit}, {net[provider]} net placed this round); "
+                          f"{balance:+d}, max_debt {limit}, {placed} net placed this round); "
                           f"{compatible} compatible offer(s) exist")
             out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
                       "compatible_offers": compatible}
@@ -113,11 +112,9 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
 def _band_limit_binds(inst: MatchingInstance, i: int, chosen: list[tuple[int, int]]) -> bool:
     """True when every band of request i's compatible offers is full for its provider."""
     provider = inst.requests[i].provider
-    net: Counter = Counter()
-    for a, b in chosen:
-        band = inst.scheme.band_of(inst.offers[b].bedrooms)
-        net[(inst.requests[a].provider, band)] += 1
-        net[(inst.offers[b].provider, band)] -= 1
-    bands = {inst.scheme.band_of(inst.offers[j].bedrooms)
-             for j in inst.pair_offer[inst.pair_request == i].tolist()}
-    return all(net[(provider, band)] >= inst.band_headroom.get((provider, band), 0) for band in bands)
+    band_of = inst.scheme.band_of
+    effect = ledger_effect((inst.requests[a].provider, inst.offers[b].provider, band_of(inst.offers[b].bedrooms))
+                           for a, b in chosen)
+    bands = {band_of(inst.offers[j].bedrooms) for j in inst.pair_offer[inst.pair_request == i].tolist()}
+    return all(inst.band_headroom.get(Account(provider, band), 0) + effect[Account(provider, band)] <= 0
+               for band in bands)

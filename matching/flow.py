@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from .instance import MatchingInstance
-from .model import LevelReport, Solution
-from .objectives import Objective
+from matching.instance import MatchingInstance
+from matching.cpsat import LevelReport, Solution
+from matching.objectives import Objective
 
 # Keep |cost| * (nodes + 1) well inside int64: the solver scales costs by the node count.
 COST_LIMIT = 2 ** 60

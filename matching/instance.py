@@ -17,8 +17,9 @@ import numpy as np
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, Risk
 
-from .offer_table import OfferTable, build_offer_table
-from .rules import PAIR_RULES, MatchContext, debt_headroom
+from matching.offer_table import OfferTable, build_offer_table
+from matching.rules import PAIR_RULES, MatchContext
+from reciprocal.domain import Account, Balances, debt_headroom
 
 
 @dataclass
@@ -31,8 +32,8 @@ class MatchingInstance:
     balances: dict[str, int]  # ledger balance per provider (plus live proposals, on a re-solve)
     headroom: dict[str, int]  # rule 9: net homes each provider's tenants may still receive
     excluded: dict[int, Counter] = field(default_factory=dict)  # request with no eligible offer -> rule -> offers excluded
-    # Rule 9 per bedroom band, when the scheme sets band_max_debt: (provider, band) -> headroom.
-    band_headroom: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Rule 9 per bedroom band, when the scheme sets band_max_debt: band Account -> headroom.
+    band_headroom: dict[Account, int] = field(default_factory=dict)
 
     @property
     def scheme(self) -> Scheme:
@@ -150,10 +151,10 @@ def exclusion_counts(ctx: MatchContext, request: Request, table: OfferTable) -> 
     return counts
 
 
-def band_headroom(scheme: Scheme, band_balances: dict[str, dict[str, int]]) -> dict[tuple[str, str], int]:
-    """Rule 9 per (provider, band) when the scheme sets `fairness.band_max_debt`; else empty."""
-    limit = scheme.config.fairness.band_max_debt
-    if limit is None:
+def band_headroom(scheme: Scheme, band_balances: dict[str, dict[str, int]]) -> dict[Account, int]:
+    """Rule 9 per band account when the scheme sets `fairness.band_max_debt`; else empty."""
+    if scheme.config.fairness.band_max_debt is None:
         return {}
-    return {(p, band.name): debt_headroom(band_balances.get(p, {}).get(band.name, 0), limit)
-            for p in scheme.providers for band in scheme.config.fairness.bands}
+    start = Balances(by_band=band_balances)
+    accounts = [Account(p, band.name) for p in scheme.providers for band in scheme.config.fairness.bands]
+    return {a: debt_headroom(start.get(a), scheme.debt_limit(a)) for a in accounts}

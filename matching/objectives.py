@@ -12,7 +12,8 @@ from typing import Literal
 
 import numpy as np
 
-from .instance import MatchingInstance
+from matching.instance import MatchingInstance
+from reciprocal.domain import Balances, ledger_effect
 
 Pairs = list[tuple[int, int]]
 
@@ -103,8 +104,5 @@ def objectives_for(names: list[str]) -> list[Objective]:
 
 
 def final_balances(inst: MatchingInstance, chosen: Pairs) -> dict[str, int]:
-    out = {p: inst.balances.get(p, 0) for p in inst.scheme.providers}
-    for i, j in chosen:
-        out[inst.offers[j].provider] = out.get(inst.offers[j].provider, 0) + 1
-        out[inst.requests[i].provider] = out.get(inst.requests[i].provider, 0) - 1
-    return out
+    effect = ledger_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
+    return Balances({p: inst.balances.get(p, 0) for p in inst.scheme.providers}).after(effect).total

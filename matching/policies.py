@@ -5,7 +5,7 @@ Each policy takes the same inputs as a live round (a `MatchContext`, the open re
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
 rule, including the debt limit: a pair is proposed only if `matching.rules.is_eligible` passes it,
 and a household is placed only while its landlord's net intake this round stays within
-`matching.rules.debt_headroom` (rule 9). At most one proposal per request and per offer (rule 10).
+`reciprocal.domain.room_left` (rule 9). At most one proposal per request and per offer (rule 10).
 What differs from the engine is only the order in which households are served: greedily, one at a
 time, instead of optimising the round as a whole.
 
@@ -19,10 +19,10 @@ import random
 from collections import Counter
 from typing import Collection, Mapping, Optional
 
-from reciprocal.domain import Offer, Request
+from reciprocal.domain import Account, Offer, Request, move_effect, room_left
 
-from .instance import build_instance
-from .rules import MatchContext, debt_headroom, is_eligible
+from matching.instance import build_instance
+from matching.rules import MatchContext, is_eligible
 
 Pair = tuple[str, str]  # (request ref, offer ref)
 Compatible = Mapping[str, Collection[str]]  # request ref -> refs of the offers it may be proposed
@@ -67,21 +67,20 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
     scheme = ctx.scheme
     rank = {o.ref: k for k, o in enumerate(offers)}
     taken: set[str] = set()
-    net: Counter = Counter()  # this round: tenants placed minus homes given, per provider
+    effect: Counter = Counter()  # this round's effect on the ledger so far
     chosen: list[Pair] = []
     for request in requests:
         landlord = request.provider
         if landlord in scheme.providers:
             # Rule 9: only while the landlord stays within its debt limit over the whole round.
-            room = debt_headroom(balances.get(landlord, 0), scheme.max_debt(landlord))
-            if net[landlord] + 1 > room:
+            change = effect[Account(landlord)] - 1  # after placing one more of its tenants
+            if room_left(balances.get(landlord, 0), change, scheme.max_debt(landlord)) < 0:
                 continue
         offer = _first_free(ctx, request, offers, rank, taken, compatible)
         if offer is None:
             continue
         taken.add(offer.ref)
-        net[landlord] += 1
-        net[offer.provider] -= 1
+        effect.update(move_effect(landlord, offer.provider))
         chosen.append((request.ref, offer.ref))
     return chosen
 

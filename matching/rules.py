@@ -19,9 +19,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, Request, RequestKind, age_band_floor, debt_headroom
+from reciprocal.domain import Offer, Request, RequestKind, age_band_floor
 
-from .offer_table import OfferTable
+from matching.offer_table import OfferTable
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .domain import Risk
-from .errors import ConfigError, Problem
-from .yaml_source import YamlDocument, dotted, read_yaml
+from reciprocal.domain import Account, Risk
+from reciprocal.errors import ConfigError, Problem
+from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
@@ -170,6 +170,16 @@ class Scheme:
     def max_debt(self, provider: str) -> int:
         own = self.providers[provider].max_debt
         return self.config.fairness.max_debt if own is None else own
+
+    def debt_limit(self, account: Account) -> int | None:
+        """Rule 9's limit for a ledger account: the provider's max_debt for its total, the scheme's
+        band_max_debt for a band account; None where no limit applies (a provider that is not in
+        the configs, a band when the scheme sets no band limit)."""
+        if account.provider not in self.providers:
+            return None
+        if account.band is None:
+            return self.max_debt(account.provider)
+        return self.config.fairness.band_max_debt
 
     def is_active(self, provider: str, on: date) -> bool:
         p = self.providers.get(provider)

@@ -5,9 +5,11 @@ never holds names, addresses or dates of birth.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from typing import Callable, Iterable, Mapping
 
 
 class RequestKind(str, Enum):
@@ -55,6 +57,11 @@ LIVE_PROPOSAL = (ProposalStatus.pending, ProposalStatus.accepted)
 class RoundStatus(str, Enum):
     open = "open"
     closed = "closed"
+
+
+class ChecklistStatus(str, Enum):
+    outstanding = "outstanding"
+    done = "done"
 
 
 # Restrictions an offer may carry, and the age bands a request may give where one needs it.
@@ -134,9 +141,79 @@ class Move:
     round_id: int | None = None
 
 
+# -- ledger accounts, the effect of moves on them, and the debt limit (rule 9) ------------------
+#
+# One sign convention everywhere: a balance is homes given minus the provider's own tenants housed
+# by others. A move adds +1 to the offer's landlord (it gives a home) and -1 to the request's
+# landlord (its tenant is rehoused), in the provider's total account and, where the move's bedroom
+# band is known, in that band's account. Every piece of code that asks "what do these moves do to
+# the ledger?" or "who is past their debt limit?" asks it here: the checker, the explanations, the
+# baseline policies, the lifecycle's re-solve and close, the simulation and the benchmarks.
+
+
+@dataclass(frozen=True)
+class Account:
+    """A ledger account: a provider's total (`band` None), or its account in one bedroom band."""
+
+    provider: str
+    band: str | None = None
+
+    def __str__(self) -> str:
+        return self.provider if self.band is None else f"{self.provider} in band {self.band}"
+
+    @property
+    def order(self) -> tuple:
+        """Totals before bands, then by provider and band: the order limits are repaired in."""
+        return (self.band is not None, self.provider, self.band or "")
+
+
+def move_effect(from_provider: str, to_provider: str, band: str | None = None) -> Counter:
+    """What one move does to the ledger: Account -> change in balance."""
+    effect: Counter = Counter({Account(to_provider): 1, Account(from_provider): -1})
+    if band is not None:
+        effect[Account(to_provider, band)] += 1
+        effect[Account(from_provider, band)] -= 1
+    return effect
+
+
+def ledger_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
+    """What a set of moves (from_provider, to_provider, band or None) does to the ledger, summed."""
+    total: Counter = Counter()
+    for from_provider, to_provider, band in moves:
+        total.update(move_effect(from_provider, to_provider, band))
+    return total
+
+
+def debt_headroom(balance: int, max_debt: int) -> int:
+    """Rule 9, fairness_debt_limit: how many more homes (net) an account's tenants may receive from
+    a balance. An account at or past `-max_debt` gets no further tenants placed except as many as
+    it gives at the same time."""
+    return max(0, balance + max_debt)
+
+
+def room_left(balance: int, change: int, max_debt: int) -> int:
+    """Homes (net) an account's tenants may still receive after `change` to `balance`; negative
+    exactly when the change breaks rule 9."""
+    return debt_headroom(balance, max_debt) + change
+
+
+def over_debt_limit(start: Mapping[Account, int], effect: Mapping[Account, int],
+                    limit_of: Callable[[Account], int | None]) -> list[Account]:
+    """The accounts `effect` takes past their debt limit from `start`, totals first. `limit_of`
+    gives an account's max_debt, or None where no limit applies (a provider outside the scheme,
+    a band account when the scheme sets no band limit)."""
+    over = []
+    for account, change in effect.items():
+        limit = limit_of(account)
+        if limit is not None and room_left(start.get(account, 0), change, limit) < 0:
+            over.append(account)
+    return sorted(over, key=lambda a: a.order)
+
+
 @dataclass
 class Balances:
-    """Per provider: homes given to other members' tenants minus own tenants housed by others."""
+    """Per provider: homes given to other members' tenants minus own tenants housed by others,
+    in total and by bedroom band."""
 
     total: dict[str, int] = field(default_factory=dict)
     by_band: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -144,36 +221,44 @@ class Balances:
     def of(self, provider: str) -> int:
         return self.total.get(provider, 0)
 
+    def get(self, account: Account, default: int = 0) -> int:
+        if account.band is None:
+            return self.total.get(account.provider, default)
+        return self.by_band.get(account.provider, {}).get(account.band, default)
 
-def debt_headroom(balance: int, max_debt: int) -> int:
-    """Rule 9, fairness_debt_limit: how many more homes (net, this round) a provider's tenants
-    may receive. A provider already at or past `-max_debt` gets no further tenants placed except
-    as many as it gives in the same round."""
-    return max(0, balance + max_debt)
+    def after(self, effect: Mapping[Account, int]) -> "Balances":
+        """The balances once `effect` is applied (a new object; this one is unchanged)."""
+        total = dict(self.total)
+        by_band = {p: dict(b) for p, b in self.by_band.items()}
+        for account, change in effect.items():
+            if account.band is None:
+                total[account.provider] = total.get(account.provider, 0) + change
+            else:
+                bands = by_band.setdefault(account.provider, {})
+                bands[account.band] = bands.get(account.band, 0) + change
+        return Balances(total, by_band)
 
 
-def hold_backs_for_debt_limit(moves: list[tuple[str, str, tuple]], balances: dict[str, int],
-                              max_debt: dict[str, int]) -> list[int]:
-    """Rule 9 at the moment of commitment: which of a round's accepted moves to hold back.
+def hold_backs_for_debt_limit(moves: list[tuple[str, str, str | None, tuple]], start: Mapping[Account, int],
+                              limit_of: Callable[[Account], int | None]) -> list[int]:
+    """Rule 9 at the moment of commitment: which of a set of accepted moves to hold back.
 
-    `moves` are (from_provider, to_provider, priority key), a larger key meaning lower priority.
-    A round is solved within every debt limit, but a decline or lapse on the giving side of an
-    exchange can leave a provider receiving more than its headroom. Its lowest-priority moves are
-    held back one at a time (which may take room from the provider that would have given the home,
-    so the check repeats) until every provider in `max_debt` is within its limit. Returns the
-    indices held back, in the order they were chosen."""
+    `moves` are (from_provider, to_provider, band or None, priority key), a larger key meaning
+    lower priority. A round is solved within every debt limit, but a decline or lapse on the giving
+    side of an exchange can leave an account receiving more than its headroom. The first account
+    past its limit (totals first) loses its lowest-priority receiving move, one at a time (which
+    may take room from the account that would have given the home, so the check repeats) until no
+    account is past its limit. Returns the indices held back, in the order they were chosen."""
+    effects = [move_effect(frm, to, band) for frm, to, band, _ in moves]
     live = set(range(len(moves)))
     held: list[int] = []
     while True:
-        net: dict[str, int] = {}
+        effect: Counter = Counter()
         for k in live:
-            frm, to, _ = moves[k]
-            net[frm] = net.get(frm, 0) + 1
-            net[to] = net.get(to, 0) - 1
-        over = sorted(p for p, n in net.items()
-                      if p in max_debt and n > debt_headroom(balances.get(p, 0), max_debt[p]))
+            effect.update(effects[k])
+        over = over_debt_limit(start, effect, limit_of)
         if not over:
             return held
-        victim = max((k for k in live if moves[k][0] == over[0]), key=lambda k: moves[k][2])
+        victim = max((k for k in live if effects[k][over[0]] < 0), key=lambda k: moves[k][3])
         live.discard(victim)
         held.append(victim)

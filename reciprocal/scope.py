@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from .config import Scheme
-from .domain import Offer, Request
-from .errors import NotFoundError
+from reciprocal.config import Scheme
+from reciprocal.domain import Offer, Request
+from reciprocal.errors import NotFoundError
 
 Record = TypeVar("Record")
 
@@ -86,7 +86,7 @@ def fairness_for(report: dict, viewer: str | None) -> dict:
 
 
 def quarterly_for(report: dict, viewer: str | None) -> dict:
-    """The quarterly report (`reciprocal.reports.quarterly_report`) as one provider may see it:
+    """The quarterly report (`reciprocal.audits.quarterly.quarterly_report`) as one provider may see it:
     the scheme totals and its own rows; area rows are withheld (moves there are counted by the
     area moved to)."""
     if viewer is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from reciprocal.errors import Problem
 
 MAX_CONFIG_BYTES = 1_000_000
 # No MoU config nests deeper than a handful of levels or holds more than a few thousand values

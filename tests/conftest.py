@@ -32,8 +32,8 @@ from sqlalchemy.pool import NullPool
 
 from reciprocal.config import Scheme, load_scheme
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
-from reciprocal.generator import generate
-from reciprocal.pot import add_records
+from reciprocal.simulation.generator import generate
+from reciprocal.intake.pot import add_records
 from reciprocal.storage import Database, resolve_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -413,8 +413,8 @@ def generated_pot(seeds=range(1, 5)):
 
 def accepted_round(db: Database, scheme) -> int:
     """Round 1 on the generated pot, every proposal accepted; returns how many."""
-    from matching.engine import decide, run_round
-    from reciprocal.rounds import round_view
+    from reciprocal.lifecycle.run import decide, run_round
+    from reciprocal.lifecycle.rounds import round_view
 
     requests, offers = generated_pot()
     add_records(db, requests)

@@ -33,12 +33,15 @@ from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from cli.app import app
-from matching import engine
-from reciprocal import audits, ledger, pot, rounds
+from reciprocal.lifecycle import run as engine
+from reciprocal.lifecycle import checklist
+from reciprocal import audits, ledger
+from reciprocal.intake import pot
+from reciprocal.lifecycle import rounds
 from reciprocal.config import load_scheme
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
 from reciprocal.errors import InputFileError, NotFoundError, StateError
-from reciprocal.exports import csv_cell, csv_text, write_private
+from reciprocal.audits.exports import csv_cell, csv_text, write_private
 from reciprocal.ledger import GENESIS
 from reciprocal.storage import Database, MoveRow, resolve_url
 
@@ -110,7 +113,7 @@ def _week_2(db: Database, scheme) -> None:
         engine.decide(db, scheme, round_id, p["id"], accept=True)
     assert len(rounds.close_round(db, scheme, round_id).moves) == 4
     pot.withdraw_request(db, "RQ-0112")
-    audits.tick(db, 1, "da_move_flagged_to_new_landlord", ROUND_2)
+    checklist.tick(db, 1, "da_move_flagged_to_new_landlord", ROUND_2)
 
 
 @pytest.fixture(scope="module")
@@ -530,27 +533,27 @@ def test_offer_commitment(history, scheme):
 
 def test_checklist_outstanding_and_done(history, scheme, report):
     db = Database(resolve_url(str(history)))
-    everything = audits.checklist(db, scheme)
-    assert len(everything) == 27 and {i["item"] for i in everything} == set(audits.ITEMS)
+    everything = checklist.checklist(db, scheme)
+    assert len(everything) == 27 and {i["item"] for i in everything} == set(checklist.ITEMS)
     done = [i for i in everything if i["status"] == "done"]
     assert done == [{"move": 1, "request": "RQ-0101", "moved_on": "2026-11-23",
                      "item": "da_move_flagged_to_new_landlord", "owner": "cambridge_city",
                      "status": "done", "done_on": "2026-11-30"}]
-    assert len(audits.checklist(db, scheme, outstanding_only=True)) == 26
+    assert len(checklist.checklist(db, scheme, outstanding_only=True)) == 26
     assert report["scheme_measures"]["checklist_outstanding"] == 26
     assert _row(report, "cambridge_city")["checklist_outstanding"] == 5  # moves 1 and OF-2612-01's
 
 
 def test_tick_is_idempotent_and_names_unknown_items(copy):
     db = Database(resolve_url(str(copy)))
-    first = audits.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
-    again = audits.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 9))
+    first = checklist.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
+    again = checklist.tick(db, 2, "sanctuary_scheme_check_at_new_home", date(2026, 12, 9))
     assert (first["already_done"], again["already_done"], again["done_on"]) == (False, True, "2026-12-01")
     assert first["owner"] == "peterborough_city"
     with pytest.raises(NotFoundError, match="move 2 has no checklist item 'tea'; its items are "):
-        audits.tick(db, 2, "tea", date(2026, 12, 1))
+        checklist.tick(db, 2, "tea", date(2026, 12, 1))
     with pytest.raises(NotFoundError, match="no move 99"):
-        audits.tick(db, 99, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
+        checklist.tick(db, 99, "sanctuary_scheme_check_at_new_home", date(2026, 12, 1))
 
 
 def test_csv_cells_are_never_formulas():

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from reciprocal import audits
-from reciprocal.audit_html import fairness_html, moves_matrix_svg
-from reciprocal.svg_charts import PALETTE
+from reciprocal.audits.html import fairness_html, moves_matrix_svg
+from reciprocal.charts import PALETTE
 
 from .test_audit import ROUND_2, build_history
 

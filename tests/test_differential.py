@@ -13,7 +13,7 @@ test_rules.py; the engine judges pairs with the rules' mask forms, so a mask tha
 rule shows up here too); everything the engine adds on top (rules 9 and 10, the objectives, the
 lexicographic optimisation) is re-derived here. The engine's weighted stages are also forced apart
 (one stage per level) so that its optimal-face fixing between stages is compared too. Beyond
-brute-force sizes the engine is compared with the CP-SAT model of `matching.model`.
+brute-force sizes the engine is compared with the CP-SAT model of `matching.cpsat`.
 
 The strategies below are also used by test_round_properties.py.
 """
@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 import matching.flow
 from matching.engine import solve_round
 from matching.instance import build_instance
-from matching.model import solve as cp_sat_solve
+from matching.cpsat import solve as cp_sat_solve
 from matching.objectives import objectives_for
 from matching.rules import MatchContext, is_eligible
 from reciprocal.config import OBJECTIVE_NAMES, load_scheme

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, RequestKind, Risk
-from reciprocal.generator import Instance, generate, scale_names
-from reciprocal.intake import parse_offers, parse_requests
+from reciprocal.simulation.generator import Instance, generate, scale_names
+from reciprocal.intake.readers import parse_offers, parse_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {  # scale: providers, areas, requests, offers
@@ -56,7 +56,7 @@ def test_same_seed_same_instance_other_seed_other_instance(scale):
 
 def test_deterministic_across_processes():
     """No dependence on hash randomisation or any global state: two interpreters agree."""
-    code = ("import hashlib; from reciprocal.generator import generate; i = generate('regional', 3); "
+    code = ("import hashlib; from reciprocal.simulation.generator import generate; i = generate('regional', 3); "
             "print(hashlib.sha256(repr((i.requests, i.offers, sorted(i.balances.items()), "
             "i.scheme.config, sorted(i.scheme.providers.items()))).encode()).hexdigest())")
     digests = set()
@@ -69,7 +69,7 @@ def test_deterministic_across_processes():
 
 
 def test_generator_is_pure_domain():
-    code = ("import sys, reciprocal.generator; "
+    code = ("import sys, reciprocal.simulation.generator; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('ortools', 'typer', 'matching', 'cli', 'benchmarks')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

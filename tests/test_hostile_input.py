@@ -23,7 +23,7 @@ from openpyxl import Workbook
 
 from reciprocal.config import load_scheme
 from reciprocal.errors import ConfigError, InputFileError
-from reciprocal.intake import MAX_LISTED, parse_offers, parse_requests, read_table
+from reciprocal.intake.readers import MAX_LISTED, parse_offers, parse_requests, read_table
 from reciprocal.yaml_source import read_yaml
 
 from .conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count, drop_database,
@@ -277,7 +277,7 @@ def test_spreadsheet_habits_are_accepted(launcher, tmp_path, db_url, name, conte
 
 def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path, db_url):
     """Notes are free text: a note that looks like a formula is stored as typed; CSV exports
-    neutralise such cells (reciprocal.exports)."""
+    neutralise such cells (reciprocal.audits.exports)."""
     path = tmp_path / "offers.csv"
     cells = OFFER_LINES[1].split(",")
     cells[-1] = '"=HYPERLINK(""http://example.invalid"",""click"")"'
@@ -285,7 +285,7 @@ def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path
     outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
     assert outcome.code == 0, outcome.stderr
     assert rows(db_url, "SELECT notes FROM offer") == [('=HYPERLINK("http://example.invalid","click")',)]
-    from reciprocal.exports import csv_cell
+    from reciprocal.audits.exports import csv_cell
     assert csv_cell('=HYPERLINK("x")') == "'=HYPERLINK(\"x\")"
 
 

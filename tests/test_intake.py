@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reciprocal import pot
+from reciprocal.intake import pot
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, PropertyType, RequestKind, Risk
 from reciprocal.errors import InputFileError
-from reciprocal.intake import parse_offers, parse_requests
+from reciprocal.intake.readers import parse_offers, parse_requests
 
 from .conftest import DEMO_DATA
 

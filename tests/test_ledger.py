@@ -9,8 +9,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli.app import app
-from matching import engine
-from reciprocal import ledger, pot, rounds
+from reciprocal.lifecycle import run as engine
+from reciprocal import ledger
+from reciprocal.intake import pot
+from reciprocal.lifecycle import rounds
 from reciprocal.errors import IntegrityError, NotFoundError, StateError
 from reciprocal.ledger import GENESIS, entry_hash
 from reciprocal.storage import LedgerEntryRow, OfferRow, RequestRow

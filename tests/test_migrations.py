@@ -12,12 +12,14 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from matching.engine import decide, run_round
-from reciprocal import audits, migrations
+from reciprocal.lifecycle.run import decide, run_round
+from reciprocal.lifecycle import checklist
+from reciprocal import audits
+from reciprocal.storage import migrations
 from reciprocal.errors import DatabaseError
 from reciprocal.ledger import correct
-from reciprocal.pot import import_offers, import_requests, withdraw_request
-from reciprocal.rounds import close_round, round_view
+from reciprocal.intake.pot import import_offers, import_requests, withdraw_request
+from reciprocal.lifecycle.rounds import close_round, round_view
 from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
 
 from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY
@@ -57,7 +59,7 @@ def fill(db: Database, scheme) -> None:
     close_round(db, scheme, round_id)
     correct(db, 1, "board agreed this move does not count")
     withdraw_request(db, round_view(db, round_id)["unmatched"][0]["request"])
-    audits.tick(db, 2, "sanctuary_scheme_check_at_new_home", ROUND_DAY)
+    checklist.tick(db, 2, "sanctuary_scheme_check_at_new_home", ROUND_DAY)
 
 
 def table_rows(url: str) -> dict[str, list[tuple]]:

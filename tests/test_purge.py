@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from matching.engine import decide, run_round
-from reciprocal import audits, purge
+from reciprocal.lifecycle.run import decide, run_round
+from reciprocal import audits
+from reciprocal.intake import purge
 from reciprocal.ledger import balances
-from reciprocal.pot import add_records, import_offers, import_requests, withdraw_request
-from reciprocal.rounds import close_round, round_view
+from reciprocal.intake.pot import add_records, import_offers, import_requests, withdraw_request
+from reciprocal.lifecycle.rounds import close_round, round_view
 from reciprocal.storage import RequestRow
 from sqlmodel import select
 

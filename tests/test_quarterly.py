@@ -55,7 +55,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from reciprocal.reports import MEASURES, financial_quarters, quarterly
+from reciprocal.audits.quarterly import MEASURES, financial_quarters, quarterly
 from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
                                 resolve_url)
 

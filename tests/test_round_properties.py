@@ -25,12 +25,13 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from matching.check import violations
-from matching.engine import decide, run_round, solve_round
+from matching.engine import solve_round
+from reciprocal.lifecycle.run import decide, run_round
 from matching.rules import MatchContext, failed_rules, is_eligible
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind
 from reciprocal.ledger import balances as ledger_balances
-from reciprocal.pot import add_records
-from reciprocal.rounds import close_round, live_proposals, round_view
+from reciprocal.intake.pot import add_records
+from reciprocal.lifecycle.rounds import close_round, live_proposals, round_view
 from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
                                 resolve_url)
 

@@ -16,10 +16,9 @@ from datetime import date, timedelta
 import pytest
 
 from matching.engine import solve_round
-from matching.rules import (PAIR_RULES, RULES_BY_NAME, MatchContext, debt_headroom, failed_rules,
-                            is_eligible)
+from matching.rules import PAIR_RULES, RULES_BY_NAME, MatchContext, failed_rules, is_eligible
 from reciprocal.config import Scheme
-from reciprocal.domain import RequestKind, Risk
+from reciprocal.domain import RequestKind, Risk, debt_headroom
 
 from .conftest import ROUND_DAY, make_offer, make_request
 

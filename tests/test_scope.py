@@ -13,10 +13,17 @@ from dataclasses import asdict
 import pytest
 from sqlmodel import select
 
-from reciprocal import audits, pot, reports, scope
-from reciprocal.audit_html import fairness_html
+from reciprocal.lifecycle import checklist as post_move
+from reciprocal import audits
+
+from reciprocal.intake import pot
+
+from reciprocal.audits import quarterly as reports
+
+from reciprocal import scope
+from reciprocal.audits.html import fairness_html
 from reciprocal.errors import NotFoundError
-from reciprocal.exports import csv_text, markdown_table
+from reciprocal.audits.exports import csv_text, markdown_table
 from reciprocal.storage import Database, MoveRow, RequestRow
 
 from .test_audit import ROUND_2, build_history
@@ -44,7 +51,7 @@ def exports_for(db: Database, scheme, viewer: str) -> dict[str, object]:
     requests = [asdict(r) for r in pot.list_requests(db, None) if scope.request_for(r, viewer)]
     fairness = audits.fairness(db, scheme, for_provider=viewer, today=ROUND_2)
     quarterly = reports.quarterly(db, scheme, 2026, for_provider=viewer)
-    checklist = audits.checklist(db, scheme, for_provider=viewer)
+    checklist = post_move.checklist(db, scheme, for_provider=viewer)
     data = {"offers": offers, "requests": requests, "fairness": fairness, "quarterly": quarterly,
             "checklist": checklist}
     texts = {name: json.dumps(value, default=str) for name, value in data.items()}

@@ -18,13 +18,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import matching.simulate as sim
+import reciprocal.simulation.simulate as sim
 from matching import check
 from matching.policies import compatible_offers, first_come_first_served, random_order
 from matching.rules import MatchContext, is_eligible
-from reciprocal import svg_charts
+from reciprocal import charts as svg_charts
 from reciprocal.errors import IntegrityError
-from reciprocal.generator import generate
+from reciprocal.simulation.generator import generate
 
 from .conftest import ROOT, ROUND_DAY, make_offer, make_request
 
@@ -60,7 +60,7 @@ def test_another_seed_gives_another_stream(scheme, stress):
 def test_the_result_does_not_depend_on_the_process(tmp_path, stress):
     """String hashing differs between processes; nothing may depend on it."""
     script = ("import json, sys\nfrom reciprocal.config import load_scheme\n"
-              "from matching.simulate import simulate, to_json\n"
+              "from reciprocal.simulation.simulate import simulate, to_json\n"
               "json.dump(to_json(simulate(load_scheme(sys.argv[1]), 52, 1, 'stress')), sys.stdout)\n")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     proc = subprocess.run([sys.executable, "-c", script, str(ROOT / "mou_configs")], cwd=ROOT, env=env,
@@ -284,7 +284,7 @@ def test_svg_charts_escape_text_and_count_right():
 
 
 def test_the_command(tmp_path):
-    from cli.simulate_command import simulate as command
+    from cli.simulate import simulate as command
 
     app = typer.Typer()
     app.callback()(lambda: None)

@@ -6,11 +6,10 @@ from typing import Optional
 
 import typer
 
-from matching import engine
-from reciprocal import rounds
-
-from .context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
-from .render import round_view, table
+from reciprocal.lifecycle import run
+from reciprocal.lifecycle import rounds, views
+from cli.context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
+from cli.render import round_view, table
 
 round_app = typer.Typer(help="Weekly match rounds: run, show, decide, close, list.", no_args_is_help=True)
 
@@ -29,9 +28,9 @@ def round_run(ctx: typer.Context,
     day = parse_date(on, "--on") if on else date.today()
     if fmt == "table":
         with out.status("Matching..."):
-            round_id = engine.run_round(db, scheme, day, time_limit)
+            round_id = run.run_round(db, scheme, day, time_limit)
     else:
-        round_id = engine.run_round(db, scheme, day, time_limit)
+        round_id = run.run_round(db, scheme, day, time_limit)
     _show(db, round_id, fmt)
 
 
@@ -44,7 +43,7 @@ def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, he
 
 
 def _show(db, round_id: int, fmt: str) -> None:
-    view = rounds.round_view(db, round_id)
+    view = views.round_view(db, round_id)
     if fmt == "json":
         print_json(view)
     else:
@@ -68,7 +67,7 @@ def round_decide(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, 
         raise typer.BadParameter("a decline needs a reason", param_hint="--reason")
     s = settings(ctx)
     scheme = s.scheme()
-    result = engine.decide(s.database(scheme=scheme), scheme, round_id, proposal, accept, reason, resolve)
+    result = run.decide(s.database(scheme=scheme), scheme, round_id, proposal, accept, reason, resolve)
     if fmt == "json":
         print_json(result)
         return
@@ -90,8 +89,7 @@ def round_close(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, h
     scheme = s.scheme()
     result = rounds.close_round(s.database(scheme=scheme), scheme, round_id, lapse_pending)
     if fmt == "json":
-        print_json({"round": result.round_id, "already_closed": result.already_closed,
-                    "moves": result.moves, "lapsed": result.lapsed, "held_back": result.held_back})
+        print_json(result.to_json())
         return
     if result.already_closed:
         out.print(f"Round {round_id} was already closed; nothing changed ({len(result.moves)} move(s)).")

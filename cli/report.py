@@ -6,12 +6,12 @@ from typing import Optional
 
 import typer
 
-from reciprocal import reports
-from reciprocal.exports import csv_text, markdown_table
+from reciprocal.audits import quarterly as reports
+from reciprocal.audits.exports import csv_text, markdown_table
 
-from .audit_commands import FOR_PROVIDER_HELP, OUTPUT_HELP, emit, json_text
-from .context import out, parse_format, settings
-from .render import table
+from cli.audit import FOR_PROVIDER_HELP, OUTPUT_HELP, emit, json_text
+from cli.context import out, parse_format, settings
+from cli.render import table
 
 report_app = typer.Typer(help="Reports for funders: quarterly.", no_args_is_help=True)
 

@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .config import Scheme
-from .domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
+from reciprocal.config import Scheme
+from reciprocal.domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
                      Request, RequestKind, Risk)
-from .errors import InputFileError, Problem
+from reciprocal.errors import InputFileError, Problem
 
 MAX_FILE_BYTES = 20_000_000
 # An XLSX file is a zip: what its parts expand to is limited too, so a small "zip bomb" is

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from .instance import MatchingInstance
-from .objectives import Objective
+from matching.instance import MatchingInstance
+from matching.objectives import Objective
+from reciprocal.domain import Account, move_effect
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,13 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
             model.add(sum(received[provider]) - sum(given[provider]) <= inst.headroom[provider])
     # ... and per bedroom band (the move's band is the home's), when the scheme asks for it.
     if inst.band_headroom:
-        by_account: dict[tuple[str, str], list] = defaultdict(list)
+        by_account: dict[Account, list] = defaultdict(list)
         for k, (i, j) in enumerate(inst.pairs):
             band = inst.scheme.band_of(inst.offers[j].bedrooms)
-            by_account[(inst.requests[i].provider, band)].append((1, x[k]))
-            by_account[(inst.offers[j].provider, band)].append((-1, x[k]))
+            for account, change in move_effect(inst.requests[i].provider, inst.offers[j].provider,
+                                               band).items():
+                if account.band is not None:  # net received: the negative of the balance change
+                    by_account[account].append((-change, x[k]))
         for account, terms in by_account.items():
             if account in inst.band_headroom and any(c > 0 for c, _ in terms):
                 model.add(sum(c * v for c, v in terms) <= inst.band_headroom[account])

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from .config import Scheme
-from .domain import (LIVE_PROPOSAL, Offer, OfferStatus, ProposalStatus, Request, RequestStatus)
-from .errors import InputFileError, NotFoundError, Problem, StateError
-from .intake import differences, read_offers, read_requests
-from .storage import (Database, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row,
+from reciprocal.config import Scheme
+from reciprocal.domain import (LIVE_PROPOSAL, Offer, OfferStatus, ProposalStatus, Request, RequestStatus)
+from reciprocal.errors import InputFileError, NotFoundError, Problem, StateError
+from reciprocal.intake.readers import differences, read_offers, read_requests
+from reciprocal.storage import (Database, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row,
                       row_from_offer, row_from_request, utcnow)
 
 
@@ -71,7 +71,7 @@ def _store(db, records, row_type, from_row, to_row, source: str,
     return ImportResult(added, unchanged)
 
 
-def list_offers(db: Database, status: str | None = "open", provider: str | None = None) -> list[Offer]:
+def list_offers(db: Database, status: str | None = OfferStatus.open.value, provider: str | None = None) -> list[Offer]:
     with db.reading() as session:
         query = select(OfferRow).order_by(OfferRow.ref)
         if status:
@@ -81,7 +81,7 @@ def list_offers(db: Database, status: str | None = "open", provider: str | None 
         return [offer_from_row(r) for r in session.exec(query).all()]
 
 
-def list_requests(db: Database, status: str | None = "open", provider: str | None = None) -> list[Request]:
+def list_requests(db: Database, status: str | None = RequestStatus.open.value, provider: str | None = None) -> list[Request]:
     with db.reading() as session:
         query = select(RequestRow).order_by(RequestRow.ref)
         if status:
@@ -106,7 +106,7 @@ def _withdraw(db: Database, row_type, ref: str, what: str, new_status: str, prop
         row = session.exec(select(row_type).where(row_type.ref == ref)).first()
         if row is None:
             raise NotFoundError(f"no {what} with ref {ref}")
-        if row.status != "open":
+        if row.status != OfferStatus.open:  # one value for offers and requests: "open"
             raise StateError(f"{what} {ref} is {row.status}, not open; nothing was changed")
         row.status = new_status
         row.closed_on = utcnow().date()
@@ -125,7 +125,7 @@ def _withdraw(db: Database, row_type, ref: str, what: str, new_status: str, prop
 
 def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
     offers = [offer_from_row(r) for r in
-              session.exec(select(OfferRow).where(OfferRow.status == "open")).all()]
+              session.exec(select(OfferRow).where(OfferRow.status == OfferStatus.open.value)).all()]
     requests = [request_from_row(r) for r in
-                session.exec(select(RequestRow).where(RequestRow.status == "open")).all()]
+                session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.open.value)).all()]
     return offers, requests

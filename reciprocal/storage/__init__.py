@@ -29,8 +29,8 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as DriverError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
-from .domain import (Offer, OfferStatus, PropertyType, Request, RequestKind, RequestStatus, Risk)
-from .errors import DatabaseError
+from reciprocal.domain import (ChecklistStatus, Offer, OfferStatus, ProposalStatus, PropertyType, Request, RequestKind, RequestStatus, Risk)
+from reciprocal.errors import DatabaseError
 
 # meta.schema_version: 1 was the schema before migrations; 2 means "kept by the migrations in
 # reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
@@ -100,7 +100,7 @@ class RequestRow(SQLModel, table=True):
     status: str = Field(default=RequestStatus.open.value, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     closed_on: Optional[date] = None
-    # The day `request purge` removed this closed household's details (reciprocal.purge).
+    # The day `request purge` removed this closed household's details (reciprocal.intake.purge).
     purged_on: Optional[date] = None
 
 
@@ -108,7 +108,7 @@ class RoundRow(SQLModel, table=True):
     __tablename__ = "round"
     id: Optional[int] = Field(default=None, primary_key=True)
     on: date
-    status: str = Field(default="open", index=True)
+    status: str = Field(default=OfferStatus.open.value, index=True)
     opened_at: datetime = Field(default_factory=utcnow)
     closed_at: Optional[datetime] = None
     # The solver's report: objectives (value, bound, gap, seconds), unmatched reasons, timings.
@@ -133,7 +133,7 @@ class ProposalRow(SQLModel, table=True):
     offer_ref: str = Field(index=True)
     from_provider: str
     to_provider: str
-    status: str = "pending"
+    status: str = ProposalStatus.pending.value
     explanation: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     decline_reason: Optional[str] = None
     decided_at: Optional[datetime] = None
@@ -176,7 +176,7 @@ class ChecklistItemRow(SQLModel, table=True):
     move_id: int = Field(foreign_key="move.id", index=True)
     item: str
     owner: str  # the provider who must do it
-    status: str = "outstanding"  # outstanding | done
+    status: str = ChecklistStatus.outstanding.value
     done_on: Optional[date] = None  # the day the owner reported it done
 
 
@@ -224,8 +224,7 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
             os.close(fd)
-        from . import migrations
-
+        from reciprocal.storage import migrations
         with self._migrating() as connection:
             existing = _meta(connection).get("scheme_id")
             if existing is not None and existing != scheme_id:
@@ -238,8 +237,7 @@ class Database:
         """`reciprocal db upgrade`: bring an initialised database to this engine's schema, in one
         transaction; returns the revisions before (None: made before migrations) and after."""
         self._check_exists()
-        from . import migrations
-
+        from reciprocal.storage import migrations
         with self._migrating() as connection:
             meta = _meta(connection)
             if not meta.get("schema_version"):
@@ -284,8 +282,7 @@ class Database:
             raise DatabaseError(self._revision_problem(revision))
 
     def _revision_problem(self, revision: str | None) -> str:
-        from . import migrations
-
+        from reciprocal.storage import migrations
         if revision is None:
             return (f"database {self.display()} was made before schema migrations; run `reciprocal db "
                     f"upgrade` (back it up first)")

@@ -5,7 +5,7 @@ import typer
 
 from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
 
-from .context import FORMAT_HELP, out, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
 
 db_app = typer.Typer(help="The database: its schema revision, and upgrades to this release.",
                      no_args_is_help=True)

@@ -12,7 +12,7 @@ the baseline, after adding the one column (`checklist_item.done_on`) that databa
 the baseline lacked, then upgraded like any other.
 
 Developers make a new revision with
-`alembic -c reciprocal/migrations/alembic.ini revision --autogenerate -m "what changed"` against a
+`alembic -c reciprocal/storage/migrations/alembic.ini revision --autogenerate -m "what changed"` against a
 database at head (`-x db=URL`, else `$RECIPROCAL_DATABASE_URL`, else ./reciprocal.db), then read
 and trim what it wrote: a revision is reviewed code, not a dump.
 """

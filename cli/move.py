@@ -6,11 +6,11 @@ from typing import Optional
 
 import typer
 
-from reciprocal import audits
+from reciprocal.lifecycle import checklist
 
-from .audit_commands import FOR_PROVIDER_HELP
-from .context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
-from .render import table
+from cli.audit import FOR_PROVIDER_HELP
+from cli.context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
+from cli.render import table
 
 move_app = typer.Typer(help="Moves: the post-move checklist.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def move_checklist(ctx: typer.Context,
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
-    items = audits.checklist(s.database(scheme=scheme), scheme, outstanding, for_provider)
+    items = checklist.checklist(s.database(scheme=scheme), scheme, outstanding, for_provider)
     if fmt == "json":
         print_json(items)
         return
@@ -42,7 +42,7 @@ def move_done(ctx: typer.Context, move_id: int = typer.Argument(..., min=1, help
     """Tick one checklist item of a move as done (by its owner, the new landlord)."""
     fmt = parse_format(format)
     day = parse_date(on, "--on") if on else date.today()
-    result = audits.tick(settings(ctx).database(), move_id, item, day)
+    result = checklist.tick(settings(ctx).database(), move_id, item, day)
     if fmt == "json":
         print_json(result)
         return

@@ -20,8 +20,8 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from .domain import RequestStatus, Risk
-from .storage import Database, ProposalRow, RequestRow, RoundRow
+from reciprocal.domain import RequestStatus, Risk
+from reciprocal.storage import Database, ProposalRow, RequestRow, RoundRow
 
 CLOSED = (RequestStatus.moved.value, RequestStatus.withdrawn.value)
 KEPT = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "referred_on", "status",

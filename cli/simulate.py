@@ -1,6 +1,6 @@
 """`reciprocal simulate`: a year of weekly rounds under four policies on the same arrivals.
 
-A thin skin over `matching.simulate`: parse, run, render (table, JSON, HTML report).
+A thin skin over `reciprocal.simulation.simulate`: parse, run, render (table, JSON, HTML report).
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Optional
 
 import typer
 
-from matching.simulate import SETTINGS, rates_for, render_table, to_json, write_html
-from matching.simulate import simulate as run_simulation
+from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+from reciprocal.simulation.simulate import simulate as run_simulation
 
-from .context import FORMAT_HELP, err, out, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, err, out, parse_format, print_json, settings
 
 SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
                 "year per 16 members); stress: London's volume with one offer per five requests; "

@@ -25,7 +25,7 @@ unused for `offer_open_weeks` leave the pot; the policy proposes; every proposal
 nothing is ever silently skipped); households decline or accept; the accepted proposals are checked
 again before they become moves (a decline can take away a home whose giving made room under the
 debt limit for the same provider's tenant: such moves are held to the next round); declined homes
-are offered again in the same round to households not yet proposed one (as `matching.engine.decide`
+are offered again in the same round to households not yet proposed one (as `reciprocal.lifecycle.run.decide`
 does); moves update the ledger. The no-ledger policy is checked against its own terms (no debt
 limit, by design); every other hard rule is the same for all.
 
@@ -45,15 +45,15 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, Request, Risk, hold_backs_for_debt_limit
+from reciprocal.domain import Balances, Offer, Request, Risk, hold_backs_for_debt_limit, move_effect
 from reciprocal.errors import IntegrityError
-from reciprocal import generator
-from reciprocal.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
+from reciprocal.simulation import generator
+from reciprocal.simulation.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
 
-from .check import violations
-from .engine import solve_round
-from .policies import compatible_offers, first_come_first_served, random_order
-from .rules import MatchContext
+from matching.check import violations
+from matching.engine import solve_round
+from matching.policies import compatible_offers, first_come_first_served, random_order
+from matching.rules import MatchContext
 
 POLICIES = ("engine", "fcfs", "no_ledger", "random")
 POLICY_LABELS = {"engine": "engine", "fcfs": "first come, first served", "no_ledger": "engine, no ledger",
@@ -130,7 +130,7 @@ def rates_for(scheme: Scheme, setting: str) -> tuple[Scheme, Rates]:
     return regional, Rates(
         requests_per_year=200 * 52, offers_per_year=100 * 52,
         basis=f"a synthetic region ({spec.providers} members over {spec.areas} areas, from "
-              f"reciprocal.generator): 200 requests and 100 offers a week; the scheme in "
+              f"reciprocal.simulation.generator): 200 requests and 100 offers a week; the scheme in "
               f"mou_configs is not used")
 
 
@@ -414,8 +414,8 @@ def _round(arrivals: Arrivals, run: PolicyRun, rules_scheme: Scheme, match: Matc
                                  f"week {week + 1}: " + "; ".join(broken[:5]))
         for r_ref, o_ref in accepted:
             request, offer = waiting.pop(r_ref), pot.pop(o_ref)
-            balances[request.provider] -= 1
-            balances[offer.provider] += 1
+            for account, change in move_effect(request.provider, offer.provider).items():
+                balances[account.provider] += change
             run.moves.append(MoveRecord(week, r_ref, o_ref, request.provider, offer.provider,
                                         request.risk == Risk.high,
                                         round((on - request.referred_on).days / 7, 2)))
@@ -437,10 +437,9 @@ def _hold_back_over_limit(ctx: MatchContext, waiting: dict[str, Request], pot: d
     it is within its limit; they stay waiting (not declined) for the next round."""
     scheme = ctx.scheme
     order = {risk: k for k, risk in enumerate(scheme.config.priority.risk_levels)}
-    moves = [(waiting[r].provider, pot[o].provider,
+    moves = [(waiting[r].provider, pot[o].provider, None,
               (order.get(waiting[r].risk, 0), waiting[r].referred_on, r)) for r, o in accepted]
-    held = hold_backs_for_debt_limit(moves, balances,
-                                     {p: scheme.max_debt(p) for p in scheme.providers})
+    held = hold_backs_for_debt_limit(moves, Balances(balances), scheme.debt_limit)
     return {accepted[k] for k in held}
 
 
@@ -642,8 +641,7 @@ def write_html(result: SimulationResult, path: Path | str) -> Path:
     per policy, and the waiting-time distribution per policy."""
     from html import escape
 
-    from reciprocal import svg_charts as charts
-
+    from reciprocal import charts
     policies = list(result.runs)
     header, rows = table_rows(result)
     body = [f"<h1>Simulation: {escape(result.scheme_name)}</h1>",

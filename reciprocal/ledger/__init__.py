@@ -15,9 +15,9 @@ from datetime import date, datetime, timezone
 
 from sqlmodel import Session, func, select
 
-from .domain import Balances
-from .errors import IntegrityError, NotFoundError, StateError
-from .storage import Database, LedgerEntryRow, MoveRow, utcnow
+from reciprocal.domain import Balances
+from reciprocal.errors import IntegrityError, NotFoundError, StateError
+from reciprocal.storage import Database, LedgerEntryRow, MoveRow, utcnow
 
 GENESIS = "0" * 64
 MOVE = "move"

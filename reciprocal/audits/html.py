@@ -3,14 +3,14 @@ network, so it opens offline in any browser and can be mailed to the board as it
 
 Charts: each provider's balance over the period (small multiples on one scale, with its debt
 limit), and the moves between providers as a matrix (old landlord down, new landlord across).
-Line charts come from `reciprocal.svg_charts`; the matrix is drawn here.
+Line charts come from `reciprocal.charts`; the matrix is drawn here.
 """
 from __future__ import annotations
 
 from datetime import date
 from html import escape
 
-from .svg_charts import PALETTE, ReferenceLine, Series, html_page, line_chart, nice_ticks
+from reciprocal.charts import PALETTE, ReferenceLine, Series, html_page, line_chart, nice_ticks
 
 CELL = 30
 

@@ -7,9 +7,9 @@ from typing import Optional
 
 import typer
 
-from reciprocal.generator import scale_names
+from reciprocal.simulation.generator import scale_names
 
-from .context import FORMAT_HELP, err, out, parse_format, print_json
+from cli.context import FORMAT_HELP, err, out, parse_format, print_json
 
 
 def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(scale_names())}."),

@@ -9,12 +9,12 @@ from typing import Optional
 import typer
 
 from reciprocal import audits
-from reciprocal.audit_html import fairness_html
+from reciprocal.audits.html import fairness_html
 from reciprocal.errors import AuditFailed
-from reciprocal.exports import csv_text, markdown_table, write_private
+from reciprocal.audits.exports import csv_text, markdown_table, write_private
 
-from .context import err, out, parse_date, parse_format, print_json, settings
-from .render import table
+from cli.context import err, out, parse_date, parse_format, print_json, settings
+from cli.render import table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
 

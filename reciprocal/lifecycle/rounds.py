@@ -12,21 +12,14 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from .config import Scheme
-from .domain import LIVE_PROPOSAL, ProposalStatus, Risk, RoundStatus, hold_backs_for_debt_limit
-from .errors import IntegrityError, NotFoundError, StateError
-from .ledger import balances as ledger_balances
-from .ledger import record_move
-from .storage import (ChecklistItemRow, Database, MoveRow, OfferRow, ProposalRow, RequestRow,
+from reciprocal.config import Scheme
+from reciprocal.domain import LIVE_PROPOSAL, OfferStatus, RequestStatus, ProposalStatus, Risk, RoundStatus, hold_backs_for_debt_limit
+from reciprocal.errors import IntegrityError, NotFoundError, StateError
+from reciprocal.ledger import balances as ledger_balances
+from reciprocal.ledger import record_move
+from reciprocal.lifecycle.checklist import CHECKLIST
+from reciprocal.storage import (ChecklistItemRow, Database, MoveRow, OfferRow, ProposalRow, RequestRow,
                       RoundRow, utcnow)
-
-# The post-move checklist (SPEC section 6): item, and who must do it ("to": the new landlord).
-CHECKLIST = (
-    ("da_move_flagged_to_new_landlord", "to"),
-    ("referral_to_local_da_service_offered", "to"),
-    ("sanctuary_scheme_check_at_new_home", "to"),
-)
-
 
 def current_open_round(session: Session) -> RoundRow | None:
     return session.exec(select(RoundRow).where(RoundRow.status == RoundStatus.open.value)).first()
@@ -104,6 +97,10 @@ class CloseResult:
     lapsed: int = 0
     held_back: list[dict] = field(default_factory=list)
 
+    def to_json(self) -> dict:
+        return {"round": self.round_id, "already_closed": self.already_closed, "moves": self.moves,
+                "lapsed": self.lapsed, "held_back": self.held_back}
+
 
 def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool = False) -> CloseResult:
     """Commit every accepted proposal as a move, atomically; a second close changes nothing."""
@@ -130,7 +127,7 @@ def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool
                 continue
             offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
             request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
-            if offer.status != "open" or request.status != "open":
+            if offer.status != OfferStatus.open or request.status != RequestStatus.open:
                 raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request "
                                      f"{request.ref} is {request.status}; refusing to let a home twice "
                                      f"or move a household twice. Nothing was changed")
@@ -144,8 +141,8 @@ def close_round(db: Database, scheme: Scheme, round_id: int, lapse_pending: bool
             for item, owner in CHECKLIST:
                 session.add(ChecklistItemRow(move_id=move.id, item=item,
                                              owner=move.to_provider if owner == "to" else move.from_provider))
-            offer.status, offer.closed_on = "let", rnd.on
-            request.status, request.closed_on = "moved", rnd.on
+            offer.status, offer.closed_on = OfferStatus.let.value, rnd.on
+            request.status, request.closed_on = RequestStatus.moved.value, rnd.on
             p.status = ProposalStatus.moved.value
             session.add_all([offer, request, p])
             moves.append(_move_dict(move))
@@ -166,36 +163,14 @@ def _hold_back_over_debt_limit(session: Session, scheme: Scheme, proposals: list
     accepted = [p for p in proposals if p.status == ProposalStatus.accepted.value]
     if not accepted:
         return []
-    bal = ledger_balances(session, list(scheme.providers)).total
+    start = ledger_balances(session, list(scheme.providers))
     requests = {r.ref: r for r in session.exec(select(RequestRow).where(
         RequestRow.ref.in_([p.request_ref for p in accepted]))).all()}
-    keys = [_priority_key(scheme, requests[p.request_ref]) for p in accepted]
-    accounts = [[(p.from_provider, p.to_provider)] for p in accepted]
-    limits = [{q: scheme.max_debt(q) for q in scheme.providers}]
-    starts = [bal]
-    band_limit = scheme.config.fairness.band_max_debt
-    if band_limit is not None:
-        # The same rule per bedroom band, on accounts "provider|band".
-        by_band = ledger_balances(session, list(scheme.providers)).by_band
-        offers = {o.ref: o for o in session.exec(select(OfferRow).where(
-            OfferRow.ref.in_([p.offer_ref for p in accepted]))).all()}
-        for p, acc in zip(accepted, accounts):
-            band = scheme.band_of(offers[p.offer_ref].bedrooms)
-            acc.append((f"{p.from_provider}|{band}", f"{p.to_provider}|{band}"))
-        limits.append({f"{q}|{b.name}": band_limit for q in scheme.providers
-                       for b in scheme.config.fairness.bands})
-        starts.append({f"{q}|{b}": n for q, bands in by_band.items() for b, n in bands.items()})
-    chosen: list[int] = []
-    changed = True
-    while changed:  # holding a move back can take room from its giver: repeat until stable
-        changed = False
-        for level in range(len(limits)):
-            rest = [k for k in range(len(accepted)) if k not in chosen]
-            moves = [(*accounts[k][level], keys[k]) for k in rest]
-            new = [rest[k] for k in hold_backs_for_debt_limit(moves, starts[level], limits[level])]
-            if new:
-                chosen += new
-                changed = True
+    offers = {o.ref: o for o in session.exec(select(OfferRow).where(
+        OfferRow.ref.in_([p.offer_ref for p in accepted]))).all()}
+    moves = [(p.from_provider, p.to_provider, scheme.band_of(offers[p.offer_ref].bedrooms),
+              _priority_key(scheme, requests[p.request_ref])) for p in accepted]
+    chosen = hold_backs_for_debt_limit(moves, start, scheme.debt_limit)
     held = []
     for k in chosen:
         victim = accepted[k]
@@ -233,24 +208,7 @@ def list_rounds(db: Database) -> list[dict]:
             props = proposals_of(session, r.id)
             out.append({"round": r.id, "on": r.on.isoformat(), "status": r.status,
                         "proposals": len(props),
-                        "accepted": sum(p.status in ("accepted", "moved") for p in props),
-                        "moves": sum(p.status == "moved" for p in props),
+                        "accepted": sum(p.status in (ProposalStatus.accepted, ProposalStatus.moved) for p in props),
+                        "moves": sum(p.status == ProposalStatus.moved for p in props),
                         "unmatched": len(r.report.get("unmatched", []))})
         return out
-
-
-def round_view(db: Database, round_id: int) -> dict:
-    """The round as scripts see it (SPEC section 9): round, proposals, unmatched, objectives,
-    solve_seconds, plus status and date."""
-    with db.reading() as session:
-        rnd = get_round(session, round_id)
-        proposals = [{"id": p.id, "request": p.request_ref, "offer": p.offer_ref,
-                      "from_provider": p.from_provider, "to_provider": p.to_provider,
-                      "status": p.status, "decline_reason": p.decline_reason,
-                      **p.explanation} for p in proposals_of(session, round_id)]
-        report = rnd.report or {}
-        return {"round": rnd.id, "on": rnd.on.isoformat(), "status": rnd.status,
-                "proposals": proposals, "unmatched": report.get("unmatched", []),
-                "objectives": report.get("objectives", []),
-                "solve_seconds": report.get("solve_seconds", 0.0),
-                "solves": report.get("solves", [])}

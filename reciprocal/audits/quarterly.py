@@ -29,9 +29,10 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from .config import Scheme
-from .scope import check_viewer, quarterly_for
-from .storage import Database, MoveRow, OfferRow, RequestRow
+from reciprocal.config import Scheme
+from reciprocal.domain import RequestStatus
+from reciprocal.scope import check_viewer, quarterly_for
+from reciprocal.storage import Database, MoveRow, OfferRow, RequestRow
 
 SEVERAL_AREAS = "(several areas)"
 MEASURES = ("requests_circulated", "offers_made", "moves", "survivor_moves", "perpetrator_moves",
@@ -60,7 +61,7 @@ def _in(day: date | None, start: date, end: date) -> bool:
 def _open_at(request: RequestRow, end: date) -> bool:
     if request.referred_on > end:
         return False
-    if request.status == "open":
+    if request.status == RequestStatus.open:
         return True
     return request.closed_on is not None and request.closed_on > end
 

@@ -5,8 +5,8 @@ import typer
 
 from reciprocal import ledger
 
-from .context import FORMAT_HELP, out, parse_format, print_json, settings
-from .render import balances as render_balances
+from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
+from cli.render import balances as render_balances
 
 ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
 

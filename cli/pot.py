@@ -1,0 +1,85 @@
+"""What the `offer` and `request` groups share: import, list, withdraw and add, for either kind."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+from reciprocal.intake import pot
+
+
+from reciprocal import scope
+from reciprocal.intake.readers import record_from_options
+
+from cli.context import out, parse_format, print_json, settings
+from cli.render import table
+
+def _plain(record) -> dict:
+    data = asdict(record)
+    for k, v in data.items():
+        if isinstance(v, Enum):
+            data[k] = v.value
+        elif isinstance(v, tuple):
+            data[k] = list(v)
+        elif hasattr(v, "isoformat"):
+            data[k] = v.isoformat()
+    return data
+
+
+def _import(ctx: typer.Context, file: Path, kind: str) -> None:
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    fn = pot.import_offers if kind == "offer" else pot.import_requests
+    result = fn(db, scheme, file)
+    out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
+              f"already stored unchanged.")
+
+
+def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
+          for_provider: Optional[str] = None) -> None:
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    scope.check_viewer(scheme, for_provider)
+    status_filter = None if status == "all" else status
+    records = (pot.list_offers if kind == "offer" else pot.list_requests)(db, status_filter, provider)
+    visible = scope.offer_for if kind == "offer" else scope.request_for
+    records = [r for r in records if visible(r, for_provider) is not None]
+    rows = [_plain(r) for r in records]
+    if fmt == "json":
+        print_json(rows)
+        return
+    if kind == "offer":
+        cols = ["ref", "provider", "area", "bedrooms", "property_type", "step_free",
+                "wheelchair_accessible", "available_from", "restrictions", "status"]
+    else:
+        cols = ["ref", "provider", "kind", "risk", "bedrooms_needed", "needs_step_free",
+                "needs_wheelchair", "referred_on", "status"]
+    table(f"{kind.capitalize()}s ({status}): {len(rows)}", cols, [[r[c] for c in cols] for r in rows])
+
+
+def _withdraw(ctx: typer.Context, kind: str, ref: str) -> None:
+    s = settings(ctx)
+    db = s.database()
+    cancelled = (pot.withdraw_offer if kind == "offer" else pot.withdraw_request)(db, ref)
+    extra = f"; {cancelled} live proposal(s) cancelled" if cancelled else ""
+    out.print(f"{kind.capitalize()} {ref} withdrawn{extra}.")
+
+
+def _add(ctx: typer.Context, kind: str, values: dict) -> None:
+    s = settings(ctx)
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    record = record_from_options(kind, values, scheme)
+    result = pot.add_records(db, [record])
+    out.print(f"{kind.capitalize()} {record.ref} " + ("added." if result.added else "already stored, unchanged."))
+
+
+STATUS_HELP = "Which to list: open, or any status (let/moved/withdrawn), or all."
+FOR_PROVIDER_HELP = "Only what this provider may see (its own records; SPEC section 7)."

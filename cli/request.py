@@ -1,0 +1,79 @@
+"""`reciprocal request ...`: import, list, withdraw, add, purge."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from reciprocal.domain import REQUEST_FIELDS
+from reciprocal.intake import purge
+
+from cli.context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
+from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
+
+request_app = typer.Typer(help="Property requests for members' households.", no_args_is_help=True)
+
+
+@request_app.command("import")
+def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of requests.")):
+    """Import requests from CSV/XLSX: all rows or none; every bad row is listed."""
+    _import(ctx, file, "request")
+
+
+@request_app.command("list")
+def request_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
+                 provider: Optional[str] = typer.Option(None, help="Only this provider's requests."),
+                 for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """List requests."""
+    _list(ctx, "request", status, provider, format, for_provider)
+
+
+@request_app.command("withdraw")
+def request_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref.")):
+    """Withdraw an open request (a live proposal for it is cancelled)."""
+    _withdraw(ctx, "request", ref)
+
+
+@request_app.command("add")
+def request_add(ctx: typer.Context,
+                ref: str = typer.Option(...), provider: str = typer.Option(...),
+                kind: str = typer.Option(...), current_tenancy: str = typer.Option(...),
+                bedrooms_needed: str = typer.Option(...), risk: str = typer.Option(...),
+                referred_on: str = typer.Option(...),
+                max_bedrooms: Optional[str] = typer.Option(None),
+                needs_step_free: Optional[str] = typer.Option(None),
+                needs_wheelchair: Optional[str] = typer.Option(None),
+                avoid_areas: Optional[str] = typer.Option(None, help="e.g. fenland;peterborough"),
+                preferred_areas: Optional[str] = typer.Option(None),
+                age: Optional[str] = typer.Option(None),
+                survivor_area: Optional[str] = typer.Option(None),
+                survivor_consent: Optional[str] = typer.Option(None),
+                safety_decision_on: Optional[str] = typer.Option(None)):
+    """Add one request (fields as in the CSV)."""
+    values = dict(locals())
+    values.pop("ctx")
+    _add(ctx, "request", {k: values[k] for k in REQUEST_FIELDS})
+
+
+@request_app.command("purge")
+def request_purge(ctx: typer.Context,
+                  closed_before: str = typer.Option(..., "--closed-before",
+                                                    help="Purge requests moved or withdrawn before "
+                                                         "this day, YYYY-MM-DD."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be purged."),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Remove closed households' details (data protection); moves and the ledger are kept whole."""
+    fmt = parse_format(format)
+    day = parse_date(closed_before, "--closed-before")
+    result = purge.purge_closed(settings(ctx).database(), day, dry_run=dry_run)
+    if fmt == "json":
+        print_json(result.as_dict())
+        return
+    verb = "would purge" if dry_run else "purged"
+    out.print(f"Closed before {day.isoformat()}: {verb} the details of {len(result.purged)} "
+              f"household(s); {result.already_purged} already purged. Moves and the ledger are kept.",
+              markup=False, soft_wrap=True)
+    if result.purged:
+        out.print("  " + ", ".join(result.purged), markup=False, soft_wrap=True)

@@ -1,0 +1,220 @@
+"""`audit verify`: is the ledger what the engine wrote?
+
+It recomputes the hash chain and checks the invariants the engine keeps (SPEC sections 6-7):
+every move has both legs, every correction reverses both legs of one move, no home is let twice
+and no household moved twice, balances sum to zero. It names the first entry that fails.
+
+A hash chain alone cannot show that the newest entries were cut off together with their moves,
+or that someone who knows the (public) hash recipe rewrote the chain: `verify` prints the head
+hash, and `--anchor HASH` with a head recorded by an earlier audit (in the board's minutes, say)
+proves that nothing up to that point was removed or rewritten.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from sqlmodel import Session, select
+
+from reciprocal.domain import OfferStatus, RequestStatus
+from reciprocal.errors import InputFileError, Problem
+from reciprocal.ledger import CORRECTION, GENESIS, MOVE, entries, hash_of
+from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow)
+
+# -- verify ---------------------------------------------------------------------------------------
+
+# Chain checks find where the ledger was changed; invariant checks find what it now breaks.
+CHAIN_CHECKS = ("missing", "link", "hash")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One thing `verify` found wrong: the check, the entry (or move) and what failed."""
+
+    check: str
+    message: str
+    entry: int | None = None
+    move: int | None = None
+
+    @property
+    def where(self) -> str:
+        if self.entry is not None:
+            return f"ledger entry {self.entry}"
+        if self.move is not None:
+            return f"move {self.move}"
+        return "ledger"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    def sort_key(self) -> tuple:
+        position = self.entry if self.entry is not None else math.inf
+        return (0 if self.check in CHAIN_CHECKS else 1, position, self.move or 0)
+
+
+@dataclass
+class Verification:
+    entries: int
+    moves: int
+    corrections: int
+    head: int | None
+    head_hash: str
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def first(self) -> Failure | None:
+        return min(self.failures, key=Failure.sort_key) if self.failures else None
+
+    def as_dict(self) -> dict:
+        first = self.first
+        return {"ok": self.ok, "entries": self.entries, "moves": self.moves,
+                "corrections": self.corrections, "head": self.head, "head_hash": self.head_hash,
+                "first_failure": asdict(first) if first else None,
+                "failures": [asdict(f) for f in sorted(self.failures, key=Failure.sort_key)]}
+
+
+def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
+    rows = entries(session)
+    moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
+    failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
+    failures += _sum_failures(rows)
+    if anchor is not None:
+        failures += _anchor_failures(rows, anchor.strip().lower())
+    head = rows[-1] if rows else None
+    corrections = len({e.move_id for e in rows if e.entry_kind == CORRECTION})
+    return Verification(len(rows), len(moves), corrections, head.id if head else None,
+                        head.hash if head else GENESIS, failures)
+
+
+def verify(db: Database, anchor: str | None = None) -> Verification:
+    """`audit verify`: recompute the chain and the invariants (read only)."""
+    if anchor is not None and len(anchor.strip()) < 12:
+        raise InputFileError([Problem("--anchor", "give at least 12 characters of a head hash")],
+                             "the anchor is too short to name one entry; nothing was checked")
+    with db.reading() as session:
+        return verify_ledger(session, anchor)
+
+
+def _chain_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
+    out = []
+    prev = None
+    for row in rows:
+        expected_id = prev.id + 1 if prev else 1
+        expected_prev = prev.hash if prev else GENESIS
+        if row.id != expected_id:
+            gap = f"{expected_id}" if row.id == expected_id + 1 else f"{expected_id} to {row.id - 1}"
+            after = f"follows entry {prev.id}" if prev else "is the first entry"
+            out.append(Failure("missing", f"it {after}: entry {gap} is missing (deleted, or the "
+                               f"entries were renumbered)", row.id))
+        elif row.prev_hash != expected_prev:
+            before = f"entry {prev.id}" if prev else "the start of the ledger"
+            out.append(Failure("link", f"its prev_hash is not the hash of {before}: entries were "
+                               f"reordered, or an earlier entry was rewritten", row.id))
+        if hash_of(row) != row.hash:
+            out.append(Failure("hash", "its hash does not match its content: the entry was changed "
+                               "after it was written", row.id))
+        prev = row
+    return out
+
+
+def _leg_failures(rows: list[LedgerEntryRow], moves: list[MoveRow]) -> list[Failure]:
+    out = []
+    by_move: dict[int | None, list[LedgerEntryRow]] = defaultdict(list)
+    for row in rows:
+        by_move[row.move_id].append(row)
+    known = {m.id for m in moves}
+    for move_id, legs in by_move.items():
+        if move_id not in known:
+            what = "belongs to no move" if move_id is None else f"names move {move_id}, which does not exist"
+            out += [Failure("orphan", f"it {what}", e.id, move_id) for e in legs]
+    for move in moves:
+        legs = by_move.get(move.id, [])
+        kept = [e for e in legs if e.entry_kind == MOVE]
+        fixes = [e for e in legs if e.entry_kind == CORRECTION]
+        odd = [e for e in legs if e.entry_kind not in (MOVE, CORRECTION)]
+        out += [Failure("kind", f"unknown entry kind '{e.entry_kind}'", e.id, move.id) for e in odd]
+        expected = {(move.to_provider, +1, move.band): "crediting",
+                    (move.from_provider, -1, move.band): "debiting"}
+        out += _pair_failures(move, kept, expected, "move")
+        if fixes:
+            reversed_ = {(p, -a, b): f"reversing the leg {side}" for (p, a, b), side in expected.items()}
+            out += _pair_failures(move, fixes, reversed_, "correction")
+            out += [Failure("correction", "a correction without a reason", e.id, move.id)
+                    for e in fixes if not (e.reason or "").strip()]
+    return out
+
+
+def _pair_failures(move: MoveRow, legs: list[LedgerEntryRow], expected: dict, what: str) -> list[Failure]:
+    """The two legs of a move (or of its correction) must be exactly the expected two."""
+    if not legs:
+        return [Failure("legs", f"it has no {what} legs in the ledger", None, move.id)]
+    out = []
+    matched = set()
+    for e in legs:
+        key = (e.provider, e.amount, e.band)
+        if key in expected and key not in matched:
+            matched.add(key)
+            continue
+        out.append(Failure("legs", f"it is not one of move {move.id}'s {what} legs ({e.provider} "
+                           f"{e.amount:+d} in band '{e.band}'; the move is {move.from_provider} -> "
+                           f"{move.to_provider}, band '{move.band}')", e.id, move.id))
+    for key, side in expected.items():
+        if key not in matched:
+            present = ", ".join(str(e.id) for e in legs)
+            out.append(Failure("legs", f"move {move.id} lacks its {what} leg {side} {key[0]} (it has "
+                               f"entr{'y' if len(legs) == 1 else 'ies'} {present})",
+                               min(e.id for e in legs), move.id))
+    return out
+
+
+def _move_failures(session: Session, rows: list[LedgerEntryRow], moves: list[MoveRow]) -> list[Failure]:
+    """No home let twice, no household moved twice; each move's offer let and request moved."""
+    out = []
+    first_leg: dict[int, int] = {}
+    for e in rows:
+        first_leg.setdefault(e.move_id, e.id)
+    for column, what in (("offer_ref", "offer {ref} is let twice"),
+                         ("request_ref", "household {ref} moved twice")):
+        seen: dict[str, MoveRow] = {}
+        for move in moves:
+            ref = getattr(move, column)
+            if ref in seen:
+                out.append(Failure("twice", what.format(ref=ref) + f": moves {seen[ref].id} and {move.id}",
+                                   first_leg.get(move.id), move.id))
+            else:
+                seen[ref] = move
+    offers = dict(session.exec(select(OfferRow.ref, OfferRow.status)).all())
+    requests = dict(session.exec(select(RequestRow.ref, RequestRow.status)).all())
+    for move in moves:
+        if offers.get(move.offer_ref) != OfferStatus.let:
+            out.append(Failure("status", f"its offer {move.offer_ref} is "
+                               f"{offers.get(move.offer_ref) or 'missing'}, not let", None, move.id))
+        if requests.get(move.request_ref) != RequestStatus.moved:
+            out.append(Failure("status", f"its request {move.request_ref} is "
+                               f"{requests.get(move.request_ref) or 'missing'}, not moved", None, move.id))
+    return out
+
+
+def _sum_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
+    total = sum(e.amount for e in rows)
+    out = []
+    if total != 0:
+        out.append(Failure("sum", f"balances sum to {total:+d}, not 0"))
+    by_band = Counter()
+    for e in rows:
+        by_band[e.band] += e.amount
+    out += [Failure("sum", f"balances in band '{band}' sum to {n:+d}, not 0")
+            for band, n in sorted(by_band.items()) if n]
+    return out
+
+
+def _anchor_failures(rows: list[LedgerEntryRow], anchor: str) -> list[Failure]:
+    if any(e.hash.startswith(anchor) for e in rows):
+        return []
+    return [Failure("anchor", f"no entry has the anchored hash {anchor[:16]}...: entries recorded "
+                    f"at that audit were removed or rewritten since")]

@@ -1,0 +1,1 @@
+"""The layers of README "Developing", held by import-linter contracts (.importlinter)."""
