@@ -414,7 +414,7 @@ def generated_pot(seeds=range(1, 5)):
 def accepted_round(db: Database, scheme) -> int:
     """Round 1 on the generated pot, every proposal accepted; returns how many."""
     from reciprocal.lifecycle.run import decide, run_round
-    from reciprocal.lifecycle.rounds import round_view
+    from reciprocal.lifecycle.views import round_view
 
     requests, offers = generated_pot()
     add_records(db, requests)

@@ -37,7 +37,7 @@ from reciprocal.lifecycle import run as engine
 from reciprocal.lifecycle import checklist
 from reciprocal import audits, ledger
 from reciprocal.intake import pot
-from reciprocal.lifecycle import rounds
+from reciprocal.lifecycle import rounds, views
 from reciprocal.config import load_scheme
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
 from reciprocal.errors import InputFileError, NotFoundError, StateError
@@ -97,10 +97,10 @@ def ledger_clock(day: date):
 
 def _week_1(db: Database, scheme) -> None:
     round_id = engine.run_round(db, scheme, ROUND_1)
-    for p in rounds.round_view(db, round_id)["proposals"]:
+    for p in views.round_view(db, round_id)["proposals"]:
         engine.decide(db, scheme, round_id, p["id"], accept=p["request"] != "RQ-0103",
                       reason="household declined: too far from school")
-    for p in rounds.round_view(db, round_id)["proposals"]:
+    for p in views.round_view(db, round_id)["proposals"]:
         if p["status"] == "pending":
             engine.decide(db, scheme, round_id, p["id"], accept=True)
     assert len(rounds.close_round(db, scheme, round_id).moves) == 5
@@ -109,7 +109,7 @@ def _week_1(db: Database, scheme) -> None:
 
 def _week_2(db: Database, scheme) -> None:
     round_id = engine.run_round(db, scheme, ROUND_2)
-    for p in rounds.round_view(db, round_id)["proposals"]:
+    for p in views.round_view(db, round_id)["proposals"]:
         engine.decide(db, scheme, round_id, p["id"], accept=True)
     assert len(rounds.close_round(db, scheme, round_id).moves) == 4
     pot.withdraw_request(db, "RQ-0112")
@@ -387,7 +387,7 @@ class LedgerHistory(RuleBasedStateMachine):
 
     def _decide_all(self, data):
         rnd = self._open_round()
-        pending = [p for p in rounds.round_view(self.db, rnd.id)["proposals"] if p["status"] == "pending"]
+        pending = [p for p in views.round_view(self.db, rnd.id)["proposals"] if p["status"] == "pending"]
         for p in pending:
             accept = data.draw(st.integers(0, 3), label=f"decision on {p['request']}") > 0  # mostly yes
             engine.decide(self.db, SCHEME, rnd.id, p["id"], accept, None if accept else "declined in test")

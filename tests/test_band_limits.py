@@ -11,7 +11,8 @@ from sqlmodel import select
 from matching.engine import solve_round
 from reciprocal.lifecycle.run import decide, run_round
 from reciprocal.intake.pot import add_records
-from reciprocal.lifecycle.rounds import close_round, round_view
+from reciprocal.lifecycle.rounds import close_round
+from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import ProposalRow
 from tests.conftest import ROUND_DAY, make_offer, make_request
 from tests.test_differential import SCHEME, balances_st, brute_force, round_st

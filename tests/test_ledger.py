@@ -12,7 +12,7 @@ from cli.app import app
 from reciprocal.lifecycle import run as engine
 from reciprocal import ledger
 from reciprocal.intake import pot
-from reciprocal.lifecycle import rounds
+from reciprocal.lifecycle import rounds, views
 from reciprocal.errors import IntegrityError, NotFoundError, StateError
 from reciprocal.ledger import GENESIS, entry_hash
 from reciprocal.storage import LedgerEntryRow, OfferRow, RequestRow
@@ -30,7 +30,7 @@ def one_move(db, scheme):
     pot.add_records(db, [make_offer()])
     pot.add_records(db, [make_request()])
     round_id = engine.run_round(db, scheme, ROUND_DAY)
-    (proposal,) = rounds.round_view(db, round_id)["proposals"]
+    (proposal,) = views.round_view(db, round_id)["proposals"]
     engine.decide(db, scheme, round_id, proposal["id"], accept=True)
     assert len(rounds.close_round(db, scheme, round_id).moves) == 1
     return db

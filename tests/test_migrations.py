@@ -19,7 +19,8 @@ from reciprocal.storage import migrations
 from reciprocal.errors import DatabaseError
 from reciprocal.ledger import correct
 from reciprocal.intake.pot import import_offers, import_requests, withdraw_request
-from reciprocal.lifecycle.rounds import close_round, round_view
+from reciprocal.lifecycle.rounds import close_round
+from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
 
 from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY

@@ -17,7 +17,8 @@ from reciprocal import audits
 from reciprocal.intake import purge
 from reciprocal.ledger import balances
 from reciprocal.intake.pot import add_records, import_offers, import_requests, withdraw_request
-from reciprocal.lifecycle.rounds import close_round, round_view
+from reciprocal.lifecycle.rounds import close_round
+from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import RequestRow
 from sqlmodel import select
 

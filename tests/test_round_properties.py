@@ -31,7 +31,8 @@ from matching.rules import MatchContext, failed_rules, is_eligible
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.intake.pot import add_records
-from reciprocal.lifecycle.rounds import close_round, live_proposals, round_view
+from reciprocal.lifecycle.rounds import close_round, live_proposals
+from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
                                 resolve_url)
 
