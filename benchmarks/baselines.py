@@ -34,7 +34,7 @@ import numpy as np
 
 from matching.instance import MatchingInstance, build_instance
 from matching.rules import MatchContext
-from reciprocal.domain import Account, Risk, move_effect
+from reciprocal.domain import Account, Risk, receiving_effect
 from reciprocal.simulation.generator import Instance
 
 # The weighted objective of the straightforward models: per move, plus per unit of |balance|.
@@ -244,8 +244,8 @@ def cpsat_weighted(instance: Instance, time_limit: float) -> BaselineResult:
         terms = [x[k] for k in recv] + [x[k] for k in give]
         coeffs = [1] * len(recv) + [-1] * len(give)
         net_received = cp_model.LinearExpr.weighted_sum(terms, coeffs)
-        if recv:  # fairness_debt_limit (rule 9)
-            model.add(net_received <= inst.headroom.get(provider, 0))
+        if recv:  # fairness_debt_limit (rule 9 at every moment: homes given count once signed)
+            model.add(sum(x[k] for k in recv) <= inst.headroom.get(provider, 0))
         base = inst.balances.get(provider, 0)
         magnitude = model.new_int_var(0, abs(base) + len(recv) + len(give), f"abs_{provider}")
         model.add_abs_equality(magnitude, base - net_received)
@@ -315,8 +315,8 @@ def highs_weighted(instance: Instance, time_limit: float) -> BaselineResult:
         recv = data.received.get(provider, empty).tolist()
         give = data.given.get(provider, empty).tolist()
         net_received = mathopt.fast_sum(x[k] for k in recv) - mathopt.fast_sum(x[k] for k in give)
-        if recv:  # fairness_debt_limit (rule 9)
-            model.add_linear_constraint(net_received <= inst.headroom.get(provider, 0))
+        if recv:  # fairness_debt_limit (rule 9 at every moment: homes given count once signed)
+            model.add_linear_constraint(mathopt.fast_sum(x[k] for k in recv) <= inst.headroom.get(provider, 0))
         base = inst.balances.get(provider, 0)
         magnitude = model.add_variable(lb=0.0, name=f"abs_{provider}")
         model.add_linear_constraint(magnitude >= base - net_received)
@@ -371,7 +371,7 @@ def greedy_fcfs(instance: Instance, time_limit: float) -> BaselineResult:
         for s, group in zip(starts.tolist(), np.split(po, cuts)):
             offers_of[int(pr[s])] = group.tolist()
     taken = np.zeros(len(inst.offers), dtype=bool)
-    effect: Counter = Counter()  # this round's effect on the ledger so far
+    effect: Counter = Counter()  # this round's receiving legs so far (rule 9 at every moment)
     chosen: list[tuple[int, int]] = []
     queue = sorted(range(len(inst.requests)),
                    key=lambda i: (inst.requests[i].referred_on, inst.requests[i].ref))
@@ -383,7 +383,7 @@ def greedy_fcfs(instance: Instance, time_limit: float) -> BaselineResult:
             if not taken[j]:
                 taken[j] = True
                 chosen.append((i, j))
-                effect.update(move_effect(provider, inst.offers[j].provider))
+                effect.update(receiving_effect([(provider, inst.offers[j].provider, None)]))
                 break
     return BaselineResult("greedy_fcfs", _refs(inst, chosen), time.perf_counter() - start, None,
                           "HEURISTIC", note="oldest referral first, first compatible free offer by ref",

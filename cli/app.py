@@ -10,7 +10,7 @@ import typer
 
 from reciprocal.errors import ReciprocalError
 
-from cli import audit, bench, db, ledger, move, offer, report, request, round, simulate
+from cli import audit, bench, db, due, ledger, move, offer, proposal, report, request, round, simulate
 from cli import config as config_group
 from cli import provider as provider_group
 from cli.context import err, out, parse_date, settings
@@ -22,6 +22,7 @@ app.add_typer(provider_group.provider_app, name="provider")
 app.add_typer(offer.offer_app, name="offer")
 app.add_typer(request.request_app, name="request")
 app.add_typer(round.round_app, name="round")
+app.add_typer(proposal.proposal_app, name="proposal")
 app.add_typer(move.move_app, name="move")
 app.add_typer(ledger.ledger_app, name="ledger")
 app.add_typer(audit.audit_app, name="audit")
@@ -29,6 +30,7 @@ app.add_typer(report.report_app, name="report")
 app.add_typer(db.db_app, name="db")
 app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
+app.command("due")(due.due)
 
 
 @app.callback()

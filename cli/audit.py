@@ -129,7 +129,7 @@ def audit_verify(ctx: typer.Context,
     elif result.ok:
         out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
                   f"correction(s); chain intact, every move has both legs, no home let twice, "
-                  f"balances sum to 0.", markup=False)
+                  f"balances sum to 0; proposal trail intact, every change of stage allowed.", markup=False)
         out.print(f"Head: entry {result.head} {result.head_hash} (record it; check later with "
                   f"--anchor)", markup=False)
     if not result.ok:

@@ -60,3 +60,10 @@ def parse_date(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+ON_HELP = "The day it happened, YYYY-MM-DD (default: today)."
+
+
+def day_or_today(value: str | None, option: str = "--on") -> date:
+    return parse_date(value, option) if value else date.today()

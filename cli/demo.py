@@ -1,28 +1,32 @@
-"""`reciprocal demo`: a full weekly cycle on the example scheme in a fresh embedded database.
+"""`reciprocal demo`: three weeks of the real workflow on the example scheme, in a fresh database.
 
-It runs the same library calls a coordinator's commands do: init, import the week's offers and
-requests, run the round, record the households' decisions (one declines, which triggers a
-re-solve), close the round, and show the ledger.
+It runs the same library calls a coordinator's commands do. Week 1: import the pot, run the
+round; landlords confirm nominations, viewings are set, one household refuses after its viewing
+(the freed home is re-offered the same week), the others accept; one landlord never answers.
+Week 2: the round first lapses that proposal, out loud; it matches only the free pot, since the
+homes and households of live proposals are reserved; the first tenancies are signed, each
+signing a move (and signing again changes nothing). Week 3: the next round, the last tenancy
+signed, and the ledger.
 """
 from __future__ import annotations
 
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
-from reciprocal.lifecycle import run
-from reciprocal.intake import pot
-from reciprocal.lifecycle import rounds, views
-from reciprocal.domain import ProposalStatus, RequestStatus
+from reciprocal.domain import ProposalStatus, RefusedBy, Role
 from reciprocal.errors import StateError
+from reciprocal.intake import pot
 from reciprocal.ledger import summary
+from reciprocal.lifecycle import run, views
 from reciprocal.storage import Database, resolve_url
 
 from cli.context import Settings, out
-from cli.render import balances, round_view, table
+from cli.render import balances, changes, round_view
 
-DECLINING = "RQ-0103"
+REFUSING = "RQ-0103"  # in the shipped data its home can go to another household: the re-solve shows
+SILENT = "RQ-0107"  # its offering landlord never answers: the proposal lapses in week 3
 
 
 def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
@@ -33,46 +37,76 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
         raise StateError(f"{db_path} already exists; the demo needs a fresh database")
     db = Database(resolve_url(str(db_path)))
     db.create(scheme.id)
-    out.rule(f"[bold]{scheme.name}[/bold]: weekly round on {on}")
-    out.print(f"1. Fresh database: {db.display()}")
+    week1, week2, week3 = on, on + timedelta(days=7), on + timedelta(days=14)
+    out.rule(f"[bold]{scheme.name}[/bold]: three weeks from {on}")
+    out.print(f"Fresh database: {db.display()}")
     data = resources.files("reciprocal.demo_data")
     with resources.as_file(data / "offers.csv") as offers, resources.as_file(data / "requests.csv") as reqs:
         o = pot.import_offers(db, scheme, offers)
         r = pot.import_requests(db, scheme, reqs)
-    out.print(f"2. Imported {o.added} offers and {r.added} requests "
-              f"({len(scheme.providers)} members, {len(scheme.config.areas)} areas).")
-    round_id = run.run_round(db, scheme, on)
-    out.print(f"3. Round {round_id} solved:")
-    round_view(views.round_view(db, round_id))
-    view = views.round_view(db, round_id)
-    pending = [p for p in view["proposals"] if p["status"] == ProposalStatus.pending]
-    # One household declines (in the shipped data, RQ-0103, whose home another household can
-    # take, so the re-solve shows); the others accept.
-    declining = next((p for p in pending if p["request"] == DECLINING), pending[-1] if pending else None)
-    out.print(f"4. Decisions: {declining['request'] if declining else 'nobody'} declines; the others accept.")
-    for p in pending:
-        if p is not declining:
-            run.decide(db, scheme, round_id, p["id"], accept=True)
-    if declining:
-        last = declining
-        result = run.decide(db, scheme, round_id, last["id"], accept=False,
-                               reason="household declined: too far from school")
-        for new in result["new_proposals"]:
-            out.print(f"   re-solve after the decline: {new['offer']} proposed to {new['request']}")
-        if not result["new_proposals"]:
-            out.print(f"   re-solve: no other household can take {last['offer']} this round")
-        for p in views.round_view(db, round_id)["proposals"]:
-            if p["status"] == ProposalStatus.pending:
-                run.decide(db, scheme, round_id, p["id"], accept=True)
-    closed = rounds.close_round(db, scheme, round_id)
-    out.print(f"5. Round {round_id} closed: {len(closed.moves)} move(s) committed.")
-    table("Moves", ["request", "offer", "from", "to", "band"],
-          [[m["request"], m["offer"], m["from_provider"], m["to_provider"], m["band"]] for m in closed.moves])
-    again = rounds.close_round(db, scheme, round_id)
-    out.print(f"   Closing again is safe: already closed = {again.already_closed}, no move doubled.")
+    out.print(f"Imported {o.added} offers and {r.added} requests ({len(scheme.providers)} members, "
+              f"{len(scheme.config.areas)} areas).")
+
+    out.rule(f"Week 1: round on {week1}")
+    first = _round(db, scheme, week1)
+    round_view(views.round_view(db, first.round_id))
+    live = {p["request"]: p["id"] for p in views.round_view(db, first.round_id)["proposals"]}
+    step = _stepper(db, scheme)
+    for request, pid in sorted(live.items()):
+        if request != SILENT:
+            step(f"{request}: the offering landlord confirms the nomination", run.advance, pid, week1 + timedelta(1),
+                 Role.offering_landlord)
+            step(f"{request}: a viewing is set", run.advance, pid, week1 + timedelta(2), Role.offering_landlord,
+                 viewing_on=week1 + timedelta(4))
+    for request, pid in sorted(live.items()):
+        if request == REFUSING:
+            step(f"{request}: the household refuses after viewing (the home is re-offered this week)",
+                 run.refuse, pid, week1 + timedelta(4), RefusedBy.household, "too_far_from_support",
+                 "too far from the children's school", False)
+        elif request != SILENT:
+            step(f"{request}: the household accepts", run.advance, pid, week1 + timedelta(4), Role.household)
+
+    out.rule(f"Week 2: round on {week2}, while week 1's proposals are still live")
+    second = _round(db, scheme, week2)
+    view = views.round_view(db, second.round_id)
+    out.print(f"Round {second.round_id}: {len(view['proposals'])} new proposal(s); the homes and households "
+              f"of live proposals are reserved, so only the free pot was matched.")
+    accepted = sorted(views.proposal_list(db, [ProposalStatus.accepted.value]), key=lambda p: p["id"])
+    for p in accepted[:2]:
+        step(f"{p['request']}: tenancy signed (the move)", run.sign, p["id"], week2 + timedelta(7), week2 + timedelta(2))
+    if accepted:
+        again = run.sign(db, scheme, accepted[0]["id"], week2 + timedelta(7), week2 + timedelta(2))
+        out.print(f"Signing proposal {accepted[0]['id']} again is safe: {len(again.changes)} change(s), "
+                  f"no move doubled.")
+    for p in views.proposal_list(db, [ProposalStatus.proposed.value]):
+        if p["request"] != SILENT:
+            step(f"{p['request']}: the offering landlord confirms the re-offered home", run.advance, p["id"],
+                 week2 + timedelta(1), Role.offering_landlord)
+
+    out.rule(f"Week 3: round on {week3}")
+    _round(db, scheme, week3)
+    for p in views.proposal_list(db, [ProposalStatus.accepted.value]):
+        step(f"{p['request']}: tenancy signed (the move)", run.sign, p["id"], week3 + timedelta(7), week3 + timedelta(1))
     with db.reading() as session:
-        data = summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
-    out.print("6. Ledger after the round:")
-    balances(data)
-    left = pot.list_requests(db, RequestStatus.open.value)
-    out.print(f"{len(left)} request(s) carry over to next week with their waiting time.")
+        ledger = summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
+    out.print("Ledger after three weeks:")
+    balances(ledger)
+    left = views.proposal_list(db, ["proposed", "nomination_confirmed", "viewing", "accepted"])
+    out.print(f"{len(left)} proposal(s) still live; `reciprocal due` lists what each member must do next.")
+    out.print(f"The database is kept at {db.display()}: try `reciprocal --db {db.display()} round show 1`.")
+
+
+def _round(db: Database, scheme, day: date):
+    """Run a round and say what it changed before matching: each lapse and stale request by name."""
+    outcome = run.run_round(db, scheme, day)
+    before = [c for c in outcome.changes if c.what != "proposal" or c.to_status != ProposalStatus.proposed.value]
+    out.print(f"Round {outcome.round_id} on {day}: before matching, {len(before)} change(s):")
+    changes(before, "  (none: nothing was overdue)")
+    return outcome
+
+
+def _stepper(db: Database, scheme):
+    def step(title: str, fn, *args, **kwargs):
+        out.print(title + ":", markup=False)
+        changes(fn(db, scheme, *args, **kwargs).changes)
+    return step

@@ -6,9 +6,11 @@ from typing import Optional
 
 import typer
 
-from reciprocal.domain import OFFER_FIELDS
+from reciprocal.domain import OFFER_FIELDS, OfferStatus
+from reciprocal.lifecycle import run
 
-from cli.context import FORMAT_HELP
+from cli.context import FORMAT_HELP, ON_HELP, day_or_today, settings
+from cli.render import changes as print_changes
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
 offer_app = typer.Typer(help="Empty homes members put into the pot.", no_args_is_help=True)
@@ -21,7 +23,7 @@ def offer_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
 
 
 @offer_app.command("list")
-def offer_list(ctx: typer.Context, status: str = typer.Option("open", help=STATUS_HELP),
+def offer_list(ctx: typer.Context, status: str = typer.Option("available", help=STATUS_HELP),
                provider: Optional[str] = typer.Option(None, help="Only this provider's offers."),
                for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
@@ -30,9 +32,21 @@ def offer_list(ctx: typer.Context, status: str = typer.Option("open", help=STATU
 
 
 @offer_app.command("withdraw")
-def offer_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref.")):
-    """Withdraw an open offer (a live proposal of it is cancelled)."""
-    _withdraw(ctx, "offer", ref)
+def offer_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref."),
+                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+    """Withdraw an available offer (a live proposal of it is cancelled, and says so)."""
+    _withdraw(ctx, "offer", ref, on)
+
+
+@offer_app.command("let-outside")
+def offer_let_outside(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref."),
+                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+    """The home was let outside the scheme (a live proposal of it is cancelled, and says so)."""
+    s = settings(ctx)
+    scheme = s.scheme()
+    outcome = run.offer_change(s.database(scheme=scheme), scheme, ref, day_or_today(on),
+                               OfferStatus.let_outside_scheme)
+    print_changes(outcome.changes, f"Offer {ref} was already let outside the scheme; nothing changed.")
 
 
 @offer_app.command("add")
@@ -45,7 +59,9 @@ def offer_add(ctx: typer.Context,
               tenancy_offered: Optional[str] = typer.Option(None),
               weekly_rent: Optional[str] = typer.Option(None),
               restrictions: Optional[str] = typer.Option(None, help="e.g. no_perpetrator;age_55_plus"),
-              notes: Optional[str] = typer.Option(None)):
+              notes: Optional[str] = typer.Option(None),
+              available_until: Optional[str] = typer.Option(None, help="The last day the home may be "
+                                                             "proposed, YYYY-MM-DD (optional).")):
     """Add one offer (fields as in the CSV)."""
     values = dict(locals())
     values.pop("ctx")

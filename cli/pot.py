@@ -9,13 +9,16 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
+from reciprocal.domain import OfferStatus
 from reciprocal.intake import pot
+from reciprocal.lifecycle import run
 
 
 from reciprocal import scope
 from reciprocal.intake.readers import record_from_options
 
-from cli.context import out, parse_format, print_json, settings
+from cli.context import day_or_today, out, parse_format, print_json, settings
+from cli.render import changes as print_changes
 from cli.render import table
 
 def _plain(record) -> dict:
@@ -64,12 +67,16 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
     table(f"{kind.capitalize()}s ({status}): {len(rows)}", cols, [[r[c] for c in cols] for r in rows])
 
 
-def _withdraw(ctx: typer.Context, kind: str, ref: str) -> None:
+def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None) -> None:
     s = settings(ctx)
-    db = s.database()
-    cancelled = (pot.withdraw_offer if kind == "offer" else pot.withdraw_request)(db, ref)
-    extra = f"; {cancelled} live proposal(s) cancelled" if cancelled else ""
-    out.print(f"{kind.capitalize()} {ref} withdrawn{extra}.")
+    scheme = s.scheme()
+    db = s.database(scheme=scheme)
+    day = day_or_today(on)
+    if kind == "offer":
+        outcome = run.offer_change(db, scheme, ref, day, OfferStatus.withdrawn)
+    else:
+        outcome = run.request_change(db, scheme, "withdraw", ref, day)
+    print_changes(outcome.changes, f"{kind.capitalize()} {ref} was already withdrawn; nothing changed.")
 
 
 def _add(ctx: typer.Context, kind: str, values: dict) -> None:
@@ -81,5 +88,7 @@ def _add(ctx: typer.Context, kind: str, values: dict) -> None:
     out.print(f"{kind.capitalize()} {record.ref} " + ("added." if result.added else "already stored, unchanged."))
 
 
-STATUS_HELP = "Which to list: open, or any status (let/moved/withdrawn), or all."
+STATUS_HELP = ("Which to list: available offers / active requests (the default; `open` means the same), "
+               "or any status (let, withdrawn, let_outside_scheme; referred, on_hold, stale, review, "
+               "moved, closed), or all.")
 FOR_PROVIDER_HELP = "Only what this provider may see (its own records; SPEC section 7)."

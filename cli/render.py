@@ -28,15 +28,15 @@ def table(title: str, columns: list[str], rows: list[list]) -> None:
 
 
 def round_view(view: dict) -> None:
-    out.print(f"[bold]Round {view['round']}[/bold] on {view['on']} ({view['status']})")
+    out.print(f"[bold]Round {view['round']}[/bold] on {view['on']}")
     rows = []
     for p in view["proposals"]:
         why = _short_why(p)
-        if p.get("decline_reason"):
-            why = f"{p['status']}: {p['decline_reason']}"
+        if p["status"] in ("refused", "lapsed", "cancelled"):
+            why = f"{p['status']}: " + ", ".join(x for x in (p.get("refusal_reason"), p.get("decline_reason")) if x)
         rows.append([p["id"], p["request"], p["offer"], p["from_provider"], p["to_provider"],
-                     p["status"], why])
-    table(f"Proposals ({len(rows)})", ["id", "request", "offer", "from", "to", "status", "why"], rows)
+                     p["status"], p.get("due_on") or "", why])
+    table(f"Proposals ({len(rows)})", ["id", "request", "offer", "from", "to", "stage", "due", "why"], rows)
     table(f"Unmatched requests ({len(view['unmatched'])})", ["request", "reason"],
           [[u["request"], u["reason"]] for u in view["unmatched"]])
     objectives(view["objectives"], view["solve_seconds"])
@@ -63,3 +63,12 @@ def balances(data: dict) -> None:
     table("Ledger balances (given - received)",
           ["provider", "given", "received", "balance", "max_debt", *bands], rows)
     out.print(f"Sum of balances: {data['sum_of_balances']} (always 0)")
+
+
+def changes(outcome_changes: list, empty: str = "Nothing changed.") -> None:
+    """Every state change a command caused, one line each (SPEC section 6: nothing changes
+    silently)."""
+    if not outcome_changes:
+        out.print(empty, markup=False)
+    for change in outcome_changes:
+        out.print("  " + change.line(), markup=False)

@@ -11,7 +11,7 @@ import numpy as np
 
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
-from reciprocal.domain import Account, ledger_effect
+from reciprocal.domain import Account, receiving_effect
 from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
 
 NO_COMPATIBLE_OFFER = "no_compatible_offer"
@@ -59,7 +59,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
         used_offer[j] = True
     free_pair = ~used_offer[inst.pair_offer]
     has_free_compatible = np.bincount(inst.pair_request[free_pair], minlength=n_req) > 0
-    effect = ledger_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
+    effect = receiving_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
     out: dict[int, dict] = {}
     n_offers = len(inst.offers)
     for i, request in enumerate(inst.requests):
@@ -78,7 +78,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "open_offers": n_offers}
             continue
         headroom = inst.headroom.get(provider, 0)
-        placed = -effect[Account(provider)]  # net homes its tenants receive in this solution
+        placed = -effect[Account(provider)]  # its tenants placed in this solution
         if headroom - placed <= 0:
             balance = inst.balances.get(provider, 0)
             limit = inst.scheme.max_debt(provider)
@@ -87,7 +87,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                           f"max_debt {limit}); {compatible} compatible offer(s) exist")
             else:
                 reason = (f"its provider {provider} reached its debt limit in this round (balance "
-                          f"{balance:+d}, max_debt {limit}, {placed} net placed this round); "
+                          f"{balance:+d}, max_debt {limit}, {placed} placed this round); "
                           f"{compatible} compatible offer(s) exist")
             out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
                       "compatible_offers": compatible}
@@ -113,8 +113,8 @@ def _band_limit_binds(inst: MatchingInstance, i: int, chosen: list[tuple[int, in
     """True when every band of request i's compatible offers is full for its provider."""
     provider = inst.requests[i].provider
     band_of = inst.scheme.band_of
-    effect = ledger_effect((inst.requests[a].provider, inst.offers[b].provider, band_of(inst.offers[b].bedrooms))
-                           for a, b in chosen)
+    effect = receiving_effect((inst.requests[a].provider, inst.offers[b].provider,
+                               band_of(inst.offers[b].bedrooms)) for a, b in chosen)
     bands = {band_of(inst.offers[j].bedrooms) for j in inst.pair_offer[inst.pair_request == i].tolist()}
     return all(inst.band_headroom.get(Account(provider, band), 0) + effect[Account(provider, band)] <= 0
                for band in bands)

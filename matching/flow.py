@@ -1,11 +1,12 @@
 """The engine's solver: the round as a min-cost circulation, solved objective by objective.
 
-Why a network: each move sends one unit from the requesting provider's node, through the request
-and the offer, to the offering provider's node. Conservation at a provider node then says
-`received - given = s - t`, where `s` arrives from a source arc whose capacity is the provider's
-debt headroom (rule 9) and `t` leaves to a sink. So every hard rule is either an eligible pair
-(an arc), a capacity of 1 (rule 10) or that source capacity (rule 9), and the problem is a network
-flow: totally unimodular, solved exactly by OR-Tools' min-cost flow in seconds at national scale,
+Why a network: each move sends one unit from the requesting provider's node, through its
+receiving gate, the request and the offer, to the offering provider's node. The gate's capacity is
+the provider's debt headroom (rule 9: tenants placed count against it, homes given do not until
+signed); conservation at a provider node says `received - given = s - t`, where `s` arrives from
+a source arc and `t` leaves to a sink (their costs carry `ledger_imbalance`). So every hard rule
+is either an eligible pair (an arc), a capacity of 1 (rule 10) or a gate capacity (rule 9), and
+the problem is a network flow: totally unimodular, solved exactly by OR-Tools' min-cost flow in seconds at national scale,
 where a general MIP of the same rounds stalls.
 
 The objectives come in the order `scheme.yaml` lists them. Consecutive levels are folded into one
@@ -52,20 +53,27 @@ def _build(inst: MatchingInstance) -> Network:
                        | {o.provider for o in inst.offers})
     p_index = {p: k for k, p in enumerate(providers)}
     n_p, n_r, n_o = len(providers), len(inst.requests), len(inst.offers)
-    req_node = n_p + np.arange(n_r, dtype=np.int64)
-    off_node = n_p + n_r + np.arange(n_o, dtype=np.int64)
-    source, sink = n_p + n_r + n_o, n_p + n_r + n_o + 1
+    # Node numbers: providers, then each provider's receiving gate, requests, offers, source, sink.
+    gate = n_p + np.arange(n_p, dtype=np.int64)
+    req_node = 2 * n_p + np.arange(n_r, dtype=np.int64)
+    off_node = 2 * n_p + n_r + np.arange(n_o, dtype=np.int64)
+    source, sink = 2 * n_p + n_r + n_o, 2 * n_p + n_r + n_o + 1
     req_provider = np.array([p_index[r.provider] for r in inst.requests], dtype=np.int64)
     off_provider = np.array([p_index[o.provider] for o in inst.offers], dtype=np.int64)
-    tails = [req_node[inst.pair_request], req_provider, off_node]
-    heads = [off_node[inst.pair_offer], req_node, off_provider]
-    caps = [np.ones(inst.n_pairs, np.int64), np.ones(n_r, np.int64), np.ones(n_o, np.int64)]
+    # Rule 9 holds at every moment, whatever order moves are signed in: a provider's tenants are
+    # placed only within its headroom, and a home it gives counts once that move is signed, never
+    # in advance. So every unit a provider's requests draw passes its gate, whose capacity is the
+    # headroom; homes it gives arrive at the provider node, past the gate.
+    gate_cap = np.array([inst.headroom.get(p, 0) for p in providers], dtype=np.int64)
+    tails = [req_node[inst.pair_request], gate[req_provider], off_node, np.arange(n_p, dtype=np.int64)]
+    heads = [off_node[inst.pair_offer], req_node, off_provider, gate]
+    caps = [np.ones(inst.n_pairs, np.int64), np.ones(n_r, np.int64), np.ones(n_o, np.int64), gate_cap]
     offers_of = np.bincount(off_provider, minlength=n_p)
     # Provider arcs: source -> provider (net receiving, within headroom), provider -> sink (net
     # giving). Each split where |balance| changes slope, for ledger_imbalance.
     extra_t, extra_h, extra_c = [], [], []
     provider_arcs: dict[str, list[tuple[int, str, int]]] = {}
-    next_arc = inst.n_pairs + n_r + n_o
+    next_arc = inst.n_pairs + n_r + n_o + n_p
     for p in providers:
         k = p_index[p]
         b = inst.balances.get(p, 0)

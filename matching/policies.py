@@ -4,7 +4,7 @@ benchmarks): what coordinators do by hand today, and a random order.
 Each policy takes the same inputs as a live round (a `MatchContext`, the open requests and offers,
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
 rule, including the debt limit: a pair is proposed only if `matching.rules.is_eligible` passes it,
-and a household is placed only while its landlord's net intake this round stays within
+and a household is placed only while its landlord's tenants placed this round stay within
 `reciprocal.domain.room_left` (rule 9). At most one proposal per request and per offer (rule 10).
 What differs from the engine is only the order in which households are served: greedily, one at a
 time, instead of optimising the round as a whole.
@@ -19,7 +19,7 @@ import random
 from collections import Counter
 from typing import Collection, Mapping, Optional
 
-from reciprocal.domain import Account, Offer, Request, move_effect, room_left
+from reciprocal.domain import Account, Offer, Request, receiving_effect, room_left
 
 from matching.instance import build_instance
 from matching.rules import MatchContext, is_eligible
@@ -67,7 +67,7 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
     scheme = ctx.scheme
     rank = {o.ref: k for k, o in enumerate(offers)}
     taken: set[str] = set()
-    effect: Counter = Counter()  # this round's effect on the ledger so far
+    effect: Counter = Counter()  # this round's receiving legs so far (rule 9 at every moment)
     chosen: list[Pair] = []
     for request in requests:
         landlord = request.provider
@@ -80,7 +80,7 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
         if offer is None:
             continue
         taken.add(offer.ref)
-        effect.update(move_effect(landlord, offer.provider))
+        effect.update(receiving_effect([(landlord, offer.provider, None)]))
         chosen.append((request.ref, offer.ref))
     return chosen
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -93,6 +94,45 @@ class RoundTerms(Strict):
     offer_horizon_days: int = Field(default=28, ge=0, le=365)
 
 
+DEFAULT_REFUSAL_REASONS = ("unsuitable_property", "too_far_from_support", "safety_concern",
+                           "household_circumstances_changed", "nomination_not_accepted", "other")
+
+
+class LifecycleTerms(Strict):
+    """How long each proposal stage may take, in working days (England and Wales bank holidays
+    do not count), and what refusals mean (SPEC section 6)."""
+
+    days_to_confirm_nomination: int = Field(
+        default=3, ge=1, le=60, description="working days for the offering landlord to confirm the nomination")
+    days_to_view: int = Field(default=10, ge=1, le=60,
+                              description="working days from the confirmed nomination to a viewing")
+    days_to_answer: int = Field(default=5, ge=1, le=60,
+                                description="working days for the household to answer after the viewing")
+    days_to_sign: int = Field(default=20, ge=1, le=120,
+                              description="working days from acceptance to the tenancy being signed")
+    reasonable_refusals: int = Field(
+        default=2, ge=0, le=20,
+        description="household refusals of reasonable offers a request may have; reaching it puts "
+                    "the request in review for the coordinator")
+    reconfirm_days: int | None = Field(
+        default=90, ge=7, le=3650,
+        description="a request not reconfirmed within this many days goes stale and is skipped by "
+                    "rounds until reconfirmed; null: requests never go stale")
+    refusal_reasons: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REFUSAL_REASONS), min_length=1,
+        description="the reason codes a refusal may give (free text goes beside the code)")
+
+    @field_validator("refusal_reasons")
+    @classmethod
+    def _reason_codes(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"[a-z0-9][a-z0-9_]*", v)]
+        if bad:
+            raise ValueError(f"reason codes are lower-case letters, digits and _: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a reason code is listed twice")
+        return value
+
+
 class SchemeConfig(Strict):
     scheme: SchemeInfo
     areas: dict[str, AreaConfig] = Field(min_length=1)
@@ -101,6 +141,7 @@ class SchemeConfig(Strict):
     matching: MatchingTerms = Field(default_factory=MatchingTerms)
     priority: PriorityTerms = Field(default_factory=PriorityTerms)
     rounds: RoundTerms = Field(default_factory=RoundTerms)
+    lifecycle: LifecycleTerms = Field(default_factory=LifecycleTerms)
 
 
 class OfferCommitment(Strict):
@@ -192,6 +233,12 @@ class Scheme:
             if band.min_bedrooms <= bedrooms <= band.max_bedrooms:
                 return band.name
         return "all"
+
+    def days_for(self, stage) -> int:
+        """Working days a proposal may stay in a live stage before it lapses."""
+        terms = self.config.lifecycle
+        return {"proposed": terms.days_to_confirm_nomination, "nomination_confirmed": terms.days_to_view,
+                "viewing": terms.days_to_answer, "accepted": terms.days_to_sign}[getattr(stage, "value", stage)]
 
     def risk_rank(self, risk: Risk) -> int:
         """0 for the most urgent level, as listed in `priority.risk_levels`."""

@@ -32,29 +32,74 @@ class PropertyType(str, Enum):
 
 
 class OfferStatus(str, Enum):
-    open = "open"
-    let = "let"
+    available = "available"  # in the pot, from available_from until an optional available_until
+    let = "let"  # let through the scheme: a proposal for it was signed
     withdrawn = "withdrawn"
+    let_outside_scheme = "let_outside_scheme"
 
 
 class RequestStatus(str, Enum):
-    open = "open"
-    moved = "moved"
+    referred = "referred"  # awaiting its landlord's approval
+    active = "active"  # in the pot and circulated
+    on_hold = "on_hold"  # with a reason and a date to look again
+    stale = "stale"  # not reconfirmed within the scheme's period: skipped until reconfirmed
+    review = "review"  # its reasonable refusals reached the scheme's limit
+    moved = "moved"  # moved through the scheme: a proposal for it was signed
+    closed = "closed"  # with an outcome (RequestOutcome)
+
+
+class RequestOutcome(str, Enum):
+    """Why a request was closed without a move through the scheme."""
+
+    moved_other_route = "moved_other_route"  # Housing Moves, choice-based lettings, a transfer...
+    no_longer_needs_to_move = "no_longer_needs_to_move"
+    lost_contact = "lost_contact"
     withdrawn = "withdrawn"
 
 
 class ProposalStatus(str, Enum):
-    pending = "pending"
-    accepted = "accepted"
-    declined = "declined"
-    cancelled = "cancelled"  # the offer or request was withdrawn while the round was open
-    moved = "moved"  # accepted and committed when the round closed
+    """A proposal's stage (SPEC section 6), or how it ended."""
+
+    proposed = "proposed"
+    nomination_confirmed = "nomination_confirmed"  # the offering landlord agrees
+    viewing = "viewing"  # a viewing is set
+    accepted = "accepted"  # the household says yes
+    signed = "signed"  # tenancy signed: the move
+    refused = "refused"  # by the household, the offering landlord or the referring landlord
+    lapsed = "lapsed"  # a stage passed its due date with no answer
+    cancelled = "cancelled"  # the offer or request was withdrawn, closed or put on hold
 
 
-LIVE_PROPOSAL = (ProposalStatus.pending, ProposalStatus.accepted)
+LIVE_PROPOSAL = (ProposalStatus.proposed, ProposalStatus.nomination_confirmed, ProposalStatus.viewing,
+                 ProposalStatus.accepted)
+# The stage that follows each live stage; `accepted` is followed by signing (the move).
+NEXT_STAGE = {ProposalStatus.proposed: ProposalStatus.nomination_confirmed,
+              ProposalStatus.nomination_confirmed: ProposalStatus.viewing,
+              ProposalStatus.viewing: ProposalStatus.accepted,
+              ProposalStatus.accepted: ProposalStatus.signed}
+
+
+class RefusedBy(str, Enum):
+    household = "household"
+    offering_landlord = "offering_landlord"
+    referring_landlord = "referring_landlord"
+
+
+class Role(str, Enum):
+    """Who made a change, as the proposal trail records it."""
+
+    coordinator = "coordinator"
+    household = "household"
+    offering_landlord = "offering_landlord"
+    referring_landlord = "referring_landlord"
+    engine = "engine"  # a round's proposal, a lapse at its due date, a cancellation it caused
 
 
 class RoundStatus(str, Enum):
+    """Rounds are weekly matching events: `run` once solved. `open` and `closed` are the states of
+    rounds made before proposals lived across rounds (migration 0003)."""
+
+    run = "run"
     open = "open"
     closed = "closed"
 
@@ -92,7 +137,8 @@ class Offer:
     weekly_rent: float | None = None
     restrictions: tuple[str, ...] = ()
     notes: str = ""
-    status: OfferStatus = OfferStatus.open
+    available_until: date | None = None
+    status: OfferStatus = OfferStatus.available
 
 
 @dataclass(frozen=True)
@@ -115,7 +161,7 @@ class Request:
     survivor_area: str | None = None
     survivor_consent: bool = False
     safety_decision_on: date | None = None
-    status: RequestStatus = RequestStatus.open
+    status: RequestStatus = RequestStatus.active
 
     def waiting_days(self, on: date) -> int:
         return max(0, (on - self.referred_on).days)
@@ -123,7 +169,7 @@ class Request:
 
 OFFER_FIELDS = ("ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
                 "wheelchair_accessible", "tenancy_offered", "weekly_rent", "available_from",
-                "restrictions", "notes")
+                "restrictions", "notes", "available_until")
 REQUEST_FIELDS = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "max_bedrooms",
                   "needs_step_free", "needs_wheelchair", "avoid_areas", "preferred_areas", "risk",
                   "referred_on", "age", "survivor_area", "survivor_consent", "safety_decision_on")
@@ -184,10 +230,23 @@ def ledger_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
     return total
 
 
+def receiving_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
+    """Only the receiving legs of a set of moves: what the moves can do to the ledger before any
+    of the homes given in return is signed. Rule 9 holds at every moment, in whatever order live
+    proposals are signed, refused or lapse, exactly when this effect keeps every account within
+    its limit (a home given counts once its move is signed, never in advance)."""
+    total: Counter = Counter()
+    for from_provider, _to_provider, band in moves:
+        total[Account(from_provider)] -= 1
+        if band is not None:
+            total[Account(from_provider, band)] -= 1
+    return total
+
+
 def debt_headroom(balance: int, max_debt: int) -> int:
-    """Rule 9, fairness_debt_limit: how many more homes (net) an account's tenants may receive from
-    a balance. An account at or past `-max_debt` gets no further tenants placed except as many as
-    it gives at the same time."""
+    """Rule 9, fairness_debt_limit: how many more of an account's tenants may be placed from a
+    balance. An account at or past `-max_debt` gets no further tenants placed until a home it
+    gives is signed."""
     return max(0, balance + max_debt)
 
 

@@ -61,7 +61,7 @@ def _in(day: date | None, start: date, end: date) -> bool:
 def _open_at(request: RequestRow, end: date) -> bool:
     if request.referred_on > end:
         return False
-    if request.status == RequestStatus.open:
+    if request.status not in (RequestStatus.moved, RequestStatus.closed):
         return True
     return request.closed_on is not None and request.closed_on > end
 

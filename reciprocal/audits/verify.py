@@ -17,15 +17,25 @@ from dataclasses import asdict, dataclass, field
 
 from sqlmodel import Session, select
 
-from reciprocal.domain import OfferStatus, RequestStatus
+from reciprocal.domain import LIVE_PROPOSAL, OfferStatus, RequestStatus
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import CORRECTION, GENESIS, MOVE, entries, hash_of
-from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow)
+from reciprocal.lifecycle import trail
+from reciprocal.storage import Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow, RequestRow
 
 # -- verify ---------------------------------------------------------------------------------------
 
 # Chain checks find where the ledger was changed; invariant checks find what it now breaks.
-CHAIN_CHECKS = ("missing", "link", "hash")
+CHAIN_CHECKS = ("missing", "link", "hash", "trail_missing", "trail_link", "trail_hash")
+
+# The proposal stages a trail event may go between (SPEC section 6). A proposal is made `proposed`;
+# a proposal carried over by migration 0003 is made in the stage it had.
+ALLOWED = {
+    "proposed": {"nomination_confirmed", "refused", "lapsed", "cancelled"},
+    "nomination_confirmed": {"viewing", "refused", "lapsed", "cancelled"},
+    "viewing": {"accepted", "refused", "lapsed", "cancelled"},
+    "accepted": {"signed", "refused", "lapsed", "cancelled"},
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,8 @@ class Failure:
     message: str
     entry: int | None = None
     move: int | None = None
+    event: int | None = None  # a proposal-trail event
+    proposal: int | None = None
 
     @property
     def where(self) -> str:
@@ -43,6 +55,10 @@ class Failure:
             return f"ledger entry {self.entry}"
         if self.move is not None:
             return f"move {self.move}"
+        if self.event is not None:
+            return f"proposal trail event {self.event}"
+        if self.proposal is not None:
+            return f"proposal {self.proposal}"
         return "ledger"
 
     def __str__(self) -> str:
@@ -50,7 +66,8 @@ class Failure:
 
     def sort_key(self) -> tuple:
         position = self.entry if self.entry is not None else math.inf
-        return (0 if self.check in CHAIN_CHECKS else 1, position, self.move or 0)
+        return (0 if self.check in CHAIN_CHECKS else 1, position, self.move or 0, self.event or 0,
+                self.proposal or 0)
 
 
 @dataclass
@@ -82,7 +99,7 @@ def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
     rows = entries(session)
     moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
     failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
-    failures += _sum_failures(rows)
+    failures += _sum_failures(rows) + _trail_failures(session, moves)
     if anchor is not None:
         failures += _anchor_failures(rows, anchor.strip().lower())
     head = rows[-1] if rows else None
@@ -218,3 +235,70 @@ def _anchor_failures(rows: list[LedgerEntryRow], anchor: str) -> list[Failure]:
         return []
     return [Failure("anchor", f"no entry has the anchored hash {anchor[:16]}...: entries recorded "
                     f"at that audit were removed or rewritten since")]
+
+
+def _trail_failures(session: Session, moves: list[MoveRow]) -> list[Failure]:
+    """The proposal trail: its hash chain, only allowed changes of stage, each proposal's stage
+    the one its trail ends in, no home or household in two live proposals, and every signed
+    proposal with exactly one move (whose legs `_leg_failures` checks)."""
+    events = trail.events(session)
+    out = []
+    prev = None
+    for row in events:
+        expected_id = prev.id + 1 if prev else 1
+        expected_prev = prev.hash if prev else GENESIS
+        if row.id != expected_id:
+            out.append(Failure("trail_missing", f"events {expected_id} to {row.id - 1} are missing",
+                               event=row.id, proposal=row.proposal_id))
+        if row.prev_hash != expected_prev:
+            out.append(Failure("trail_link", "does not chain onto the event before it", event=row.id,
+                               proposal=row.proposal_id))
+        if trail.hash_of(row) != row.hash:
+            out.append(Failure("trail_hash", "its content does not match its hash (changed after it was "
+                               "written)", event=row.id, proposal=row.proposal_id))
+        prev = row
+    by_proposal: dict[int, list] = {}
+    for row in events:
+        by_proposal.setdefault(row.proposal_id, []).append(row)
+    proposals = list(session.exec(select(ProposalRow).order_by(ProposalRow.id)).all())
+    live = {s.value for s in LIVE_PROPOSAL}
+    for p in proposals:
+        steps = by_proposal.get(p.id, [])
+        if not steps:
+            out.append(Failure("trail", f"is {p.status} with no trail", proposal=p.id))
+            continue
+        first = steps[0]
+        migrated = (first.detail or {}).get("migrated") is not None
+        if first.from_status is not None or (first.to_status != "proposed" and not migrated):
+            out.append(Failure("trail", f"was made {first.to_status}, not proposed", event=first.id,
+                               proposal=p.id))
+        for before, after in zip(steps, steps[1:]):
+            if after.from_status != before.to_status:
+                out.append(Failure("trail", f"left {after.from_status} but was {before.to_status}",
+                                   event=after.id, proposal=p.id))
+            elif after.to_status not in ALLOWED.get(after.from_status, set()):
+                out.append(Failure("trail", f"went {after.from_status} -> {after.to_status}, which no "
+                                   f"command does", event=after.id, proposal=p.id))
+        if steps[-1].to_status != p.status:
+            out.append(Failure("trail", f"is {p.status} but its trail ends {steps[-1].to_status}",
+                               event=steps[-1].id, proposal=p.id))
+    for column in ("offer_ref", "request_ref"):
+        seen: dict[str, int] = {}
+        for p in proposals:
+            if p.status in live:
+                ref = getattr(p, column)
+                if ref in seen:
+                    what = "home" if column == "offer_ref" else "household"
+                    out.append(Failure("reserved", f"{what} {ref} is in two live proposals ({seen[ref]} and "
+                                       f"{p.id})", proposal=p.id))
+                seen.setdefault(ref, p.id)
+    move_of: dict[int, list[int]] = {}
+    for m in moves:
+        move_of.setdefault(m.proposal_id, []).append(m.id)
+    for p in proposals:
+        made = move_of.get(p.id, [])
+        if p.status == "signed" and len(made) != 1:
+            out.append(Failure("signed", f"is signed with {len(made)} move(s)", proposal=p.id))
+        if p.status != "signed" and made:
+            out.append(Failure("signed", f"is {p.status} but has move(s) {made}", proposal=p.id))
+    return out

@@ -1,4 +1,5 @@
-"""The pot: the offers and requests members put in, how they get there and how they leave.
+"""The pot: the offers and requests members put in, and how they get there (how they leave is
+the lifecycle's: `reciprocal.lifecycle.cases`).
 
 Imports are all or nothing and idempotent: a row identical to a stored one is left alone, a row
 whose ref is stored with different values is an error (a ref names one home or one household).
@@ -11,11 +12,11 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
-from reciprocal.domain import (LIVE_PROPOSAL, Offer, OfferStatus, ProposalStatus, Request, RequestStatus)
-from reciprocal.errors import InputFileError, NotFoundError, Problem, StateError
+from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
+from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import differences, read_offers, read_requests
-from reciprocal.storage import (Database, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row,
-                      row_from_offer, row_from_request, utcnow)
+from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
+                      row_from_offer, row_from_request)
 
 
 @dataclass(frozen=True)
@@ -71,61 +72,36 @@ def _store(db, records, row_type, from_row, to_row, source: str,
     return ImportResult(added, unchanged)
 
 
-def list_offers(db: Database, status: str | None = OfferStatus.open.value, provider: str | None = None) -> list[Offer]:
+# `--status open` (the word before proposals lived across rounds) still lists what is in the pot.
+OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.active.value}
+
+
+def list_offers(db: Database, status: str | None = OfferStatus.available.value,
+                provider: str | None = None) -> list[Offer]:
     with db.reading() as session:
         query = select(OfferRow).order_by(OfferRow.ref)
         if status:
-            query = query.where(OfferRow.status == status)
+            query = query.where(OfferRow.status == (OPEN_ALIAS["offer"] if status == "open" else status))
         if provider:
             query = query.where(OfferRow.provider == provider)
         return [offer_from_row(r) for r in session.exec(query).all()]
 
 
-def list_requests(db: Database, status: str | None = RequestStatus.open.value, provider: str | None = None) -> list[Request]:
+def list_requests(db: Database, status: str | None = RequestStatus.active.value,
+                  provider: str | None = None) -> list[Request]:
     with db.reading() as session:
         query = select(RequestRow).order_by(RequestRow.ref)
         if status:
-            query = query.where(RequestRow.status == status)
+            query = query.where(RequestRow.status == (OPEN_ALIAS["request"] if status == "open" else status))
         if provider:
             query = query.where(RequestRow.provider == provider)
         return [request_from_row(r) for r in session.exec(query).all()]
 
 
-def withdraw_offer(db: Database, ref: str) -> int:
-    """Withdraw an open offer; any live proposal of it is cancelled. Returns proposals cancelled."""
-    return _withdraw(db, OfferRow, ref, "offer", OfferStatus.withdrawn.value, ProposalRow.offer_ref)
-
-
-def withdraw_request(db: Database, ref: str) -> int:
-    return _withdraw(db, RequestRow, ref, "request", RequestStatus.withdrawn.value,
-                     ProposalRow.request_ref)
-
-
-def _withdraw(db: Database, row_type, ref: str, what: str, new_status: str, proposal_col) -> int:
-    with db.transaction() as session:
-        row = session.exec(select(row_type).where(row_type.ref == ref)).first()
-        if row is None:
-            raise NotFoundError(f"no {what} with ref {ref}")
-        if row.status != OfferStatus.open:  # one value for offers and requests: "open"
-            raise StateError(f"{what} {ref} is {row.status}, not open; nothing was changed")
-        row.status = new_status
-        row.closed_on = utcnow().date()
-        session.add(row)
-        cancelled = 0
-        live = [s.value for s in LIVE_PROPOSAL]
-        for proposal in session.exec(select(ProposalRow).where(proposal_col == ref,
-                                                               ProposalRow.status.in_(live))).all():
-            proposal.status = ProposalStatus.cancelled.value
-            proposal.decline_reason = f"{what} withdrawn"
-            proposal.decided_at = utcnow()
-            session.add(proposal)
-            cancelled += 1
-        return cancelled
-
-
 def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
+    """Every available offer and active request (live proposals are the lifecycle's to exclude)."""
     offers = [offer_from_row(r) for r in
-              session.exec(select(OfferRow).where(OfferRow.status == OfferStatus.open.value)).all()]
+              session.exec(select(OfferRow).where(OfferRow.status == OfferStatus.available.value)).all()]
     requests = [request_from_row(r) for r in
-                session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.open.value)).all()]
+                session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.active.value)).all()]
     return offers, requests

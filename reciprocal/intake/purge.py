@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from reciprocal.domain import RequestStatus, Risk
 from reciprocal.storage import Database, ProposalRow, RequestRow, RoundRow
 
-CLOSED = (RequestStatus.moved.value, RequestStatus.withdrawn.value)
+CLOSED = (RequestStatus.moved.value, RequestStatus.closed.value)
 KEPT = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "referred_on", "status",
         "closed_on", "created_at")
 # What a purged request's household fields become: nothing known.

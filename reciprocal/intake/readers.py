@@ -162,7 +162,7 @@ OFFER_COLUMNS = [
     Column("tenancy_offered", _optional_text, False),
     Column("weekly_rent", _optional(_money), False),
     Column("available_from", _date), Column("restrictions", _list, False),
-    Column("notes", _text, False),
+    Column("notes", _text, False), Column("available_until", _optional(_date), False),
 ]
 REQUEST_COLUMNS = [
     Column("ref", _ref), Column("provider", _text),
@@ -358,6 +358,10 @@ def _scheme_checks_offer(scheme: Scheme, source: str, line: int, r: dict) -> lis
     tenancy = r.get("tenancy_offered")
     if tenancy and tenancy not in scheme.config.tenancy_kinds:
         problems.append(Problem(source, f"unknown tenancy kind '{_show(tenancy)}'", line, "tenancy_offered"))
+    until = r.get("available_until")
+    if until is not None and until < r["available_from"]:
+        problems.append(Problem(source, f"available_until {until.isoformat()} is before available_from "
+                                f"{r['available_from'].isoformat()}", line, "available_until"))
     for restriction in r.get("restrictions", ()):
         if restriction not in RESTRICTIONS:
             problems.append(Problem(source, f"unknown restriction '{_show(restriction)}' (known: "

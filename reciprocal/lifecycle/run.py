@@ -1,79 +1,134 @@
-"""The round's matching in the database: open a round on the free pot, and re-solve after a
-decline. Each is one transaction around the pure `matching.engine.solve_round`."""
+"""The weekly round and every command that changes a proposal, each one transaction.
+
+`run_round`: lapse every overdue proposal (case by case), mark requests not reconfirmed in time
+stale, take the free pot (homes and households under a live proposal are reserved), solve it with
+the pure `matching.engine.solve_round` within every member's reserved headroom (rule 9 at every
+moment), and store the proposals with their reasons and due dates. A refusal may re-solve for the
+freed home in the same week. Every function returns the `Change`s it made, for the command to print.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
+
 
 from matching.engine import RoundResult, solve_round
 from reciprocal.config import Scheme
-from reciprocal.domain import ProposalStatus, ledger_effect
+from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, Role)
+from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
-from reciprocal.ledger import balances as ledger_balances
-from reciprocal.lifecycle.rounds import (create_round, declined_pairs, decide as decide_row, ensure_no_open_round,
-                                         get_round, live_proposals, proposals_of)
+from reciprocal.lifecycle import cases, proposals
+from reciprocal.lifecycle.changes import Change
+from reciprocal.lifecycle.rounds import create_round, get_round, last_round
 from reciprocal.lifecycle.views import RoundReport, proposal_row
-from reciprocal.storage import Database
+from reciprocal.storage import Database, ProposalRow
 
 
-def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> int:
-    """Open a round on the open pot and store its proposals; returns the round id."""
+@dataclass
+class Outcome:
+    """What a command did: the changes it made, in order, and the round it ran (if any)."""
+
+    changes: list[Change] = field(default_factory=list)
+    round_id: int | None = None
+
+    def to_json(self) -> dict:
+        return {"round": self.round_id, "changes": [c.to_json() for c in self.changes]}
+
+
+def _free_pot(session, on: date):
+    """Available offers (within `available_until`) and active requests under no live proposal."""
+    offers, requests = get_open(session)
+    reserved = proposals.live(session)
+    busy_offers = {p.offer_ref for p in reserved}
+    busy_requests = {p.request_ref for p in reserved}
+    offers = [o for o in offers if o.ref not in busy_offers
+              and (o.available_until is None or o.available_until >= on)]
+    requests = [r for r in requests if r.ref not in busy_requests]
+    return offers, requests
+
+
+def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
+                       time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
+    reserved = proposals.reserved_balances(session, scheme)
+    result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
+                         time_limit, band_balances=reserved.by_band)
+    changes = [proposals.propose(session, scheme, proposal_row(round_id, p), on) for p in result.proposals]
+    return result, changes
+
+
+def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> Outcome:
+    """This week's round; see the module docstring."""
     with db.transaction() as session:
-        ensure_no_open_round(session)
-        offers, requests = get_open(session)
-        ledger = ledger_balances(session, list(scheme.providers))
-        balances = ledger.total
-        declined = declined_pairs(session)
-        result = solve_round(scheme, on, requests, offers, balances, declined, time_limit,
-                             band_balances=ledger.by_band)
+        last = last_round(session)
+        if last is not None and on < last.on:
+            raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
+                             f"would come before it; nothing was changed")
+        changes = proposals.lapse_overdue(session, scheme, on)
+        changes += cases.mark_stale(session, scheme, on)
+        offers, requests = _free_pot(session, on)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
-                    "balances": balances}
+                    "balances": proposals.reserved_balances(session, scheme).total}
         rnd = create_round(session, on, snapshot)
-        _store(session, rnd.id, result)
-        rnd.report = RoundReport.first(result).to_json()
+        result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests, time_limit)
+        report = RoundReport.first(result)
+        rnd.report = {**report.to_json(), "changes_before": [c.to_json() for c in changes]}
         session.add(rnd)
-        return rnd.id
+        return Outcome(changes + proposed, rnd.id)
 
 
-def decide(db: Database, scheme: Scheme, round_id: int, proposal_id: int, accept: bool,
-           reason: str | None = None, resolve: bool = True) -> dict:
-    """Record a decision; after a decline, re-solve the round for the freed home."""
+def advance(db: Database, scheme: Scheme, proposal_id: int, on: date, role: Role,
+            to: ProposalStatus | None = None, viewing_on: date | None = None) -> Outcome:
     with db.transaction() as session:
-        decision = decide_row(session, round_id, proposal_id, accept, reason)
-        out = {"proposal": decision.proposal_id, "request": decision.request, "offer": decision.offer,
-               "status": decision.status, "new_proposals": []}
-        if accept or not resolve:
-            return out
-        rnd = get_round(session, round_id)
-        offers, requests = get_open(session)
-        in_round = proposals_of(session, round_id)
-        proposed_requests = {p.request_ref for p in in_round}
-        live = live_proposals(session)
-        live_offers = {p.offer_ref for p in live}
-        snap_offers, snap_requests = set(rnd.snapshot.get("offers", [])), set(rnd.snapshot.get("requests", []))
-        # Each request gets at most one proposal per round; freed and unused homes can be offered.
-        free_requests = [r for r in requests if r.ref in snap_requests and r.ref not in proposed_requests]
-        free_offers = [o for o in offers if o.ref in snap_offers and o.ref not in live_offers]
-        bedrooms = {o.ref: o.bedrooms for o in offers}
-        # The debt limit holds over the whole round, live proposals included.
-        live_effect = ledger_effect((p.from_provider, p.to_provider, scheme.band_of(bedrooms.get(p.offer_ref, 0)))
-                                    for p in live)
-        ledger = ledger_balances(session, list(scheme.providers)).after(live_effect)
-        balances, by_band = ledger.total, ledger.by_band
-        result = solve_round(scheme, rnd.on, free_requests, free_offers, balances, declined_pairs(session),
-                             band_balances=by_band)
-        _store(session, round_id, result)
-        declined_reason = {p.request_ref: p.decline_reason for p in in_round if p.status == ProposalStatus.declined}
-        unmatched = list(result.unmatched)
-        for ref, why in sorted(declined_reason.items()):
-            unmatched.append({"request": ref, "reason_code": "declined_this_round",
-                              "reason": f"declined its proposal this round ({why}); it is considered "
-                                        f"again next round"})
-        rnd.report = RoundReport.from_json(rnd.report).resolved(result, unmatched).to_json()
-        session.add(rnd)
-        out["new_proposals"] = [{"request": p["request"], "offer": p["offer"]} for p in result.proposals]
-        return out
+        return Outcome(proposals.advance(session, scheme, proposal_id, on, role, to, viewing_on))
 
 
-def _store(session, round_id: int, result: RoundResult) -> None:
-    session.add_all([proposal_row(round_id, p) for p in result.proposals])
-    session.flush()
+def sign(db: Database, scheme: Scheme, proposal_id: int, tenancy_start: date, on: date) -> Outcome:
+    with db.transaction() as session:
+        return Outcome(proposals.sign(session, scheme, proposal_id, tenancy_start, on))
+
+
+def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: RefusedBy, reason: str,
+           note: str = "", reasonable: bool | None = None, resolve: bool = True) -> Outcome:
+    """End a proposal as refused; then, unless `resolve` is off, offer the freed home to the free
+    pot's households in the same week (never to the household that refused it)."""
+    with db.transaction() as session:
+        changes = proposals.refuse(session, scheme, proposal_id, on, by, reason, note, reasonable)
+        if not changes or not resolve:
+            return Outcome(changes)
+        p = proposals.get(session, proposal_id)
+        changes += _resolve_for_home(session, scheme, p, on)
+        return Outcome(changes)
+
+
+def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> list[Change]:
+    offers, requests = _free_pot(session, on)
+    offers = [o for o in offers if o.ref == ended.offer_ref]
+    if not offers or not requests:
+        return []
+    rnd = get_round(session, ended.round_id)
+    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests)
+    report = RoundReport.from_json(rnd.report)
+    rnd.report = {**rnd.report, **report.resolved(result, report.unmatched).to_json()}
+    session.add(rnd)
+    return proposed
+
+
+def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date, **kwargs) -> Outcome:
+    """`request approve|hold|resume|reconfirm|close|withdraw`."""
+    with db.transaction() as session:
+        if action == "withdraw":
+            return Outcome(cases.close(session, scheme, ref, on, RequestOutcome.withdrawn))
+        fn = {"approve": cases.approve, "hold": cases.hold, "resume": cases.resume,
+              "reconfirm": cases.reconfirm, "close": cases.close}[action]
+        return Outcome(fn(session, scheme, ref, on, **kwargs))
+
+
+def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:
+    """`offer withdraw` and `offer let-outside`."""
+    with db.transaction() as session:
+        return Outcome(cases.end_offer(session, scheme, ref, on, status))
+
+
+def lapse_overdue(db: Database, scheme: Scheme, on: date) -> Outcome:
+    with db.transaction() as session:
+        return Outcome(proposals.lapse_overdue(session, scheme, on))

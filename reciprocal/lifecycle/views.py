@@ -2,8 +2,10 @@
 
 `round run --format json` and `round show N --format json` print `RoundView.to_json()`: `round`,
 `on`, `status`, `proposals` (each with `id`, `request`, `offer`, `from_provider`, `to_provider`,
-`status`, `decline_reason` and its explanation: `reasons`, `rules_passed`, `balance_effect`, ...),
-`unmatched`, `objectives`, `solve_seconds`, `solves`. The report stored with a round
+`status` (its stage), `decline_reason`, `round_id`, `stage_on`, `due_on`, `refused_by`,
+`refusal_reason`, `reasonable_offer`, `viewing_on`, `tenancy_start` and its explanation: `reasons`,
+`rules_passed`, `balance_effect`, ...), `unmatched`, `objectives`, `solve_seconds`, `solves`, and
+`changes_before` (the lapses and stale requests the round began with). The report stored with a round
 (`RoundRow.report`) is a `RoundReport`, written by the first solve and extended by each re-solve;
 reading it back tolerates reports written by earlier releases.
 """
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from sqlmodel import Session
+from sqlmodel import Session, or_, select
 
 from matching.engine import PROPOSAL_KEYS, RoundResult
+from reciprocal.lifecycle import proposals, trail
 from reciprocal.lifecycle.rounds import get_round, proposals_of
-from reciprocal.storage import Database, ProposalRow, RoundRow
+from reciprocal.domain import RequestStatus
+from reciprocal.storage import Database, ProposalRow, RequestRow, RoundRow
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,10 @@ def proposal_row(round_id: int, proposal: dict) -> ProposalRow:
                        explanation=explanation)
 
 
+def _iso(day) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 @dataclass(frozen=True)
 class ProposalView:
     id: int
@@ -91,16 +99,22 @@ class ProposalView:
     status: str
     decline_reason: str | None
     explanation: dict
+    stage: dict = field(default_factory=dict)  # stage_on, due_on, refusal, viewing, tenancy start
 
     @classmethod
     def of(cls, row: ProposalRow) -> ProposalView:
+        stage = {"round_id": row.round_id, "stage_on": _iso(row.stage_on), "due_on": _iso(row.due_on),
+                 "refused_by": row.refused_by, "refusal_reason": row.refusal_reason,
+                 "reasonable_offer": row.reasonable_offer, "viewing_on": _iso(row.viewing_on),
+                 "tenancy_start": _iso(row.tenancy_start)}
         return cls(row.id, row.request_ref, row.offer_ref, row.from_provider, row.to_provider, row.status,
-                   row.decline_reason, dict(row.explanation or {}))
+                   row.decline_reason, dict(row.explanation or {}), stage)
 
     def to_json(self) -> dict:
         return {"id": self.id, "request": self.request, "offer": self.offer,
                 "from_provider": self.from_provider, "to_provider": self.to_provider,
-                "status": self.status, "decline_reason": self.decline_reason, **self.explanation}
+                "status": self.status, "decline_reason": self.decline_reason, **self.stage,
+                **self.explanation}
 
 
 @dataclass(frozen=True)
@@ -111,16 +125,77 @@ class RoundView:
     proposals: list[ProposalView]
     report: RoundReport
 
+    changes_before: list[dict] = field(default_factory=list)
+
     def to_json(self) -> dict:
         return {"round": self.round, "on": self.on, "status": self.status,
                 "proposals": [p.to_json() for p in self.proposals], "unmatched": self.report.unmatched,
                 "objectives": self.report.objectives, "solve_seconds": self.report.solve_seconds,
-                "solves": [s.to_json() for s in self.report.solves]}
+                "solves": [s.to_json() for s in self.report.solves],
+                "changes_before": self.changes_before}
 
 
 def view_of(session: Session, rnd: RoundRow, proposals: list[ProposalRow]) -> RoundView:
     return RoundView(rnd.id, rnd.on.isoformat(), rnd.status, [ProposalView.of(p) for p in proposals],
-                     RoundReport.from_json(rnd.report))
+                     RoundReport.from_json(rnd.report), list((rnd.report or {}).get("changes_before", [])))
+
+
+def proposal_view(db: Database, proposal_id: int) -> dict:
+    """One proposal with its trail (every change of stage: when, by which role, from which stage)."""
+    with db.reading() as session:
+        row = proposals.get(session, proposal_id)
+        events = [{"seq": e.id, "from": e.from_status, "to": e.to_status, "on": e.on.isoformat(),
+                   "role": e.role, "detail": e.detail} for e in trail.events(session, proposal_id)]
+        return {**ProposalView.of(row).to_json(), "trail": events}
+
+
+def proposal_list(db: Database, stages: list[str] | None = None, member: str | None = None,
+                  due_by=None, overdue_on=None) -> list[dict]:
+    """Proposals, newest first, filtered by stage, by member (offering the home or referring the
+    household), due on or before a day, or overdue on a day."""
+    with db.reading() as session:
+        query = select(ProposalRow).order_by(ProposalRow.id.desc())
+        if stages:
+            query = query.where(ProposalRow.status.in_(stages))
+        if member:
+            query = query.where(or_(ProposalRow.from_provider == member, ProposalRow.to_provider == member))
+        rows = session.exec(query).all()
+        if due_by is not None:
+            rows = [r for r in rows if r.due_on is not None and r.due_on <= due_by]
+        if overdue_on is not None:
+            rows = [r for r in rows if r.due_on is not None and r.due_on < overdue_on]
+        return [ProposalView.of(r).to_json() for r in rows]
+
+
+# Who must act at each live stage, and what they must do.
+ACTION = {
+    "proposed": ("to_provider", "confirm or refuse the nomination"),
+    "nomination_confirmed": ("to_provider", "arrange the viewing"),
+    "viewing": ("from_provider", "the household's answer after viewing"),
+    "accepted": ("to_provider", "sign the tenancy"),
+}
+
+
+def due_list(db: Database, on, until) -> list[dict]:
+    """Everything due or overdue by `until`, by the member who must act: live proposals by their
+    stage's due date, and requests on hold whose day to look again has come."""
+    rows = []
+    with db.reading() as session:
+        for p in proposals.live(session):
+            if p.due_on is None or p.due_on > until:
+                continue
+            side, action = ACTION[p.status]
+            rows.append({"member": getattr(p, side), "what": "proposal", "ref": str(p.id),
+                         "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
+                         "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action})
+        held = session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.on_hold.value)).all()
+        for r in held:
+            if r.look_again_on is not None and r.look_again_on <= until:
+                rows.append({"member": r.provider, "what": "request", "ref": r.ref, "request": r.ref,
+                             "offer": None, "status": r.status, "due_on": r.look_again_on.isoformat(),
+                             "overdue": r.look_again_on < on,
+                             "action": "look again at the hold (request resume or close)"})
+    return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
 
 
 def round_view(db: Database, round_id: int) -> dict:

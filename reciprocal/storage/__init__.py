@@ -29,14 +29,18 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as DriverError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
-from reciprocal.domain import (ChecklistStatus, Offer, OfferStatus, ProposalStatus, PropertyType, Request, RequestKind, RequestStatus, Risk)
+from reciprocal.domain import (LIVE_PROPOSAL, ChecklistStatus, Offer, OfferStatus, ProposalStatus, RoundStatus, PropertyType, Request, RequestKind, RequestStatus, Risk)
 from reciprocal.errors import DatabaseError
+
+# The live stages, as the partial unique indexes read them: a home and a household are each in at
+# most one live proposal (rule 10), enforced by the database as well as by the engine.
+LIVE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in LIVE_PROPOSAL) + ")"
 
 # meta.schema_version: 1 was the schema before migrations; 2 means "kept by the migrations in
 # reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
 # from before migrations refuses a version 2 database instead of misreading it.
 SCHEMA_VERSION = 2
-SCHEMA_HEAD = "0002_request_purged_on"
+SCHEMA_HEAD = "0003_proposal_lifecycle"
 DEFAULT_DB = "reciprocal.db"
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
@@ -73,7 +77,8 @@ class OfferRow(SQLModel, table=True):
     available_from: date
     restrictions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     notes: str = ""
-    status: str = Field(default=OfferStatus.open.value, index=True)
+    available_until: Optional[date] = None
+    status: str = Field(default=OfferStatus.available.value, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     closed_on: Optional[date] = None
 
@@ -97,9 +102,13 @@ class RequestRow(SQLModel, table=True):
     survivor_area: Optional[str] = None
     survivor_consent: bool = False
     safety_decision_on: Optional[date] = None
-    status: str = Field(default=RequestStatus.open.value, index=True)
+    status: str = Field(default=RequestStatus.active.value, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     closed_on: Optional[date] = None
+    outcome: Optional[str] = None  # why a closed request closed (RequestOutcome)
+    hold_reason: Optional[str] = None  # on_hold: why
+    look_again_on: Optional[date] = None  # on_hold: when to look again
+    reconfirmed_on: Optional[date] = None  # the last day its landlord said it still needs to move
     # The day `request purge` removed this closed household's details (reciprocal.intake.purge).
     purged_on: Optional[date] = None
 
@@ -108,7 +117,7 @@ class RoundRow(SQLModel, table=True):
     __tablename__ = "round"
     id: Optional[int] = Field(default=None, primary_key=True)
     on: date
-    status: str = Field(default=OfferStatus.open.value, index=True)
+    status: str = Field(default=RoundStatus.run.value, index=True)
     opened_at: datetime = Field(default_factory=utcnow)
     closed_at: Optional[datetime] = None
     # The solver's report: objectives (value, bound, gap, seconds), unmatched reasons, timings.
@@ -121,11 +130,9 @@ class ProposalRow(SQLModel, table=True):
     __table_args__ = (
         # At most one live proposal per home and per household, enforced by the database.
         Index("one_live_proposal_per_offer", "offer_ref", unique=True,
-              sqlite_where=text("status IN ('pending', 'accepted')"),
-              postgresql_where=text("status IN ('pending', 'accepted')")),
+              sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL)),
         Index("one_live_proposal_per_request", "request_ref", unique=True,
-              sqlite_where=text("status IN ('pending', 'accepted')"),
-              postgresql_where=text("status IN ('pending', 'accepted')")),
+              sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL)),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="round.id", index=True)
@@ -133,10 +140,33 @@ class ProposalRow(SQLModel, table=True):
     offer_ref: str = Field(index=True)
     from_provider: str
     to_provider: str
-    status: str = ProposalStatus.pending.value
+    status: str = ProposalStatus.proposed.value
     explanation: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    decline_reason: Optional[str] = None
+    decline_reason: Optional[str] = None  # the free text of a refusal, lapse or cancellation
     decided_at: Optional[datetime] = None
+    stage_on: Optional[date] = None  # the day the current stage began (or the proposal ended)
+    due_on: Optional[date] = None  # the day a live stage lapses after (working days; SPEC 6)
+    refused_by: Optional[str] = None  # RefusedBy
+    refusal_reason: Optional[str] = None  # one of the scheme's lifecycle.refusal_reasons
+    reasonable_offer: Optional[bool] = None  # for a household refusal: was the home reasonable?
+    viewing_on: Optional[date] = None
+    tenancy_start: Optional[date] = None
+
+
+class ProposalEventRow(SQLModel, table=True):
+    """The proposal trail: one row per change of stage, append-only and hash-chained."""
+
+    __tablename__ = "proposal_event"
+    id: Optional[int] = Field(default=None, primary_key=True)  # the event's sequence number
+    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    from_status: Optional[str] = None  # None: the proposal was made
+    to_status: str
+    on: date  # the day it happened (the command's --on)
+    role: str  # Role: who made the change
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    prev_hash: str
+    hash: str = Field(unique=True)
 
 
 class MoveRow(SQLModel, table=True):
@@ -415,7 +445,7 @@ def offer_from_row(row: OfferRow) -> Offer:
                  wheelchair_accessible=row.wheelchair_accessible,
                  tenancy_offered=row.tenancy_offered, weekly_rent=row.weekly_rent,
                  restrictions=tuple(row.restrictions or ()), notes=row.notes or "",
-                 status=OfferStatus(row.status))
+                 available_until=row.available_until, status=OfferStatus(row.status))
 
 
 def row_from_offer(offer: Offer) -> OfferRow:
@@ -424,7 +454,8 @@ def row_from_offer(offer: Offer) -> OfferRow:
                     step_free=offer.step_free, wheelchair_accessible=offer.wheelchair_accessible,
                     tenancy_offered=offer.tenancy_offered, weekly_rent=offer.weekly_rent,
                     available_from=offer.available_from, restrictions=list(offer.restrictions),
-                    notes=offer.notes, status=offer.status.value)
+                    notes=offer.notes, available_until=offer.available_until,
+                    status=offer.status.value)
 
 
 def request_from_row(row: RequestRow) -> Request:

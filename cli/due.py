@@ -1,0 +1,32 @@
+"""`reciprocal due`: everything due or overdue in the next N working days, by member."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from reciprocal.lifecycle import views
+from reciprocal.working_days import add_working_days
+
+from cli.context import FORMAT_HELP, day_or_today, parse_format, print_json, settings
+from cli.render import table
+
+
+def due(ctx: typer.Context,
+        within: int = typer.Option(5, "--within", min=0, max=260, help="Working days ahead to look."),
+        on: Optional[str] = typer.Option(None, "--on", help="The day to look from, YYYY-MM-DD (default: today)."),
+        format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """What is due or overdue, by the member who must act: proposal stages and holds to look at again."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    day = day_or_today(on)
+    until = add_working_days(day, within)
+    rows = views.due_list(s.database(scheme=scheme), day, until)
+    if fmt == "json":
+        print_json({"on": day.isoformat(), "until": until.isoformat(), "items": rows})
+        return
+    table(f"Due by {until.isoformat()} ({within} working day(s) from {day.isoformat()}): {len(rows)}",
+          ["member", "what", "ref", "request", "offer", "stage", "due", "overdue", "to do"],
+          [[r["member"], r["what"], r["ref"], r["request"], r["offer"] or "", r["status"], r["due_on"],
+            "OVERDUE" if r["overdue"] else "", r["action"]] for r in rows])

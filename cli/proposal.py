@@ -1,0 +1,154 @@
+"""`reciprocal proposal ...`: a proposal's stages (SPEC section 6), one change at a time."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RefusedBy, Role
+from reciprocal.lifecycle import run, views
+
+from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
+from cli.render import changes as print_changes
+from cli.render import table
+
+proposal_app = typer.Typer(help="Proposals through their stages: list, show, advance, refuse, sign.",
+                           no_args_is_help=True)
+STAGES = ", ".join(s.value for s in ProposalStatus)
+ROLES = ", ".join(r.value for r in Role if r != Role.engine)
+
+
+def _emit(outcome, fmt: str, empty: str) -> None:
+    if fmt == "json":
+        print_json(outcome.to_json())
+        return
+    print_changes(outcome.changes, empty)
+
+
+@proposal_app.command("list")
+def proposal_list(ctx: typer.Context,
+                  stage: Optional[list[str]] = typer.Option(None, "--stage", help=f"Only these stages ({STAGES}; "
+                                                            f"'live' for every live stage). Repeatable."),
+                  member: Optional[str] = typer.Option(None, "--member", help="Only proposals where this "
+                                                       "member offers the home or referred the household."),
+                  due_within: Optional[int] = typer.Option(None, "--due-within", min=0, max=3650,
+                                                           help="Only proposals due within this many days."),
+                  overdue: bool = typer.Option(False, "--overdue", help="Only proposals past their due date."),
+                  on: Optional[str] = typer.Option(None, "--on", help="The day to judge due dates from "
+                                                   "(default: today)."),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """List proposals with their stage and due date, newest first."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    stages = None
+    if stage:
+        stages = []
+        for value in stage:
+            if value == "live":
+                stages += [x.value for x in LIVE_PROPOSAL]
+            elif value in {x.value for x in ProposalStatus}:
+                stages.append(value)
+            else:
+                raise typer.BadParameter(f"'{value}' is not a stage ({STAGES}, live)", param_hint="--stage")
+    if member is not None and member not in scheme.providers:
+        raise typer.BadParameter(f"'{member}' is not a member of this scheme", param_hint="--member")
+    day = day_or_today(on)
+    from datetime import timedelta
+    rows = views.proposal_list(s.database(scheme=scheme), stages, member,
+                               day + timedelta(days=due_within) if due_within is not None else None,
+                               day if overdue else None)
+    if fmt == "json":
+        print_json(rows)
+        return
+    table(f"Proposals: {len(rows)}", ["id", "request", "offer", "from", "to", "stage", "since", "due"],
+          [[r["id"], r["request"], r["offer"], r["from_provider"], r["to_provider"], r["status"],
+            r["stage_on"], r["due_on"] or ""] for r in rows])
+
+
+@proposal_app.command("show")
+def proposal_show(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Show one proposal: its stage, due date, reasons and its whole trail."""
+    fmt = parse_format(format)
+    view = views.proposal_view(settings(ctx).database(), proposal_id)
+    if fmt == "json":
+        print_json(view)
+        return
+    out.print(f"Proposal {view['id']}: {view['request']} -> {view['offer']} ({view['from_provider']} -> "
+              f"{view['to_provider']}), {view['status']} since {view['stage_on']}"
+              + (f", due {view['due_on']}" if view["due_on"] else ""), markup=False)
+    for reason in view.get("reasons", []):
+        out.print(f"  {reason}", markup=False)
+    table("Trail", ["#", "on", "from", "to", "role", "detail"],
+          [[e["seq"], e["on"], e["from"] or "", e["to"], e["role"],
+            ", ".join(f"{k} {v}" for k, v in e["detail"].items() if v is not None)] for e in view["trail"]])
+
+
+@proposal_app.command("advance")
+def proposal_advance(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+                     to: Optional[str] = typer.Option(None, "--to", help="The stage it enters (default: the "
+                                                      "next: nomination_confirmed, viewing, accepted)."),
+                     viewing_on: Optional[str] = typer.Option(None, "--viewing-on",
+                                                              help="The viewing's date, YYYY-MM-DD."),
+                     by: str = typer.Option("coordinator", "--by", help=f"Who answered ({ROLES})."),
+                     on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                     format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Move a proposal to its next stage (signing is `proposal sign`)."""
+    fmt = parse_format(format)
+    stage = _choice(ProposalStatus, to, "--to") if to else None
+    role = _choice(Role, by, "--by")
+    s = settings(ctx)
+    scheme = s.scheme()
+    outcome = run.advance(s.database(scheme=scheme), scheme, proposal_id, day_or_today(on), role, stage,
+                          parse_date(viewing_on, "--viewing-on") if viewing_on else None)
+    _emit(outcome, fmt, f"Proposal {proposal_id} is already {to}; nothing changed.")
+
+
+@proposal_app.command("refuse")
+def proposal_refuse(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+                    by: str = typer.Option(..., "--by", help="Who refused: household, offering_landlord or "
+                                           "referring_landlord."),
+                    reason: str = typer.Option(..., "--reason", help="A reason code from the scheme's "
+                                               "lifecycle.refusal_reasons."),
+                    note: Optional[str] = typer.Option(None, "--note", help="Free text beside the code (no "
+                                                       "names or addresses)."),
+                    reasonable: Optional[bool] = typer.Option(None, "--reasonable/--not-reasonable",
+                                                              help="For a household refusal: was the home a "
+                                                                   "reasonable offer?"),
+                    resolve: bool = typer.Option(True, help="Offer the freed home to the free pot's "
+                                                 "households in the same week."),
+                    on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """End a proposal as refused; the home and household go back to the pot."""
+    fmt = parse_format(format)
+    party = _choice(RefusedBy, by, "--by")
+    s = settings(ctx)
+    scheme = s.scheme()
+    outcome = run.refuse(s.database(scheme=scheme), scheme, proposal_id, day_or_today(on), party, reason,
+                         note or "", reasonable, resolve)
+    _emit(outcome, fmt, f"Proposal {proposal_id} was already refused; nothing changed.")
+
+
+@proposal_app.command("sign")
+def proposal_sign(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+                  tenancy_start: str = typer.Option(..., "--tenancy-start", help="The new tenancy's start "
+                                                    "date, YYYY-MM-DD: the move's date."),
+                  on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Record the signed tenancy: the move (ledger, checklist, home let, household moved), atomic and
+    safe to repeat."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    outcome = run.sign(s.database(scheme=scheme), scheme, proposal_id,
+                       parse_date(tenancy_start, "--tenancy-start"), day_or_today(on))
+    _emit(outcome, fmt, f"Proposal {proposal_id} was already signed; nothing changed, no move doubled.")
+
+
+def _choice(enum, value: str, option: str):
+    try:
+        return enum(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(e.value for e in enum)}",
+                                 param_hint=option) from None

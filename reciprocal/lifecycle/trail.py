@@ -1,0 +1,48 @@
+"""The proposal trail: every change of a proposal's stage, append-only and hash-chained.
+
+Each event records the proposal, the stage it left (None when the proposal was made) and the one
+it entered, the day (the command's `--on`), the role that made the change, details (a refusal's
+reason, a viewing date, the round that proposed it) and the moment it was written. Its hash covers
+all of that, its sequence number and its predecessor's hash (`reciprocal.hashchain`), so an edit,
+a deletion or a reordering behind the engine's back breaks the chain; `audit verify` recomputes it.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import Session, select
+
+from reciprocal.hashchain import GENESIS, chain_hash, event_payload
+from reciprocal.storage import ProposalEventRow, ProposalRow, utcnow
+
+
+def hash_of(row: ProposalEventRow, prev_hash: str | None = None) -> str:
+    """The hash a stored event should have, given its own prev_hash (or the one given)."""
+    return chain_hash(row.prev_hash if prev_hash is None else prev_hash,
+                      event_payload(seq=row.id, proposal_id=row.proposal_id, from_status=row.from_status,
+                                    to_status=row.to_status, on=row.on, role=row.role,
+                                    detail=row.detail or {}, created_at=row.created_at))
+
+
+def record(session: Session, proposal: ProposalRow, from_status: str | None, to_status: str, on: date,
+           role: str, detail: dict | None = None) -> ProposalEventRow:
+    """Append one event; the caller holds the write lock (every write transaction takes it)."""
+    last = session.exec(select(ProposalEventRow).order_by(ProposalEventRow.id.desc()).limit(1)
+                        .with_for_update()).first()
+    prev = last.hash if last else GENESIS
+    seq = (last.id if last else 0) + 1
+    role = getattr(role, "value", role)
+    row = ProposalEventRow(id=seq, proposal_id=proposal.id, from_status=from_status, to_status=to_status,
+                           on=on, role=role, detail=dict(detail or {}), created_at=utcnow(), prev_hash=prev,
+                           hash="")
+    row.hash = hash_of(row, prev)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def events(session: Session, proposal_id: int | None = None) -> list[ProposalEventRow]:
+    query = select(ProposalEventRow)
+    if proposal_id is not None:
+        query = query.where(ProposalEventRow.proposal_id == proposal_id)
+    return list(session.exec(query.order_by(ProposalEventRow.id)).all())
