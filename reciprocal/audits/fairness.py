@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from reciprocal.config import Scheme
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import CORRECTION, effective_dates, entries, given_received
+from reciprocal.audits.proposals import proposal_figures
 from reciprocal.lifecycle.checklist import checklist_rows
 from reciprocal.scope import check_viewer, fairness_for
 from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow,
@@ -166,6 +167,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
                                      + [d.isoformat() for d in days],
                             "providers": history},
         "checklist_outstanding": outstanding,
+        "proposals": proposal_figures(session, since, until),
         "notes": ["given and received count ledger legs net of corrections; balance is the "
                   "position at the end of the period",
                   "debt limit met: the lowest balance in the period, at the end of each day, is at "

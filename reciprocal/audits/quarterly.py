@@ -29,6 +29,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from reciprocal.audits.proposals import proposal_figures
 from reciprocal.config import Scheme
 from reciprocal.domain import RequestStatus
 from reciprocal.scope import check_viewer, quarterly_for
@@ -125,6 +126,7 @@ def quarterly_report(session: Session, scheme: Scheme, year: int) -> dict:
                           "label": f"{q} {MONTHS[s.month - 1]}-{MONTHS[e.month - 1]} {s.year}"}
                          for q, s, e in quarters],
             "measures": list(MEASURES), "rows": rows,
+            "proposals": [{"quarter": name, **proposal_figures(session, start, end)} for name, start, end in periods],
             "notes": ["offers are counted on the day they were added to the pot",
                       "moves are counted in the area of the home moved to, and for the provider "
                       "whose household moved",
