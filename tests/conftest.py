@@ -371,7 +371,7 @@ class Launcher:
         return batch.wait()
 
     def reciprocal(self, *args: str, db: str | None, umask: int | None = None) -> Outcome:
-        """One command on `db` with the example scheme, like `test_cli.reciprocal` but without
+        """One command on `db` with the example scheme, like `tests.helpers.reciprocal` but without
         a second and a half of imports; its output may never hold a traceback."""
         outcome = self.run(command(db, *args) if db else ["--config", str(CONFIG_DIR), *args],
                            umask=umask)[0]

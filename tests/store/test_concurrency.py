@@ -21,7 +21,8 @@ import pytest
 from reciprocal import audits
 from reciprocal.storage import Database, resolve_url
 
-from .conftest import ROUND_DAY, command, copy_database, count, drop_database, no_traceback, rows
+from tests.conftest import ROUND_DAY, command, copy_database, count, drop_database, no_traceback, rows
+from tests.helpers import write_offers_csv
 
 def assert_single_close(url: str, accepted: int) -> None:
     """What one close of the round leaves: one move per accepted proposal, two ledger legs and
@@ -127,7 +128,6 @@ def test_a_decline_racing_a_close_lands_before_it_or_is_refused(launcher, round_
 
 
 def test_two_imports_of_one_file_at_once_store_it_once(launcher, tmp_path, db_url, scheme):
-    from .test_crash import write_offers_csv
     path = write_offers_csv(tmp_path / "offers.csv", 400)
     outcomes = launcher.run(*[command(db_url, "offer", "import", str(path))] * 2)
     no_traceback(outcomes)

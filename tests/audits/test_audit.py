@@ -1,7 +1,7 @@
 """`audit verify` and `audit fairness` (SPEC section 7) on databases made by real rounds.
 
-1. Tampering: a database is built by two real weekly rounds (with a decline, a correction and a
-   withdrawal), then changed behind the engine's back with raw SQL: an edited amount, a deleted
+1. Tampering: a database is built by two real weekly rounds (tests/history.py: a decline, a
+   correction and a withdrawal), then changed behind the engine's back with raw SQL: an edited amount, a deleted
    entry, reordered entries, a forged chain, a move with one leg or none, a home let twice.
    `verify` must fail and name the first entry (or move) that fails.
 2. Invariants under random histories: a hypothesis state machine runs rounds, decides randomly,
@@ -20,10 +20,8 @@ import shutil
 import sqlite3
 import stat
 import tempfile
-from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -45,75 +43,14 @@ from reciprocal.audits.exports import csv_cell, csv_text, write_private
 from reciprocal.ledger import GENESIS
 from reciprocal.storage import Database, MoveRow, resolve_url
 
-from .conftest import CONFIG_DIR, DEMO_DATA
-from .test_cli import reciprocal_many
+from tests.conftest import CONFIG_DIR, DEMO_DATA
+from tests.helpers import reciprocal_many
+from tests.history import ROUND_1, ROUND_2, build_history, sql
 
 # The state machine's strategies are built when its class is defined, so the scheme is loaded here.
 SCHEME = load_scheme(CONFIG_DIR)
 PROVIDERS = sorted(SCHEME.providers)
 AREAS = sorted(SCHEME.config.areas)
-
-ROUND_1 = date(2026, 11, 23)
-ROUND_2 = date(2026, 11, 30)
-CORRECTION_REASON = "MoU board 2026-11: counted under the old bilateral agreement"
-# Homes added for the second week, each fit for a household left over from the first.
-WEEK_2_OFFERS = [
-    Offer("OF-2612-01", "cambridge_city", "cambridge", 3, PropertyType.house, ROUND_2),
-    Offer("OF-2612-02", "fenland", "fenland", 4, PropertyType.house, ROUND_2),
-    Offer("OF-2612-03", "granta_vale_housing", "cambridge", 2, PropertyType.flat, ROUND_2),
-    Offer("OF-2612-04", "south_cambridgeshire", "south_cambridgeshire", 2, PropertyType.bungalow,
-          ROUND_2, step_free=True, wheelchair_accessible=True),
-]
-
-
-def build_history(path: Path, scheme) -> Database:
-    """Two weekly rounds on the demo data, as a coordinator would run them.
-
-    Week 1 (2026-11-23): RQ-0103 declines its home, everyone else accepts: 5 moves (entries 1-10).
-    Move 2 (cambridge_city's household into a peterborough_city home) is corrected: entries 11-12.
-    Week 2 (2026-11-30): four new homes; every proposal accepted: 4 moves (entries 13-20).
-    RQ-0112 is withdrawn; one checklist item of move 1 is ticked."""
-    db = Database(resolve_url(str(path)))
-    db.create(scheme.id)
-    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
-    # The clock is set to the week's day, so that every figure below is the same on any day.
-    sql(path, "UPDATE offer SET created_at = '2026-11-23 09:00:00.000000'")
-    with ledger_clock(ROUND_1):
-        _week_1(db, scheme)
-    pot.add_records(db, WEEK_2_OFFERS)
-    sql(path, "UPDATE offer SET created_at = '2026-11-30 09:00:00.000000' WHERE ref LIKE 'OF-2612-%'")
-    with ledger_clock(ROUND_2):
-        _week_2(db, scheme)
-    return db
-
-
-@contextmanager
-def ledger_clock(day: date):
-    with mock.patch("reciprocal.ledger.utcnow",
-                    lambda: datetime(day.year, day.month, day.day, 12, 0, tzinfo=timezone.utc)):
-        yield
-
-
-def _week_1(db: Database, scheme) -> None:
-    round_id = engine.run_round(db, scheme, ROUND_1)
-    for p in views.round_view(db, round_id)["proposals"]:
-        engine.decide(db, scheme, round_id, p["id"], accept=p["request"] != "RQ-0103",
-                      reason="household declined: too far from school")
-    for p in views.round_view(db, round_id)["proposals"]:
-        if p["status"] == "pending":
-            engine.decide(db, scheme, round_id, p["id"], accept=True)
-    assert len(rounds.close_round(db, scheme, round_id).moves) == 5
-    ledger.correct(db, 2, CORRECTION_REASON)
-
-
-def _week_2(db: Database, scheme) -> None:
-    round_id = engine.run_round(db, scheme, ROUND_2)
-    for p in views.round_view(db, round_id)["proposals"]:
-        engine.decide(db, scheme, round_id, p["id"], accept=True)
-    assert len(rounds.close_round(db, scheme, round_id).moves) == 4
-    pot.withdraw_request(db, "RQ-0112")
-    checklist.tick(db, 1, "da_move_flagged_to_new_landlord", ROUND_2)
 
 
 @pytest.fixture(scope="module")
@@ -128,16 +65,6 @@ def copy(history, tmp_path) -> Path:
     target = tmp_path / "tampered.db"
     shutil.copy2(history, target)
     return target
-
-
-def sql(path: Path, *statements: str, params=()) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        for s in statements:
-            conn.execute(s, params)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def verify(path: Path, anchor: str | None = None) -> audits.Verification:

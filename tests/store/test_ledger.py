@@ -17,8 +17,8 @@ from reciprocal.errors import IntegrityError, NotFoundError, StateError
 from reciprocal.ledger import GENESIS, entry_hash
 from reciprocal.storage import LedgerEntryRow, OfferRow, RequestRow
 
-from .conftest import CONFIG_DIR, ROUND_DAY, make_offer, make_request
-from .test_cli import reciprocal_many
+from tests.conftest import CONFIG_DIR, ROUND_DAY, make_offer, make_request
+from tests.helpers import reciprocal_many
 
 ROUND_TIME = datetime(2026, 11, 23, 12, 30, tzinfo=timezone.utc)
 REASON = "board decision 2026-12: the move was arranged outside the scheme"

@@ -7,12 +7,8 @@ the SQLite file itself (its mode, a missing file) are SQLite's alone."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import typer
@@ -21,8 +17,9 @@ from cli.app import app
 
 from sqlalchemy.engine import make_url
 
-from .conftest import (CONFIG_DIR, DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
-                       only_sqlite, pg_create_database)
+from tests.conftest import (DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
+                            only_sqlite, pg_create_database)
+from tests.helpers import reciprocal, reciprocal_many
 
 # SPEC section 4, spelled out here so that the test does not trust the code's own field lists.
 SPEC_OFFER_FIELDS = {"ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
@@ -32,42 +29,6 @@ SPEC_REQUEST_FIELDS = {"ref", "provider", "kind", "current_tenancy", "bedrooms_n
                        "needs_step_free", "needs_wheelchair", "avoid_areas", "preferred_areas", "risk",
                        "referred_on", "age", "survivor_area", "survivor_consent", "safety_decision_on"}
 DECLINE_REASON = "household declined: too far from school"
-
-
-def _argv(args, db: Path | str | None, config: Path | None) -> list[str]:
-    root = []
-    if db is not None:
-        root += ["--db", str(db)]
-    if config is not None:
-        root += ["--config", str(config)]
-    return [sys.executable, "-m", "cli.app", *root, *args]
-
-
-ENV = {k: v for k, v in os.environ.items() if not k.startswith("RECIPROCAL_")}
-
-
-def _checked(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert "Traceback" not in proc.stdout and "Traceback" not in proc.stderr, proc.stderr
-    return proc
-
-
-def reciprocal(*args: str, db: Path | str | None, cwd: Path, config: Path | None = CONFIG_DIR,
-               **kwargs) -> subprocess.CompletedProcess:
-    """Run the real command; no output may ever carry a traceback."""
-    return _checked(subprocess.run(_argv(args, db, config), cwd=cwd, env=ENV, capture_output=True,
-                                   text=True, timeout=120, **kwargs))
-
-
-def reciprocal_many(commands: list[tuple[str, ...]], db: Path | str | None, cwd: Path,
-                    config: Path | None = CONFIG_DIR) -> list[subprocess.CompletedProcess]:
-    """Run several commands that write nothing at once (each costs about a second of start-up)."""
-    procs = [subprocess.Popen(_argv(args, db, config), cwd=cwd, env=ENV, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for args in commands]
-    done = []
-    for args, proc in zip(commands, procs):
-        out, err = proc.communicate(timeout=120)
-        done.append(_checked(subprocess.CompletedProcess(args, proc.returncode, out, err)))
-    return done
 
 
 @pytest.fixture(scope="module")

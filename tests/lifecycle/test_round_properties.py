@@ -36,9 +36,10 @@ from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
                                 resolve_url)
 
-from .conftest import ROUND_DAY
-from .test_differential import (PROVIDERS, SCHEME, balances_st, headroom, offer_st, request_st,
-                                round_st, scheme_variant_st)
+from tests.conftest import ROUND_DAY
+from tests.oracle import headroom
+from tests.strategies import (PROVIDERS, SCHEME, balances_st, offer_st, request_st, round_st,
+                              scheme_variant_st)
 
 REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority",
                 "provider_at_debt_limit", "not_chosen_by_objectives"}

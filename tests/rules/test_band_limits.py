@@ -15,7 +15,9 @@ from reciprocal.lifecycle.rounds import close_round
 from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import ProposalRow
 from tests.conftest import ROUND_DAY, make_offer, make_request
-from tests.test_differential import SCHEME, balances_st, brute_force, round_st
+from tests import oracle
+from tests.oracle import brute_force
+from tests.strategies import SCHEME, balances_st, round_st
 
 
 def banded(scheme, band_max_debt: int = 0, max_debt: int = 5):
@@ -63,14 +65,13 @@ def test_band_limited_rounds_match_brute_force(round_, balances):
     requests, offers = round_
     scheme = banded(SCHEME, band_max_debt=0, max_debt=2)
     result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
-    import tests.test_differential as diff
-    original = diff.respects_debt_limit
+    original = oracle.respects_debt_limit
     try:
-        diff.respects_debt_limit = lambda m, rq, of, bal, sc=scheme: (
+        oracle.respects_debt_limit = lambda m, rq, of, bal, sc=scheme: (
             original(m, rq, of, bal, sc) and band_feasible(m, rq, of, sc, 0))
         optimum, _ = brute_force(scheme, ROUND_DAY, requests, offers, balances)
     finally:
-        diff.respects_debt_limit = original
+        oracle.respects_debt_limit = original
     got = {o["name"]: o["value"] for o in result.objectives}
     assert got == optimum
     assert all(o["value"] == o["bound"] for o in result.objectives)

@@ -26,8 +26,8 @@ from reciprocal.errors import ConfigError, InputFileError
 from reciprocal.intake.readers import MAX_LISTED, parse_offers, parse_requests, read_table
 from reciprocal.yaml_source import read_yaml
 
-from .conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count, drop_database,
-                       no_traceback, rows)
+from tests.conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count,
+                            drop_database, no_traceback, rows)
 
 OFFERS = (DEMO_DATA / "offers.csv").read_text()
 OFFER_LINES = OFFERS.splitlines()

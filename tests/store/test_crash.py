@@ -3,7 +3,7 @@ import` leaves the database as it was before or as it is after, never in between
 verifies afterwards, and running the command again finishes the job. On the suite's backend.
 
 No hook in the engine says where to die: the real command runs in a real process (forked by the
-launcher of `test_concurrency`, every import already done) and is killed with SIGKILL. Most kills
+launcher of conftest.py, every import already done) and is killed with SIGKILL. Most kills
 are timed from the moment the command is seen, from outside, to have begun writing (SQLite: its
 rollback journal exists; PostgreSQL: its session holds a transaction id), spread over how long one
 uninterrupted run went on writing, so they land while moves, ledger legs, checklists or imported
@@ -13,7 +13,6 @@ homes let without moves, or part of a file imported, and these tests fail.
 """
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -26,11 +25,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from reciprocal import audits
-from reciprocal.config import load_scheme
 from reciprocal.storage import Database, resolve_url
 
-from .conftest import (CONFIG_DIR, ON_POSTGRES, Launcher, command, copy_database, count, drop_database,
-                       no_traceback)
+from tests.conftest import (ON_POSTGRES, Launcher, command, copy_database, count,
+                            drop_database, no_traceback)
+from tests.helpers import write_offers_csv
 
 CLOSE_TRIALS = 14
 IMPORT_TRIALS = 8
@@ -194,22 +193,6 @@ def test_round_close_killed_at_any_point_is_before_or_after(launcher, round_db, 
     finally:
         drop_database(before_url)
         drop_database(after_url)
-
-
-def write_offers_csv(path: Path, n: int) -> Path:
-    """`n` valid offers for the example scheme, each provider offering in its own areas."""
-    scheme = load_scheme(CONFIG_DIR)
-    providers = sorted(scheme.providers.values(), key=lambda p: p.id)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["ref", "provider", "area", "bedrooms", "property_type", "available_from",
-                         "step_free", "notes"])
-        for k in range(n):
-            p = providers[k % len(providers)]
-            writer.writerow([f"OF-C{k:05d}", p.id, p.areas[k % len(p.areas)], 1 + k % 4,
-                             ("flat", "house", "bungalow", "maisonette")[k % 4], "2026-11-20",
-                             "yes" if k % 3 == 0 else "no", f"crash test offer {k}"])
-    return path
 
 
 def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, db_template):

@@ -13,7 +13,7 @@ from reciprocal import storage
 from reciprocal.errors import DatabaseError
 from reciprocal.storage import Database, LedgerEntryRow, RoundRow, resolve_url
 
-from .conftest import ON_POSTGRES, ROUND_DAY
+from tests.conftest import ON_POSTGRES, ROUND_DAY
 
 NEPAL = timezone(timedelta(hours=5, minutes=45))
 

@@ -26,7 +26,7 @@ from reciprocal import charts as svg_charts
 from reciprocal.errors import IntegrityError
 from reciprocal.simulation.generator import generate
 
-from .conftest import ROOT, ROUND_DAY, make_offer, make_request
+from tests.conftest import ROOT, ROUND_DAY, make_offer, make_request
 
 
 @pytest.fixture(scope="module")

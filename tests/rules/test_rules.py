@@ -20,7 +20,7 @@ from matching.rules import PAIR_RULES, RULES_BY_NAME, MatchContext, failed_rules
 from reciprocal.config import Scheme
 from reciprocal.domain import RequestKind, Risk, debt_headroom
 
-from .conftest import ROUND_DAY, make_offer, make_request
+from tests.conftest import ROUND_DAY, make_offer, make_request
 
 ALL_RULE_NAMES = ["cross_provider", "safety_buffer", "size", "access", "security_of_tenure",
                   "perpetrator_opt_in", "offer_restrictions", "providers_active",

@@ -23,7 +23,7 @@ from reciprocal.lifecycle.rounds import close_round
 from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
 
-from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY
+from tests.conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY
 
 # Parents before children, so that foreign keys hold while rows are copied.
 TABLES = ("offer", "request", "round", "proposal", "move", "checklist_item", "ledger_entry")

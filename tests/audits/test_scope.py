@@ -1,9 +1,9 @@
 """Provider-scoped exports (`--for-provider X`, SPEC section 7): only what that provider may see.
 
-On the two-week history of `test_audit` (nine moves between many members), every scoped export of
-every member, in every format, is searched for what it must never hold: another provider's
-household's avoided (or preferred) areas, and where another provider's household moved, or where
-the member's own household moved when it left.
+On the two-week history of tests/history.py (nine moves between many members), every scoped
+export of every member, in every format, is searched for what it must never hold: another
+provider's household's avoided (or preferred) areas, and where another provider's household moved,
+or where the member's own household moved when it left.
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from reciprocal.errors import NotFoundError
 from reciprocal.audits.exports import csv_text, markdown_table
 from reciprocal.storage import Database, MoveRow, RequestRow
 
-from .test_audit import ROUND_2, build_history
-from .test_cli import reciprocal_many
+from tests.helpers import reciprocal_many
+from tests.history import ROUND_2, build_history
 
 HOUSEHOLD_FIELDS = ("avoid_areas", "preferred_areas", "survivor_area")
 

@@ -16,8 +16,8 @@ import pytest
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, RequestKind, Risk
 from reciprocal.simulation.generator import Instance, generate, scale_names
 from reciprocal.intake.readers import parse_offers, parse_requests
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = {  # scale: providers, areas, requests, offers
     "pilot": (16, 6, 60, 30),
     "regional": (80, 33, 1_500, 800),

@@ -22,7 +22,7 @@ from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import RequestRow
 from sqlmodel import select
 
-from .conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY, command, make_request
+from tests.conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY, command, make_request
 
 AFTER_ROUND = date(2026, 11, 24)
 FAR_FUTURE = date(2100, 1, 1)

@@ -13,7 +13,7 @@ from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, PropertyType, Reques
 from reciprocal.errors import InputFileError
 from reciprocal.intake.readers import parse_offers, parse_requests
 
-from .conftest import DEMO_DATA
+from tests.conftest import DEMO_DATA
 
 OFFER_HEADER = ",".join(OFFER_FIELDS)
 REQUEST_HEADER = ",".join(REQUEST_FIELDS)

@@ -14,7 +14,7 @@ import pytest
 from reciprocal.config import OBJECTIVE_NAMES, load_scheme
 from reciprocal.errors import ConfigError
 
-from .conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR
 
 DISTRICTS = {
     "cambridge_city": ("cambridge", "Cambridge City Council"),

@@ -59,7 +59,7 @@ from reciprocal.audits.quarterly import MEASURES, financial_quarters, quarterly
 from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
                                 resolve_url)
 
-from .conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR
 
 GV = "granta_vale_housing"
 SEVERAL = "(several areas)"

@@ -21,7 +21,7 @@ from reciprocal import audits
 from reciprocal.audits.html import fairness_html, moves_matrix_svg
 from reciprocal.charts import PALETTE
 
-from .test_audit import ROUND_2, build_history
+from tests.history import ROUND_2, build_history
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                  if shutil.which(n)), None)

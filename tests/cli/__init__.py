@@ -1,0 +1,1 @@
+"""The `reciprocal` command as users and scripts see it: real processes, exit codes, output."""

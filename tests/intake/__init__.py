@@ -1,0 +1,1 @@
+"""MoU configs, importing offers and requests, and hostile input files."""

@@ -1,0 +1,1 @@
+"""Whole rounds on the database: run, decide, close, and a second round on top."""

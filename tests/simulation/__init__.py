@@ -1,0 +1,1 @@
+"""A year of rounds: `reciprocal simulate` and its policies."""

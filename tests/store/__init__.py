@@ -1,0 +1,1 @@
+"""Storage: migrations, PostgreSQL, concurrent and killed commands, purging, and the ledger."""
