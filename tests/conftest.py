@@ -412,18 +412,20 @@ def generated_pot(seeds=range(1, 5)):
 
 
 def accepted_round(db: Database, scheme) -> int:
-    """Round 1 on the generated pot, every proposal accepted; returns how many."""
-    from reciprocal.lifecycle.run import decide, run_round
+    """Round 1 on the generated pot, every proposal taken to `accepted` (not yet signed); returns
+    how many."""
+    from reciprocal.lifecycle.run import run_round
     from reciprocal.lifecycle.views import round_view
+    from tests.moves import to_accepted
 
     requests, offers = generated_pot()
     add_records(db, requests)
     add_records(db, offers)
-    round_id = run_round(db, scheme, ROUND_DAY)
-    assert round_id == 1
+    outcome = run_round(db, scheme, ROUND_DAY)
+    assert outcome.round_id == 1
     proposals = round_view(db, 1)["proposals"]
     for p in proposals:
-        decide(db, scheme, 1, p["id"], True)
+        to_accepted(db, scheme, p["id"], ROUND_DAY)
     return len(proposals)
 
 
@@ -435,6 +437,18 @@ def pot_db(tmp_path_factory, db_template, scheme):
     requests, offers = generated_pot()
     add_records(database, requests)
     add_records(database, offers)
+    database.engine.dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def accepted_db(tmp_path_factory, db_template, scheme):
+    """A database whose round 1 has every proposal accepted, ready to sign (never written to: copy
+    it)."""
+    url = copy_database(db_template, tmp_path_factory.mktemp("accepted"))
+    database = Database(resolve_url(url))
+    accepted_round(database, scheme)
     database.engine.dispose()
     yield url
     drop_database(url)

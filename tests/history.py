@@ -12,10 +12,11 @@ from unittest import mock
 from reciprocal import ledger
 from reciprocal.domain import Offer, PropertyType
 from reciprocal.intake import pot
-from reciprocal.lifecycle import checklist, rounds, views
-from reciprocal.lifecycle import run as engine
+from reciprocal.lifecycle import checklist, run, views
+
 from reciprocal.storage import Database, resolve_url
 from tests.conftest import DEMO_DATA
+from tests.moves import refuse, sign_live
 
 ROUND_1 = date(2026, 11, 23)
 ROUND_2 = date(2026, 11, 30)
@@ -60,23 +61,18 @@ def ledger_clock(day: date):
 
 
 def _week_1(db: Database, scheme) -> None:
-    round_id = engine.run_round(db, scheme, ROUND_1)
+    round_id = run.run_round(db, scheme, ROUND_1).round_id
     for p in views.round_view(db, round_id)["proposals"]:
-        engine.decide(db, scheme, round_id, p["id"], accept=p["request"] != "RQ-0103",
-                      reason="household declined: too far from school")
-    for p in views.round_view(db, round_id)["proposals"]:
-        if p["status"] == "pending":
-            engine.decide(db, scheme, round_id, p["id"], accept=True)
-    assert len(rounds.close_round(db, scheme, round_id).moves) == 5
+        if p["request"] == "RQ-0103":  # refused; the re-solve offers its home to RQ-0106
+            refuse(db, scheme, p["id"], ROUND_1, "household declined: too far from school")
+    assert len(sign_live(db, scheme, ROUND_1, tenancy_start=ROUND_1)) == 5
     ledger.correct(db, 2, CORRECTION_REASON)
 
 
 def _week_2(db: Database, scheme) -> None:
-    round_id = engine.run_round(db, scheme, ROUND_2)
-    for p in views.round_view(db, round_id)["proposals"]:
-        engine.decide(db, scheme, round_id, p["id"], accept=True)
-    assert len(rounds.close_round(db, scheme, round_id).moves) == 4
-    pot.withdraw_request(db, "RQ-0112")
+    run.run_round(db, scheme, ROUND_2)
+    assert len(sign_live(db, scheme, ROUND_2, tenancy_start=ROUND_2)) == 4
+    run.request_change(db, scheme, "withdraw", "RQ-0112", ROUND_2)
     checklist.tick(db, 1, "da_move_flagged_to_new_landlord", ROUND_2)
 
 

@@ -17,18 +17,17 @@ from tests.strategies import PROVIDERS, SCHEME
 
 
 def headroom(balances: dict[str, int], provider: str, scheme=SCHEME) -> int:
-    """Rule 9 as the brief states it: net homes a provider's tenants may receive this round."""
+    """Rule 9 as the brief states it: how many of a provider's tenants may be placed this round."""
     own = scheme.providers[provider].max_debt
     max_debt = scheme.config.fairness.max_debt if own is None else own
     return max(0, balances.get(provider, 0) + max_debt)
 
 
 def respects_debt_limit(matching, requests, offers, balances, scheme=SCHEME) -> bool:
-    net = Counter()
-    for i, j in matching:
-        net[requests[i].provider] += 1
-        net[offers[j].provider] -= 1
-    return all(n <= headroom(balances, p, scheme) for p, n in net.items())
+    """Rule 9 at every moment, restated plainly: the tenants a provider has placed in the round
+    within its headroom; a home it gives counts once signed, so it makes no room in advance."""
+    placed = Counter(requests[i].provider for i, _ in matching)
+    return all(n <= headroom(balances, p, scheme) for p, n in placed.items())
 
 
 def measure(name: str, matching, requests, offers, balances, on: date) -> int:

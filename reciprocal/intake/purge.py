@@ -29,7 +29,8 @@ KEPT = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "referr
 # What a purged request's household fields become: nothing known.
 BLANK = {"max_bedrooms": None, "needs_step_free": False, "needs_wheelchair": False,
          "avoid_areas": [], "preferred_areas": [], "risk": Risk.standard.value, "age": None,
-         "survivor_area": None, "survivor_consent": False, "safety_decision_on": None}
+         "survivor_area": None, "survivor_consent": False, "safety_decision_on": None,
+         "hold_reason": None}
 # Proposal explanation keys that say nothing about the household (the rules every proposal
 # passed, and what the move did to both providers' balances).
 KEPT_EXPLANATION = ("rules_passed", "balance_effect")

@@ -143,7 +143,9 @@ def refuse(session: Session, scheme: Scheme, proposal_id: int, on: date, by: Ref
     p.refused_by, p.refusal_reason = by.value, reason
     p.reasonable_offer = reasonable if by == RefusedBy.household else None
     p.decline_reason = (note or "").strip()[:500] or None
-    detail = {"by": by.value, "reason": reason, "reasonable": p.reasonable_offer, "note": p.decline_reason}
+    # The free text stays on the proposal (which `request purge` can blank), never in the
+    # hash-chained trail, which cannot be edited.
+    detail = {"by": by.value, "reason": reason, "reasonable": p.reasonable_offer}
     role = {RefusedBy.household: Role.household, RefusedBy.offering_landlord: Role.offering_landlord,
             RefusedBy.referring_landlord: Role.referring_landlord}[by]
     words = f"refused by the {by.value.replace('_', ' ')}: {reason}" + (f" ({p.decline_reason})" if p.decline_reason else "")

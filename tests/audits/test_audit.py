@@ -4,8 +4,8 @@
    correction and a withdrawal), then changed behind the engine's back with raw SQL: an edited amount, a deleted
    entry, reordered entries, a forged chain, a move with one leg or none, a home let twice.
    `verify` must fail and name the first entry (or move) that fails.
-2. Invariants under random histories: a hypothesis state machine runs rounds, decides randomly,
-   closes, withdraws and corrects; after every step `verify` passes, balances sum to zero and no
+2. Invariants under random histories: a hypothesis state machine runs rounds, signs or refuses
+   proposals at random, withdraws and corrects; after every step `verify` passes, balances sum to zero and no
    offer is in two moves.
 3. The fairness report's figures on that history, the checklist, and the CSV safety of exports.
 """
@@ -31,20 +31,20 @@ from sqlmodel import func, select
 from typer.testing import CliRunner
 
 from cli.app import app
-from reciprocal.lifecycle import run as engine
-from reciprocal.lifecycle import checklist
+from reciprocal.lifecycle import checklist, run
 from reciprocal import audits, ledger
 from reciprocal.intake import pot
-from reciprocal.lifecycle import rounds, views
+from reciprocal.lifecycle import views
 from reciprocal.config import load_scheme
-from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
+from reciprocal.domain import Offer, OfferStatus, PropertyType, Request, RequestKind, Risk
 from reciprocal.errors import InputFileError, NotFoundError, StateError
 from reciprocal.audits.exports import csv_cell, csv_text, write_private
 from reciprocal.ledger import GENESIS
-from reciprocal.storage import Database, MoveRow, resolve_url
+from reciprocal.storage import Database, MoveRow, ProposalEventRow, resolve_url
 
 from tests.conftest import CONFIG_DIR, DEMO_DATA
 from tests.helpers import reciprocal_many
+from tests.moves import refuse, to_accepted
 from tests.history import ROUND_1, ROUND_2, build_history, sql
 
 # The state machine's strategies are built when its class is defined, so the scheme is loaded here.
@@ -173,14 +173,22 @@ def test_a_move_with_no_legs_is_named(copy):
     sql(copy, "INSERT INTO move (round_id, proposal_id, request_ref, offer_ref, from_provider, "
               "to_provider, kind, bedrooms, band, moved_on) SELECT 2, id, 'RQ-0105', 'OF-2611-09', "
               "'huntingdonshire', 'east_cambridgeshire', 'survivor', 2, '2 bed', '2026-11-30' "
-              "FROM proposal WHERE status = 'declined'")
+              "FROM proposal WHERE status = 'refused'")
     result = verify(copy)
     legless = [f for f in result.failures if f.check == "legs"]
     assert [(f.move, f.entry) for f in legless] == [(10, None)]
     assert str(legless[0]) == "move 10: it has no move legs in the ledger"
     # Its offer and request were never let or moved by the engine either.
     assert {f.message for f in result.failures if f.check == "status"} == {
-        "its offer OF-2611-09 is open, not let", "its request RQ-0105 is open, not moved"}
+        "its offer OF-2611-09 is available, not let", "its request RQ-0105 is active, not moved"}
+
+
+def sql_rows(path, statement: str) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(statement).fetchall()
+    finally:
+        conn.close()
 
 
 def test_a_home_let_twice_is_named(copy):
@@ -190,7 +198,7 @@ def test_a_home_let_twice_is_named(copy):
     sql(copy, "INSERT INTO move (round_id, proposal_id, request_ref, offer_ref, from_provider, "
               "to_provider, kind, bedrooms, band, moved_on) SELECT 2, id, 'RQ-0105', 'OF-2612-01', "
               "'huntingdonshire', 'cambridge_city', 'survivor', 3, '3+ bed', '2026-11-30' "
-              "FROM proposal WHERE status = 'declined'")
+              "FROM proposal WHERE status = 'refused'")
     sql(copy, "INSERT INTO ledger_entry (id, move_id, round_id, provider, amount, band, entry_kind, "
               "reason, created_at, prev_hash, hash) VALUES (21, 10, 2, 'cambridge_city', 1, '3+ bed', "
               "'move', '', '2026-11-30 10:00:00.000000', 'x', 'h21'), (22, 10, 2, 'huntingdonshire', "
@@ -203,10 +211,30 @@ def test_a_home_let_twice_is_named(copy):
     assert result.first == twice[0]
 
 
-def test_a_cut_off_newest_move_is_caught_by_the_anchor(copy, history):
-    anchor = verify(history).head_hash
+def test_a_cut_off_newest_move_is_named_by_its_signed_proposal(copy):
     sql(copy, "DELETE FROM ledger_entry WHERE move_id = 9", "DELETE FROM checklist_item WHERE move_id = 9",
         "DELETE FROM move WHERE id = 9")
+    result = verify(copy)
+    assert [(f.check, f.message) for f in result.failures] == [("signed", "is signed with 0 move(s)")]
+    assert result.first.proposal is not None
+
+
+def test_a_cut_off_newest_move_and_trail_are_caught_by_the_anchor(copy, history):
+    anchor = verify(history).head_hash
+    with Database(resolve_url(str(copy))).reading() as session:
+        move = session.get(MoveRow, 9)
+        proposal_id = move.proposal_id
+        signing = session.exec(select(ProposalEventRow).where(ProposalEventRow.proposal_id == proposal_id,
+                                                              ProposalEventRow.to_status == "signed")).one()
+    later = f"SELECT id FROM proposal_event WHERE id > {signing.id}"
+    # The whole signing removed behind the engine's back: move, legs, checklist, the trail's newest
+    # events (nothing after the signing but signings of the same week), and every status put back.
+    assert len(sql_rows(copy, later)) == 0
+    sql(copy, "DELETE FROM ledger_entry WHERE move_id = 9", "DELETE FROM checklist_item WHERE move_id = 9",
+        "DELETE FROM move WHERE id = 9", f"DELETE FROM proposal_event WHERE id = {signing.id}",
+        f"UPDATE proposal SET status = 'accepted', tenancy_start = NULL WHERE id = {proposal_id}",
+        f"UPDATE offer SET status = 'available', closed_on = NULL WHERE ref = '{move.offer_ref}'",
+        f"UPDATE request SET status = 'active', closed_on = NULL WHERE ref = '{move.request_ref}'")
     assert verify(copy).ok  # a hash chain alone cannot see its own tail cut off...
     result = verify(copy, anchor)
     assert [f.check for f in result.failures] == ["anchor"]  # ...an anchor from an earlier audit can
@@ -256,8 +284,8 @@ def drop_unique_constraints_of_move(path: Path) -> None:
 # -- 2. invariants under random histories -----------------------------------------------------------
 
 class LedgerHistory(RuleBasedStateMachine):
-    """Random weeks: new homes and households, rounds, decisions, closes, withdrawals and
-    corrections, in any order the engine allows."""
+    """Random weeks: new homes and households, rounds, proposals signed or refused, withdrawals
+    and corrections, in any order the engine allows."""
 
     def __init__(self):
         super().__init__()
@@ -273,16 +301,11 @@ class LedgerHistory(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def the_demo_week(self, data):
-        """The demo week's pot and round, decided at random and closed: moves from the start."""
+        """The demo week's pot and round, answered at random: moves from the start."""
         pot.import_offers(self.db, SCHEME, DEMO_DATA / "offers.csv")
         pot.import_requests(self.db, SCHEME, DEMO_DATA / "requests.csv")
-        engine.run_round(self.db, SCHEME, self.day)
-        self._decide_all(data)
-        rounds.close_round(self.db, SCHEME, self._open_round().id, lapse_pending=True)
-
-    def _open_round(self):
-        with self.db.reading() as session:
-            return rounds.current_open_round(session)
+        run.run_round(self.db, SCHEME, self.day)
+        self._answer_all(data)
 
     @rule(giver=st.sampled_from(PROVIDERS), bedrooms=st.integers(1, 3), pick=st.integers(0, 5),
           house=st.booleans(), landlord=st.sampled_from(PROVIDERS), needs=st.integers(1, 3),
@@ -300,39 +323,34 @@ class LedgerHistory(RuleBasedStateMachine):
                                           Risk.high if high else Risk.standard,
                                           avoid_areas=tuple(sorted(avoid)))])
 
-    @precondition(lambda self: self._open_round() is None)
     @rule()
     def run_round(self):
         self.day += timedelta(days=7)
-        engine.run_round(self.db, SCHEME, self.day)
+        run.run_round(self.db, SCHEME, self.day)
 
-    @precondition(lambda self: self._open_round() is not None)
     @rule(data=st.data())
-    def decide(self, data):
-        """Each pending proposal accepted or declined (a decline re-solves the round)."""
-        self._decide_all(data)
+    def answer(self, data):
+        """Each waiting proposal signed (through every stage), refused (which re-solves), or left."""
+        self._answer_all(data)
 
-    def _decide_all(self, data):
-        rnd = self._open_round()
-        pending = [p for p in views.round_view(self.db, rnd.id)["proposals"] if p["status"] == "pending"]
-        for p in pending:
-            accept = data.draw(st.integers(0, 3), label=f"decision on {p['request']}") > 0  # mostly yes
-            engine.decide(self.db, SCHEME, rnd.id, p["id"], accept, None if accept else "declined in test")
-
-    @precondition(lambda self: self._open_round() is not None)
-    @rule(data=st.data(), lapse=st.booleans())
-    def close(self, data, lapse):
-        """Close the round: undecided proposals lapse, or are decided first."""
-        if not lapse:
-            self._decide_all(data)
-        rounds.close_round(self.db, SCHEME, self._open_round().id, lapse_pending=True)
+    def _answer_all(self, data):
+        for p in views.proposal_list(self.db, ["proposed"]):
+            what = data.draw(st.integers(0, 4), label=f"answer for {p['request']}")
+            if what == 0:
+                refuse(self.db, SCHEME, p["id"], self.day, "declined in test")
+            elif what < 4:  # mostly signed
+                to_accepted(self.db, SCHEME, p["id"], self.day)
+                run.sign(self.db, SCHEME, p["id"], self.day, self.day)
 
     @rule(data=st.data(), offer=st.booleans())
     def withdraw(self, data, offer):
-        records = pot.list_offers(self.db, "open") if offer else pot.list_requests(self.db, "open")
+        records = pot.list_offers(self.db) if offer else pot.list_requests(self.db)
         if records:
             ref = data.draw(st.sampled_from([r.ref for r in records]))
-            (pot.withdraw_offer if offer else pot.withdraw_request)(self.db, ref)
+            if offer:
+                run.offer_change(self.db, SCHEME, ref, self.day, OfferStatus.withdrawn)
+            else:
+                run.request_change(self.db, SCHEME, "withdraw", ref, self.day)
 
     def _moves(self) -> list[int]:
         with self.db.reading() as session:

@@ -116,19 +116,19 @@ REQUESTS = [  # ref, provider, kind, referred_on, status, closed_on
     ("R1", "fenland", "survivor", date(2026, 3, 20), "moved", date(2026, 5, 1)),
     ("R2", "cambridge_city", "survivor", date(2026, 4, 10), "moved", date(2026, 8, 14)),
     ("R3", GV, "perpetrator", date(2026, 5, 5), "moved", date(2026, 8, 14)),
-    ("R4", "huntingdonshire", "survivor", date(2026, 6, 30), "withdrawn", date(2026, 10, 1)),
-    ("R5", "peterborough_city", "survivor", date(2026, 7, 1), "open", None),
+    ("R4", "huntingdonshire", "survivor", date(2026, 6, 30), "closed", date(2026, 10, 1)),
+    ("R5", "peterborough_city", "survivor", date(2026, 7, 1), "active", None),
     ("R6", "fenland", "survivor", date(2027, 1, 15), "moved", date(2027, 3, 31)),
-    ("R7", "cambridge_city", "survivor", date(2027, 4, 1), "open", None),
-    ("R8", "fenland", "survivor", date(2026, 12, 1), "withdrawn", date(2026, 12, 20)),
+    ("R7", "cambridge_city", "survivor", date(2027, 4, 1), "active", None),
+    ("R8", "fenland", "survivor", date(2026, 12, 1), "closed", date(2026, 12, 20)),
 ]
 OFFERS = [  # ref, provider, area, created_at, status
     ("O1", "cambridge_city", "cambridge", datetime(2026, 3, 25, 10), "let"),
     ("O2", "huntingdonshire", "huntingdonshire", datetime(2026, 6, 1, 10), "let"),
     ("O3", "fenland", "fenland", datetime(2026, 7, 20, 10), "let"),
     ("O4", GV, "south_cambridgeshire", datetime(2027, 2, 1, 10), "let"),
-    ("O5", "cambridge_city", "cambridge", datetime(2026, 10, 5, 10), "open"),
-    ("O6", "peterborough_city", "peterborough", datetime(2026, 12, 31, 23, 30), "open"),
+    ("O5", "cambridge_city", "cambridge", datetime(2026, 10, 5, 10), "available"),
+    ("O6", "peterborough_city", "peterborough", datetime(2026, 12, 31, 23, 30), "available"),
 ]
 MOVES = [  # request, offer, moved_on
     ("R1", "O1", date(2026, 5, 1)), ("R2", "O2", date(2026, 8, 14)), ("R3", "O3", date(2026, 8, 14)),

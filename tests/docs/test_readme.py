@@ -14,7 +14,7 @@ README = ROOT / "README.md"
 
 def worked_round_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    section = text.split("## A weekly round, worked", 1)[1]
+    section = text.split("## Weeks of rounds, worked", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     commands = []
     for line in block.splitlines():

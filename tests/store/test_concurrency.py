@@ -2,10 +2,10 @@
 PostgreSQL when `RECIPROCAL_TEST_DATABASE_URL` is set).
 
 Writers take turns (`Database.transaction`: BEGIN IMMEDIATE on SQLite, an advisory lock on
-PostgreSQL), so of two `round close` one closes and the other finds the round closed; of two
-`round run` one opens a round and the other is told a round is open; a `decide` racing a `close`
-either lands before it or is refused after it. In every case no home is let twice, no move is
-doubled, and the ledger verifies.
+PostgreSQL), so of two signings of one proposal one makes the move and the other changes nothing;
+of two `round run` the second queues and sees the first's proposals as reserved; a refusal
+racing a signing either lands before it or is refused after it. In every case no home is let
+twice, no move is doubled, and the ledger and the proposal trail verify.
 
 The processes are real: a launcher process imports the whole command line once and forks one
 child per command; the children wait at a barrier (a file appearing) and then run `main()`
@@ -24,105 +24,77 @@ from reciprocal.storage import Database, resolve_url
 from tests.conftest import ROUND_DAY, command, copy_database, count, drop_database, no_traceback, rows
 from tests.helpers import write_offers_csv
 
-def assert_single_close(url: str, accepted: int) -> None:
-    """What one close of the round leaves: one move per accepted proposal, two ledger legs and
-    three checklist items each, every home let once, every household moved once."""
-    assert count(url, "move") == accepted
-    assert count(url, "ledger_entry") == 2 * accepted
-    assert count(url, "checklist_item") == 3 * accepted
-    assert rows(url, "SELECT count(DISTINCT offer_ref), count(DISTINCT request_ref) FROM move") == [
-        (accepted, accepted)]
-    assert count(url, "offer WHERE status = 'let'") == accepted
-    assert count(url, "request WHERE status = 'moved'") == accepted
-    assert rows(url, "SELECT status FROM round") == [("closed",)]
+def assert_signed_once(url: str, proposal_id: int) -> None:
+    """What one signing of a proposal leaves: one move, two ledger legs, three checklist items,
+    its home let once and its household moved once, and a ledger and trail that verify."""
+    assert rows(url, f"SELECT count(*) FROM move WHERE proposal_id = {proposal_id}") == [(1,)]
+    assert count(url, "move") == 1
+    assert count(url, "ledger_entry") == 2
+    assert count(url, "checklist_item") == 3
+    assert count(url, "offer WHERE status = 'let'") == 1
+    assert count(url, "request WHERE status = 'moved'") == 1
+    assert rows(url, f"SELECT status FROM proposal WHERE id = {proposal_id}") == [("signed",)]
     verification = audits.verify(Database(resolve_url(url)))
     assert verification.ok, [str(f) for f in verification.failures]
+
+
+SIGN = ("proposal", "sign", "1", "--tenancy-start", "2026-12-07", "--on", "2026-11-30", "--format", "json")
 
 
 # -- the races ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_two_closes_at_once_close_the_round_once(launcher, round_db, tmp_path, attempt):
-    template, accepted = round_db
-    url = copy_database(template, tmp_path)
+def test_two_signings_of_one_proposal_at_once_make_one_move(launcher, accepted_db, tmp_path, attempt):
+    url = copy_database(accepted_db, tmp_path)
     try:
-        outcomes = launcher.run(*[command(url, "round", "close", "1", "--format", "json")] * 2)
+        outcomes = launcher.run(*[command(url, *SIGN)] * 2)
         no_traceback(outcomes)
         assert [o.code for o in outcomes] == [0, 0], [o.stderr for o in outcomes]
-        results = [json.loads(o.stdout) for o in outcomes]
-        assert sorted(r["already_closed"] for r in results) == [False, True]
-        winner = next(r for r in results if not r["already_closed"])
-        loser = next(r for r in results if r["already_closed"])
-        assert len(winner["moves"]) == accepted
-        assert loser["moves"] == winner["moves"]  # the loser reports the winner's moves, unchanged
-        assert_single_close(url, accepted)
-    finally:
-        drop_database(url)
-
-
-def test_the_loser_of_a_close_race_is_told_plainly(launcher, round_db, tmp_path):
-    template, accepted = round_db
-    url = copy_database(template, tmp_path)
-    try:
-        outcomes = launcher.run(*[command(url, "round", "close", "1")] * 2)
-        no_traceback(outcomes)
-        texts = sorted(o.stdout.splitlines()[0] for o in outcomes)
-        assert texts == [f"Round 1 closed: {accepted} move(s) committed, ledger written, post-move "
-                         f"checklists created.",
-                         f"Round 1 was already closed; nothing changed ({accepted} move(s))."]
-        assert_single_close(url, accepted)
+        changes = sorted(len(json.loads(o.stdout)["changes"]) for o in outcomes)
+        assert changes == [0, 3]  # one signed (proposal, offer, request); the other changed nothing
+        assert_signed_once(url, 1)
     finally:
         drop_database(url)
 
 
 @pytest.mark.parametrize("attempt", range(2))
-def test_two_runs_at_once_open_one_round(launcher, pot_db, tmp_path, attempt):
+def test_two_runs_at_once_never_propose_a_home_or_household_twice(launcher, pot_db, tmp_path, attempt):
     url = copy_database(pot_db, tmp_path)
     try:
         outcomes = launcher.run(*[command(url, "round", "run", "--on", ROUND_DAY.isoformat(),
                                           "--format", "json")] * 2)
         no_traceback(outcomes)
-        assert sorted(o.code for o in outcomes) == [0, 4], [o.stderr for o in outcomes]
-        winner = next(o for o in outcomes if o.code == 0)
-        loser = next(o for o in outcomes if o.code == 4)
-        assert json.loads(winner.stdout)["round"] == 1
-        assert loser.stderr.strip() == ("round 1 is still open; decide and close it (`reciprocal round "
-                                        "close 1`) before running a new round")
-        assert loser.stdout == ""
-        assert count(url, "round") == 1
-        proposals = json.loads(winner.stdout)["proposals"]
-        assert count(url, "proposal") == len(proposals) > 0
-        assert rows(url, "SELECT count(DISTINCT offer_ref), count(DISTINCT request_ref) FROM proposal") == [
-            (len(proposals), len(proposals))]
+        assert [o.code for o in outcomes] == [0, 0], [o.stderr for o in outcomes]
+        # The second run queued behind the first and saw its proposals as reserved.
+        assert sorted(json.loads(o.stdout)["round"] for o in outcomes) == [1, 2]
+        first = min((json.loads(o.stdout) for o in outcomes), key=lambda v: v["round"])
+        assert len(first["proposals"]) > 0
+        live = "status IN ('proposed', 'nomination_confirmed', 'viewing', 'accepted')"
+        assert rows(url, f"SELECT count(*), count(DISTINCT offer_ref), count(DISTINCT request_ref) "
+                         f"FROM proposal WHERE {live}") == [(count(url, "proposal"),) * 3]
+        verification = audits.verify(Database(resolve_url(url)))
+        assert verification.ok, [str(f) for f in verification.failures]
     finally:
         drop_database(url)
 
 
-@pytest.mark.parametrize("attempt", range(2))
-def test_a_decline_racing_a_close_lands_before_it_or_is_refused(launcher, round_db, tmp_path, attempt):
-    template, accepted = round_db
-    url = copy_database(template, tmp_path)
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_refusal_racing_a_signing_lands_before_it_or_is_refused(launcher, accepted_db, tmp_path, attempt):
+    url = copy_database(accepted_db, tmp_path)
     try:
-        first = "SELECT id, request_ref FROM proposal ORDER BY id LIMIT 1"
-        declined_id, declined_request = rows(url, first)[0]
-        close, decline = launcher.run(
-            command(url, "round", "close", "1", "--format", "json"),
-            command(url, "round", "decide", "1", "--proposal", str(declined_id), "--decline",
-                    "--reason", "household declined", "--no-resolve", "--format", "json"))
-        no_traceback([close, decline])
-        assert close.code == 0, close.stderr
-        moved = {m["request"] for m in json.loads(close.stdout)["moves"]}
-        if decline.code == 0:  # the decline came first: that household did not move
-            assert json.loads(decline.stdout)["status"] == "declined"
-            assert declined_request not in moved
-            assert_single_close(url, accepted - 1)
-            assert rows(url, f"SELECT status FROM proposal WHERE id = {declined_id}") == [("declined",)]
-        else:  # the close came first: the decline is refused and the household moved
-            assert decline.code == 4
-            assert decline.stderr.strip() == ("round 1 is closed; its proposals can no longer be "
-                                              "decided")
-            assert declined_request in moved
-            assert_single_close(url, accepted)
+        sign, refuse = launcher.run(
+            command(url, *SIGN),
+            command(url, "proposal", "refuse", "1", "--by", "household", "--reason", "other",
+                    "--not-reasonable", "--no-resolve", "--on", "2026-11-30"))
+        no_traceback([sign, refuse])
+        if refuse.code == 0:  # the refusal came first: the signing is refused, nothing moved
+            assert sign.code == 4 and "is refused" in sign.stderr, sign.stderr
+            assert count(url, "move") == 0
+            assert rows(url, "SELECT status FROM proposal WHERE id = 1") == [("refused",)]
+        else:  # the signing came first: the refusal is refused and the household moved
+            assert sign.code == 0, sign.stderr
+            assert refuse.code == 4 and "can no longer be refused" in refuse.stderr, refuse.stderr
+            assert_signed_once(url, 1)
     finally:
         drop_database(url)
 

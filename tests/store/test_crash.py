@@ -1,5 +1,5 @@
-"""A `reciprocal` process killed (SIGKILL) at many points during `round close` and during `offer
-import` leaves the database as it was before or as it is after, never in between; the ledger
+"""A `reciprocal` process killed (SIGKILL) at many points during `round run`, a signing (`proposal
+sign`) and an `offer import` leaves the database as it was before or as it is after, never in between; the ledger
 verifies afterwards, and running the command again finishes the job. On the suite's backend.
 
 No hook in the engine says where to die: the real command runs in a real process (forked by the
@@ -27,39 +27,14 @@ from sqlalchemy.pool import NullPool
 from reciprocal import audits
 from reciprocal.storage import Database, resolve_url
 
-from tests.conftest import (ON_POSTGRES, Launcher, command, copy_database, count,
+from tests.conftest import (ON_POSTGRES, ROUND_DAY, Launcher, command, copy_database, count,
                             drop_database, no_traceback)
 from tests.helpers import write_offers_csv
 
-CLOSE_TRIALS = 14
+RUN_TRIALS = 12
+SIGN_TRIALS = 8
 IMPORT_TRIALS = 8
 IMPORT_ROWS = 3000
-
-CLOSE_STATE = (
-    "SELECT request_ref, offer_ref, from_provider, to_provider, band, moved_on FROM move "
-    "ORDER BY request_ref",
-    "SELECT l.id, m.request_ref, l.provider, l.amount, l.band, l.entry_kind "
-    "FROM ledger_entry l LEFT JOIN move m ON m.id = l.move_id ORDER BY l.id",
-    "SELECT m.request_ref, c.item, c.owner, c.status FROM checklist_item c "
-    "JOIN move m ON m.id = c.move_id ORDER BY m.request_ref, c.item",
-    "SELECT ref, status, closed_on FROM offer ORDER BY ref",
-    "SELECT ref, status, closed_on FROM request ORDER BY ref",
-    "SELECT id, status FROM proposal ORDER BY id",
-    "SELECT id, status FROM round ORDER BY id",
-)
-
-
-def close_state(url: str) -> tuple:
-    """Everything `round close` changes, without ids a database sequence hands out (PostgreSQL
-    does not give back the numbers a killed transaction took) or the time it was written; read
-    in one transaction."""
-    engine = create_engine(resolve_url(url), poolclass=NullPool)
-    try:
-        with engine.begin() as conn:
-            return tuple([tuple(r) for r in conn.execute(text(q)).all()] for q in CLOSE_STATE)
-    finally:
-        engine.dispose()
-
 
 def assert_verifies(url: str) -> None:
     database = Database(resolve_url(url))
@@ -159,40 +134,83 @@ def plan(window: tuple[float, float], trials: int, seed: str) -> list[tuple[floa
     return out
 
 
-def test_round_close_killed_at_any_point_is_before_or_after(launcher, round_db, tmp_path):
-    template, accepted = round_db
+RUN_STATE = (
+    "SELECT request_ref, offer_ref, status, due_on FROM proposal ORDER BY request_ref",
+    "SELECT count(*) FROM proposal_event",
+    "SELECT status, \"on\" FROM round ORDER BY id",
+)
+SIGN_STATE = (
+    "SELECT request_ref, offer_ref, from_provider, to_provider, band, moved_on FROM move "
+    "ORDER BY request_ref",
+    "SELECT l.id, m.request_ref, l.provider, l.amount, l.band, l.entry_kind "
+    "FROM ledger_entry l LEFT JOIN move m ON m.id = l.move_id ORDER BY l.id",
+    "SELECT m.request_ref, c.item, c.owner, c.status FROM checklist_item c "
+    "JOIN move m ON m.id = c.move_id ORDER BY m.request_ref, c.item",
+    "SELECT ref, status, closed_on FROM offer ORDER BY ref",
+    "SELECT ref, status, closed_on FROM request ORDER BY ref",
+    "SELECT id, status, tenancy_start FROM proposal ORDER BY id",
+    "SELECT id, proposal_id, from_status, to_status FROM proposal_event ORDER BY id",
+)
+
+
+def state(url: str, queries) -> tuple:
+    """What a command changes, without ids a database sequence hands out (PostgreSQL does not give
+    back the numbers a killed transaction took) or the time it was written; in one transaction."""
+    engine = create_engine(resolve_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            return tuple([tuple(r) for r in conn.execute(text(q)).all()] for q in queries)
+    finally:
+        engine.dispose()
+
+
+def killed_at_any_point(launcher, template, tmp_path, argv, queries, trials, seed, wide: bool):
     before_url = copy_database(template, tmp_path / "before")
     after_url = copy_database(template, tmp_path / "after")
-    argv = ["round", "close", "1", "--format", "json"]
     try:
-        before = close_state(before_url)
+        before = state(before_url, queries)
         window = write_window(launcher, after_url, argv)
-        after = close_state(after_url)
-        assert before != after and count(after_url, "move") == accepted
+        after = state(after_url, queries)
+        assert before != after
         seen = []
-        for k, (delay, into) in enumerate(plan(window, CLOSE_TRIALS, "close")):
+        for k, (delay, into) in enumerate(plan(window, trials, seed)):
             url = copy_database(template, tmp_path / f"trial{k}")
             try:
                 outcome, mid_write = kill(launcher, url, argv, delay, into)
-                state = close_state(url)
-                assert state in (before, after), (f"trial {k}: killed {delay:.3f} s in, the database is "
-                                                  f"neither as before nor as after the close")
-                seen.append((delay, outcome.code, mid_write, "before" if state == before else "after"))
+                now = state(url, queries)
+                assert now in (before, after), (f"trial {k}: killed {delay:.4f} s in, the database is "
+                                                f"neither as before nor as after")
+                seen.append((delay, outcome.code, mid_write, "before" if now == before else "after"))
                 assert_verifies(url)
-                # Whatever the kill left, closing again finishes the job exactly once.
-                again = launcher.run(command(url, *argv))[0]
-                assert again.code == 0, again.stderr
-                assert close_state(url) == after
-                assert_verifies(url)
+                if now == before:  # running it again finishes the job exactly once
+                    again = launcher.run(command(url, *argv))[0]
+                    assert again.code == 0, again.stderr
+                    assert state(url, queries) == after
+                    assert_verifies(url)
             finally:
                 drop_database(url)
-        # Many kills landed while the close was writing; those left it as before (or, killed
-        # while its COMMIT was already on its way, as after).
         mid = [where for _, _, mid_write, where in seen if mid_write]
-        assert len(mid) >= CLOSE_TRIALS // 3 and "before" in mid, (window, seen)
+        if wide:  # a long write: many kills landed inside it, and those left it as before
+            assert len(mid) >= trials // 3 and "before" in mid, (window, seen)
+        return seen
     finally:
         drop_database(before_url)
         drop_database(after_url)
+
+
+def test_a_round_run_killed_at_any_point_is_before_or_after(launcher, pot_db, tmp_path):
+    """`round run` on a large pot writes many proposals and trail events in one transaction."""
+    killed_at_any_point(launcher, pot_db, tmp_path, ["round", "run", "--on", ROUND_DAY.isoformat()],
+                        RUN_STATE, RUN_TRIALS, "run", wide=True)
+
+
+def test_a_signing_killed_at_any_point_is_before_or_after(launcher, accepted_db, tmp_path):
+    """Signing writes the move, both ledger legs, three checklist items, the offer, the request,
+    the proposal and its trail event: all of it or none. Its write is short, so only some kills
+    land inside it; every one must leave the database as before or as after."""
+    killed_at_any_point(launcher, accepted_db, tmp_path,
+                        ["proposal", "sign", "1", "--tenancy-start", "2026-12-07", "--on", "2026-11-30"],
+                        SIGN_STATE, SIGN_TRIALS, "sign", wide=False)
 
 
 def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, db_template):
@@ -225,14 +243,14 @@ def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, 
         drop_database(timing_url)
 
 
-def test_audit_verify_command_passes_after_a_killed_close(launcher, round_db, tmp_path):
-    template, accepted = round_db
-    url = copy_database(template, tmp_path)
+def test_audit_verify_command_passes_after_a_killed_round_run(launcher, pot_db, tmp_path):
+    url = copy_database(pot_db, tmp_path)
     try:
-        outcome, mid_write = kill(launcher, url, ["round", "close", "1"], 0.01, after_write_starts=True)
+        outcome, mid_write = kill(launcher, url, ["round", "run", "--on", ROUND_DAY.isoformat()], 0.01,
+                                  after_write_starts=True)
         verify = launcher.run(command(url, "audit", "verify"))[0]
         no_traceback([verify])
         assert verify.code == 0, verify.stdout + verify.stderr
-        assert mid_write, outcome  # the kill did land part-way through the close
+        assert mid_write, outcome  # the kill did land part-way through the round's write
     finally:
         drop_database(url)

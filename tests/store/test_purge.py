@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from reciprocal.lifecycle.run import decide, run_round
+from reciprocal.lifecycle import run
+from reciprocal.lifecycle.run import run_round
 from reciprocal import audits
 from reciprocal.intake import purge
 from reciprocal.ledger import balances
-from reciprocal.intake.pot import add_records, import_offers, import_requests, withdraw_request
-from reciprocal.lifecycle.rounds import close_round
+from reciprocal.intake.pot import add_records, import_offers, import_requests
 from reciprocal.lifecycle.views import round_view
 from reciprocal.storage import RequestRow
 from sqlmodel import select
 
+from tests.moves import refuse, sign_live
 from tests.conftest import DEMO_DATA, ON_POSTGRES, ROUND_DAY, command, make_request
 
 AFTER_ROUND = date(2026, 11, 24)
@@ -30,18 +31,16 @@ FAR_FUTURE = date(2100, 1, 1)
 
 @pytest.fixture
 def closed_week(db, scheme):
-    """The demo week: one proposal declined, the rest accepted and closed; one request withdrawn;
-    the other requests left open."""
+    """The demo week: one proposal refused, the rest signed; one request withdrawn; the other
+    requests left active."""
     import_offers(db, scheme, DEMO_DATA / "offers.csv")
     import_requests(db, scheme, DEMO_DATA / "requests.csv")
-    round_id = run_round(db, scheme, ROUND_DAY)
+    round_id = run_round(db, scheme, ROUND_DAY).round_id
     proposals = round_view(db, round_id)["proposals"]
-    decide(db, scheme, round_id, proposals[0]["id"], False, "too far from school", resolve=False)
-    for p in proposals[1:]:
-        decide(db, scheme, round_id, p["id"], True)
-    close_round(db, scheme, round_id)
+    refuse(db, scheme, proposals[0]["id"], ROUND_DAY, "too far from school", resolve=False)
+    sign_live(db, scheme, ROUND_DAY)
     open_refs = [r["request"] for r in round_view(db, round_id)["unmatched"]]
-    withdraw_request(db, open_refs[0])
+    run.request_change(db, scheme, "withdraw", open_refs[0], ROUND_DAY)
     return db
 
 
@@ -61,7 +60,7 @@ def snapshot(db) -> dict:
 def test_purge_removes_closed_households_details_and_nothing_else(closed_week):
     db = closed_week
     before = snapshot(db)
-    closed = {ref for ref, r in before["request"].items() if r["status"] in ("moved", "withdrawn")}
+    closed = {ref for ref, r in before["request"].items() if r["status"] in ("moved", "closed")}
     assert len(closed) >= 3
     result = purge.purge_closed(db, FAR_FUTURE, today=AFTER_ROUND)
     assert sorted(result.purged) == sorted(closed) and result.already_purged == 0
@@ -86,10 +85,10 @@ def test_purge_removes_closed_households_details_and_nothing_else(closed_week):
 def test_purge_also_removes_what_rounds_wrote_about_the_household(closed_week):
     db = closed_week
     view = round_view(db, 1)
-    declined = next(p for p in view["proposals"] if p["status"] == "declined")
+    declined = next(p for p in view["proposals"] if p["status"] == "refused")
     assert declined["decline_reason"] == "too far from school"
     assert any("risk" in reason for reason in declined["reasons"])
-    withdrawn = next(r.ref for r in _requests(db) if r.status == "withdrawn")
+    withdrawn = next(r.ref for r in _requests(db) if r.status == "closed")
     assert withdrawn in [u["request"] for u in view["unmatched"]]
     purge.purge_closed(db, FAR_FUTURE, today=AFTER_ROUND)
     view = round_view(db, 1)
@@ -133,10 +132,8 @@ def test_a_purged_round_still_carries_on(closed_week, scheme):
     db = closed_week
     purge.purge_closed(db, FAR_FUTURE, today=AFTER_ROUND)
     add_records(db, [make_request(ref="RQ-NEW", provider="fenland")])
-    round_id = run_round(db, scheme, date(2026, 11, 30))
-    for p in round_view(db, round_id)["proposals"]:
-        decide(db, scheme, round_id, p["id"], True)
-    close_round(db, scheme, round_id)
+    run_round(db, scheme, date(2026, 11, 30))
+    sign_live(db, scheme, date(2026, 11, 30))
     assert audits.verify(db).ok
 
 

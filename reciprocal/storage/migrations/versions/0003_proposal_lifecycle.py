@@ -66,9 +66,9 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(), nullable=False),
         sa.ForeignKeyConstraint(["proposal_id"], ["proposal.id"]),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("hash"),
     )
     op.create_index("ix_proposal_event_proposal_id", "proposal_event", ["proposal_id"], unique=False)
-    op.create_index("ix_proposal_event_hash", "proposal_event", ["hash"], unique=True)
 
     # The live-proposal indexes name the live statuses: drop them while the data changes.
     op.drop_index("one_live_proposal_per_offer", table_name="proposal")

@@ -1,0 +1,189 @@
+"""Weeks of rounds with random stage answers, refusals, lapses, withdrawals, holds,
+reconfirmations and signings, in any order the commands allow (SPEC section 6).
+
+After every step: no home let twice, no household moved twice, no pair proposed twice (a refused
+or lapsed pair is never proposed again), at most one live proposal per home and per household,
+balances sum to zero in total and by band, no member past its debt limit, `audit verify` passes,
+and every state change the step made was reported by it, and nothing else."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import Counter
+from datetime import timedelta
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from sqlmodel import select
+
+from reciprocal import audits
+from reciprocal.config import load_scheme
+from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Offer, OfferStatus, PropertyType, ProposalStatus,
+                               RefusedBy, Request, RequestKind, RequestOutcome, Risk, Role)
+from reciprocal.errors import StateError
+from reciprocal.intake import pot
+from reciprocal.ledger import balances
+from reciprocal.lifecycle import run
+from reciprocal.storage import Database, MoveRow, OfferRow, ProposalRow, RequestRow, resolve_url
+from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY
+
+SCHEME = load_scheme(CONFIG_DIR)
+PROVIDERS = sorted(SCHEME.providers)
+AREAS = sorted(SCHEME.config.areas)
+LIVE = {s.value for s in LIVE_PROPOSAL}
+
+
+class WeeksOfRounds(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.mkdtemp(prefix="weeks-")
+        self.db = Database(resolve_url(os.path.join(self.dir, "w.db")))
+        self.db.create(SCHEME.id)
+        self.day = ROUND_DAY
+        self.serial = 0
+
+    def teardown(self):
+        self.db.engine.dispose()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- what the database holds -----------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        with self.db.reading() as session:
+            state = {("proposal", str(p.id)): p.status for p in session.exec(select(ProposalRow)).all()}
+            state.update({("request", r.ref): r.status for r in session.exec(select(RequestRow)).all()})
+            state.update({("offer", o.ref): o.status for o in session.exec(select(OfferRow)).all()})
+        return state
+
+    def proposals(self, *statuses: str) -> list[ProposalRow]:
+        with self.db.reading() as session:
+            rows = session.exec(select(ProposalRow).order_by(ProposalRow.id)).all()
+        return [p for p in rows if not statuses or p.status in statuses]
+
+    def act(self, fn, *args, **kwargs):
+        """Run one command; every state it changed must be among the changes it reported."""
+        before = self.snapshot()
+        try:
+            outcome = fn(self.db, SCHEME, *args, **kwargs)
+        except StateError:
+            assert self.snapshot() == before  # refused: nothing changed
+            return None
+        after = self.snapshot()
+        changed = {k for k in after if before.get(k) != after[k]}
+        reported = {(c.what, c.ref): c.to_status for c in outcome.changes}
+        assert changed <= set(reported), f"changed without a word: {sorted(changed - set(reported))}"
+        for key, status in reported.items():
+            assert after.get(key) == status, (key, status, after.get(key))
+        return outcome
+
+    def pick(self, data, rows, label):
+        return data.draw(st.sampled_from(rows), label=label) if rows else None
+
+    # -- the steps --------------------------------------------------------------------------------
+
+    @initialize()
+    def the_demo_pot_and_a_round(self):
+        pot.import_offers(self.db, SCHEME, DEMO_DATA / "offers.csv")
+        pot.import_requests(self.db, SCHEME, DEMO_DATA / "requests.csv")
+        self.act(run.run_round, self.day)
+
+    @rule(giver=st.sampled_from(PROVIDERS), bedrooms=st.integers(1, 3), pick=st.integers(0, 5),
+          landlord=st.sampled_from(PROVIDERS), needs=st.integers(1, 3),
+          avoid=st.sets(st.sampled_from(AREAS), max_size=1), high=st.booleans(), waited=st.integers(0, 200))
+    def a_home_and_a_household_join(self, giver, bedrooms, pick, landlord, needs, avoid, high, waited):
+        self.serial += 1
+        areas = SCHEME.providers[giver].areas
+        tenancy = "secure" if SCHEME.providers[landlord].kind == "local_authority" else "assured"
+        pot.add_records(self.db, [Offer(f"OF-W{self.serial}", giver, areas[pick % len(areas)], bedrooms,
+                                        PropertyType.house, self.day, step_free=True)])
+        pot.add_records(self.db, [Request(f"RQ-W{self.serial}", landlord, RequestKind.survivor, tenancy, needs,
+                                          self.day - timedelta(days=waited), Risk.high if high else Risk.standard,
+                                          avoid_areas=tuple(sorted(avoid)))])
+
+    @rule(days=st.integers(1, 9))
+    def a_round_some_days_later(self, days):
+        self.day += timedelta(days=days)
+        self.act(run.run_round, self.day)
+
+    @precondition(lambda self: self.proposals(*LIVE))
+    @rule(data=st.data(), days=st.integers(0, 3))
+    def a_stage_answered(self, data, days):
+        p = self.pick(data, self.proposals(*LIVE), "proposal")
+        self.day += timedelta(days=days)
+        following = NEXT_STAGE[ProposalStatus(p.status)]
+        if following == ProposalStatus.signed:
+            self.act(run.sign, p.id, self.day + timedelta(days=data.draw(st.integers(0, 20))), self.day)
+        else:
+            self.act(run.advance, p.id, self.day, Role.coordinator, following)
+
+    @precondition(lambda self: self.proposals(*LIVE))
+    @rule(data=st.data(), by=st.sampled_from(list(RefusedBy)), reasonable=st.booleans(), resolve=st.booleans())
+    def a_refusal(self, data, by, reasonable, resolve):
+        p = self.pick(data, self.proposals(*LIVE), "proposal")
+        self.act(run.refuse, p.id, self.day, by, "other", "", reasonable if by == RefusedBy.household else None,
+                 resolve)
+
+    @rule(data=st.data(), offer=st.booleans(), let_outside=st.booleans())
+    def a_withdrawal(self, data, offer, let_outside):
+        if offer:
+            ref = self.pick(data, [o.ref for o in pot.list_offers(self.db)], "offer")
+            if ref:
+                status = OfferStatus.let_outside_scheme if let_outside else OfferStatus.withdrawn
+                self.act(run.offer_change, ref, self.day, status)
+        else:
+            ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+            if ref:
+                self.act(run.request_change, "close", ref, self.day, outcome=RequestOutcome.lost_contact)
+
+    @rule(data=st.data(), action=st.sampled_from(["hold", "resume", "reconfirm", "approve"]))
+    def a_request_change(self, data, action):
+        ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+        if ref is None:
+            return
+        extra = {"reason": "test hold", "until": self.day + timedelta(days=14)} if action == "hold" else {}
+        self.act(run.request_change, action, ref, self.day, **extra)
+
+    # -- what must always hold -------------------------------------------------------------------
+
+    @invariant()
+    def verify_passes(self):
+        result = audits.verify(self.db)
+        assert result.ok, [str(f) for f in result.failures]
+
+    @invariant()
+    def no_home_let_twice_no_household_moved_twice(self):
+        with self.db.reading() as session:
+            moves = session.exec(select(MoveRow)).all()
+        assert len({m.offer_ref for m in moves}) == len(moves)
+        assert len({m.request_ref for m in moves}) == len(moves)
+
+    @invariant()
+    def no_pair_proposed_twice_and_one_live_proposal_each(self):
+        rows = self.proposals()
+        pairs = Counter((p.request_ref, p.offer_ref) for p in rows)
+        assert max(pairs.values(), default=0) <= 1, pairs.most_common(1)
+        live = [p for p in rows if p.status in LIVE]
+        assert len({p.offer_ref for p in live}) == len(live)
+        assert len({p.request_ref for p in live}) == len(live)
+
+    @invariant()
+    def balances_sum_to_zero_and_no_member_past_its_limit(self):
+        with self.db.reading() as session:
+            bal = balances(session, PROVIDERS)
+        assert sum(bal.total.values()) == 0
+        by_band = Counter()
+        for bands in bal.by_band.values():
+            by_band.update(bands)
+        assert all(n == 0 for n in by_band.values()), by_band
+        for provider in PROVIDERS:
+            assert bal.of(provider) >= -SCHEME.max_debt(provider), (provider, bal.of(provider))
+
+
+# No shrinking: each step may run the solver; a failure still prints the steps that broke it.
+WeeksOfRounds.TestCase.settings = settings(max_examples=12, stateful_step_count=20, deadline=None,
+                                           phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                                           suppress_health_check=[HealthCheck.too_slow])
+test_weeks_of_rounds_keep_every_rule = WeeksOfRounds.TestCase
+
