@@ -64,14 +64,16 @@ def test_every_command_and_group_has_help_text():
     for expected in ["init", "demo", "config", "config validate", "config schema", "config show",
                      "provider", "provider list", "offer", "offer add", "offer import", "offer list",
                      "offer withdraw", "request", "request add", "request import", "request list",
-                     "request withdraw", "round", "round run", "round show", "round decide",
-                     "round close", "round list", "ledger", "ledger show"]:
+                     "request withdraw", "request hold", "request close", "round", "round run",
+                     "round show", "round list", "proposal", "proposal list", "proposal show",
+                     "proposal advance", "proposal refuse", "proposal sign", "due", "ledger",
+                     "ledger show"]:
         assert expected in names
     for path, command in everything.items():
         assert (command.help or "").strip(), f"`reciprocal {' '.join(path)}` has no help text"
 
 
-HELP_SAMPLE = [(), ("round",), ("round", "decide"), ("offer", "import"), ("config", "validate"),
+HELP_SAMPLE = [(), ("round",), ("proposal", "refuse"), ("offer", "import"), ("config", "validate"),
                ("ledger", "show")]
 
 
@@ -205,13 +207,15 @@ def test_unknown_format_is_a_usage_error(tmp_path, ready_db):
     assert proc.stdout == ""
 
 
-# -- a full weekly round ------------------------------------------------------------------------
+# -- weeks of a round's proposals ------------------------------------------------------------------
+
+SIGN_ON = "2026-11-27"
+
 
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory, template_db):
-    """init, import, run, decide (one decline, the rest accepted), close twice, and the views.
-
-    Every step's process is kept for the tests below to inspect."""
+    """init, import, run, one refusal, every other proposal through its stages and signed (one of
+    them twice), and the views. Every step's process is kept for the tests below to inspect."""
     work = tmp_path_factory.mktemp("round")
     db = copy_database(template_db, work)
     steps: dict = {"db": db}
@@ -233,28 +237,33 @@ def flow(tmp_path_factory, template_db):
     declining = next((p for p in view["proposals"] if p["request"] == "RQ-0103"), view["proposals"][0])
     steps["declining"] = declining
     # Two commands that must be refused, at once: neither may change anything.
-    steps["run_again"], steps["decline_no_reason"] = reciprocal_many(
-        [("round", "run", "--on", "2026-11-23"),
-         ("round", "decide", "1", "--proposal", str(declining["id"]), "--decline")], db=db, cwd=work)
-    decline = step("decline", "round", "decide", "1", "--proposal", str(declining["id"]), "--decline",
-                   "--reason", DECLINE_REASON, "--format", "json")
-    assert decline.returncode == 0, decline.stderr
+    steps["run_earlier"], steps["refuse_no_reason"] = reciprocal_many(
+        [("round", "run", "--on", "2026-11-01"),
+         ("proposal", "refuse", str(declining["id"]), "--by", "household")], db=db, cwd=work)
+    refuse = step("refuse", "proposal", "refuse", str(declining["id"]), "--by", "household", "--reason",
+                  "too_far_from_support", "--note", DECLINE_REASON, "--not-reasonable", "--on", "2026-11-24",
+                  "--format", "json")
+    assert refuse.returncode == 0, refuse.stderr
     shown = step("show", "round", "show", "1", "--format", "json")
     assert shown.returncode == 0, shown.stderr
-    pending = [p for p in json.loads(shown.stdout)["proposals"] if p["status"] == "pending"]
-    steps["accepted"] = pending
-    for p in pending:
-        proc = step(f"accept_{p['id']}", "round", "decide", "1", "--proposal", str(p["id"]), "--accept")
+    waiting = [p for p in json.loads(shown.stdout)["proposals"] if p["status"] == "proposed"]
+    steps["signed"] = waiting
+    for p in waiting:
+        for day in ("2026-11-24", "2026-11-25", "2026-11-26"):
+            proc = step(f"advance_{p['id']}_{day}", "proposal", "advance", str(p["id"]), "--on", day)
+            assert proc.returncode == 0, proc.stderr
+        proc = step(f"sign_{p['id']}", "proposal", "sign", str(p["id"]), "--tenancy-start", "2026-12-07",
+                    "--on", SIGN_ON, "--format", "json")
         assert proc.returncode == 0, proc.stderr
-    steps["close"] = step("close", "round", "close", "1")
-    steps["after_close"] = (count(db, "move"), count(db, "ledger_entry"), count(db, "checklist_item"))
-    step("close_again", "round", "close", "1")
-    steps["after_close_again"] = (count(db, "move"), count(db, "ledger_entry"),
-                                  count(db, "checklist_item"))
+    steps["after_signing"] = (count(db, "move"), count(db, "ledger_entry"), count(db, "checklist_item"))
+    step("sign_again", "proposal", "sign", str(waiting[0]["id"]), "--tenancy-start", "2026-12-07",
+         "--on", SIGN_ON)
+    steps["after_signing_again"] = (count(db, "move"), count(db, "ledger_entry"),
+                                    count(db, "checklist_item"))
     views = {"ledger": ("ledger", "show", "--format", "json"),
              "offers": ("offer", "list", "--status", "all", "--format", "json"),
              "requests": ("request", "list", "--status", "all", "--format", "json"),
-             "close_99": ("round", "close", "99"),
+             "sign_99": ("proposal", "sign", "99", "--tenancy-start", "2026-12-07"),
              "final_show": ("round", "show", "1", "--format", "json")}
     steps.update(zip(views, reciprocal_many(list(views.values()), db=db, cwd=work)))
     yield steps
@@ -276,9 +285,10 @@ def test_round_run_json_is_one_object_with_the_contract_keys(flow):
     assert isinstance(view["solve_seconds"], (int, float)) and view["solve_seconds"] >= 0
     assert view["proposals"], "the demo week has proposals"
     for p in view["proposals"]:
-        assert {"request", "offer", "from_provider", "to_provider", "reasons"} <= set(p)
+        assert {"request", "offer", "from_provider", "to_provider", "reasons", "status", "due_on"} <= set(p)
         assert p["from_provider"] != p["to_provider"]
         assert p["reasons"] and all(isinstance(r, str) and r for r in p["reasons"])
+        assert p["status"] == "proposed" and p["due_on"] == "2026-11-26"  # 3 working days
     for u in view["unmatched"]:
         assert {"request", "reason"} <= set(u)
         assert u["reason"]
@@ -302,48 +312,50 @@ def test_providers_in_proposals_are_the_landlords(flow):
         assert p["to_provider"] == offers[p["offer"]]["provider"]
 
 
-def test_round_run_while_a_round_is_open(flow):
-    proc = flow["run_again"]
+def test_a_round_dated_before_the_last_is_refused(flow):
+    proc = flow["run_earlier"]
     assert proc.returncode == 4
-    assert proc.stderr.strip() == ("round 1 is still open; decide and close it (`reciprocal round close 1`) "
-                                   "before running a new round")
+    assert proc.stderr.strip() == ("round 1 ran on 2026-11-23; a round dated 2026-11-01 would come before "
+                                   "it; nothing was changed")
 
 
-def test_decline_without_reason_is_refused(flow):
-    proc = flow["decline_no_reason"]
+def test_refusal_without_reason_is_refused(flow):
+    proc = flow["refuse_no_reason"]
     assert proc.returncode == 2  # a usage error, refused before the database is touched
-    assert "Invalid value for --reason: a decline needs a reason" in proc.stderr
+    assert "Missing option '--reason'" in proc.stderr
     assert proc.stdout == ""
 
 
-def test_decline_with_reason(flow):
-    result = json.loads(flow["decline"].stdout)
-    assert result["status"] == "declined"
-    assert result["proposal"] == flow["declining"]["id"]
+def test_refusal_with_reason(flow):
+    result = json.loads(flow["refuse"].stdout)
+    assert result["changes"][0]["to"] == "refused"
+    assert result["changes"][0]["ref"] == str(flow["declining"]["id"])
     shown = {p["id"]: p for p in json.loads(flow["show"].stdout)["proposals"]}
-    assert shown[flow["declining"]["id"]]["status"] == "declined"
-    assert shown[flow["declining"]["id"]]["decline_reason"] == DECLINE_REASON
+    refused = shown[flow["declining"]["id"]]
+    assert refused["status"] == "refused" and refused["refused_by"] == "household"
+    assert refused["refusal_reason"] == "too_far_from_support" and refused["reasonable_offer"] is False
+    assert refused["decline_reason"] == DECLINE_REASON
 
 
-def test_close_commits_every_accepted_proposal(flow):
-    proc = flow["close"]
-    assert proc.returncode == 0, proc.stderr
-    n = len(flow["accepted"])
+def test_signing_makes_every_move(flow):
+    n = len(flow["signed"])
     assert n >= 1
-    assert f"Round 1 closed: {n} move(s) committed" in proc.stdout
-    assert flow["after_close"] == (n, 2 * n, 3 * n)  # two ledger legs and three checklist items each
+    for p in flow["signed"]:
+        changes = json.loads(flow[f"sign_{p['id']}"].stdout)["changes"]
+        assert [(c["what"], c["to"]) for c in changes] == [("proposal", "signed"), ("offer", "let"),
+                                                           ("request", "moved")]
+    assert flow["after_signing"] == (n, 2 * n, 3 * n)  # two ledger legs and three checklist items each
     final = json.loads(flow["final_show"].stdout)
-    assert final["status"] == "closed"
     statuses = {p["id"]: p["status"] for p in final["proposals"]}
-    assert all(statuses[p["id"]] == "moved" for p in flow["accepted"])
-    assert statuses[flow["declining"]["id"]] == "declined"
+    assert all(statuses[p["id"]] == "signed" for p in flow["signed"])
+    assert statuses[flow["declining"]["id"]] == "refused"
 
 
-def test_second_close_is_idempotent(flow):
-    proc = flow["close_again"]
+def test_a_second_signing_changes_nothing(flow):
+    proc = flow["sign_again"]
     assert proc.returncode == 0, proc.stderr
-    assert "already closed" in proc.stdout
-    assert flow["after_close_again"] == flow["after_close"]
+    assert "already signed; nothing changed, no move doubled" in proc.stdout
+    assert flow["after_signing_again"] == flow["after_signing"]
 
 
 def test_ledger_balances_sum_to_zero(flow):
@@ -352,7 +364,7 @@ def test_ledger_balances_sum_to_zero(flow):
     balances = [p["balance"] for p in ledger["providers"]]
     assert sum(balances) == 0 == ledger["sum_of_balances"]
     assert len(ledger["providers"]) == 16
-    n = len(flow["accepted"])
+    n = len(flow["signed"])
     assert sum(p["given"] for p in ledger["providers"]) == n
     assert sum(p["received"] for p in ledger["providers"]) == n
     for p in ledger["providers"]:
@@ -367,16 +379,16 @@ def test_lists_carry_every_spec_field(flow):
         assert SPEC_OFFER_FIELDS <= set(o), SPEC_OFFER_FIELDS - set(o)
     for r in requests:
         assert SPEC_REQUEST_FIELDS <= set(r), SPEC_REQUEST_FIELDS - set(r)
-    moved = {p["request"] for p in flow["accepted"]}
-    let = {p["offer"] for p in flow["accepted"]}
+    moved = {p["request"] for p in flow["signed"]}
+    let = {p["offer"] for p in flow["signed"]}
     assert {r["ref"] for r in requests if r["status"] == "moved"} == moved
     assert {o["ref"] for o in offers if o["status"] == "let"} == let
 
 
-def test_close_unknown_round(flow):
-    proc = flow["close_99"]
+def test_sign_unknown_proposal(flow):
+    proc = flow["sign_99"]
     assert proc.returncode == 3
-    assert proc.stderr.strip() == "no round 99"
+    assert proc.stderr.strip() == "no proposal 99"
 
 
 # -- the demo -----------------------------------------------------------------------------------

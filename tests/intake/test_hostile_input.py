@@ -292,11 +292,16 @@ def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path
 # -- command-line arguments -----------------------------------------------------------------------
 
 ARGUMENT_CASES = [
-    (("round", "close", "0"), 2, "Invalid value for 'round_id': Input should be greater than or equal to 1"),
-    (("round", "close", "99999999999999999999"), 3, "no round 99999999999999999999"),
+    (("round", "show", "0"), 2, "Invalid value for 'round_id': Input should be greater than or equal to 1"),
+    (("round", "show", "99999999999999999999"), 3, "no round 99999999999999999999"),
     (("round", "show", "-1"), 2, "No such option: -1"),
-    (("round", "decide", "1", "--proposal", "0", "--accept"), 2,
-     "Invalid value for '--proposal': Input should be greater than or equal to 1"),
+    (("proposal", "sign", "0", "--tenancy-start", "2026-12-01"), 2,
+     "Invalid value for 'proposal_id': Input should be greater than or equal to 1"),
+    (("proposal", "sign", "99999999999999999999", "--tenancy-start", "2026-12-01"), 3,
+     "no proposal 99999999999999999999"),
+    (("proposal", "refuse", "1", "--by", "neighbour", "--reason", "other"), 2,
+     "'neighbour' is not one of household, offering_landlord, referring_landlord"),
+    (("round", "close", "1"), 4, "`round close` is gone"),
     (("round", "run", "--on", "2026-02-30"), 2, "'2026-02-30' is not a date (YYYY-MM-DD)"),
     (("round", "run", "--time-limit", "0"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "nan"), 2, "--time-limit"),

@@ -9,16 +9,16 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from cli.app import app
-from reciprocal.lifecycle import run as engine
 from reciprocal import ledger
 from reciprocal.intake import pot
-from reciprocal.lifecycle import rounds, views
+from reciprocal.lifecycle import run, views
 from reciprocal.errors import IntegrityError, NotFoundError, StateError
 from reciprocal.ledger import GENESIS, entry_hash
 from reciprocal.storage import LedgerEntryRow, OfferRow, RequestRow
 
 from tests.conftest import CONFIG_DIR, ROUND_DAY, make_offer, make_request
 from tests.helpers import reciprocal_many
+from tests.moves import sign_live
 
 ROUND_TIME = datetime(2026, 11, 23, 12, 30, tzinfo=timezone.utc)
 REASON = "board decision 2026-12: the move was arranged outside the scheme"
@@ -29,10 +29,9 @@ def one_move(db, scheme):
     """fenland's household RQ-1 moves into cambridge_city's 2-bed OF-1: move 1, entries 1-2."""
     pot.add_records(db, [make_offer()])
     pot.add_records(db, [make_request()])
-    round_id = engine.run_round(db, scheme, ROUND_DAY)
+    round_id = run.run_round(db, scheme, ROUND_DAY).round_id
     (proposal,) = views.round_view(db, round_id)["proposals"]
-    engine.decide(db, scheme, round_id, proposal["id"], accept=True)
-    assert len(rounds.close_round(db, scheme, round_id).moves) == 1
+    assert sign_live(db, scheme, ROUND_DAY) == [proposal["id"]]
     return db
 
 
