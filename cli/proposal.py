@@ -1,18 +1,20 @@
 """`reciprocal proposal ...`: a proposal's stages (SPEC section 6), one change at a time."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RefusedBy, Role
-from reciprocal.lifecycle import run, views
+from reciprocal.lifecycle import decisions, run, views
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import changes as print_changes
 from cli.render import table
 
-proposal_app = typer.Typer(help="Proposals through their stages: list, show, advance, refuse, sign.",
+proposal_app = typer.Typer(help="Proposals through their stages: list, show, advance, refuse, sign, import.",
                            no_args_is_help=True)
 STAGES = ", ".join(s.value for s in ProposalStatus)
 ROLES = ", ".join(r.value for r in Role if r != Role.engine)
@@ -152,3 +154,23 @@ def _choice(enum, value: str, option: str):
     except ValueError:
         raise typer.BadParameter(f"'{value}' is not one of {', '.join(e.value for e in enum)}",
                                  param_hint=option) from None
+
+
+@proposal_app.command("import")
+def proposal_import(ctx: typer.Context,
+                    file: Path = typer.Argument(..., help="CSV or XLSX decisions file: proposal, action, on, "
+                                                "and viewing_on, by, reason, note, reasonable, "
+                                                "tenancy_start where the action needs them."),
+                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """Apply members' answers in a batch, one row per proposal update: all rows or none; every bad
+    row is listed; importing the same file again changes nothing."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    result = decisions.import_decisions(s.database(scheme=scheme), scheme, file)
+    if fmt == "json":
+        print_json(result.to_json())
+        return
+    out.print(f"Imported {escape(file.name)}: {result.applied} decision(s) applied, {result.already} "
+              f"already applied.")
+    print_changes(result.changes, "Nothing changed.")

@@ -518,16 +518,18 @@ def test_fairness_debt_limit_caps_placements_within_one_round(scheme):
 
 
 @pytest.mark.parametrize("fenland_balance", [-2, -3])
-def test_fairness_debt_limit_allows_as_many_as_the_provider_gives(scheme, fenland_balance):
-    # Fenland is at (or past) its limit but gives a home in the same round, so one tenant may move.
+def test_fairness_debt_limit_a_home_given_makes_room_only_once_signed(scheme, fenland_balance):
+    # Fenland is at (or past) its limit and gives a home in the same round: its own tenant still
+    # waits, because the move it gives counts once signed (rule 9 at every moment); Cambridge
+    # City's tenant takes Fenland's home.
     requests = [make_request(ref="RQ-1"),  # Fenland's tenant
                 make_request(ref="RQ-2", provider="cambridge_city")]
     offers = [make_offer(ref="OF-1"),  # Cambridge City's home
               make_offer(ref="OF-2", provider="fenland", area="fenland")]
     balances = zero_balances(scheme, fenland=fenland_balance, cambridge_city=-fenland_balance)
     result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
-    assert sorted(pairs_of(result)) == [("RQ-1", "OF-1"), ("RQ-2", "OF-2")]
-    assert result.unmatched == []
+    assert sorted(pairs_of(result)) == [("RQ-2", "OF-2")]
+    assert unmatched_codes(result) == {"RQ-1": "provider_at_debt_limit"}
 
 
 def test_fairness_debt_limit_uses_providers_own_max_debt(scheme):

@@ -1,5 +1,5 @@
 """A `reciprocal` process killed (SIGKILL) at many points during `round run`, a signing (`proposal
-sign`) and an `offer import` leaves the database as it was before or as it is after, never in between; the ledger
+sign`), a decisions-file import (`proposal import`) and an `offer import` leaves the database as it was before or as it is after, never in between; the ledger
 verifies afterwards, and running the command again finishes the job. On the suite's backend.
 
 No hook in the engine says where to die: the real command runs in a real process (forked by the
@@ -33,6 +33,7 @@ from tests.helpers import write_offers_csv
 
 RUN_TRIALS = 12
 SIGN_TRIALS = 8
+DECISIONS_TRIALS = 10
 IMPORT_TRIALS = 8
 IMPORT_ROWS = 3000
 
@@ -211,6 +212,18 @@ def test_a_signing_killed_at_any_point_is_before_or_after(launcher, accepted_db,
     killed_at_any_point(launcher, accepted_db, tmp_path,
                         ["proposal", "sign", "1", "--tenancy-start", "2026-12-07", "--on", "2026-11-30"],
                         SIGN_STATE, SIGN_TRIALS, "sign", wide=False)
+
+
+def test_a_decisions_import_killed_at_any_point_is_before_or_after(launcher, accepted_db, tmp_path):
+    """A decisions file signing every accepted proposal: many moves, legs, checklists and trail
+    events in one transaction; a kill anywhere leaves all of them or none."""
+    ids = [r[0] for r in state(accepted_db, ("SELECT id FROM proposal WHERE status = 'accepted' ORDER BY id",))[0]]
+    assert len(ids) >= 10
+    path = tmp_path / "decisions.csv"
+    path.write_text("proposal,action,on,tenancy_start\n"
+                    + "".join(f"{i},sign,2026-11-30,2026-12-07\n" for i in ids))
+    killed_at_any_point(launcher, accepted_db, tmp_path, ["proposal", "import", str(path)], SIGN_STATE,
+                        DECISIONS_TRIALS, "decisions", wide=True)
 
 
 def test_offer_import_killed_at_any_point_is_all_or_nothing(launcher, tmp_path, db_template):

@@ -31,7 +31,7 @@ def one_move(db, scheme):
     pot.add_records(db, [make_request()])
     round_id = run.run_round(db, scheme, ROUND_DAY).round_id
     (proposal,) = views.round_view(db, round_id)["proposals"]
-    assert sign_live(db, scheme, ROUND_DAY) == [proposal["id"]]
+    assert sign_live(db, scheme, ROUND_DAY, tenancy_start=ROUND_DAY) == [proposal["id"]]
     return db
 
 
