@@ -10,7 +10,7 @@ and a second round left open with one proposal accepted and two pending."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -79,8 +79,9 @@ def at_revision(url: str, revision: str) -> None:
 def _value(column, value):
     if value is None:
         return None
-    if isinstance(column.type, DateTime):
-        return datetime.fromisoformat(value)
+    if isinstance(column.type, DateTime):  # written in UTC by the old release (SQLite keeps no offset)
+        moment = datetime.fromisoformat(value)
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     if isinstance(column.type, Date):
         return date.fromisoformat(value)
     return value
