@@ -32,13 +32,19 @@ def simulate(ctx: typer.Context,
              requests_per_year: Optional[float] = typer.Option(
                  None, "--requests-per-year", min=0, help="Override the setting's request volume."),
              offers_per_year: Optional[float] = typer.Option(
-                 None, "--offers-per-year", min=0, help="Override the setting's offer volume.")):
+                 None, "--offers-per-year", min=0, help="Override the setting's offer volume."),
+             stages: bool = typer.Option(False, "--stages", help="Instead: the engine with proposals "
+                                         "that take weeks (stages, refusals, lapses), a round every "
+                                         "week against waiting for every answer before the next.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     fmt = parse_format(format)
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
     scheme = settings(ctx).scheme()
+    if stages:
+        _stages(scheme, weeks, seed, setting, fmt)
+        return
     rates = None
     if requests_per_year is not None or offers_per_year is not None:
         _, base = rates_for(scheme, setting)
@@ -58,3 +64,36 @@ def simulate(ctx: typer.Context,
         path = write_html(result, html)
         (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
                                               highlight=False, soft_wrap=True)
+
+
+STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
+              ("households moved (signed)", "households_moved"), ("high-risk households moved", "high_risk_moved"),
+              ("median weeks, request to tenancy start", "median_weeks_to_tenancy_start"),
+              ("median weeks, high risk", "median_weeks_high_risk"),
+              ("refused by the household", "refused_by_household"),
+              ("refused by the offering landlord", "refused_by_offering_landlord"),
+              ("lapsed (no answer by the due date)", "lapsed"), ("requests still waiting", "still_waiting"),
+              ("max absolute balance", "max_abs_balance"),
+              ("lowest headroom at any moment", "lowest_headroom")]
+
+
+def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
+    from reciprocal.simulation.stages import compare_flows
+
+    with err.status("simulating proposals through their stages..."):
+        data = compare_flows(scheme, weeks, seed, setting)
+    if fmt == "json":
+        print_json(data)
+        return
+    weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
+    lines = [f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
+             f"requests arrived; proposals take weeks (stage timings are assumptions: "
+             f"reciprocal/simulation/stages.py)", "",
+             "| measure | a round every week | wait for every answer |", "|---|---:|---:|"]
+    for label, key in STAGE_ROWS:
+        lines.append(f"| {label} | {_cell(weekly[key])} | {_cell(wait[key])} |")
+    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
+def _cell(value) -> str:
+    return "-" if value is None else str(value)
