@@ -33,12 +33,14 @@ def _plain(record) -> dict:
     return data
 
 
-def _import(ctx: typer.Context, file: Path, kind: str) -> None:
+def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -> None:
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
-    fn = pot.import_offers if kind == "offer" else pot.import_requests
-    result = fn(db, scheme, file)
+    if kind == "offer":
+        result = pot.import_offers(db, scheme, file)
+    else:
+        result = pot.import_requests(db, scheme, file, referred=referred)
     out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
               f"already stored unchanged.")
 

@@ -18,9 +18,12 @@ request_app = typer.Typer(help="Property requests for members' households.", no_
 
 
 @request_app.command("import")
-def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of requests.")):
+def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of requests."),
+                   referred: bool = typer.Option(False, "--referred", help="The requests await their "
+                                                 "landlord's approval (`request approve REF`) before "
+                                                 "they join the pot; default: active.")):
     """Import requests from CSV/XLSX: all rows or none; every bad row is listed."""
-    _import(ctx, file, "request")
+    _import(ctx, file, "request", referred)
 
 
 @request_app.command("list")

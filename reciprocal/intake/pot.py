@@ -6,7 +6,7 @@ whose ref is stored with different values is an error (a ref names one home or o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -31,9 +31,14 @@ def import_offers(db: Database, scheme: Scheme, path: Path) -> ImportResult:
                   {r.ref: line for line, r in rows})
 
 
-def import_requests(db: Database, scheme: Scheme, path: Path) -> ImportResult:
+def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False) -> ImportResult:
+    """Requests land `active` (the member that sent them approved them), or `referred` (awaiting
+    their landlord's approval, `request approve`) when `referred` is set."""
     rows = read_requests(path, scheme)
-    return _store(db, [r for _, r in rows], RequestRow, request_from_row, row_from_request,
+    records = [r for _, r in rows]
+    if referred:
+        records = [replace(r, status=RequestStatus.referred) for r in records]
+    return _store(db, records, RequestRow, request_from_row, row_from_request,
                   path.name, {r.ref: line for line, r in rows})
 
 

@@ -221,3 +221,13 @@ def test_the_old_round_commands_say_what_replaced_them_and_change_nothing(db_url
     listed = reciprocal("proposal", "list", "--format", "json", db=db_url, cwd=tmp_path)
     import json
     assert {p["status"] for p in json.loads(listed.stdout)} == {"proposed"}
+
+
+def test_a_referred_request_waits_for_its_landlords_approval(db, scheme, tmp_path):
+    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
+    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv", referred=True)
+    assert views.round_view(db, run.run_round(db, scheme, ROUND_DAY).round_id)["proposals"] == []
+    out = run.request_change(db, scheme, "approve", "RQ-0101", ROUND_DAY)
+    assert [(c.from_status, c.to_status) for c in out.changes] == [("referred", "active")]
+    later = run.run_round(db, scheme, ROUND_DAY)
+    assert [p["request"] for p in views.round_view(db, later.round_id)["proposals"]] == ["RQ-0101"]
