@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 # A hung run is stopped after 25 minutes, so its log is still printed.
-PYTEST := timeout -k 30 1500 $(VENV)/bin/python -m pytest -q -p no:cacheprovider
+PYTEST := timeout -k 30 1500 $(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=12
 
 .PHONY: demo test clean
 

@@ -74,7 +74,8 @@ STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
               ("refused by the offering landlord", "refused_by_offering_landlord"),
               ("lapsed (no answer by the due date)", "lapsed"), ("requests still waiting", "still_waiting"),
               ("max absolute balance", "max_abs_balance"),
-              ("lowest headroom at any moment", "lowest_headroom")]
+              ("lowest headroom if every live placement signed", "lowest_headroom"),
+              ("lowest headroom the ledger reached", "lowest_ledger_headroom")]
 
 
 def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
@@ -86,12 +87,17 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
         print_json(data)
         return
     weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
+    net = data["weekly_with_gives_counted_in_advance"]
     lines = [f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
              f"requests arrived; proposals take weeks (stage timings are assumptions: "
              f"reciprocal/simulation/stages.py)", "",
-             "| measure | a round every week | wait for every answer |", "|---|---:|---:|"]
+             "| measure | a round every week | wait for every answer | weekly, gives counted in advance |",
+             "|---|---:|---:|---:|"]
     for label, key in STAGE_ROWS:
-        lines.append(f"| {label} | {_cell(weekly[key])} | {_cell(wait[key])} |")
+        lines.append(f"| {label} | {_cell(weekly[key])} | {_cell(wait[key])} | {_cell(net[key])} |")
+    lines += ["", "The last column is for comparison only: counting a member's live gives before they are "
+                  "signed lets a refusal or lapse on the giving side leave it past its debt limit "
+                  "(a negative headroom); the product never does."]
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 

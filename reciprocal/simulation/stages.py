@@ -23,7 +23,7 @@ from matching.engine import solve_round
 from matching.rules import MatchContext
 from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, Offer, ProposalStatus, Request, Risk,
-                               move_effect, receiving_effect)
+                               ledger_effect, move_effect, receiving_effect)
 from reciprocal.errors import IntegrityError
 from reciprocal.simulation.simulate import _uniform, draw_arrivals, rates_for
 from reciprocal.simulation.generator import SCALES
@@ -65,7 +65,8 @@ class FlowRun:
     refused_by_household: int = 0
     refused_by_landlord: int = 0
     lapsed: dict = field(default_factory=lambda: {s.value: 0 for s in LIVE_PROPOSAL})
-    lowest_headroom: int = 0  # the lowest balance + max_debt seen at any moment (never below 0)
+    lowest_headroom: int = 0  # lowest balance + max_debt if every live placement were signed now
+    lowest_ledger_headroom: int = 0  # lowest balance + max_debt the ledger itself reached
     max_abs_balance: int = 0
     still_waiting: int = 0
     live_at_end: int = 0
@@ -81,7 +82,8 @@ class FlowRun:
                 "lapsed": sum(self.lapsed.values()), "lapsed_at_stage": dict(self.lapsed),
                 "still_waiting": self.still_waiting, "live_at_end": self.live_at_end,
                 "max_abs_balance": self.max_abs_balance,
-                "lowest_headroom": self.lowest_headroom}
+                "lowest_headroom": self.lowest_headroom,
+                "lowest_ledger_headroom": self.lowest_ledger_headroom}
 
 
 def _median(values: list[float]) -> float | None:
@@ -104,7 +106,18 @@ def _draw(seed: int, assumptions: StageAssumptions, decline_rate: float, live: L
     return "next", days
 
 
-def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions) -> FlowRun:
+RESERVE = ("placements", "net")
+
+
+def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
+             reserve: str = "placements") -> FlowRun:
+    """`reserve`: how a round counts live proposals against a member's headroom. `placements` (the
+    product's rule): every live proposal placing one of its tenants counts, homes it gives count
+    once signed. `net` (for comparison only, the earlier rule carried across weeks): its live
+    gives count in advance too, so a refusal or lapse on the giving side can leave it past its
+    limit; `lowest_headroom` then shows how far."""
+    if reserve not in RESERVE:
+        raise ValueError(f"unknown reserve '{reserve}' (known: {', '.join(RESERVE)})")
     if flow not in FLOWS:
         raise ValueError(f"unknown flow '{flow}' (known: {', '.join(FLOWS)})")
     run = FlowRun(flow)
@@ -152,6 +165,8 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions)
         pot.pop(item.offer.ref, None)
         for account, change in move_effect(item.request.provider, item.offer.provider).items():
             balances[account.provider] += change
+        run.lowest_ledger_headroom = min(run.lowest_ledger_headroom,
+                                         balances[item.request.provider] + scheme.max_debt(item.request.provider))
         run.moves.append((item.request.risk == Risk.high,
                           round((day - item.request.referred_on).days / 7, 2)))
 
@@ -175,7 +190,8 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions)
             free_requests = [r for r in waiting.values() if r.ref not in reserved_requests]
             free_offers = [o for o in pot.values() if o.ref not in reserved_offers]
             if free_requests and free_offers:
-                reserved = Balances(dict(balances)).after(receiving_effect(
+                counted = receiving_effect if reserve == "placements" else ledger_effect
+                reserved = Balances(dict(balances)).after(counted(
                     (i.request.provider, i.offer.provider, None) for i in live)).total
                 ctx = MatchContext(scheme, on, frozenset(never_again))
                 result = solve_round(scheme, on, free_requests, free_offers, reserved, ctx.declined)
@@ -207,9 +223,11 @@ def compare_flows(scheme: Scheme, weeks: int = 52, seed: int = 1, setting: str =
     arrivals = draw_arrivals(run_scheme, weeks, seed, rates, spec)
     assumptions = assumptions or StageAssumptions()
     runs = {flow: run_flow(run_scheme, arrivals, flow, assumptions) for flow in FLOWS}
+    net = run_flow(run_scheme, arrivals, "weekly", assumptions, reserve="net")
     return {"scheme": run_scheme.id, "setting": setting, "seed": seed, "weeks": weeks,
             "requests_arrived": sum(len(w) for w in arrivals.requests),
             "assumptions": {"days": assumptions.days, "no_answer": assumptions.no_answer,
                             "landlord_refusal": assumptions.landlord_refusal,
                             "household_refusal": rates.decline_rate},
-            "flows": {flow: run.measures() for flow, run in runs.items()}}
+            "flows": {flow: run.measures() for flow, run in runs.items()},
+            "weekly_with_gives_counted_in_advance": net.measures()}

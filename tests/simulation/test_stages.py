@@ -48,3 +48,10 @@ def test_every_round_is_checked_against_the_hard_rules(scheme, monkeypatch):
     monkeypatch.setattr(stages, "solve_round", careless)
     with pytest.raises(IntegrityError, match="one_proposal_each"):
         compare_flows(scheme, weeks=26, seed=3, setting="stress")
+
+
+def test_the_products_rule_never_lets_the_ledger_pass_a_limit(stress):
+    for m in stress["flows"].values():
+        assert m["lowest_ledger_headroom"] >= 0
+    # The comparison rule (gives counted before they are signed) is measured, not guaranteed.
+    assert "lowest_ledger_headroom" in stress["weekly_with_gives_counted_in_advance"]
