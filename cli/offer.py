@@ -9,8 +9,8 @@ import typer
 from reciprocal.domain import OFFER_FIELDS, OfferStatus
 from reciprocal.lifecycle import run
 
-from cli.context import FORMAT_HELP, ON_HELP, day_or_today, settings
-from cli.render import changes as print_changes
+from cli.context import FORMAT_HELP, ON_HELP, day_or_today, parse_format, settings
+from cli.render import outcome as render_outcome
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
 offer_app = typer.Typer(help="Empty homes members put into the pot.", no_args_is_help=True)
@@ -33,20 +33,22 @@ def offer_list(ctx: typer.Context, status: str = typer.Option("available", help=
 
 @offer_app.command("withdraw")
 def offer_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref."),
-                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Withdraw an available offer (a live proposal of it is cancelled, and says so)."""
-    _withdraw(ctx, "offer", ref, on)
+    _withdraw(ctx, "offer", ref, on, parse_format(format))
 
 
 @offer_app.command("let-outside")
 def offer_let_outside(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref."),
-                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                      format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """The home was let outside the scheme (a live proposal of it is cancelled, and says so)."""
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.offer_change(s.database(scheme=scheme), scheme, ref, day_or_today(on),
                                OfferStatus.let_outside_scheme)
-    print_changes(outcome.changes, f"Offer {ref} was already let outside the scheme; nothing changed.")
+    render_outcome(outcome, parse_format(format), f"Offer {ref} was already let outside the scheme; nothing changed.")
 
 
 @offer_app.command("add")

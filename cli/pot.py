@@ -18,7 +18,7 @@ from reciprocal import scope
 from reciprocal.intake.readers import record_from_options
 
 from cli.context import day_or_today, out, parse_format, print_json, settings
-from cli.render import changes as print_changes
+from cli.render import outcome as render_outcome
 from cli.render import table
 
 def _plain(record) -> dict:
@@ -69,7 +69,7 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
     table(f"{kind.capitalize()}s ({status}): {len(rows)}", cols, [[r[c] for c in cols] for r in rows])
 
 
-def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None) -> None:
+def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fmt: str = "table") -> None:
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -78,7 +78,7 @@ def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None) ->
         outcome = run.offer_change(db, scheme, ref, day, OfferStatus.withdrawn)
     else:
         outcome = run.request_change(db, scheme, "withdraw", ref, day)
-    print_changes(outcome.changes, f"{kind.capitalize()} {ref} was already withdrawn; nothing changed.")
+    render_outcome(outcome, fmt, f"{kind.capitalize()} {ref} was already withdrawn; nothing changed.")
 
 
 def _add(ctx: typer.Context, kind: str, values: dict) -> None:

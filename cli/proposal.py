@@ -12,6 +12,7 @@ from reciprocal.lifecycle import decisions, run, views
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import changes as print_changes
+from cli.render import outcome as render_outcome
 from cli.render import table
 
 proposal_app = typer.Typer(help="Proposals through their stages: list, show, advance, refuse, sign, import.",
@@ -20,11 +21,8 @@ STAGES = ", ".join(s.value for s in ProposalStatus)
 ROLES = ", ".join(r.value for r in Role if r != Role.engine)
 
 
-def _emit(outcome, fmt: str, empty: str) -> None:
-    if fmt == "json":
-        print_json(outcome.to_json())
-        return
-    print_changes(outcome.changes, empty)
+def _emit(result, fmt: str, empty: str) -> None:
+    render_outcome(result, fmt, empty)
 
 
 @proposal_app.command("list")

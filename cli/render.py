@@ -72,3 +72,12 @@ def changes(outcome_changes: list, empty: str = "Nothing changed.") -> None:
         out.print(empty, markup=False)
     for change in outcome_changes:
         out.print("  " + change.line(), markup=False)
+
+
+def outcome(result, fmt: str, empty: str) -> None:
+    """A command's `Outcome`: its changes, one line each, or as JSON (the same changes)."""
+    if fmt == "json":
+        from cli.context import print_json
+        print_json(result.to_json())
+        return
+    changes(result.changes, empty)

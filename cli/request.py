@@ -11,7 +11,7 @@ from reciprocal.lifecycle import run
 from reciprocal.intake import purge
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
-from cli.render import changes as print_changes
+from cli.render import outcome as render_outcome
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
 request_app = typer.Typer(help="Property requests for members' households.", no_args_is_help=True)
@@ -37,60 +37,67 @@ def request_list(ctx: typer.Context, status: str = typer.Option("active", help=S
 
 @request_app.command("withdraw")
 def request_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
-                     on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                     on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                     format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Withdraw a request: closed with outcome `withdrawn` (a live proposal for it is cancelled)."""
-    _withdraw(ctx, "request", ref, on)
+    _withdraw(ctx, "request", ref, on, parse_format(format))
 
 
-def _change(ctx: typer.Context, action: str, ref: str, on: Optional[str], empty: str, **kwargs) -> None:
+def _change(ctx: typer.Context, action: str, ref: str, on: Optional[str], fmt: str, empty: str,
+            **kwargs) -> None:
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.request_change(s.database(scheme=scheme), scheme, action, ref, day_or_today(on), **kwargs)
-    print_changes(outcome.changes, empty)
+    render_outcome(outcome, fmt, empty)
 
 
 @request_app.command("approve")
 def request_approve(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
-                    on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                    on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """A referred request approved by its landlord: active, in the pot and circulated."""
-    _change(ctx, "approve", ref, on, f"Request {ref} is already active; nothing changed.")
+    _change(ctx, "approve", ref, on, parse_format(format), f"Request {ref} is already active; nothing changed.")
 
 
 @request_app.command("hold")
 def request_hold(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
                  reason: str = typer.Option(..., "--reason", help="Why it is on hold (no names)."),
                  until: str = typer.Option(..., "--until", help="The day to look again, YYYY-MM-DD."),
-                 on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                 on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Put a request on hold (its live proposal, if any, is cancelled)."""
-    _change(ctx, "hold", ref, on, "Nothing changed.", reason=reason, until=parse_date(until, "--until"))
+    _change(ctx, "hold", ref, on, parse_format(format), "Nothing changed.", reason=reason, until=parse_date(until, "--until"))
 
 
 @request_app.command("resume")
 def request_resume(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
-                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Back in the pot after a hold or a review."""
-    _change(ctx, "resume", ref, on, f"Request {ref} is already active; nothing changed.")
+    _change(ctx, "resume", ref, on, parse_format(format), f"Request {ref} is already active; nothing changed.")
 
 
 @request_app.command("reconfirm")
 def request_reconfirm(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
-                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                      format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Its landlord confirms the household still needs to move (a stale request returns to the pot)."""
-    _change(ctx, "reconfirm", ref, on, "Nothing changed.")
+    _change(ctx, "reconfirm", ref, on, parse_format(format), "Nothing changed.")
 
 
 @request_app.command("close")
 def request_close(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
                   outcome: str = typer.Option(..., "--outcome", help="moved_other_route, "
                                               "no_longer_needs_to_move, lost_contact or withdrawn."),
-                  on: Optional[str] = typer.Option(None, "--on", help=ON_HELP)):
+                  on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Close a request with its outcome (a live proposal for it is cancelled)."""
     try:
         value = RequestOutcome(outcome)
     except ValueError:
         raise typer.BadParameter(f"'{outcome}' is not an outcome ({', '.join(o.value for o in RequestOutcome)})",
                                  param_hint="--outcome") from None
-    _change(ctx, "close", ref, on, f"Request {ref} is already closed ({outcome}); nothing changed.",
+    _change(ctx, "close", ref, on, parse_format(format), f"Request {ref} is already closed ({outcome}); nothing changed.",
             outcome=value)
 
 

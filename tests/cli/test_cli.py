@@ -403,3 +403,35 @@ def test_demo(tmp_path):
     again = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
     assert again.returncode == 4
     assert "already exists" in again.stderr
+
+
+STATE_CHANGING = ["round run", "proposal advance", "proposal refuse", "proposal sign", "proposal import",
+                  "offer withdraw", "offer let-outside", "request withdraw", "request approve", "request hold",
+                  "request resume", "request reconfirm", "request close"]
+
+
+def test_every_command_that_changes_state_has_json_output():
+    """SPEC section 6: every change is shown to the person who made it; scripts get the same
+    changes with --format json."""
+    everything = {" ".join(p): c for p, c in _walk(typer.main.get_command(app))}
+    for name in STATE_CHANGING:
+        options = {o for param in everything[name].params for o in getattr(param, "opts", [])}
+        assert "--format" in options, name
+
+
+def test_a_state_change_prints_the_same_changes_as_json(tmp_path, template_db):
+    db = copy_database(template_db, tmp_path)
+    try:
+        for kind in ("offer", "request"):
+            assert reciprocal(kind, "import", str(DEMO_DATA / f"{kind}s.csv"), db=db, cwd=tmp_path).returncode == 0
+        assert reciprocal("round", "run", "--on", "2026-11-23", db=db, cwd=tmp_path).returncode == 0
+        shown = reciprocal("request", "hold", "RQ-0101", "--reason", "in hospital", "--until", "2026-12-14",
+                           "--on", "2026-11-24", "--format", "json", db=db, cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        changes = json.loads(shown.stdout)["changes"]
+        assert [(c["what"], c["from"], c["to"]) for c in changes] == [("proposal", "proposed", "cancelled"),
+                                                                       ("request", "active", "on_hold")]
+        table = reciprocal("request", "resume", "RQ-0101", "--on", "2026-11-25", db=db, cwd=tmp_path)
+        assert table.stdout.strip() == "request RQ-0101: on_hold -> active; back in the pot"
+    finally:
+        drop_database(db)
