@@ -248,10 +248,15 @@ def flow(tmp_path_factory, template_db):
     assert shown.returncode == 0, shown.stderr
     waiting = [p for p in json.loads(shown.stdout)["proposals"] if p["status"] == "proposed"]
     steps["signed"] = waiting
+    # The members' answers arrive as one decisions file; each tenancy is then signed on its own.
+    answers = work / "answers.csv"
+    answers.write_text("proposal,action,on\n" + "".join(
+        f"{p['id']},{action},{day}\n" for p in waiting
+        for action, day in (("confirm_nomination", "2026-11-24"), ("viewing", "2026-11-25"),
+                            ("accept", "2026-11-26"))))
+    proc = step("answers", "proposal", "import", str(answers))
+    assert proc.returncode == 0, proc.stderr
     for p in waiting:
-        for day in ("2026-11-24", "2026-11-25", "2026-11-26"):
-            proc = step(f"advance_{p['id']}_{day}", "proposal", "advance", str(p["id"]), "--on", day)
-            assert proc.returncode == 0, proc.stderr
         proc = step(f"sign_{p['id']}", "proposal", "sign", str(p["id"]), "--tenancy-start", "2026-12-07",
                     "--on", SIGN_ON, "--format", "json")
         assert proc.returncode == 0, proc.stderr
@@ -335,6 +340,12 @@ def test_refusal_with_reason(flow):
     assert refused["status"] == "refused" and refused["refused_by"] == "household"
     assert refused["refusal_reason"] == "too_far_from_support" and refused["reasonable_offer"] is False
     assert refused["decline_reason"] == DECLINE_REASON
+
+
+def test_a_decisions_file_answers_every_proposal(flow):
+    n = len(flow["signed"])
+    assert f"{3 * n} decision(s) applied, 0 already applied" in flow["answers"].stdout
+    assert flow["answers"].stdout.count("-> accepted") == n
 
 
 def test_signing_makes_every_move(flow):
