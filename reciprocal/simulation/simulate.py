@@ -189,6 +189,28 @@ class Arrivals:
         k = self._index[provider]
         return _poisson(self.offer_draw[week][k], self.offer_rate[provider] * response)
 
+    def arrive(self, week: int, waiting: dict, pot: dict, leaves: dict, balances: dict,
+               reserved_requests=frozenset(), reserved_offers=frozenset()) -> tuple[int, int, int]:
+        """The week's new requests and offers into `waiting` and `pot`, then the requests withdrawn
+        and the homes let locally this week, except those `reserved` by a live proposal. Returns
+        (offers arrived, requests withdrawn, offers left unused)."""
+        for r in self.requests[week]:
+            waiting[r.ref] = r
+        arrived = 0
+        for provider in self.providers:
+            for k in range(self.offer_count(week, provider, balances[provider])):
+                offer, leave = self.offer(week, provider, k)
+                pot[offer.ref] = offer
+                leaves[offer.ref] = leave
+                arrived += 1
+        withdrawn = [ref for ref in waiting if self.withdraw_week[ref] <= week and ref not in reserved_requests]
+        unused = [ref for ref in pot if leaves[ref] <= week and ref not in reserved_offers]
+        for ref in withdrawn:
+            del waiting[ref]
+        for ref in unused:
+            del pot[ref]
+        return arrived, len(withdrawn), len(unused)
+
     def offer(self, week: int, provider: str, k: int) -> tuple[Offer, int]:
         """The `k`-th home `provider` would offer in `week`, and the week it leaves the pot unused.
         Drawn from its own seed, so it is the same home whichever policy asks first."""
@@ -350,20 +372,10 @@ def run_policy(arrivals: Arrivals, policy: str, progress: Optional[Callable[[str
         if progress is not None:
             progress(f"{POLICY_LABELS[policy]}: week {week + 1} of {arrivals.weeks}")
         on = arrivals.round_day(week)
-        for r in arrivals.requests[week]:
-            waiting[r.ref] = r
-        for provider in arrivals.providers:
-            for k in range(arrivals.offer_count(week, provider, balances[provider])):
-                offer, leave = arrivals.offer(week, provider, k)
-                pot[offer.ref] = offer
-                leaves[offer.ref] = leave
-                run.offers_arrived += 1
-        for ref in [ref for ref in waiting if arrivals.withdraw_week[ref] <= week]:
-            del waiting[ref]
-            run.requests_withdrawn += 1
-        for ref in [ref for ref in pot if leaves[ref] <= week]:
-            del pot[ref]
-            run.offers_unused += 1
+        arrived, withdrawn, unused = arrivals.arrive(week, waiting, pot, leaves, balances)
+        run.offers_arrived += arrived
+        run.requests_withdrawn += withdrawn
+        run.offers_unused += unused
         _round(arrivals, run, rules_scheme, match, week, on, waiting, pot, balances, declined)
         run.balances.append([balances[p] for p in arrivals.providers])
     run.still_waiting = len(waiting)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from matching.check import violations
 from matching.engine import solve_round
@@ -173,19 +173,9 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
     for week in range(arrivals.weeks):
         on = arrivals.round_day(week)
         advance(on)
-        for r in arrivals.requests[week]:
-            waiting[r.ref] = r
-        for provider in arrivals.providers:
-            for k in range(arrivals.offer_count(week, provider, balances[provider])):
-                offer, leave = arrivals.offer(week, provider, k)
-                pot[offer.ref] = offer
-                leaves[offer.ref] = leave
         reserved_requests = {item.request.ref for item in live}
         reserved_offers = {item.offer.ref for item in live}
-        for ref in [ref for ref in waiting if arrivals.withdraw_week[ref] <= week and ref not in reserved_requests]:
-            del waiting[ref]
-        for ref in [ref for ref in pot if leaves[ref] <= week and ref not in reserved_offers]:
-            del pot[ref]
+        arrivals.arrive(week, waiting, pot, leaves, balances, reserved_requests, reserved_offers)
         if flow == "weekly" or not live:
             free_requests = [r for r in waiting.values() if r.ref not in reserved_requests]
             free_offers = [o for o in pot.values() if o.ref not in reserved_offers]

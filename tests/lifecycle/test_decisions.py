@@ -11,20 +11,10 @@ from sqlmodel import select
 
 from reciprocal.audits import verify
 from reciprocal.errors import InputFileError
-from reciprocal.intake import pot
-from reciprocal.lifecycle import decisions, run, views
+from reciprocal.lifecycle import decisions, views
 from reciprocal.storage import MoveRow, ProposalEventRow
-from tests.conftest import DEMO_DATA, ROUND_DAY
 
 HEADER = ["proposal", "action", "on", "viewing_on", "by", "reason", "note", "reasonable", "tenancy_start"]
-
-
-@pytest.fixture
-def week1(db, scheme):
-    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
-    outcome = run.run_round(db, scheme, ROUND_DAY)
-    return {p["request"]: p["id"] for p in views.round_view(db, outcome.round_id)["proposals"]}
 
 
 def write(path: Path, rows: list[dict]) -> Path:

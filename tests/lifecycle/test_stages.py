@@ -23,14 +23,6 @@ from tests.moves import sign_live, to_accepted
 WEEK_2 = date(2026, 11, 30)
 
 
-@pytest.fixture
-def week1(db, scheme):
-    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
-    outcome = run.run_round(db, scheme, ROUND_DAY)
-    return {p["request"]: p["id"] for p in views.round_view(db, outcome.round_id)["proposals"]}
-
-
 def stage(db, pid):
     return views.proposal_view(db, pid)["status"]
 
