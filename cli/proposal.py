@@ -136,8 +136,7 @@ def proposal_sign(ctx: typer.Context, proposal_id: int = typer.Argument(..., min
                                                     "date, YYYY-MM-DD: the move's date."),
                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
-    """Record the signed tenancy: the move (ledger, checklist, home let, household moved), atomic and
-    safe to repeat."""
+    """Record the signed tenancy: the move (ledger, checklist, home let, household moved); safe to repeat."""
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -160,8 +159,7 @@ def proposal_import(ctx: typer.Context,
                                                 "and viewing_on, by, reason, note, reasonable, "
                                                 "tenancy_start where the action needs them."),
                     format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
-    """Apply members' answers in a batch, one row per proposal update: all rows or none; every bad
-    row is listed; importing the same file again changes nothing."""
+    """Apply a decisions file (one row per proposal update): all rows or none; safe to repeat."""
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
