@@ -10,7 +10,7 @@ import typer
 
 from reciprocal.errors import ReciprocalError
 
-from cli import audit, bench, db, due, ledger, move, offer, proposal, report, request, round, simulate
+from cli import audit, bench, circulate, db, due, ledger, move, offer, proposal, report, request, round, simulate
 from cli import config as config_group
 from cli import provider as provider_group
 from cli.context import err, out, parse_date, settings
@@ -31,6 +31,7 @@ app.add_typer(db.db_app, name="db")
 app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
 app.command("due")(due.due)
+app.command("circulate")(circulate.circulate)
 
 
 @app.callback()

@@ -1,0 +1,40 @@
+"""`reciprocal circulate`: each member's circulation list (SPEC section 10)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from reciprocal.lifecycle.circulate import circulate as circulation_of
+
+from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
+from cli.render import table
+
+
+def circulate(ctx: typer.Context,
+              for_provider: Optional[str] = typer.Option(None, "--for-provider", help="One member's list, "
+                                                         "as that member may see it."),
+              on: Optional[str] = typer.Option(None, "--on", help="The day, YYYY-MM-DD (default: today)."),
+              format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """The active requests each member's stock could serve, most urgent first, with its balance."""
+    fmt = parse_format(format)
+    s = settings(ctx)
+    scheme = s.scheme()
+    data = circulation_of(s.database(scheme=scheme), scheme, day_or_today(on), for_provider)
+    if fmt == "json":
+        print_json(data)
+        return
+    for m in [data["member"]] if for_provider else data["members"]:
+        if for_provider is None and not m["requests"]:
+            continue
+        owes = (f"you owe the scheme {m['owes']} home(s)" if m["owes"] else
+                f"the scheme owes you {m['balance']} home(s)" if m["balance"] > 0 else "you are even")
+        table(f"{m['name']} ({m['member']}): {owes}; {len(m['requests'])} household(s) waiting for a "
+              f"home in your areas",
+              ["request", "landlord", "risk", "bedrooms", "step free", "wheelchair", "weeks waiting", "safe areas"],
+              [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
+                r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in m["requests"]])
+    if for_provider is None:
+        unserved = data["no_member_can_serve"]
+        out.print(f"Requests no member could serve: {', '.join(unserved) if unserved else 'none'}.",
+                  markup=False)

@@ -1,0 +1,50 @@
+"""`reciprocal circulate`: each member's list of the active requests its stock could serve
+(SPEC section 10), most urgent first, with the member's balance; members that owe the scheme come
+first; requests no member could serve are named for the coordinator.
+
+A member sees only what section 10 allows: the household's code, its landlord's member id, the
+bedrooms and access a home would need, its risk, how long it has waited, and which of the
+member's own areas would be safe and acceptable; never the areas the household avoids or prefers,
+nor the survivor's area. Requests under a live proposal are being worked on and are not listed.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from matching.circulation import Circulated, circulation
+from reciprocal.config import Scheme
+from reciprocal.intake.pot import get_open
+from reciprocal.ledger import balances as ledger_balances
+from reciprocal.lifecycle import proposals
+from reciprocal.scope import check_viewer
+from reciprocal.storage import Database
+
+
+def _shown(item: Circulated, on: date) -> dict:
+    r = item.request
+    return {"request": r.ref, "landlord": r.provider, "kind": r.kind.value, "risk": r.risk.value,
+            "bedrooms_needed": r.bedrooms_needed, "needs_step_free": r.needs_step_free,
+            "needs_wheelchair": r.needs_wheelchair, "weeks_waiting": r.waiting_days(on) // 7,
+            "safe_areas": list(item.areas)}
+
+
+def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None = None) -> dict:
+    check_viewer(scheme, for_provider)
+    with db.reading() as session:
+        _, requests = get_open(session)
+        busy = {p.request_ref for p in proposals.live(session)}
+        balance = ledger_balances(session, list(scheme.providers)).total
+    free = [r for r in requests if r.ref not in busy]
+    listing = circulation(scheme, on, free)
+    members = []
+    for member, items in listing.items():
+        owed = balance.get(member, 0)
+        members.append({"member": member, "name": scheme.providers[member].name, "balance": owed,
+                        "owes": max(0, -owed), "max_debt": scheme.max_debt(member),
+                        "requests": [_shown(i, on) for i in items]})
+    members.sort(key=lambda m: (m["balance"], m["member"]))  # those that owe the scheme first
+    if for_provider is not None:
+        return {"on": on.isoformat(), "member": next(m for m in members if m["member"] == for_provider)}
+    served = {i.request.ref for items in listing.values() for i in items}
+    return {"on": on.isoformat(), "members": members,
+            "no_member_can_serve": sorted(r.ref for r in free if r.ref not in served)}
