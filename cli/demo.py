@@ -99,7 +99,7 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
 def _round(db: Database, scheme, day: date):
     """Run a round and say what it changed before matching: each lapse and stale request by name."""
     outcome = run.run_round(db, scheme, day)
-    before = [c for c in outcome.changes if c.what != "proposal" or c.to_status != ProposalStatus.proposed.value]
+    before = outcome.before_matching()
     out.print(f"Round {outcome.round_id} on {day}: before matching, {len(before)} change(s):")
     changes(before, "  (none: nothing was overdue)")
     return outcome

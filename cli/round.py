@@ -33,7 +33,7 @@ def round_run(ctx: typer.Context,
             outcome = run.run_round(db, scheme, day, time_limit)
     else:
         outcome = run.run_round(db, scheme, day, time_limit)
-    before = [c for c in outcome.changes if not c.why.startswith("proposed by round")]
+    before = outcome.before_matching()
     if fmt == "json":
         print_json(views.round_view(db, outcome.round_id))
         return

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from sqlmodel import Session, select
 
-from reciprocal.domain import LIVE_PROPOSAL, OfferStatus, RequestStatus
+from reciprocal.domain import LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import CORRECTION, GENESIS, MOVE, entries, hash_of
 from reciprocal.lifecycle import trail
@@ -30,12 +30,8 @@ CHAIN_CHECKS = ("missing", "link", "hash", "trail_missing", "trail_link", "trail
 
 # The proposal stages a trail event may go between (SPEC section 6). A proposal is made `proposed`;
 # a proposal carried over by migration 0003 is made in the stage it had.
-ALLOWED = {
-    "proposed": {"nomination_confirmed", "refused", "lapsed", "cancelled"},
-    "nomination_confirmed": {"viewing", "refused", "lapsed", "cancelled"},
-    "viewing": {"accepted", "refused", "lapsed", "cancelled"},
-    "accepted": {"signed", "refused", "lapsed", "cancelled"},
-}
+ENDINGS = {ProposalStatus.refused.value, ProposalStatus.lapsed.value, ProposalStatus.cancelled.value}
+ALLOWED = {stage.value: {NEXT_STAGE[stage].value} | ENDINGS for stage in LIVE_PROPOSAL}
 
 
 @dataclass(frozen=True)

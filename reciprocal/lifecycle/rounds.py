@@ -11,8 +11,8 @@ from datetime import date
 
 from sqlmodel import Session, func, select
 
-from reciprocal.domain import ProposalStatus, RoundStatus
-from reciprocal.errors import NotFoundError, StateError
+from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RoundStatus
+from reciprocal.errors import NotFoundError
 from reciprocal.storage import Database, ProposalRow, RoundRow
 
 
@@ -21,12 +21,7 @@ def last_round(session: Session) -> RoundRow | None:
 
 
 def create_round(session: Session, on: date, snapshot: dict) -> RoundRow:
-    """A new round on `on`; rounds follow each other in time (a lapse or a due date depends on the
-    day), so a round dated before the last one is refused."""
-    last = last_round(session)
-    if last is not None and on < last.on:
-        raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
-                         f"would come before it; nothing was changed")
+    """A new round on `on` (`run.run_round` has refused one dated before the last round)."""
     row = RoundRow(on=on, status=RoundStatus.run.value, snapshot=snapshot, report={})
     session.add(row)
     session.flush()
@@ -57,8 +52,7 @@ def list_rounds(db: Database) -> list[dict]:
         for r in rows:
             def n(*statuses: ProposalStatus) -> int:
                 return sum(counts.get((r.id, s.value), 0) for s in statuses)
-            live = n(ProposalStatus.proposed, ProposalStatus.nomination_confirmed, ProposalStatus.viewing,
-                     ProposalStatus.accepted)
+            live = n(*LIVE_PROPOSAL)
             ended = n(ProposalStatus.refused, ProposalStatus.lapsed, ProposalStatus.cancelled)
             signed = n(ProposalStatus.signed)
             out.append({"round": r.id, "on": r.on.isoformat(), "status": r.status,

@@ -34,6 +34,10 @@ class Outcome:
     def to_json(self) -> dict:
         return {"round": self.round_id, "changes": [c.to_json() for c in self.changes]}
 
+    def before_matching(self) -> list[Change]:
+        """A round's changes other than the proposals it made: lapses and stale requests."""
+        return [c for c in self.changes if c.what != "proposal" or c.from_status is not None]
+
 
 def _free_pot(session, on: date):
     """Available offers (within `available_until`) and active requests under no live proposal."""
