@@ -59,6 +59,11 @@ class FairnessTerms(Strict):
         default=None, ge=0,
         description="if set, homes a provider may owe the scheme at most in each bedroom band too "
                     "(needs bands); null: the limit is on the total only")
+    board_after_weeks_at_limit: int = Field(
+        default=8, ge=0, le=520, strict=True,
+        description="a member at its debt limit (owing homes, no headroom left) for more than this "
+                    "many whole weeks is listed for the board in `audit fairness` and the "
+                    "quarterly report")
 
 
 class MatchingTerms(Strict):

@@ -159,13 +159,13 @@ def test_file_name_must_match_id(cfg):
 def test_unknown_objective(cfg):
     edit(cfg / "scheme.yaml", "    - preference_fit\n", "    - preference_fit\n    - happiness\n")
     assert problems_of(cfg) == [
-        f"{SCHEME}:46: matching.objectives: unknown objective(s) happiness; known: high_risk_moved, "
+        f"{SCHEME}:49: matching.objectives: unknown objective(s) happiness; known: high_risk_moved, "
         f"households_moved, longest_waiting, ledger_imbalance, preference_fit"]
 
 
 def test_objective_listed_twice(cfg):
     edit(cfg / "scheme.yaml", "    - preference_fit\n", "    - preference_fit\n    - households_moved\n")
-    assert problems_of(cfg) == [f"{SCHEME}:46: matching.objectives: an objective is listed twice"]
+    assert problems_of(cfg) == [f"{SCHEME}:49: matching.objectives: an objective is listed twice"]
 
 
 def test_asymmetric_neighbours(cfg):
