@@ -46,7 +46,8 @@ def audit_fairness(ctx: typer.Context,
                    format: str = typer.Option("table", "--format", help=REPORT_FORMAT_HELP),
                    output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
     """Per provider: given, received, balance (total and by band), debt limit and offer
-    commitment, weeks to move; scheme measures; moves between providers; outstanding checklist."""
+    commitment, homes owed and weeks at the limit, weeks to move; scheme measures; members for
+    the board; moves between providers; outstanding checklist."""
     fmt = parse_format(format, ("table", "json", "csv", "md", "html"))
     start = parse_date(since, "--since") if since else None
     end = parse_date(until, "--until") if until else None
@@ -78,7 +79,9 @@ def _markdown(report: dict, columns, rows) -> str:
     parts = [f"# Fairness audit: {report['scheme_name']}{scope}\n",
              f"Period {p['since']} to {p['until']}.\n", "## Scheme measures\n",
              markdown_table(["measure", "value"], _measures(report)), "## Providers\n",
-             markdown_table(columns, rows), "## Moves between providers\n",
+             markdown_table(columns, rows), f"## {audits.board_title(report)}\n",
+             markdown_table(*audits.board_table(report["for_the_board"])),
+             "## Moves between providers\n",
              markdown_table(["from_provider", "to_provider", "moves"],
                             [[m["from_provider"], m["to_provider"], m["moves"]]
                              for m in report["moves_between"]]),
@@ -100,14 +103,17 @@ def _render(report: dict) -> None:
     out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
     # The terminal gets the essentials; --format csv/md/html/json carry every column.
     table("Providers", ["provider", "given", "received", "balance", "by band", "lowest", "max_debt",
-                        "debt limit", "offers made/expected", "weeks to move", "checklist open"],
+                        "debt limit", "owes", "at limit since", "offers made/expected",
+                        "weeks to move", "checklist open"],
           [[r["provider"], r["given"], r["received"], f"{r['balance']:+d}",
             " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), r["lowest_balance"],
-            r["max_debt"], _ok(r["debt_limit_ok"]),
+            r["max_debt"], _ok(r["debt_limit_ok"]), r["homes_owed"],
+            r["at_limit_since"] and f"{r['at_limit_since']} ({r['weeks_at_limit']} wk)",
             r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
             r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])
     out.print(f"by band: {', '.join(report['bands'])}", markup=False)
     table("Scheme measures", ["measure", "value"], _measures(report))
+    table(audits.board_title(report), *audits.board_table(report["for_the_board"]))
     table("Moves between providers", ["from", "to", "moves"],
           [[m["from_provider"], m["to_provider"], m["moves"]] for m in report["moves_between"]])
     items = report["checklist_outstanding"]

@@ -13,6 +13,10 @@ passes its records through the function here for their type, so the rule lives i
 - reports: scheme-wide aggregates (every provider's given, received and balances) stay; anything
   that pairs a household's old landlord with its new one, or could (the moves between other
   members, other members' balance history week by week, moves by destination area), goes.
+  The members for the board (homes owed, the day each reached its debt limit) stay with the
+  balances: a member reaches its limit only when its own balance falls (its own household moved
+  out, or a correction), never on the day it gives a home, and a home given and corrected on one
+  day cancels out at the day's end, so the day names no new landlord.
 
 `viewer=None` is the coordinator, who sees everything: each function returns its input unchanged.
 """

@@ -1,6 +1,8 @@
 """`audit fairness`: is give and take even? Per member given, received, balance (total and by
-band), debt-limit and offer-commitment compliance, time to move, outstanding checklist items; and
-scheme-level measures (largest debt, Gini of givings against receivings, moves between members).
+band), debt-limit and offer-commitment compliance, what it still owes (homes, offers) and how long
+it has been at its debt limit, time to move, outstanding checklist items; scheme-level measures
+(largest debt, Gini of givings against receivings, moves between members); and the members at
+their limit long enough to go to the board (`reciprocal.ledger.contribution`).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlmodel import Session, select
 from reciprocal.config import Scheme
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import CORRECTION, effective_dates, entries, given_received
+from reciprocal.ledger.contribution import contributions, for_the_board
 from reciprocal.audits.proposals import proposal_figures
 from reciprocal.lifecycle.checklist import checklist_rows
 from reciprocal.scope import check_viewer, fairness_for
@@ -123,6 +126,10 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
                    if date.fromisoformat(i["moved_on"]) <= until]
     open_items = Counter(i["owner"] for i in outstanding)
 
+    positions = contributions(session, scheme, until)
+    board_weeks = scheme.config.fairness.board_after_weeks_at_limit
+    board = for_the_board(positions, board_weeks)
+    listed = {b["provider"] for b in board}
     out_rows = []
     for p in providers:
         config = scheme.providers.get(p)
@@ -142,6 +149,10 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
             "debt_limit_ok": None if max_debt is None else lowest[p] >= -max_debt,
             "offers_made": offers_made[p], "offers_per_year": commitment, "offers_expected": expected,
             "offer_commitment_ok": None if expected is None else offers_made[p] >= math.floor(expected),
+            "offers_owed": None if expected is None else max(0, math.floor(expected) - offers_made[p]),
+            "homes_owed": positions[p].homes_owed,
+            "at_limit_since": positions[p].at_limit_since and positions[p].at_limit_since.isoformat(),
+            "weeks_at_limit": positions[p].weeks_at_limit, "for_the_board": p in listed,
             "households_moved": len(waits[p]), "median_weeks_to_move": _weeks(waits[p]),
             "checklist_outstanding": open_items[p]})
 
@@ -155,6 +166,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
         "providers_beyond_debt_limit": [r["provider"] for r in out_rows if r["debt_limit_ok"] is False],
         "providers_short_of_offer_commitment": [r["provider"] for r in out_rows
                                                 if r["offer_commitment_ok"] is False],
+        "providers_for_the_board": [b["provider"] for b in board],
         "checklist_outstanding": len(outstanding)}
     return {
         "scheme": scheme.id, "scheme_name": scheme.name,
@@ -162,6 +174,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
         "for_provider": None, "bands": bands, "providers": out_rows, "scheme_measures": measures,
         "moves_between": [{"from_provider": f, "to_provider": t, "moves": n}
                           for (f, t), n in sorted(pairs.items())],
+        "board_after_weeks_at_limit": board_weeks, "for_the_board": board,
         # Balances at the end of each day with an entry, after the opening one (the day before).
         "balance_history": {"dates": [(since - timedelta(days=1)).isoformat()]
                                      + [d.isoformat() for d in days],
@@ -173,7 +186,13 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
                   "debt limit met: the lowest balance in the period, at the end of each day, is at "
                   "least -max_debt",
                   "offer commitment met: offers made (added to the pot) in the period at least "
-                  "offers_per_year x days active / 365, rounded down",
+                  "offers_per_year x days active / 365, rounded down; offers owed: that less "
+                  "the offers made, at least 0",
+                  "homes owed: homes to give for the balance to be even; at its limit: owes homes and "
+                  "its balance is at or beyond -max_debt at the end of a day, so no more of its "
+                  "tenants are placed; at_limit_since: the first day of its current run at the limit",
+                  f"for the board: members at their limit at the period's end for more than "
+                  f"{board_weeks} whole week(s) (fairness.board_after_weeks_at_limit), longest first",
                   "weeks to move: median, from the request's referred_on to the move, for "
                   "households of that provider that moved in the period"]}
 
@@ -191,8 +210,10 @@ def fairness(db: Database, scheme: Scheme, since: date | None = None, until: dat
 
 
 FAIRNESS_COLUMNS = ("provider", "given", "received", "net", "balance", "lowest_balance", "max_debt",
-                    "debt_limit_ok", "offers_made", "offers_expected", "offer_commitment_ok",
+                    "debt_limit_ok", "homes_owed", "at_limit_since", "weeks_at_limit",
+                    "for_the_board", "offers_made", "offers_expected", "offer_commitment_ok", "offers_owed",
                     "households_moved", "median_weeks_to_move", "checklist_outstanding")
+BOARD_COLUMNS = ("provider", "at_limit_since", "weeks_at_limit", "homes_owed", "max_debt")
 
 
 def fairness_table(report: dict) -> tuple[list[str], list[list]]:
@@ -205,3 +226,15 @@ def fairness_table(report: dict) -> tuple[list[str], list[list]]:
         rows.append([r[c] for c in FAIRNESS_COLUMNS[:5]] + [r["balance_by_band"].get(b, 0) for b in bands]
                     + [r[c] for c in FAIRNESS_COLUMNS[5:]])
     return columns, rows
+
+
+def board_title(report: dict, as_of: str | None = None) -> str:
+    """The heading of a board list, with the scheme's number of weeks (and the day, if given)."""
+    when = f" as of {as_of}" if as_of else ""
+    return (f"For the board{when}: members at their debt limit for more than "
+            f"{report['board_after_weeks_at_limit']} week(s)")
+
+
+def board_table(board: list[dict]) -> tuple[list[str], list[list]]:
+    """The members for the board as one table (fairness audit and quarterly report alike)."""
+    return list(BOARD_COLUMNS), [[b[c] for c in BOARD_COLUMNS] for b in board]

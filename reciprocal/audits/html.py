@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
+from reciprocal.audits.fairness import board_table, board_title
 from reciprocal.charts import PALETTE, ReferenceLine, Series, html_page, line_chart, nice_ticks
 
 CELL = 30
@@ -108,16 +109,22 @@ def fairness_html(report: dict) -> str:
                                            for k, v in m.items()])]
     bands = report["bands"]
     columns = ["provider", "given", "received", "balance", f"by band ({' / '.join(bands)})", "lowest",
-               "max debt", "debt limit met", "offers made / expected", "commitment met",
+               "max debt", "debt limit met", "homes owed", "at limit since (weeks)",
+               "offers made / expected", "commitment met", "offers owed",
                "households moved", "median weeks to move", "checklist outstanding"]
     rows = [[r["provider"], r["given"], r["received"], r["balance"],
              " / ".join(f"{r['balance_by_band'].get(b, 0):+d}" for b in bands), r["lowest_balance"],
-             r["max_debt"], r["debt_limit_ok"],
+             r["max_debt"], r["debt_limit_ok"], r["homes_owed"],
+             r["at_limit_since"] and f"{r['at_limit_since']} ({r['weeks_at_limit']})",
              f"{r['offers_made']} / {'-' if r['offers_expected'] is None else r['offers_expected']}",
-             r["offer_commitment_ok"], r["households_moved"], r["median_weeks_to_move"],
+             r["offer_commitment_ok"], r["offers_owed"], r["households_moved"], r["median_weeks_to_move"],
              r["checklist_outstanding"]]
             for r in report["providers"]]
     parts += ["<h2>Providers</h2>", '<div class="wide">' + _table(columns, rows) + "</div>"]
+    parts += [f"<h2>{escape(board_title(report))}</h2>",
+              '<p class="note">Members owing homes with no headroom left under the debt limit at the '
+              "period's end (none of their tenants is placed until they give a home), longest first."
+              "</p>", _table(*board_table(report["for_the_board"]))]
     parts += ["<h2>Balance per provider over time</h2>",
               '<p class="note">Homes given minus households housed by others, at the end of each '
               'day with a ledger entry; the dashed line is the provider\'s debt limit.</p>',

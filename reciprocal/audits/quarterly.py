@@ -20,6 +20,14 @@ Who a figure belongs to:
   moved to); requests belong to the requesting provider's area when it holds stock in one area
   only, else to the row "(several areas)": a request records no home address, and a provider's
   households live wherever it has homes. The year row's `requests_open_at_end` is Q4's.
+
+Contribution targets (`reciprocal.ledger.contribution`), as of the quarter's last day, or today
+while the quarter is under way (nothing for a quarter not yet begun); the year's as of its last
+day or today:
+- `homes_owed` on provider rows (and their total on the scheme row), `weeks_at_limit` and
+  `for_the_board` on provider rows; none on area rows (a debt is a member's, not an area's);
+- `for_the_board`: per quarter, the members at their debt limit for more than
+  `fairness.board_after_weeks_at_limit` whole weeks, longest first.
 """
 from __future__ import annotations
 
@@ -32,12 +40,15 @@ from sqlmodel import Session, select
 from reciprocal.audits.proposals import proposal_figures
 from reciprocal.config import Scheme
 from reciprocal.domain import RequestStatus
+from reciprocal.ledger.contribution import contributions, for_the_board
 from reciprocal.scope import check_viewer, quarterly_for
 from reciprocal.storage import Database, MoveRow, OfferRow, RequestRow
 
 SEVERAL_AREAS = "(several areas)"
 MEASURES = ("requests_circulated", "offers_made", "moves", "survivor_moves", "perpetrator_moves",
             "median_weeks_to_move", "requests_open_at_end")
+# Positions at the quarter's end, not counts over it: see the module docstring.
+CONTRIBUTION = ("homes_owed", "weeks_at_limit", "for_the_board")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -67,7 +78,24 @@ def _open_at(request: RequestRow, end: date) -> bool:
     return request.closed_on is not None and request.closed_on > end
 
 
-def quarterly_report(session: Session, scheme: Scheme, year: int) -> dict:
+def _contribution_cells(session: Session, scheme: Scheme, start: date, as_of: date
+                        ) -> tuple[dict[tuple[str, str], dict], list[dict]]:
+    """Per (group, name) row the contribution figures as of `as_of`, and the board list; empty
+    when `as_of` is before the period begins (a quarter not yet begun)."""
+    if as_of < start:
+        return {}, []
+    positions = contributions(session, scheme, as_of)
+    board = for_the_board(positions, scheme.config.fairness.board_after_weeks_at_limit)
+    listed = {b["provider"] for b in board}
+    cells = {("provider", p): {"homes_owed": c.homes_owed, "weeks_at_limit": c.weeks_at_limit,
+                               "for_the_board": p in listed} for p, c in positions.items()}
+    cells[("scheme", "all")] = {"homes_owed": sum(c.homes_owed for c in positions.values()),
+                                "weeks_at_limit": None, "for_the_board": None}
+    return cells, board
+
+
+def quarterly_report(session: Session, scheme: Scheme, year: int, today: date | None = None) -> dict:
+    today = today or date.today()
     requests = list(session.exec(select(RequestRow)).all())
     offers = list(session.exec(select(OfferRow)).all())
     moves = list(session.exec(select(MoveRow)).all())
@@ -82,8 +110,13 @@ def quarterly_report(session: Session, scheme: Scheme, year: int) -> dict:
     quarters = financial_quarters(year)
     periods = quarters + [("year", quarters[0][1], quarters[-1][2])]
     rows = []
+    boards = []
     for name, start, end in periods:
         open_end = quarters[-1][2] if name == "year" else end
+        as_of = min(end, today)
+        owed, board = _contribution_cells(session, scheme, start, as_of)
+        boards.append({"quarter": name, "as_of": as_of.isoformat() if as_of >= start else None,
+                       "providers": board})
         cells: dict[tuple[str, str], dict] = {}
         waits: dict[tuple[str, str], list[int]] = defaultdict(list)
 
@@ -119,30 +152,38 @@ def quarterly_report(session: Session, scheme: Scheme, year: int) -> dict:
             days = waits.get((group, who))
             cell["median_weeks_to_move"] = round(statistics.median(days) / 7, 1) if days else None
             rows.append({"quarter": name, "start": start.isoformat(), "end": end.isoformat(),
-                         "group": group, "name": who, **{m: cell[m] for m in MEASURES}})
+                         "group": group, "name": who, **{m: cell[m] for m in MEASURES},
+                         **owed.get((group, who), dict.fromkeys(CONTRIBUTION))})
     return {"scheme": scheme.id, "scheme_name": scheme.name, "year": year,
             "financial_year": f"{year}/{(year + 1) % 100:02d}", "for_provider": None,
             "quarters": [{"quarter": q, "start": s.isoformat(), "end": e.isoformat(),
                           "label": f"{q} {MONTHS[s.month - 1]}-{MONTHS[e.month - 1]} {s.year}"}
                          for q, s, e in quarters],
             "measures": list(MEASURES), "rows": rows,
+            "board_after_weeks_at_limit": scheme.config.fairness.board_after_weeks_at_limit,
+            "for_the_board": boards,
             "proposals": [{"quarter": name, **proposal_figures(session, start, end)} for name, start, end in periods],
             "notes": ["offers are counted on the day they were added to the pot",
                       "moves are counted in the area of the home moved to, and for the provider "
                       "whose household moved",
                       "requests are counted in their provider's area when it holds stock in one "
-                      f"area only, else under {SEVERAL_AREAS}"]}
+                      f"area only, else under {SEVERAL_AREAS}",
+                      "homes owed, weeks at the debt limit and the board list are as of the "
+                      "quarter's last day, or today while it is under way; for the board: members "
+                      "at their limit for more than "
+                      f"{scheme.config.fairness.board_after_weeks_at_limit} whole week(s)"]}
 
 
-def quarterly(db: Database, scheme: Scheme, year: int, for_provider: str | None = None) -> dict:
+def quarterly(db: Database, scheme: Scheme, year: int, for_provider: str | None = None,
+              today: date | None = None) -> dict:
     """`report quarterly`: the report for one financial year, scoped to one provider when asked."""
     check_viewer(scheme, for_provider)
     with db.reading() as session:
-        report = quarterly_report(session, scheme, year)
+        report = quarterly_report(session, scheme, year, today)
     return quarterly_for(report, for_provider)
 
 
-QUARTERLY_COLUMNS = ("quarter", "start", "end", "group", "name") + MEASURES
+QUARTERLY_COLUMNS = ("quarter", "start", "end", "group", "name") + MEASURES + CONTRIBUTION
 
 
 def quarterly_table(report: dict) -> tuple[list[str], list[list]]:

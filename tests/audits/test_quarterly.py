@@ -210,9 +210,11 @@ def test_quarterly_command_csv_and_markdown(year_db):
     assert csv_out.exit_code == 0, csv_out.output
     lines = csv_out.output.splitlines()
     assert lines[0] == ("quarter,start,end,group,name,requests_circulated,offers_made,moves,survivor_moves,"
-                        "perpetrator_moves,median_weeks_to_move,requests_open_at_end")
-    assert lines[1] == "Q1,2026-04-01,2026-06-30,scheme,all,3,1,1,1,0,6.0,3"
-    assert "year,2026-04-01,2027-03-31,scheme,all,6,5,4,3,1,12.6,1" in lines
+                        "perpetrator_moves,median_weeks_to_move,requests_open_at_end,"
+                        "homes_owed,weeks_at_limit,for_the_board")
+    # No ledger entries here (moves written directly), so nobody owes a home.
+    assert lines[1] == "Q1,2026-04-01,2026-06-30,scheme,all,3,1,1,1,0,6.0,3,0,,"
+    assert "year,2026-04-01,2027-03-31,scheme,all,6,5,4,3,1,12.6,1,0,," in lines
     md = runner.invoke(app, [*base, "--format", "md", "--for-provider", "fenland"])
     assert md.exit_code == 0, md.output
     assert "## Q4 Jan-Mar 2027" in md.output
