@@ -103,12 +103,12 @@ def _render(report: dict) -> None:
     out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
     # The terminal gets the essentials; --format csv/md/html/json carry every column.
     table("Providers", ["provider", "given", "received", "balance", "by band", "lowest", "max_debt",
-                        "debt limit", "owes", "at limit since", "offers made/expected",
+                        "debt limit", "owes", "wks at limit", "offers made/expected",
                         "weeks to move", "checklist open"],
           [[r["provider"], r["given"], r["received"], f"{r['balance']:+d}",
             " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), r["lowest_balance"],
             r["max_debt"], _ok(r["debt_limit_ok"]), r["homes_owed"],
-            r["at_limit_since"] and f"{r['at_limit_since']} ({r['weeks_at_limit']} wk)",
+            r["weeks_at_limit"],
             r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
             r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])
     out.print(f"by band: {', '.join(report['bands'])}", markup=False)
