@@ -211,8 +211,8 @@ def fairness(db: Database, scheme: Scheme, since: date | None = None, until: dat
 
 FAIRNESS_COLUMNS = ("provider", "given", "received", "net", "balance", "lowest_balance", "max_debt",
                     "debt_limit_ok", "homes_owed", "at_limit_since", "weeks_at_limit",
-                    "for_the_board", "offers_made", "offers_expected", "offer_commitment_ok", "offers_owed",
-                    "households_moved", "median_weeks_to_move", "checklist_outstanding")
+                    "for_the_board", "offers_made", "offers_expected", "offer_commitment_ok",
+                    "offers_owed", "households_moved", "median_weeks_to_move", "checklist_outstanding")
 BOARD_COLUMNS = ("provider", "at_limit_since", "weeks_at_limit", "homes_owed", "max_debt")
 
 

@@ -4,13 +4,13 @@ debt limit, weeks at it, and the members listed for the board by `audit fairness
 
 The history is written by hand, move by move, with both ledger legs (on SQLite or PostgreSQL):
 
-| member (max_debt)        | what happens                                          | at its limit    |
-| ------------------------ | ----------------------------------------------------- | --------------- |
-| fenland (2)              | tenants moved out 2026-01-05 and 2026-01-12           | from 2026-01-12 |
-| huntingdonshire (2)      | two out 01-05; gives a home 02-02; one more out 02-16  | 01-05 to 02-01, again from 02-16 |
-| mereside_homes (own 1)   | one out 01-05                                         | from 2026-01-05 |
-| nene_bridge_homes (own 3)| two out 01-05: owes 2, one short of its limit         | never           |
-| lark_rise_housing (2)    | two out 01-05; one corrected (written 02-23)          | 01-05 to 02-22  |
+| member (max_debt)         | what happens                                  | at its limit         |
+| ------------------------- | --------------------------------------------- | -------------------- |
+| fenland (2)               | tenants moved out 2026-01-05 and 2026-01-12   | from 2026-01-12      |
+| huntingdonshire (2)       | two out 01-05; gives 02-02; one more out 02-16 | 01-05 to 02-01, 02-16 on |
+| mereside_homes (own 1)    | one out 01-05                                 | from 2026-01-05      |
+| nene_bridge_homes (own 3) | two out 01-05: owes 2, one short of its limit | never                |
+| lark_rise_housing (2)     | two out 01-05; one corrected (written 02-23)  | 01-05 to 02-22       |
 
 Every home is peterborough_city's, except the one huntingdonshire gives (to a cambridge_city
 household). The scheme's default: listed after more than 8 whole weeks.
@@ -253,9 +253,8 @@ LINE = "  board_after_weeks_at_limit: 8\n"
 
 def test_the_shipped_scheme_sets_eight_weeks_and_the_schema_knows_the_key(scheme):
     assert scheme.config.fairness.board_after_weeks_at_limit == 8
-    terms = json.loads(json_schema())["$defs"]["FairnessTerms"]["properties"]
-    assert terms["board_after_weeks_at_limit"]["default"] == 8
-    assert (terms["board_after_weeks_at_limit"]["minimum"], terms["board_after_weeks_at_limit"]["maximum"]) == (0, 520)
+    key = json.loads(json_schema())["$defs"]["FairnessTerms"]["properties"]["board_after_weeks_at_limit"]
+    assert (key["default"], key["minimum"], key["maximum"]) == (8, 0, 520)
 
 
 def test_weeks_default_to_eight_when_absent(cfg: Path):
