@@ -96,8 +96,8 @@ CIRCULATION_COLUMNS = ["request", "landlord", "risk", "bedrooms", "step free", "
                        "weeks waiting", "safe areas"]
 
 
-def _tables(pack: dict) -> list[tuple[str, list[str], list[list]]]:
-    """(title, columns, rows) of each section."""
+def _tables(pack: dict) -> list[tuple[str, str, list[str], list[list]]]:
+    """(key, title, columns, rows) of each section."""
     proposals = [[p["id"], p["request"], p["your_side"], p.get("offer", ""), p["status"], p.get("due_on"),
                   p.get("must_act"), p.get("action"), p.get("tenancy_start")] for p in pack["proposals"]]
     requests = [[r["request"], r["status"], r["hold_reason"], r["look_again_on"], r["reconfirmed_on"],
@@ -105,11 +105,11 @@ def _tables(pack: dict) -> list[tuple[str, list[str], list[list]]]:
     circulation = [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
                     r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in pack["circulation"]]
     return [
-        (f"Proposals: live, and ended in the week to {pack['on']} ({len(proposals)})", PROPOSAL_COLUMNS,
+        ("proposals", f"Proposals: live, and ended in the week to {pack['on']} ({len(proposals)})", PROPOSAL_COLUMNS,
          proposals),
-        (f"Your requests waiting on you: stale, on hold or in review ({len(requests)})", REQUEST_COLUMNS,
+        ("requests", f"Your requests waiting on you: stale, on hold or in review ({len(requests)})", REQUEST_COLUMNS,
          requests),
-        (f"Circulation: households waiting for a home in your areas ({len(circulation)})",
+        ("circulation", f"Circulation: households waiting for a home in your areas ({len(circulation)})",
          CIRCULATION_COLUMNS, circulation),
     ]
 
@@ -133,7 +133,7 @@ def _title(pack: dict) -> str:
 def pack_markdown(pack: dict) -> str:
     lines = [f"# {_title(pack)}", ""]
     lines += [f"- **{label}:** {text}" for label, text in _summary(pack)]
-    for title, columns, rows in _tables(pack):
+    for _, title, columns, rows in _tables(pack):
         lines += ["", f"## {title}", ""]
         lines.append(markdown_table(columns, rows) if rows else "None.\n")
     return "\n".join(lines)
@@ -173,7 +173,7 @@ def pack_html(pack: dict) -> str:
     parts = ['<div class="pack">', f"<h1>{escape(_title(pack))}</h1>", "<ul>"]
     parts += [f"<li><strong>{escape(label)}:</strong> {escape(text)}</li>" for label, text in _summary(pack)]
     parts.append("</ul>")
-    for title, columns, rows in _tables(pack):
+    for _, title, columns, rows in _tables(pack):
         parts.append(f"<h2>{escape(title)}</h2>")
         parts.append(_html_table(columns, rows) if rows else "<p>None.</p>")
     parts.append("</div>")
@@ -181,12 +181,11 @@ def pack_html(pack: dict) -> str:
 
 
 def pack_csv(pack: dict) -> str:
-    rows = [["summary", label, text] + [""] * (len(CIRCULATION_COLUMNS) - 1) for label, text in _summary(pack)]
+    rows = [["summary", label, text] for label, text in _summary(pack)]
+    for key, _, columns, section in _tables(pack):
+        rows.append([key, *columns])  # each section's own header
+        rows += [[key, *row] for row in section]
     width = max(len(PROPOSAL_COLUMNS), len(REQUEST_COLUMNS), len(CIRCULATION_COLUMNS))
-    for title, columns, section in _tables(pack):
-        name = title.split(":")[0].lower()
-        rows.append([name, *columns, *[""] * (width - len(columns))])  # each section's own header
-        rows += [[name, *row, *[""] * (width - len(row))] for row in section]
     rows = [r + [""] * (width + 1 - len(r)) for r in rows]
     header = ["section"] + [f"column {i}" for i in range(1, width + 1)]
     return csv_text(header, rows)
