@@ -10,7 +10,8 @@ import typer
 
 from reciprocal.errors import ReciprocalError
 
-from cli import audit, bench, circulate, db, due, ledger, move, offer, proposal, report, request, round, simulate
+from cli import (audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
+                 simulate)
 from cli import config as config_group
 from cli import provider as provider_group
 from cli.context import err, out, parse_date, settings
@@ -32,6 +33,7 @@ app.command("bench")(bench.bench)
 app.command("simulate")(simulate.simulate)
 app.command("due")(due.due)
 app.command("circulate")(circulate.circulate)
+app.command("pack")(pack.pack)
 
 
 @app.callback()

@@ -5,6 +5,7 @@ from typing import Optional
 
 import typer
 
+from reciprocal.lifecycle.circulate import balance_words
 from reciprocal.lifecycle.circulate import circulate as circulation_of
 
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
@@ -27,9 +28,7 @@ def circulate(ctx: typer.Context,
     for m in [data["member"]] if for_provider else data["members"]:
         if for_provider is None and not m["requests"]:
             continue
-        owes = (f"you owe the scheme {m['owes']} home(s)" if m["owes"] else
-                f"the scheme owes you {m['balance']} home(s)" if m["balance"] > 0 else "you are even")
-        table(f"{m['name']} ({m['member']}): {owes}; {len(m['requests'])} household(s) waiting for a "
+        table(f"{m['name']} ({m['member']}): {balance_words(m['balance'])}; {len(m['requests'])} household(s) waiting for a "
               f"home in your areas",
               ["request", "landlord", "risk", "bedrooms", "step free", "wheelchair", "weeks waiting", "safe areas"],
               [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],

@@ -15,6 +15,8 @@ from cli.render import table
 def due(ctx: typer.Context,
         within: int = typer.Option(5, "--within", min=0, max=260, help="Working days ahead to look."),
         on: Optional[str] = typer.Option(None, "--on", help="The day to look from, YYYY-MM-DD (default: today)."),
+        for_provider: Optional[str] = typer.Option(None, "--for-provider", help="Only what that member must "
+                                                   "do, as it may see it."),
         format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """What is due or overdue, by the member who must act: proposal stages and holds to look at again."""
     fmt = parse_format(format)
@@ -22,9 +24,10 @@ def due(ctx: typer.Context,
     scheme = s.scheme()
     day = day_or_today(on)
     until = add_working_days(day, within)
-    rows = views.due_list(s.database(scheme=scheme), day, until)
+    rows = views.due_for(s.database(scheme=scheme), scheme, day, until, for_provider)
     if fmt == "json":
-        print_json({"on": day.isoformat(), "until": until.isoformat(), "items": rows})
+        print_json({"on": day.isoformat(), "until": until.isoformat(), "for_provider": for_provider,
+                    "items": rows})
         return
     table(f"Due by {until.isoformat()} ({within} working day(s) from {day.isoformat()}): {len(rows)}",
           ["member", "what", "ref", "request", "offer", "stage", "due", "overdue", "to do"],

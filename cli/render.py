@@ -45,7 +45,9 @@ def round_view(view: dict) -> None:
 def _short_why(p: dict) -> str:
     reasons = p.get("reasons", [])
     priority = reasons[1] if len(reasons) > 1 else ""
-    prefs = ", ".join(p.get("preferences_met", [])) or "no preference met"
+    if "preferences_met" not in p:  # withheld from a member's view (reciprocal.scope)
+        return priority
+    prefs = ", ".join(p["preferences_met"]) or "no preference met"
     return f"{priority}; {prefs}"
 
 

@@ -45,10 +45,14 @@ def round_run(ctx: typer.Context,
 
 @round_app.command("show")
 def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, help="The round's id."),
+               for_provider: Optional[str] = typer.Option(None, "--for-provider", help="Only that member's "
+                                                          "part, as it may see it."),
                format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Show a round: proposals with their stage and reasons, unmatched requests with reasons, objectives."""
     fmt = parse_format(format)
-    view = views.round_view(settings(ctx).database(), round_id)
+    s = settings(ctx)
+    scheme = s.scheme() if for_provider is not None else None
+    view = views.round_view(s.database(scheme=scheme), round_id, scheme, for_provider)
     if fmt == "json":
         print_json(view)
     else:

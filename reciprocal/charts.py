@@ -304,9 +304,10 @@ def box_plot(groups: Mapping[str, Sequence[float]], *, title: str = "", y_label:
     return "\n".join(parts)
 
 
-def html_page(title: str, body: str) -> str:
+def html_page(title: str, body: str, style: str = "") -> str:
     """A complete, self-contained HTML page: inline CSS only, no scripts, no external requests.
-    `body` is inserted as is (callers escape their own text)."""
+    `body` is inserted as is (callers escape their own text); `style` is CSS added after the
+    page's own."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -321,7 +322,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child {{ text-align: left; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 8px; }}
 .note {{ color: #555; font-size: 13px; max-width: 900px; }}
-</style>
+{style}</style>
 </head>
 <body>
 {body}

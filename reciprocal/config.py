@@ -25,6 +25,9 @@ from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+# A plausible address, no more: one @, no spaces or angle brackets, a dot in the domain. A member's
+# contact is a role mailbox (housing-options@...), never a person's, and packs are sent to it.
+EMAIL_PATTERN = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$"
 
 
 class Strict(BaseModel):
@@ -166,6 +169,15 @@ class ProviderConfig(Strict):
     status: Literal["active", "suspended"] = "active"
     joined: date
     left: date | None = None
+    contact: str | None = Field(default=None, description="a role mailbox (not a person) that the "
+                                "member's packs are sent to")
+
+    @field_validator("contact")
+    @classmethod
+    def _plausible_email(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 254 or not re.match(EMAIL_PATTERN, value)):
+            raise ValueError("not an email address (give a role mailbox, such as housing-options@example.gov.uk)")
+        return value
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,9 @@ class AuditFailed(ReciprocalError):
     """`audit verify` found the ledger changed behind the engine's back or an invariant broken."""
 
     exit_code = 7
+
+
+class DeliveryError(ReciprocalError):
+    """Files could not be sent: the mail server could not be reached or refused them."""
+
+    exit_code = 8

@@ -9,6 +9,13 @@ passes its records through the function here for their type, so the rule lives i
   provider's let offers, with their dates, would let a provider guess where its household went);
 - moves: into the viewer's home, in full (it is the new landlord); out of the viewer's stock,
   the request, date, band and kind only, never the new landlord, the home or its area;
+- proposals (`round show`, `due`, packs): where the viewer offers the home, in full except what
+  tells the household's areas (which areas it prefers, a free text naming an area it avoids,
+  prefers or fled); where the viewer referred the household, its request, stage, dates and who
+  must act next, never the offering member, the home or its area: once signed that would be
+  where the household went, and hiding it while live keeps the viewer from learning it earlier;
+- a round (`round show`): the viewer's proposals as above, its own unmatched requests, the changes
+  the round began with that concern it; objectives are scheme aggregates and stay;
 - checklist items: those the viewer must do;
 - reports: scheme-wide aggregates (every provider's given, received and balances) stay; anything
   that pairs a household's old landlord with its new one, or could (the moves between other
@@ -22,7 +29,8 @@ passes its records through the function here for their type, so the rule lives i
 """
 from __future__ import annotations
 
-from typing import TypeVar
+import re
+from typing import Iterable, TypeVar
 
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request
@@ -33,6 +41,15 @@ Record = TypeVar("Record")
 # The fields of a move a provider may see about its own household that left it.
 MOVE_OUT_FIELDS = ("move", "request", "from_provider", "kind", "band", "bedrooms", "moved_on",
                    "round", "corrected")
+# The fields of a proposal (or of a due item about one) the household's own landlord may see.
+REFERRER_FIELDS = ("id", "what", "ref", "request", "from_provider", "status", "round_id", "stage_on",
+                   "due_on", "overdue", "viewing_on", "tenancy_start", "refused_by", "refusal_reason",
+                   "reasonable_offer", "member", "must_act", "action")
+# Who must act, as the referring member is told it when the offering member must.
+OFFERING_MEMBER = "the offering member"
+# Parts of a proposal's explanation (matching.explain) that tell the household's preferred areas.
+PREFERENCE_REASONS = ("meets preferences", "meets no stated preference")
+PREFERENCE_KEYS = ("preferences_met", "avoid_areas", "preferred_areas", "survivor_area")
 
 
 def check_viewer(scheme: Scheme, viewer: str | None) -> str | None:
@@ -61,6 +78,76 @@ def move_for(move: dict, viewer: str | None) -> dict | None:
     if move["from_provider"] == viewer:
         return {k: v for k, v in move.items() if k in MOVE_OUT_FIELDS}
     return None
+
+
+def _mentions(text, words: Iterable[str]) -> bool:
+    """True when free text names any of `words` as a whole word (an area id, an offer ref)."""
+    return isinstance(text, str) and any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)
+                                         for w in words if w)
+
+
+def proposal_for(proposal: dict, viewer: str | None, household_areas: Iterable[str] = ()) -> dict | None:
+    """A proposal as a dict with `from_provider` and `to_provider` (`views.ProposalView.to_json`,
+    with `must_act` and `action` where the pack adds them). `household_areas`: the areas its
+    household avoids or prefers, and the survivor's area, whose names no free text may carry to
+    the offering member."""
+    if viewer is None:
+        return proposal
+    if proposal["to_provider"] == viewer:
+        areas = list(household_areas)
+        out = {}
+        for key, value in proposal.items():
+            if key in PREFERENCE_KEYS or (key == "decline_reason" and _mentions(value, areas)):
+                continue
+            if key == "reasons":
+                value = [r for r in value if not r.startswith(PREFERENCE_REASONS) and not _mentions(r, areas)]
+            elif key == "objective_contributions":
+                value = {k: v for k, v in value.items() if k != "preference_fit"}
+            out[key] = value
+        return out
+    if proposal["from_provider"] == viewer:
+        # The keys stay (scripts read them), their values withheld.
+        out = {**{k: v for k, v in proposal.items() if k in REFERRER_FIELDS}, "offer": None, "to_provider": None}
+        for key in ("member", "must_act"):
+            if out.get(key) == proposal["to_provider"]:
+                out[key] = OFFERING_MEMBER
+        return out
+    return None
+
+
+def due_item_for(item: dict, viewer: str | None) -> dict | None:
+    """An item of `views.due_list`: what the viewer must do. A proposal item carries both members;
+    a hold to look at again belongs to its request's landlord."""
+    if viewer is None:
+        return item
+    if item["member"] != viewer:
+        return None
+    return proposal_for(item, viewer) if item["what"] == "proposal" else item
+
+
+def round_for(view: dict, viewer: str | None, request_owner: dict[str, str], offer_owner: dict[str, str],
+              household_areas: dict[str, Iterable[str]]) -> dict:
+    """A round (`views.RoundView.to_json`) as one member may see it. `request_owner` and
+    `offer_owner` give each request's and offer's landlord; `household_areas` each request's
+    areas (see `proposal_for`)."""
+    if viewer is None:
+        return view
+    others = [ref for ref, owner in offer_owner.items() if owner != viewer]
+    changes = []
+    for change in view.get("changes_before", []):
+        if change["what"] == "proposal":
+            if offer_owner.get(change["offer"]) == viewer:
+                changes.append(change)
+            elif request_owner.get(change["request"]) == viewer:
+                changes.append({**change, "offer": None,
+                                "why": "" if _mentions(change["why"], others) else change["why"]})
+        elif (request_owner if change["what"] == "request" else offer_owner).get(change["ref"]) == viewer:
+            changes.append({**change, "why": "" if _mentions(change["why"], others) else change["why"]})
+    return {**view, "for_provider": viewer,
+            "proposals": [p for p in (proposal_for(p, viewer, household_areas.get(p["request"], ()))
+                                      for p in view["proposals"]) if p is not None],
+            "unmatched": [u for u in view["unmatched"] if request_owner.get(u["request"]) == viewer],
+            "changes_before": changes}
 
 
 def checklist_item_for(item: dict, viewer: str | None) -> dict | None:

@@ -28,6 +28,13 @@ def _shown(item: Circulated, on: date) -> dict:
             "safe_areas": list(item.areas)}
 
 
+def balance_words(balance: int) -> str:
+    """A member's balance as it is told to the member (SPEC section 10)."""
+    if balance < 0:
+        return f"you owe the scheme {-balance} home(s)"
+    return f"the scheme owes you {balance} home(s)" if balance > 0 else "you are even"
+
+
 def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None = None) -> dict:
     check_viewer(scheme, for_provider)
     with db.reading() as session:

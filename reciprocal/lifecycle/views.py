@@ -15,11 +15,14 @@ from dataclasses import dataclass, field, replace
 
 from sqlmodel import Session, or_, select
 
+from reciprocal import scope
+from reciprocal.config import Scheme
+
 from matching.engine import PROPOSAL_KEYS, RoundResult
 from reciprocal.lifecycle import proposals, trail
 from reciprocal.lifecycle.rounds import get_round, proposals_of
 from reciprocal.domain import RequestStatus
-from reciprocal.storage import Database, ProposalRow, RequestRow, RoundRow
+from reciprocal.storage import Database, OfferRow, ProposalRow, RequestRow, RoundRow
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,8 @@ def due_list(db: Database, on, until) -> list[dict]:
             side, action = ACTION[p.status]
             rows.append({"member": getattr(p, side), "what": "proposal", "ref": str(p.id),
                          "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
-                         "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action})
+                         "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action,
+                         "from_provider": p.from_provider, "to_provider": p.to_provider})
         held = session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.on_hold.value)).all()
         for r in held:
             if r.look_again_on is not None and r.look_again_on <= until:
@@ -198,8 +202,79 @@ def due_list(db: Database, on, until) -> list[dict]:
     return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
 
 
-def round_view(db: Database, round_id: int) -> dict:
-    """The round as scripts see it (SPEC section 9), as a JSON-ready dict."""
+def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None) -> list[dict]:
+    """`due_list`, or what one member must do as it may see it (`scope.due_item_for`)."""
+    scope.check_viewer(scheme, for_provider)
+    return [r for r in (scope.due_item_for(r, for_provider) for r in due_list(db, on, until)) if r is not None]
+
+
+def with_action(proposal: dict) -> dict:
+    """A proposal with who must act next (`must_act`, a member id) and what (`action`); both
+    None once it has ended."""
+    side, action = ACTION.get(proposal["status"], (None, None))
+    return {**proposal, "must_act": proposal[side] if side else None, "action": action}
+
+
+@dataclass(frozen=True)
+class Owners:
+    """Whose each request and offer is, and each request's household areas: what `reciprocal.scope`
+    needs to scope a round or a proposal."""
+
+    request_owner: dict[str, str]
+    offer_owner: dict[str, str]
+    household_areas: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def read(cls, session: Session) -> Owners:
+        requests = session.exec(select(RequestRow)).all()
+        areas = {r.ref: tuple(r.avoid_areas or ()) + tuple(r.preferred_areas or ())
+                 + ((r.survivor_area,) if r.survivor_area else ()) for r in requests}
+        return cls({r.ref: r.provider for r in requests},
+                   dict(session.exec(select(OfferRow.ref, OfferRow.provider)).all()), areas)
+
+
+def member_proposals(db: Database, member: str, ended_since) -> list[dict]:
+    """The proposals where `member` offers the home or referred the household, as it may see them,
+    with who must act next: every live one, and those that ended on or after `ended_since`."""
+    rows = [p for p in proposal_list(db, member=member)
+            if p["status"] in ACTION or (p["stage_on"] is not None and p["stage_on"] >= ended_since.isoformat())]
+    with db.reading() as session:
+        owners = Owners.read(session)
+    return [scope.proposal_for(with_action(p), member, owners.household_areas.get(p["request"], ()))
+            for p in rows]
+
+
+# What a member must do about its own request in each state that waits on it.
+REQUEST_ACTION = {
+    RequestStatus.stale.value: "reconfirm that the household still needs to move (request reconfirm), "
+                               "or close it",
+    RequestStatus.on_hold.value: "look again at the hold on its day (request resume or close)",
+    RequestStatus.review.value: "review its refusals with the coordinator (request resume or close)",
+}
+
+
+def member_requests(db: Database, member: str) -> list[dict]:
+    """A member's own requests that wait on it: stale, on hold or in review, with what to do."""
+    with db.reading() as session:
+        rows = session.exec(select(RequestRow).where(RequestRow.provider == member,
+                                                     RequestRow.status.in_(list(REQUEST_ACTION)))
+                            .order_by(RequestRow.ref)).all()
+        return [{"request": r.ref, "status": r.status, "referred_on": _iso(r.referred_on),
+                 "reconfirmed_on": _iso(r.reconfirmed_on), "hold_reason": r.hold_reason,
+                 "look_again_on": _iso(r.look_again_on), "action": REQUEST_ACTION[r.status]}
+                for r in rows]
+
+
+def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
+               for_provider: str | None = None) -> dict:
+    """The round as scripts see it (SPEC section 9), as a JSON-ready dict; as one member may see
+    it (`scope.round_for`) when asked (the scheme names the members)."""
+    if for_provider is not None:
+        scope.check_viewer(scheme, for_provider)
     with db.reading() as session:
         rnd = get_round(session, round_id)
-        return view_of(session, rnd, proposals_of(session, round_id)).to_json()
+        view = view_of(session, rnd, proposals_of(session, round_id)).to_json()
+        if for_provider is None:
+            return view
+        owners = Owners.read(session)
+    return scope.round_for(view, for_provider, owners.request_owner, owners.offer_owner, owners.household_areas)

@@ -3,12 +3,15 @@
 On the two-week history of tests/history.py (nine moves between many members), every scoped
 export of every member, in every format, is searched for what it must never hold: another
 provider's household's avoided (or preferred) areas, and where another provider's household moved,
-or where the member's own household moved when it left.
+or where the member's own household moved when it left. The exports include the member's pack
+(every format), its circulation list, `round show` and `due` for it. A circulation list names
+other members' households by code (SPEC section 10), never with their areas.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -24,6 +27,9 @@ from reciprocal import scope
 from reciprocal.audits.html import fairness_html
 from reciprocal.errors import NotFoundError
 from reciprocal.audits.exports import csv_text, markdown_table
+from reciprocal.audits import packs
+from reciprocal.lifecycle import views
+from reciprocal.lifecycle.circulate import circulate
 from reciprocal.storage import Database, MoveRow, RequestRow
 
 from tests.helpers import reciprocal_many
@@ -52,9 +58,14 @@ def exports_for(db: Database, scheme, viewer: str) -> dict[str, object]:
     fairness = audits.fairness(db, scheme, for_provider=viewer, today=ROUND_2)
     quarterly = reports.quarterly(db, scheme, 2026, for_provider=viewer)
     checklist = post_move.checklist(db, scheme, for_provider=viewer)
+    pack = packs.member_pack(db, scheme, viewer, ROUND_2)
+    rounds = [views.round_view(db, n, scheme, viewer) for n in (1, 2)]
+    due = views.due_for(db, scheme, ROUND_2 - timedelta(days=14), ROUND_2 + timedelta(days=60), viewer)
     data = {"offers": offers, "requests": requests, "fairness": fairness, "quarterly": quarterly,
-            "checklist": checklist}
+            "checklist": checklist, "pack": pack, "circulation": circulate(db, scheme, ROUND_2, viewer),
+            "rounds": rounds, "due": due}
     texts = {name: json.dumps(value, default=str) for name, value in data.items()}
+    texts.update({f"pack.{f}": render(pack) for f, render in packs.RENDER.items()})
     texts["fairness.csv"] = csv_text(*audits.fairness_table(fairness))
     texts["fairness.html"] = fairness_html(fairness)
     texts["quarterly.csv"] = csv_text(*reports.quarterly_table(quarterly))
@@ -79,6 +90,7 @@ def test_the_history_moves_households_between_many_members(facts):
 
 def test_no_scoped_export_shows_another_households_areas_or_destination(history, scheme, facts):
     moves, requests = facts
+    own_leavers = 0
     for viewer in sorted(scheme.providers):
         export = exports_for(history, scheme, viewer)
         everything = "\n".join(export["texts"].values())
@@ -86,10 +98,15 @@ def test_no_scoped_export_shows_another_households_areas_or_destination(history,
         for d in _dicts(export["data"]):
             if any(f in d for f in HOUSEHOLD_FIELDS):
                 assert d["provider"] == viewer, (viewer, d.get("ref"))
+        # Households circulated to the viewer, or proposed for its homes, are known to it by code.
+        circulated = {r["request"] for r in export["data"]["circulation"]["member"]["requests"]}
+        circulated |= {p["request"] for r in export["data"]["rounds"] for p in r["proposals"]
+                       if p["to_provider"] == viewer}
         for ref, request in requests.items():
             if request.provider != viewer and request.avoid_areas:
                 moved_in = any(m.request_ref == ref and m.to_provider == viewer for m in moves)
-                if not moved_in:  # a household now in the viewer's home is known to it by ref
+                # A household now in the viewer's home is known to it by ref.
+                if not moved_in and ref not in circulated:
                     assert ref not in everything, (viewer, ref)
         for m in moves:
             if m.to_provider == viewer:
@@ -105,7 +122,13 @@ def test_no_scoped_export_shows_another_households_areas_or_destination(history,
         assert set(export["data"]["fairness"]["balance_history"]["providers"]) == {viewer}
         assert len(export["data"]["fairness"]["providers"]) == 16
         assert all(i["owner"] == viewer for i in export["data"]["checklist"])
+        # Proposals (pack, rounds, due) of the viewer's own households never name the home or its landlord.
+        for d in _dicts([export["data"][k] for k in ("pack", "rounds", "due")]):
+            if d.get("from_provider") == viewer and "status" in d and d.get("to_provider") != viewer:
+                assert d["offer"] is None and d["to_provider"] is None, (viewer, d)
+                own_leavers += 1
         assert {r["group"] for r in export["data"]["quarterly"]["rows"]} <= {"scheme", "provider"}
+    assert own_leavers >= 9  # every move's proposal, seen by its household's landlord, was checked
 
 
 def test_a_provider_sees_its_own_leavers_without_their_destination(facts):

@@ -1,0 +1,35 @@
+"""`reciprocal pack`: each member's pack for the week, one file per member and format (SPEC section 10)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from reciprocal.audits import pack_email, packs
+
+from cli.context import day_or_today, out, settings
+
+
+def pack(ctx: typer.Context,
+         to: Path = typer.Option(Path("packs"), "--to", help="The folder to write into (created, owner-only, "
+                                 "if new)."),
+         for_provider: Optional[List[str]] = typer.Option(None, "--for-provider", help="A member's pack "
+                                                          "(repeat for several; default: every active member)."),
+         on: Optional[str] = typer.Option(None, "--on", help="The pack's day, YYYY-MM-DD (default: today)."),
+         format: str = typer.Option(",".join(packs.FORMATS), "--format", help="Formats, comma-separated: "
+                                    "md, html, csv, json."),
+         send: bool = typer.Option(False, "--send", help="Also email each pack to its member's contact "
+                                   "(RECIPROCAL_SMTP_* settings).")):
+    """Each member's pack: proposals, requests waiting on it, circulation list, balance and commitment."""
+    formats = tuple(dict.fromkeys(f.strip() for f in format.split(",") if f.strip()))
+    s = settings(ctx)
+    scheme = s.scheme()
+    smtp = pack_email.SmtpSettings.from_env() if send else None  # before anything is written
+    built = packs.packs(s.database(scheme=scheme), scheme, day_or_today(on), for_provider or None)
+    for path in packs.write_packs(built, to, formats):
+        out.print(f"wrote {path}", markup=False)
+    if smtp is not None:
+        for result in pack_email.send_packs(built, scheme, smtp):
+            status = f"sent to {result['to']}" if result["status"] == "sent" else result["status"]
+            out.print(f"{result['member']}: {status}", markup=False)
