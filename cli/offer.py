@@ -63,7 +63,10 @@ def offer_add(ctx: typer.Context,
               restrictions: Optional[str] = typer.Option(None, help="e.g. no_perpetrator;age_55_plus"),
               notes: Optional[str] = typer.Option(None),
               available_until: Optional[str] = typer.Option(None, help="The last day the home may be "
-                                                             "proposed, YYYY-MM-DD (optional).")):
+                                                             "proposed, YYYY-MM-DD (optional)."),
+              for_request: Optional[str] = typer.Option(None, help="The request this home is offered "
+                                                        "for (answering circulation): proposed to that "
+                                                        "household first if every hard rule allows.")):
     """Add one offer (fields as in the CSV)."""
     values = dict(locals())
     values.pop("ctx")

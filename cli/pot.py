@@ -62,7 +62,7 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
         return
     if kind == "offer":
         cols = ["ref", "provider", "area", "bedrooms", "property_type", "step_free",
-                "wheelchair_accessible", "available_from", "restrictions", "status"]
+                "wheelchair_accessible", "available_from", "restrictions", "for_request", "status"]
     else:
         cols = ["ref", "provider", "kind", "risk", "bedrooms_needed", "needs_step_free",
                 "needs_wheelchair", "referred_on", "status"]
@@ -86,7 +86,7 @@ def _add(ctx: typer.Context, kind: str, values: dict) -> None:
     scheme = s.scheme()
     db = s.database(scheme=scheme)
     record = record_from_options(kind, values, scheme)
-    result = pot.add_records(db, [record])
+    result = pot.add_records(db, [record], scheme=scheme)
     out.print(f"{kind.capitalize()} {record.ref} " + ("added." if result.added else "already stored, unchanged."))
 
 

@@ -37,6 +37,10 @@ def round_view(view: dict) -> None:
         rows.append([p["id"], p["request"], p["offer"], p["from_provider"], p["to_provider"],
                      p["status"], p.get("due_on") or "", why])
     table(f"Proposals ({len(rows)})", ["id", "request", "offer", "from", "to", "stage", "due", "why"], rows)
+    offered_for = view.get("for_request") or []
+    if offered_for:
+        table(f"Homes offered for a household ({len(offered_for)})", ["offer", "for", "proposed", "why"],
+              [[f["offer"], f["request"], f["proposed"], f["reason"]] for f in offered_for])
     table(f"Unmatched requests ({len(view['unmatched'])})", ["request", "reason"],
           [[u["request"], u["reason"]] for u in view["unmatched"]])
     objectives(view["objectives"], view["solve_seconds"])
@@ -45,16 +49,19 @@ def round_view(view: dict) -> None:
 def _short_why(p: dict) -> str:
     reasons = p.get("reasons", [])
     priority = reasons[1] if len(reasons) > 1 else ""
+    offered = "offered for this household; " if p.get("for_request") else ""
     if "preferences_met" not in p:  # withheld from a member's view (reciprocal.scope)
-        return priority
+        return f"{offered}{priority}"
     prefs = ", ".join(p["preferences_met"]) or "no preference met"
-    return f"{priority}; {prefs}"
+    return f"{offered}{priority}; {prefs}"
 
 
 def objectives(levels: list[dict], seconds: float) -> None:
     rows = [[i + 1, o["name"], o["sense"], o["value"], o["bound"], f"{o.get('gap', 0):.2%}",
              o.get("status", "")] for i, o in enumerate(levels)]
-    table(f"Objectives, in order (solve {seconds:.3f} s)",
+    pinned = max((o.get("pinned_pairs", 0) for o in levels), default=0)
+    given = f"; optimal given the {pinned} home(s) offered for their household" if pinned else ""
+    table(f"Objectives, in order (solve {seconds:.3f} s{given})",
           ["#", "objective", "sense", "value", "proven bound", "gap", "status"], rows)
 
 

@@ -35,7 +35,13 @@ def simulate(ctx: typer.Context,
                  None, "--offers-per-year", min=0, help="Override the setting's offer volume."),
              stages: bool = typer.Option(False, "--stages", help="Instead: the engine with proposals "
                                          "that take weeks (stages, refusals, lapses), a round every "
-                                         "week against waiting for every answer before the next.")):
+                                         "week against waiting for every answer before the next."),
+             circulation: bool = typer.Option(False, "--circulation", help="Instead: the engine with "
+                                              "homes put into the pot only, against members also "
+                                              "answering circulation with homes for waiting "
+                                              "households; means over --seeds seeds."),
+             seeds: int = typer.Option(20, "--seeds", min=1, max=200, help="With --circulation: how many "
+                                       "seeds (1..N) to average over.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     fmt = parse_format(format)
@@ -44,6 +50,9 @@ def simulate(ctx: typer.Context,
     scheme = settings(ctx).scheme()
     if stages:
         _stages(scheme, weeks, seed, setting, fmt)
+        return
+    if circulation:
+        _circulation(scheme, weeks, seeds, setting, fmt)
         return
     rates = None
     if requests_per_year is not None or offers_per_year is not None:
@@ -103,3 +112,14 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
 
 def _cell(value) -> str:
     return "-" if value is None else str(value)
+
+
+def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
+    from reciprocal.simulation.circulating import compare_circulation, render_circulation
+
+    with err.status("simulating pot only against pot and circulation...") as status:
+        data = compare_circulation(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
+    if fmt == "json":
+        print_json(data)
+    else:
+        out.print(render_circulation(data), markup=False, highlight=False, soft_wrap=True, end="")

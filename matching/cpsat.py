@@ -59,6 +59,9 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
         by_offer[j].append(x[k])
         received[inst.requests[i].provider].append(x[k])
         given[inst.offers[j].provider].append(x[k])
+    # Homes offered for their household (`matching.pinning`): fixed before any level.
+    for k in inst.pinned:
+        model.add(x[k] == 1)
     # one_proposal_each (rule 10)
     for vars_ in list(by_request.values()) + list(by_offer.values()):
         if len(vars_) > 1:

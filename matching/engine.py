@@ -20,6 +20,7 @@ from matching.instance import build_instance
 from matching.flow import solve_flow
 from matching.cpsat import solve
 from matching.objectives import objectives_for
+from matching.pinning import choose_pins
 from matching.rules import MatchContext
 
 
@@ -34,6 +35,8 @@ class RoundResult:
     objectives: list[dict] = field(default_factory=list)
     solve_seconds: float = 0.0
     compatible_pairs: int = 0
+    # Every offer made for a household (`for_request`): proposed to it first, or why not.
+    for_request: list[dict] = field(default_factory=list)
 
 
 def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[Offer],
@@ -43,6 +46,7 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
     ctx = MatchContext(scheme, on, declined)
     inst = build_instance(ctx, requests, offers, balances, band_balances)
     objectives = objectives_for(scheme.config.matching.objectives)
+    inst.pinned, pin_outcomes = choose_pins(inst)
     if inst.band_headroom:
         # Debt limits per bedroom band couple each move to two band accounts, which a network
         # flow cannot express; the CP-SAT model solves the same hierarchy exactly (it reports
@@ -53,19 +57,25 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
         solution = solve_flow(inst, objectives)
     pairs = [(inst.requests[i].ref, inst.offers[j].ref) for i, j in solution.chosen]
     broken = check.violations(ctx, requests, offers, balances, pairs, band_balances)
+    chosen = set(solution.chosen)
+    broken += [f"offer {inst.offers[inst.pairs[k][1]].ref} was pinned to its household but not proposed"
+               for k in inst.pinned if inst.pairs[k] not in chosen]
     if broken:
         # Never reached if the model is right; if it is wrong, nothing is proposed.
         raise IntegrityError("the solver's answer broke hard rules; no proposal was stored: "
                              + "; ".join(broken[:5]))
-    result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=inst.n_pairs)
+    result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=inst.n_pairs,
+                         for_request=[p.to_json() for p in pin_outcomes])
+    pinned = {inst.pairs[k] for k in inst.pinned}
     for i, j in sorted(solution.chosen, key=lambda p: inst.requests[p[0]].ref):
         r, o = inst.requests[i], inst.offers[j]
         result.proposals.append({"request": r.ref, "offer": o.ref, "from_provider": r.provider,
                                  "to_provider": o.provider,
-                                 **explain_proposal(inst, i, j, objectives, balances)})
+                                 **explain_proposal(inst, i, j, objectives, balances, (i, j) in pinned)})
     for i, reason in sorted(explain_unmatched(inst, solution.chosen).items()):
         result.unmatched.append({"request": inst.requests[i].ref, **reason})
     result.objectives = [{"name": lv.name, "sense": lv.sense, "value": lv.value, "bound": lv.bound,
-                          "gap": lv.gap, "status": lv.status, "seconds": round(lv.seconds, 4)}
+                          "gap": lv.gap, "status": lv.status, "seconds": round(lv.seconds, 4),
+                          "pinned_pairs": len(inst.pinned)}
                          for lv in solution.levels]
     return result

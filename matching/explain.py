@@ -18,10 +18,11 @@ NO_COMPATIBLE_OFFER = "no_compatible_offer"
 WENT_TO_HIGHER_PRIORITY = "compatible_offers_went_to_higher_priority"
 PROVIDER_AT_DEBT_LIMIT = "provider_at_debt_limit"
 NOT_CHOSEN = "not_chosen_by_objectives"
+OFFERED_FOR_ANOTHER = "compatible_offers_offered_for_other_households"
 
 
 def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Objective],
-                     balances_before: dict[str, int]) -> dict:
+                     balances_before: dict[str, int], pinned: bool = False) -> dict:
     request, offer = inst.requests[i], inst.offers[j]
     passed = [rule.name for rule in PAIR_RULES] + [FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH]
     frm, to = request.provider, offer.provider
@@ -39,7 +40,10 @@ def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Ob
                f"{to} balance {b_to:+d} -> {b_to + 1:+d} (gives a home)"]
     reasons.append("meets preferences: " + ", ".join(preferences) if preferences
                    else "meets no stated preference (area or exact size)")
+    if pinned:
+        reasons.append(f"{to} offered this home for this household: proposed to it first")
     return {
+        "for_request": pinned,
         "reasons": reasons,
         "rules_passed": passed,
         "balance_effect": {frm: {"before": b_from, "after": b_from - 1},
@@ -59,6 +63,10 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
         used_offer[j] = True
     free_pair = ~used_offer[inst.pair_offer]
     has_free_compatible = np.bincount(inst.pair_request[free_pair], minlength=n_req) > 0
+    # Compatible offers that went to the household they were offered for (`matching.pinning`).
+    pinned_offer = np.zeros(len(inst.offers), dtype=bool)
+    pinned_offer[inst.pair_offer[np.asarray(inst.pinned, dtype=np.int64)]] = True
+    pinned_away = np.bincount(inst.pair_request[pinned_offer[inst.pair_offer]], minlength=n_req)
     effect = receiving_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
     out: dict[int, dict] = {}
     n_offers = len(inst.offers)
@@ -102,6 +110,10 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                                 f"scheme's objectives ({', '.join(o for o in inst.objective_names)}) "
                                 f"did not favour this move",
                       "reason_code": NOT_CHOSEN, "compatible_offers": compatible}
+        elif pinned_away[i] == compatible:
+            out[i] = {"reason": f"its {compatible} compatible offer(s) were each offered for another "
+                                f"household and proposed to it first",
+                      "reason_code": OFFERED_FOR_ANOTHER, "compatible_offers": compatible}
         else:
             out[i] = {"reason": f"its {compatible} compatible offer(s) went to households ranked "
                                 f"higher by the scheme's objectives (risk, number moved, waiting time)",

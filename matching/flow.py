@@ -151,6 +151,9 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     net = _build(inst)
     n_arcs = len(net.tail)
     lower = np.zeros(n_arcs, dtype=np.int64)  # fixed part of each arc's flow
+    # A home offered for its household (`matching.pinning`) carries its unit in every solution;
+    # the pins were chosen within every gate's capacity, so the network stays feasible.
+    lower[np.asarray(inst.pinned, dtype=np.int64)] = 1
     upper = net.cap.copy()
     level_costs = [_costs(inst, net, obj) for obj in objectives]
 

@@ -34,6 +34,8 @@ class MatchingInstance:
     excluded: dict[int, Counter] = field(default_factory=dict)  # request with no eligible offer -> rule -> offers excluded
     # Rule 9 per bedroom band, when the scheme sets band_max_debt: band Account -> headroom.
     band_headroom: dict[Account, int] = field(default_factory=dict)
+    # Pairs fixed before optimising: homes offered for their household (`matching.pinning`).
+    pinned: list[int] = field(default_factory=list)
 
     @property
     def scheme(self) -> Scheme:

@@ -139,6 +139,9 @@ class Offer:
     notes: str = ""
     available_until: date | None = None
     status: OfferStatus = OfferStatus.available
+    # The household this home is offered for (SPEC section 4): proposed to it first when every
+    # hard rule allows, else it joins the pot and the round says why.
+    for_request: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class Request:
 
 OFFER_FIELDS = ("ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
                 "wheelchair_accessible", "tenancy_offered", "weekly_rent", "available_from",
-                "restrictions", "notes", "available_until")
+                "restrictions", "notes", "available_until", "for_request")
 REQUEST_FIELDS = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "max_bedrooms",
                   "needs_step_free", "needs_wheelchair", "avoid_areas", "preferred_areas", "risk",
                   "referred_on", "age", "survivor_area", "survivor_consent", "safety_decision_on")

@@ -147,6 +147,9 @@ def round_for(view: dict, viewer: str | None, request_owner: dict[str, str], off
             "proposals": [p for p in (proposal_for(p, viewer, household_areas.get(p["request"], ()))
                                       for p in view["proposals"]) if p is not None],
             "unmatched": [u for u in view["unmatched"] if request_owner.get(u["request"]) == viewer],
+            # Homes offered for a household: the offering member's own answers only (the
+            # household's landlord must not learn who offered, nor where).
+            "for_request": [f for f in view.get("for_request", []) if offer_owner.get(f["offer"]) == viewer],
             "changes_before": changes}
 
 

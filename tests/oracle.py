@@ -74,8 +74,9 @@ def all_matchings(n_requests: int, eligible: dict[int, list[int]]):
     yield from extend(0)
 
 
-def brute_force(scheme, on, requests, offers, balances, declined=frozenset()):
-    """The lexicographic optimum, level by level: {objective name: optimal value}."""
+def brute_force(scheme, on, requests, offers, balances, declined=frozenset(), must=frozenset()):
+    """The lexicographic optimum, level by level: {objective name: optimal value}, over the
+    matchings that hold every (request index, offer index) pair of `must`."""
     ctx = MatchContext(scheme, on, declined)
     eligible: dict[int, list[int]] = {}
     for i, r in enumerate(requests):
@@ -83,8 +84,8 @@ def brute_force(scheme, on, requests, offers, balances, declined=frozenset()):
             if is_eligible(ctx, r, o):
                 eligible.setdefault(i, []).append(j)
     feasible = [m for m in all_matchings(len(requests), eligible)
-                if respects_debt_limit(m, requests, offers, balances, scheme)]
-    assert feasible  # the empty matching always is
+                if respects_debt_limit(m, requests, offers, balances, scheme) and must <= set(m)]
+    assert feasible  # the empty matching always is, and the pins were chosen feasible
     optimum: dict[str, int] = {}
     candidates = feasible
     for name in scheme.config.matching.objectives:

@@ -7,10 +7,12 @@ whose ref is stored with different values is an error (a ref names one home or o
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session, select
 
+from matching.pinning import standing_failures
 from reciprocal.config import Scheme
 from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
@@ -25,10 +27,11 @@ class ImportResult:
     unchanged: int
 
 
-def import_offers(db: Database, scheme: Scheme, path: Path) -> ImportResult:
+def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None = None) -> ImportResult:
     rows = read_offers(path, scheme)
+    lines = {r.ref: line for line, r in rows}
     return _store(db, [r for _, r in rows], OfferRow, offer_from_row, row_from_offer, path.name,
-                  {r.ref: line for line, r in rows})
+                  lines, _for_request_check(scheme, path.name, lines, today))
 
 
 def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False) -> ImportResult:
@@ -42,14 +45,53 @@ def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = F
                   path.name, {r.ref: line for line, r in rows})
 
 
-def add_records(db: Database, records: list, source: str = "--option") -> ImportResult:
+def add_records(db: Database, records: list, source: str = "--option", scheme: Scheme | None = None,
+                today: date | None = None) -> ImportResult:
     if isinstance(records[0], Offer):
-        return _store(db, records, OfferRow, offer_from_row, row_from_offer, source)
+        if scheme is None and any(r.for_request for r in records):
+            raise ValueError("offers made for a household are checked against the scheme's rules")
+        check = _for_request_check(scheme, source, {}, today) if scheme is not None else None
+        return _store(db, records, OfferRow, offer_from_row, row_from_offer, source, None, check)
     return _store(db, records, RequestRow, request_from_row, row_from_request, source)
 
 
+def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today: date | None):
+    """At intake, an offer made for a household (`for_request`) must name a household that is
+    still waiting, and pass every hard rule that does not depend on the day for it: else it could
+    never be proposed to that household, and it is refused naming the rule that fails."""
+    def check(session: Session, offers: list[Offer]) -> list[Problem]:
+        wanted = {o.for_request for o in offers if o.for_request}
+        if not wanted:
+            return []
+        found = {row.ref: request_from_row(row) for row in
+                 session.exec(select(RequestRow).where(RequestRow.ref.in_(sorted(wanted)))).all()}
+        problems = []
+        for offer in offers:
+            ref = offer.for_request
+            if not ref:
+                continue
+            line = lines.get(offer.ref)
+            request = found.get(ref)
+            if request is None:
+                problems.append(Problem(source, f"offer {offer.ref} is made for {ref}, which is not a "
+                                        f"request in the database", line, "for_request"))
+                continue
+            if request.status in ENDED:
+                problems.append(Problem(source, f"offer {offer.ref} is made for {ref}, which is "
+                                        f"{request.status.value}: no home can be offered for it now",
+                                        line, "for_request"))
+                continue
+            on = max(today or date.today(), offer.available_from)
+            for rule in standing_failures(scheme, request, offer, on):
+                problems.append(Problem(source, f"offer {offer.ref} could never be proposed to {ref}: "
+                                        f"{rule.name} (rule {rule.spec_rule}): {rule.failed}",
+                                        line, "for_request"))
+        return problems
+    return check
+
+
 def _store(db, records, row_type, from_row, to_row, source: str,
-           lines: dict[str, int] | None = None) -> ImportResult:
+           lines: dict[str, int] | None = None, check=None) -> ImportResult:
     added = unchanged = 0
     with db.transaction() as session:
         refs = [r.ref for r in records]
@@ -72,9 +114,16 @@ def _store(db, records, row_type, from_row, to_row, source: str,
                                         (lines or {}).get(record.ref), "ref"))
             else:
                 unchanged += 1
+        if check is not None:
+            problems += check(session, records)
         if problems:
+            problems.sort(key=lambda p: p.line or 0)
             raise InputFileError(problems, f"{len(problems)} problem(s) in {source}; nothing was imported")
     return ImportResult(added, unchanged)
+
+
+# A household that has moved or whose case is closed can have no home offered for it.
+ENDED = (RequestStatus.moved, RequestStatus.closed)
 
 
 # `--status open` (the word before proposals lived across rounds) still lists what is in the pot.

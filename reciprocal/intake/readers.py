@@ -163,6 +163,7 @@ OFFER_COLUMNS = [
     Column("weekly_rent", _optional(_money), False),
     Column("available_from", _date), Column("restrictions", _list, False),
     Column("notes", _text, False), Column("available_until", _optional(_date), False),
+    Column("for_request", _optional(_ref), False),
 ]
 REQUEST_COLUMNS = [
     Column("ref", _ref), Column("provider", _text),

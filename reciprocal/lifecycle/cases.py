@@ -31,8 +31,12 @@ REQUEST_FROM = {
 }
 
 
+def find_request(session: Session, ref: str) -> RequestRow | None:
+    return session.exec(select(RequestRow).where(RequestRow.ref == ref)).first()
+
+
 def _request(session: Session, ref: str) -> RequestRow:
-    row = session.exec(select(RequestRow).where(RequestRow.ref == ref)).first()
+    row = find_request(session, ref)
     if row is None:
         raise NotFoundError(f"no request with ref {ref}")
     return row

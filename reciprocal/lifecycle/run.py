@@ -13,8 +13,10 @@ from datetime import date
 
 
 from matching.engine import RoundResult, solve_round
+from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
-from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, Role)
+from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
+                               Role)
 from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
 from reciprocal.lifecycle import cases, proposals
@@ -56,8 +58,25 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     reserved = proposals.reserved_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
                          time_limit, band_balances=reserved.by_band)
+    result.for_request = [_why_not_in_pot(session, f) for f in result.for_request]
     changes = [proposals.propose(session, scheme, proposal_row(round_id, p), on) for p in result.proposals]
     return result, changes
+
+
+def _why_not_in_pot(session, answer: dict) -> dict:
+    """The engine knows only the free pot; for a household outside it, say where it is."""
+    if answer["outcome"] != NOT_IN_POT:
+        return answer
+    ref = answer["request"]
+    request = cases.find_request(session, ref)
+    if request is None:
+        why = "no longer in the database"
+    elif request.status == RequestStatus.active.value:
+        live = [p for p in proposals.live(session) if p.request_ref == ref]
+        why = (f"already in live proposal {live[0].id}" if live else "not in this round's pot")
+    else:
+        why = f"{request.status} (not active)"
+    return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
 
 
 def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> Outcome:

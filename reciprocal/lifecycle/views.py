@@ -5,7 +5,8 @@
 `status` (its stage), `decline_reason`, `round_id`, `stage_on`, `due_on`, `refused_by`,
 `refusal_reason`, `reasonable_offer`, `viewing_on`, `tenancy_start` and its explanation: `reasons`,
 `rules_passed`, `balance_effect`, ...), `unmatched`, `objectives`, `solve_seconds`, `solves`, and
-`changes_before` (the lapses and stale requests the round began with). The report stored with a round
+`changes_before` (the lapses and stale requests the round began with), and `for_request` (each
+offer made for a household: proposed to it first, or why not). The report stored with a round
 (`RoundRow.report`) is a `RoundReport`, written by the first solve and extended by each re-solve;
 reading it back tolerates reports written by earlier releases.
 """
@@ -53,16 +54,21 @@ class RoundReport:
     compatible_pairs: int = 0
     unmatched: list[dict] = field(default_factory=list)
     solves: list[SolveReport] = field(default_factory=list)
+    # Every offer made for a household in the pot: proposed to it first, or why not.
+    for_request: list[dict] = field(default_factory=list)
 
     @classmethod
     def first(cls, result: RoundResult) -> RoundReport:
         return cls(result.objectives, result.solve_seconds, result.compatible_pairs, result.unmatched,
-                   [SolveReport.of(result)])
+                   [SolveReport.of(result)], result.for_request)
 
     def resolved(self, result: RoundResult, unmatched: list[dict]) -> RoundReport:
         """After a re-solve: its unmatched reasons replace the old ones; the solve is appended."""
+        answered = {f["offer"] for f in result.for_request}
         return replace(self, unmatched=sorted(unmatched, key=lambda u: u["request"]),
-                       solves=[*self.solves, SolveReport.of(result)])
+                       solves=[*self.solves, SolveReport.of(result)],
+                       for_request=sorted([f for f in self.for_request if f["offer"] not in answered]
+                                          + result.for_request, key=lambda f: f["offer"]))
 
     @classmethod
     def from_json(cls, data: dict | None) -> RoundReport:
@@ -71,12 +77,12 @@ class RoundReport:
                               s.get("compatible_pairs", 0), s.get("proposals", 0))
                   for s in data.get("solves", [])]
         return cls(data.get("objectives", []), data.get("solve_seconds", 0.0), data.get("compatible_pairs", 0),
-                   data.get("unmatched", []), solves)
+                   data.get("unmatched", []), solves, data.get("for_request", []))
 
     def to_json(self) -> dict:
         return {"objectives": self.objectives, "solve_seconds": self.solve_seconds,
                 "compatible_pairs": self.compatible_pairs, "unmatched": self.unmatched,
-                "solves": [s.to_json() for s in self.solves]}
+                "solves": [s.to_json() for s in self.solves], "for_request": self.for_request}
 
 
 def proposal_row(round_id: int, proposal: dict) -> ProposalRow:
@@ -135,6 +141,7 @@ class RoundView:
                 "proposals": [p.to_json() for p in self.proposals], "unmatched": self.report.unmatched,
                 "objectives": self.report.objectives, "solve_seconds": self.report.solve_seconds,
                 "solves": [s.to_json() for s in self.report.solves],
+                "for_request": self.report.for_request,
                 "changes_before": self.changes_before}
 
 

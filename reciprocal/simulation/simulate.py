@@ -34,7 +34,6 @@ Nothing here touches a database, and nothing is specific to one scheme.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -48,9 +47,12 @@ from reciprocal.config import Scheme
 from reciprocal.domain import Balances, Offer, Request, Risk, hold_backs_for_debt_limit, move_effect
 from reciprocal.errors import IntegrityError
 from reciprocal.simulation import generator
+from reciprocal.simulation.answers import AnswerTerms, Answering
+from reciprocal.simulation.draws import uniform as _uniform
 from reciprocal.simulation.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
 
 from matching.check import violations
+from matching.circulation import circulation
 from matching.engine import solve_round
 from matching.policies import compatible_offers, first_come_first_served, random_order
 from matching.rules import MatchContext
@@ -153,12 +155,6 @@ def _poisson(u: float, rate: float) -> int:
     return k
 
 
-def _uniform(*key: object) -> float:
-    """A uniform number in [0, 1) fixed by `key`: the same for every policy and every run."""
-    digest = hashlib.blake2b("/".join(map(str, key)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2 ** 64
-
-
 @dataclass
 class Arrivals:
     """Everything drawn from the seed before any policy runs."""
@@ -175,6 +171,9 @@ class Arrivals:
     withdraw_week: dict[str, int]  # a request still waiting then is withdrawn
     offer_draw: list[list[float]]  # [week][provider]: the shared uniform for offer counts
     offer_rate: dict[str, float]  # per provider, offers a week at a balance of zero
+    # How members answer circulation (`reciprocal.simulation.answers`); None: every referral is
+    # in the pot at once and members never answer (the simulation before circulation).
+    answers: Optional[AnswerTerms] = None
     _offers: dict[tuple[int, str, int], tuple[Offer, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -189,20 +188,46 @@ class Arrivals:
         k = self._index[provider]
         return _poisson(self.offer_draw[week][k], self.offer_rate[provider] * response)
 
+    def approved(self, ref: str) -> bool:
+        """Whether a referral's landlord approves it for circulation (always, without `answers`)."""
+        return self.answers is None or _uniform(self.seed, "approved", ref) < self.answers.approved_share
+
     def arrive(self, week: int, waiting: dict, pot: dict, leaves: dict, balances: dict,
-               reserved_requests=frozenset(), reserved_offers=frozenset()) -> tuple[int, int, int]:
+               reserved_requests=frozenset(), reserved_offers=frozenset(),
+               answering: Optional[Answering] = None, circulated: Optional[set] = None,
+               listed: Optional[set] = None) -> tuple[int, int, int]:
         """The week's new requests and offers into `waiting` and `pot`, then the requests withdrawn
-        and the homes let locally this week, except those `reserved` by a live proposal. Returns
-        (offers arrived, requests withdrawn, offers left unused)."""
+        and the homes let locally this week, except those `reserved` by a live proposal. With
+        `answers`, only approved referrals arrive (and are circulated: added to `circulated`), the
+        week's circulation lists are drawn (the households some member could serve are added to
+        `listed`) and, with `answering`, members offer homes for the households on their lists.
+        Returns (offers arrived, requests withdrawn, offers left
+        unused)."""
         for r in self.requests[week]:
-            waiting[r.ref] = r
+            if self.approved(r.ref):
+                waiting[r.ref] = r
+                if circulated is not None:
+                    circulated.add(r.ref)
+        lists = self._circulate(week, waiting, reserved_requests, listed)
         arrived = 0
         for provider in self.providers:
             for k in range(self.offer_count(week, provider, balances[provider])):
+                if answering is not None and answering.holds(self.seed, week, provider, k, balances[provider]):
+                    continue  # kept for a household on the member's list (below)
                 offer, leave = self.offer(week, provider, k)
                 pot[offer.ref] = offer
                 leaves[offer.ref] = leave
                 arrived += 1
+        if answering is not None:
+            made, expired = answering.answer(self.seed, week, self.round_day(week), lists, pot)
+            for offer in made:
+                pot[offer.ref] = offer
+                leaves[offer.ref] = week + self.rates.offer_open_weeks
+            for drawn_week, provider, k in expired:
+                offer, leave = self.offer(drawn_week, provider, k)
+                pot[offer.ref] = offer
+                leaves[offer.ref] = max(leave, week + self.rates.offer_open_weeks)
+            arrived += len(made) + len(expired)
         withdrawn = [ref for ref in waiting if self.withdraw_week[ref] <= week and ref not in reserved_requests]
         unused = [ref for ref in pot if leaves[ref] <= week and ref not in reserved_offers]
         for ref in withdrawn:
@@ -210,6 +235,16 @@ class Arrivals:
         for ref in unused:
             del pot[ref]
         return arrived, len(withdrawn), len(unused)
+
+    def _circulate(self, week: int, waiting: dict, reserved_requests, listed: Optional[set]) -> dict:
+        """This week's circulation lists (only with `answers`): member -> `Circulated` items."""
+        if self.answers is None:
+            return {}
+        free = [r for ref, r in waiting.items() if ref not in reserved_requests]
+        lists = circulation(self.scheme, self.round_day(week), free) if free else {}
+        if listed is not None:
+            listed.update(c.request.ref for items in lists.values() for c in items)
+        return lists
 
     def offer(self, week: int, provider: str, k: int) -> tuple[Offer, int]:
         """The `k`-th home `provider` would offer in `week`, and the week it leaves the pot unused.
@@ -229,7 +264,7 @@ class Arrivals:
 
 
 def draw_arrivals(scheme: Scheme, weeks: int, seed: int, rates: Rates, spec: Scale | None = None,
-                  start: date = ROUND_DAY) -> Arrivals:
+                  start: date = ROUND_DAY, answers: Optional[AnswerTerms] = None) -> Arrivals:
     """The shared stream: requests by week with their withdrawal weeks, offer-count draws, and each
     provider's base offer rate. Deterministic for (scheme, weeks, seed, rates)."""
     rng = random.Random(f"reciprocal-sim/{seed}/stream")
@@ -281,7 +316,7 @@ def draw_arrivals(scheme: Scheme, weeks: int, seed: int, rates: Rates, spec: Sca
         requests.append(this_week)
     offer_draw = [[rng.random() for _ in providers] for _ in range(weeks)]
     return Arrivals(scheme, seed, weeks, start, rates, spec, providers, requests, arrival_week,
-                    withdraw_week, offer_draw, offer_rate)
+                    withdraw_week, offer_draw, offer_rate, answers)
 
 
 # -- policies as weekly matchers -------------------------------------------------------------------
@@ -331,6 +366,7 @@ class MoveRecord:
     to_provider: str
     high_risk: bool
     weeks_waited: float  # from referral to the round that moved the household
+    for_request: bool = False  # the home was offered for this household
 
 
 @dataclass
@@ -347,10 +383,15 @@ class PolicyRun:
     high_risk_still_waiting: int = 0
     proposals_checked: int = 0
     checks: int = 0  # calls of the hard-rule checker (proposals and committed moves, each solve)
+    circulated: set = field(default_factory=set)  # approved referrals, circulated to the members
+    listed: set = field(default_factory=set)  # of them, on some member's circulation list
+    offers_for_households: int = 0  # homes offered for a circulated household
 
 
-def run_policy(arrivals: Arrivals, policy: str, progress: Optional[Callable[[str], None]] = None
-               ) -> PolicyRun:
+def run_policy(arrivals: Arrivals, policy: str, progress: Optional[Callable[[str], None]] = None,
+               answer: bool = False) -> PolicyRun:
+    """One policy over the arrivals; with `answer`, members offer homes for the households on
+    their circulation lists (`Arrivals.answers`)."""
     scheme = arrivals.scheme
     if policy == "engine":
         rules_scheme, match = scheme, _engine
@@ -363,6 +404,7 @@ def run_policy(arrivals: Arrivals, policy: str, progress: Optional[Callable[[str
     else:
         raise ValueError(f"unknown policy '{policy}' (known: {', '.join(POLICIES)})")
     run = PolicyRun(policy)
+    answering = Answering(arrivals.answers) if answer and arrivals.answers is not None else None
     balances = {p: 0 for p in arrivals.providers}
     waiting: dict[str, Request] = {}
     pot: dict[str, Offer] = {}
@@ -372,7 +414,11 @@ def run_policy(arrivals: Arrivals, policy: str, progress: Optional[Callable[[str
         if progress is not None:
             progress(f"{POLICY_LABELS[policy]}: week {week + 1} of {arrivals.weeks}")
         on = arrivals.round_day(week)
-        arrived, withdrawn, unused = arrivals.arrive(week, waiting, pot, leaves, balances)
+        before = {ref for ref, o in pot.items() if o.for_request}
+        arrived, withdrawn, unused = arrivals.arrive(week, waiting, pot, leaves, balances,
+                                                     answering=answering, circulated=run.circulated,
+                                                     listed=run.listed)
+        run.offers_for_households += sum(1 for ref, o in pot.items() if o.for_request and ref not in before)
         run.offers_arrived += arrived
         run.requests_withdrawn += withdrawn
         run.offers_unused += unused
@@ -430,7 +476,8 @@ def _round(arrivals: Arrivals, run: PolicyRun, rules_scheme: Scheme, match: Matc
                 balances[account.provider] += change
             run.moves.append(MoveRecord(week, r_ref, o_ref, request.provider, offer.provider,
                                         request.risk == Risk.high,
-                                        round((on - request.referred_on).days / 7, 2)))
+                                        round((on - request.referred_on).days / 7, 2),
+                                        offer.for_request == request.ref))
         if not any_declined and not held:
             return
         step += 1

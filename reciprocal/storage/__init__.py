@@ -40,7 +40,7 @@ LIVE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in LIVE_PROPOSAL) + ")
 # reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
 # from before migrations refuses a version 2 database instead of misreading it.
 SCHEMA_VERSION = 2
-SCHEMA_HEAD = "0003_proposal_lifecycle"
+SCHEMA_HEAD = "0004_offer_for_request"
 DEFAULT_DB = "reciprocal.db"
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
@@ -79,6 +79,7 @@ class OfferRow(SQLModel, table=True):
     notes: str = ""
     available_until: Optional[date] = None
     status: str = Field(default=OfferStatus.available.value, index=True)
+    for_request: Optional[str] = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     closed_on: Optional[date] = None
 
@@ -445,7 +446,8 @@ def offer_from_row(row: OfferRow) -> Offer:
                  wheelchair_accessible=row.wheelchair_accessible,
                  tenancy_offered=row.tenancy_offered, weekly_rent=row.weekly_rent,
                  restrictions=tuple(row.restrictions or ()), notes=row.notes or "",
-                 available_until=row.available_until, status=OfferStatus(row.status))
+                 available_until=row.available_until, status=OfferStatus(row.status),
+                 for_request=row.for_request)
 
 
 def row_from_offer(offer: Offer) -> OfferRow:
@@ -455,7 +457,7 @@ def row_from_offer(offer: Offer) -> OfferRow:
                     tenancy_offered=offer.tenancy_offered, weekly_rent=offer.weekly_rent,
                     available_from=offer.available_from, restrictions=list(offer.restrictions),
                     notes=offer.notes, available_until=offer.available_until,
-                    status=offer.status.value)
+                    status=offer.status.value, for_request=offer.for_request)
 
 
 def request_from_row(row: RequestRow) -> Request:

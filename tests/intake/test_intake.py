@@ -17,8 +17,8 @@ from tests.conftest import DEMO_DATA
 
 OFFER_HEADER = ",".join(OFFER_FIELDS)
 REQUEST_HEADER = ",".join(REQUEST_FIELDS)
-GOOD_OFFER = "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100.50,2026-11-20,,,"
-GOOD_OFFER_2 = "OF-2,fenland,fenland,1,flat,0,yes,no,,90,2026-11-20,no_perpetrator,,"
+GOOD_OFFER = "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100.50,2026-11-20,,,,"
+GOOD_OFFER_2 = "OF-2,fenland,fenland,1,flat,0,yes,no,,90,2026-11-20,no_perpetrator,,,"
 GOOD_REQUEST = "RQ-1,fenland,survivor,secure,2,,no,no,fenland,cambridge,high,2026-10-01,,,,"
 
 

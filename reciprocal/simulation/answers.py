@@ -1,0 +1,103 @@
+"""How members answer circulation in the simulation: the assumptions, in one place.
+
+In the real schemes most homes are found because a member sees a circulated request and offers a
+home *for* that household (SPEC section 10; Cambridgeshire's year: 17 referrals, 11 requests
+circulated, 4 offers, 4 moves). The simulation models it so:
+
+- A referral is circulated only once its landlord approves it: each is approved with probability
+  `approved_share` (Cambridgeshire's 11 circulated of 17 referrals), drawn once per household; the
+  rest leave by another route before approval and are never in the pot, in either mode, so the
+  comparison stays paired.
+- Every week, each member's circulation list is what `matching.circulation` would send it: the
+  waiting households its stock could serve, most urgent first.
+- A member's homes arrive as before (`Arrivals.offer_count`: the same Poisson draws in both
+  modes, whose rate rises the more the member owes the scheme). With circulation, each home is
+  kept back for a household on the member's list with probability `answer_probability(balance)`
+  (`answer_share` for a member that is even, more the more it owes, at most 1); the rest go into
+  the pot at once, as in the pot-only mode. A kept home is offered, as soon as the member's list
+  holds a household no home has yet been offered for, for the most urgent such household; one not
+  used within `hold_weeks` goes into the pot as drawn (so both modes offer the same homes, and
+  only where they go differs). The home offered is one the member
+  would offer that household: in one of the areas its list names as safe, of the bedrooms it
+  needs, meeting its access needs, available now, no restrictions, on the member's own grants.
+
+`approved_share` comes from the seed; `answer_share`, `balance_response` and `hold_weeks` are
+assumptions (no seed figure gives them). docs/simulation.md compares the means over 20 seeds with
+Cambridgeshire's year and London's one move per five requests circulated.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from reciprocal.domain import Offer, PropertyType, Request
+from reciprocal.simulation.draws import uniform as _uniform
+
+# Cambridgeshire's year (April 2019 to March 2020, ../shared/seeds): 17 referrals received, 11
+# property requests circulated, 4 property offers, 4 successful moves.
+CAMBS_REFERRALS, CAMBS_CIRCULATED, CAMBS_OFFERS, CAMBS_MOVES = 17, 11, 4, 4
+
+
+@dataclass(frozen=True)
+class AnswerTerms:
+    # Of referrals, approved by their landlord and circulated: Cambridgeshire's 11 of 17.
+    approved_share: float = CAMBS_CIRCULATED / CAMBS_REFERRALS
+    answer_share: float = 0.9  # of an even member's homes, kept for a circulated household
+    balance_response: float = 0.25  # per home owed, as the offer rate's response
+    hold_weeks: int = 13  # how long a member keeps a home back for a household to appear
+
+    def answer_probability(self, balance: int) -> float:
+        return min(1.0, self.answer_share * (1 + self.balance_response) ** (-balance))
+
+
+ANSWERS = AnswerTerms()
+
+
+@dataclass
+class Answering:
+    """One run's homes kept back by members for households on their lists."""
+
+    terms: AnswerTerms
+    kept: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # member -> (week, k)
+
+    def holds(self, seed: int, week: int, provider: str, k: int, balance: int) -> bool:
+        """Whether the member keeps its k-th home of the week for a circulated household."""
+        u = _uniform(seed, "answer", week, provider, k)
+        if u < self.terms.answer_probability(balance):
+            self.kept.setdefault(provider, []).append((week, k))
+            return True
+        return False
+
+    def answer(self, seed: int, week: int, on: date, lists: dict, pot: dict
+               ) -> tuple[list[Offer], list[tuple[int, str, int]]]:
+        """Homes made for households on the members' lists this week, one per kept home; and the
+        kept homes whose time ran out (week, member, k), which go into the pot as drawn."""
+        answered = {o.for_request for o in pot.values() if o.for_request}
+        made = []
+        expired = []
+        for provider in sorted(self.kept):
+            kept = [(w, k) for w, k in self.kept[provider] if week - w < self.terms.hold_weeks]
+            expired += [(w, provider, k) for w, k in self.kept[provider] if week - w >= self.terms.hold_weeks]
+            for item in lists.get(provider, []):
+                if not kept:
+                    break
+                if item.request.ref in answered:
+                    continue
+                w, k = kept.pop(0)
+                rng = random.Random(f"reciprocal-sim/{seed}/answer/{w}/{provider}/{k}")
+                made.append(home_for(f"OF-{w + 1:03d}-{provider}-{k}-for", provider, item.request,
+                                     item.areas, on, rng))
+                answered.add(item.request.ref)
+            self.kept[provider] = kept
+        return made, expired
+
+
+def home_for(ref: str, provider: str, request: Request, areas: tuple[str, ...], on: date,
+             rng: random.Random) -> Offer:
+    """The home a member offers for a circulated household."""
+    kind = rng.choice((PropertyType.flat, PropertyType.house)) if request.bedrooms_needed else PropertyType.studio
+    step_free = request.needs_step_free or request.needs_wheelchair or rng.random() < 0.2
+    return Offer(ref=ref, provider=provider, area=rng.choice(sorted(areas)), bedrooms=request.bedrooms_needed,
+                 property_type=kind, available_from=on, floor=0 if step_free else 1, step_free=step_free,
+                 wheelchair_accessible=request.needs_wheelchair, for_request=request.ref)
