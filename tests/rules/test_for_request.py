@@ -200,3 +200,16 @@ def test_the_round_says_what_became_of_each_home_offered_for_a_household(db, sch
     answer, = view["for_request"]
     assert answer["outcome"] == NOT_IN_POT and "live proposal" in answer["reason"]
     assert [(p["request"], p["offer"]) for p in view["proposals"]] == [("RQ-B", "OF-A2")]
+
+
+def test_only_the_offering_member_sees_what_became_of_its_home(db, scheme):
+    """The household's landlord must not learn from the round who offered a home for it."""
+    pot.add_records(db, [make_request(ref="RQ-A", avoid_areas=("peterborough",))])
+    pot.add_records(db, [make_offer(ref="OF-A", for_request="RQ-A")], scheme=scheme, today=ROUND_DAY)
+    round_id = run.run_round(db, scheme, ROUND_DAY).round_id
+    offering = views.round_view(db, round_id, scheme, "cambridge_city")
+    assert [f["offer"] for f in offering["for_request"]] == ["OF-A"]
+    referring = views.round_view(db, round_id, scheme, "fenland")
+    assert referring["for_request"] == []
+    assert "OF-A" not in str(referring) and "cambridge_city" not in str(referring)
+    assert "peterborough" not in str(offering)
