@@ -27,8 +27,11 @@ def pack(ctx: typer.Context,
     scheme = s.scheme()
     smtp = pack_email.SmtpSettings.from_env() if send else None  # before anything is written
     built = packs.packs(s.database(scheme=scheme), scheme, day_or_today(on), for_provider or None)
-    for path in packs.write_packs(built, to, formats):
-        out.print(f"wrote {path}", markup=False)
+    written = packs.write_packs(built, to, formats)
+    # One line for the lot: sixteen members in four formats would be sixty-four lines.
+    out.print(f"Wrote {len(written)} file(s) to {to}: {len(built)} member(s) x {', '.join(formats)} "
+              f"({written[0].name if written else 'none'}, ...), readable by their owner only.",
+              markup=False, soft_wrap=True)
     if smtp is not None:
         for result in pack_email.send_packs(built, scheme, smtp):
             status = f"sent to {result['to']}" if result["status"] == "sent" else result["status"]

@@ -310,9 +310,12 @@ def test_the_command_at_80_columns(db, config_dir, week, tmp_path):
     made = _run(["pack", "--to", str(folder), "--on", "2026-11-26", "--for-provider", "fenland",
                  "--for-provider", "cambridge_city", "--format", "md,json"], db, config_dir, tmp_path)
     assert made.returncode == 0, made.stderr
-    assert made.stdout.splitlines() == [f"wrote {folder / n}" for n in (
-        "cambridge_city-2026-11-26.md", "cambridge_city-2026-11-26.json", "fenland-2026-11-26.md",
-        "fenland-2026-11-26.json")]
+    assert made.stdout.splitlines() == [
+        f"Wrote 4 file(s) to {folder}: 2 member(s) x md, json (cambridge_city-2026-11-26.md, ...), "
+        f"readable by their owner only."]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cambridge_city-2026-11-26.json", "cambridge_city-2026-11-26.md", "fenland-2026-11-26.json",
+        "fenland-2026-11-26.md"]
     shown = _run(["round", "show", "1", "--for-provider", "fenland", "--format", "json"], db, config_dir, tmp_path)
     assert shown.returncode == 0 and "OF-2611-01" not in shown.stdout and "cambridge_city" not in shown.stdout
     table = _run(["round", "show", "1", "--for-provider", "fenland"], db, config_dir, tmp_path)

@@ -36,6 +36,8 @@ def test_readme_worked_round_runs(tmp_path):
     env = {**os.environ, "RECIPROCAL_DATABASE_URL": str(tmp_path / "readme.db")}
     for command in commands:
         argv = [sys.executable, "-m", "cli.app", *shlex.split(command)[1:]]
+        if "--to" in argv:  # files the README writes go to the test's folder, not the checkout
+            argv[argv.index("--to") + 1] = str(tmp_path / argv[argv.index("--to") + 1])
         proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
         assert "Traceback" not in proc.stderr
