@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from reciprocal.domain import Account, Risk
-from reciprocal.errors import ConfigError, Problem
+from reciprocal.domain import MAX_BEDROOMS, Account, Risk
+from reciprocal.errors import ConfigError, IntegrityError, Problem
 from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
@@ -55,9 +56,17 @@ class Band(Strict):
     max_bedrooms: int = Field(ge=0)
 
 
+# Without `fairness.bands`, one band named "all" holds every size: declared here, shown by
+# `config show`, never a silent fallback.
+DEFAULT_BANDS = ({"name": "all", "min_bedrooms": 0, "max_bedrooms": MAX_BEDROOMS},)
+
+
 class FairnessTerms(Strict):
     max_debt: int = Field(ge=0, description="homes a provider may owe the scheme at most")
-    bands: list[Band] = Field(default_factory=list)
+    bands: list[Band] = Field(
+        default_factory=lambda: [Band(**b) for b in DEFAULT_BANDS], min_length=1,
+        description=f"ledger bedroom bands; together they must cover 0 to {MAX_BEDROOMS} bedrooms "
+                    f"exactly once (default: one band 'all')")
     band_max_debt: int | None = Field(
         default=None, ge=0,
         description="if set, homes a provider may owe the scheme at most in each bedroom band too "
@@ -82,20 +91,44 @@ class MatchingTerms(Strict):
     @field_validator("objectives")
     @classmethod
     def _known_objectives(cls, value: list[str]) -> list[str]:
+        reasons = []
         unknown = [v for v in value if v not in OBJECTIVE_NAMES]
         if unknown:
-            raise ValueError(f"unknown objective(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(OBJECTIVE_NAMES)}")
-        if len(set(value)) != len(value):
-            raise ValueError("an objective is listed twice")
+            reasons.append(f"unknown objective(s) {', '.join(unknown)}; known: {', '.join(OBJECTIVE_NAMES)}")
+        twice = sorted({v for v in value if value.count(v) > 1}, key=value.index)
+        if twice:
+            reasons.append(f"an objective is listed twice: {', '.join(twice)}")
+        if reasons:
+            raise ValueError("; ".join(reasons))
         return value
 
 
+# Most urgent first. Fixed by the product: the risk gate (only requests at `risk_gate` or more
+# urgent) and the high_risk_moved objective both read this order, so a reversed list would match
+# standard-risk households before high-risk ones.
+RISK_ORDER = tuple(Risk)
+
+
 class PriorityTerms(Strict):
-    risk_levels: list[Risk] = Field(default_factory=lambda: [Risk.high, Risk.medium, Risk.standard])
+    risk_levels: list[Risk] = Field(
+        default_factory=lambda: list(RISK_ORDER),
+        description=f"may be left out; if given, exactly [{', '.join(r.value for r in RISK_ORDER)}]: "
+                    f"the order is fixed by the product")
     risk_gate: Risk | None = Field(
         default=None, description="if set, only requests at this risk level or higher are matched; "
                                   "if null, risk is a priority only")
+
+
+    @field_validator("risk_levels")
+    @classmethod
+    def _fixed_order(cls, value: list[Risk]) -> list[Risk]:
+        if tuple(value) != RISK_ORDER:
+            fixed = ", ".join(r.value for r in RISK_ORDER)
+            raise ValueError(
+                f"must be [{fixed}] (most urgent first) or left out: the order is fixed by the product, "
+                f"because the risk gate and the high_risk_moved objective read it and another order "
+                f"would match less urgent households first (got [{', '.join(r.value for r in value)}])")
+        return value
 
 
 class RoundTerms(Strict):
@@ -150,6 +183,16 @@ class SchemeConfig(Strict):
     priority: PriorityTerms = Field(default_factory=PriorityTerms)
     rounds: RoundTerms = Field(default_factory=RoundTerms)
     lifecycle: LifecycleTerms = Field(default_factory=LifecycleTerms)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SchemeConfig":
+        # The same checks `load_scheme` reports one by one with their lines; here they keep a
+        # scheme built in code from existing with them (load_scheme drops this summary).
+        found = scheme_checks(self.model_dump(exclude_unset=True))
+        if found:
+            raise PydanticCustomError(SCHEME_CHECK, "{problems}",
+                                      {"problems": "; ".join(f"{dotted(p)}: {m}" for p, m in found)})
+        return self
 
 
 class OfferCommitment(Strict):
@@ -249,7 +292,8 @@ class Scheme:
         for band in self.config.fairness.bands:
             if band.min_bedrooms <= bedrooms <= band.max_bedrooms:
                 return band.name
-        return "all"
+        # Unreachable: validation makes the bands cover 0..MAX_BEDROOMS and intake refuses more.
+        raise IntegrityError(f"no ledger band of scheme '{self.id}' covers {bedrooms} bedrooms")
 
     def days_for(self, stage) -> int:
         """Working days a proposal may stay in a live stage before it lapses."""
@@ -262,20 +306,34 @@ class Scheme:
         return self.config.priority.risk_levels.index(risk)
 
 
+# The shipped example scheme. Only `reciprocal demo` uses it without being pointed at it.
+EXAMPLE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "mou_configs"
+CONFIG_ENV = "RECIPROCAL_CONFIG_DIR"
+
+
 def default_config_dir() -> Path:
-    """`$RECIPROCAL_CONFIG_DIR`, else `./mou_configs` if present, else the shipped example."""
-    env = os.environ.get("RECIPROCAL_CONFIG_DIR")
+    """`$RECIPROCAL_CONFIG_DIR`, else `./mou_configs` if it holds a scheme.yaml; else ConfigError.
+
+    Never the shipped example: a coordinator who ran a command in the wrong folder would otherwise
+    match, or read, the example's members as if they were the scheme's."""
+    env = os.environ.get(CONFIG_ENV)
     if env:
         return Path(env)
     local = Path.cwd() / "mou_configs"
-    if (local / "scheme.yaml").exists():
+    if (local / "scheme.yaml").is_file():
         return local
-    return Path(__file__).resolve().parent.parent / "mou_configs"
+    raise ConfigError(
+        [Problem(str(local / "scheme.yaml"), f"not found (looked here: no --config given and ${CONFIG_ENV} "
+                                             f"not set)")],
+        f"No MoU configs: point at the scheme's folder with `reciprocal --config FOLDER ...` or "
+        f"`export {CONFIG_ENV}=FOLDER` (or run in the folder holding mou_configs/); nothing was done")
 
 
 def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors():
+        if err["type"] == SCHEME_CHECK:  # reported one by one, with lines, by scheme_checks
+            continue
         loc = tuple(err["loc"])
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -294,13 +352,40 @@ def _rel(path: Path, root: Path) -> str:
         return str(path)
 
 
+@dataclass
+class ConfigReport:
+    """Everything `check_configs` found: the scheme if it loaded, every problem otherwise, and the
+    member ids the provider files name (even files with other problems)."""
+
+    root: Path
+    scheme: Scheme | None
+    problems: list[Problem]
+    provider_ids: frozenset[str]
+
+    def error(self, more: list[Problem] = ()) -> ConfigError | None:
+        problems = [*self.problems, *more]
+        if not problems:
+            return None
+        return ConfigError(problems, f"{len(problems)} problem(s) in the MoU configs in {self.root}")
+
+
 def load_scheme(config_dir: Path | str | None = None) -> Scheme:
     """Load and cross-check every MoU config in `config_dir`; raise ConfigError listing all problems."""
+    report = check_configs(config_dir)
+    error = report.error()
+    if error is not None:
+        raise error
+    assert report.scheme is not None
+    return report.scheme
+
+
+def check_configs(config_dir: Path | str | None = None) -> ConfigReport:
+    """Read and cross-check every MoU config in `config_dir`, collecting every problem."""
     root = Path(config_dir) if config_dir is not None else default_config_dir()
     problems: list[Problem] = []
     scheme_path = root / "scheme.yaml"
     if not scheme_path.is_file():
-        raise ConfigError([Problem(str(scheme_path), "scheme.yaml not found")])
+        return ConfigReport(root, None, [Problem(str(scheme_path), "scheme.yaml not found")], frozenset())
     scheme_cfg: SchemeConfig | None = None
     doc, found = read_yaml(scheme_path, _rel(scheme_path, root))
     problems += found
@@ -308,15 +393,21 @@ def load_scheme(config_dir: Path | str | None = None) -> Scheme:
         try:
             scheme_cfg = SchemeConfig.model_validate(doc.data)
         except ValidationError as exc:
-            problems += _validation_problems(doc, exc)
-        if scheme_cfg is not None:
-            problems += _check_scheme(scheme_cfg, doc)
+            found = _validation_problems(doc, exc)
+        else:
+            found = []
+        # The cross-field checks read each part they need on its own, so that a wrong type in
+        # one section hides nothing in another.
+        found += [Problem(doc.source, message, doc.line_of(path), dotted(path))
+                  for path, message in scheme_checks(doc.data)]
+        problems += sorted(found, key=lambda p: p.line or 0)
 
     # Providers are cross-checked against the scheme's areas and tenancy kinds even when
     # scheme.yaml has other problems, so that one run reports everything.
     known = _known_names(scheme_cfg, doc)
     providers: dict[str, ProviderConfig] = {}
     provider_docs: dict[str, YamlDocument] = {}
+    named: set[str] = set()
     provider_dir = root / "providers"
     files = sorted(provider_dir.glob("*.yaml")) + sorted(provider_dir.glob("*.yml"))
     if not files:
@@ -325,7 +416,10 @@ def load_scheme(config_dir: Path | str | None = None) -> Scheme:
         pdoc, found = read_yaml(path, _rel(path, root))
         problems += found
         if pdoc is None:
+            named.add(path.stem)
             continue
+        if isinstance(pdoc.data, dict) and isinstance(pdoc.data.get("id"), str):
+            named.add(pdoc.data["id"])
         if known is not None:
             problems += _check_provider(pdoc.data, known, pdoc)
         try:
@@ -342,42 +436,102 @@ def load_scheme(config_dir: Path | str | None = None) -> Scheme:
                                     pdoc.line_of(("id",)), "id"))
         providers[provider.id] = provider
         provider_docs[provider.id] = pdoc
-    if problems:
-        raise ConfigError(problems, f"{len(problems)} problem(s) in the MoU configs in {root}")
-    assert scheme_cfg is not None
-    return Scheme(scheme_cfg, providers, str(root))
+    scheme = Scheme(scheme_cfg, providers, str(root)) if scheme_cfg is not None and not problems else None
+    return ConfigReport(root, scheme, problems, frozenset(named))
 
 
-def _check_scheme(cfg: SchemeConfig, doc: YamlDocument) -> list[Problem]:
-    problems = []
-    for area, spec in cfg.areas.items():
+# -- cross-field checks of scheme.yaml ------------------------------------------------------------
+
+# The error type SchemeConfig raises when scheme_checks finds something (load_scheme drops it and
+# reports scheme_checks' own problems, each with its line).
+SCHEME_CHECK = "scheme_check"
+Check = tuple[tuple[str | int, ...], str]  # a key path and what is wrong there
+_AREAS = TypeAdapter(dict[str, AreaConfig])
+_BANDS = TypeAdapter(list[Band])
+
+
+def _part(data: object, path: tuple[str, ...], adapter: TypeAdapter, default=None):
+    """The raw value at `path`, validated on its own: `default` if absent, None if it does not
+    validate (the model's own errors say why)."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        if key not in data:
+            return default
+        data = data[key]
+    try:
+        return adapter.validate_python(data)
+    except ValidationError:
+        return None
+
+
+def scheme_checks(data: object) -> list[Check]:
+    """Every cross-field problem of a scheme.yaml's raw data, each part read independently."""
+    found: list[Check] = []
+    areas = _part(data, ("areas",), _AREAS) or {}
+    for area, spec in areas.items():
         for i, n in enumerate(spec.neighbours):
             path = ("areas", area, "neighbours", i)
-            if n not in cfg.areas:
-                problems.append(Problem(doc.source, f"unknown area '{n}'", doc.line_of(path), dotted(path)))
+            if n not in areas:
+                found.append((path, f"unknown area '{n}'"))
             elif n == area:
-                problems.append(Problem(doc.source, "an area is not its own neighbour",
-                                        doc.line_of(path), dotted(path)))
-            elif area not in cfg.areas[n].neighbours:
-                problems.append(Problem(doc.source, f"neighbours must be symmetric: '{n}' does not list "
-                                        f"'{area}'", doc.line_of(path), dotted(path)))
-    for i, band in enumerate(cfg.fairness.bands):
+                found.append((path, "an area is not its own neighbour"))
+            elif area not in areas[n].neighbours:
+                found.append((path, f"neighbours must be symmetric: '{n}' does not list '{area}'"))
+    bands = _part(data, ("fairness", "bands"), _BANDS, default=[])
+    found += _band_checks(bands or [])
+    fairness = data.get("fairness") if isinstance(data, dict) else None
+    if isinstance(fairness, dict) and fairness.get("band_max_debt") is not None and "bands" not in fairness:
+        found.append((("fairness", "band_max_debt"), "band_max_debt needs bands"))
+    return found
+
+
+def _band_checks(bands: list[Band]) -> list[Check]:
+    """Bands must hold every size an offer may have, 0..MAX_BEDROOMS, exactly once: a gap would
+    book a move in no band, an overlap in whichever band comes first."""
+    if not bands:
+        return []
+    found: list[Check] = []
+    valid: list[tuple[int, Band]] = []
+    names: dict[str, int] = {}
+    for i, band in enumerate(bands):
+        if band.name in names:
+            found.append((("fairness", "bands", i, "name"), f"band name '{band.name}' is also used by "
+                                                           f"fairness.bands[{names[band.name]}]"))
+        names.setdefault(band.name, i)
         if band.min_bedrooms > band.max_bedrooms:
-            path = ("fairness", "bands", i)
-            problems.append(Problem(doc.source, "min_bedrooms is above max_bedrooms",
-                                    doc.line_of(path), dotted(path)))
-    if cfg.fairness.band_max_debt is not None and not cfg.fairness.bands:
-        problems.append(Problem(doc.source, "band_max_debt needs bands",
-                                doc.line_of(("fairness", "band_max_debt")), "fairness.band_max_debt"))
-    bands = sorted(cfg.fairness.bands, key=lambda b: b.min_bedrooms)
-    for a, b in zip(bands, bands[1:]):
-        if b.min_bedrooms <= a.max_bedrooms:
-            problems.append(Problem(doc.source, f"bands '{a.name}' and '{b.name}' overlap",
-                                    doc.line_of(("fairness", "bands")), "fairness.bands"))
-    if len(set(cfg.priority.risk_levels)) != len(Risk) :
-        problems.append(Problem(doc.source, "risk_levels must list high, medium and standard once each",
-                                doc.line_of(("priority", "risk_levels")), "priority.risk_levels"))
-    return problems
+            found.append((("fairness", "bands", i), "min_bedrooms is above max_bedrooms"))
+        else:
+            valid.append((i, band))
+    for k, (i, a) in enumerate(valid):
+        for j, b in valid[k + 1:]:
+            lo, hi = max(a.min_bedrooms, b.min_bedrooms), min(a.max_bedrooms, b.max_bedrooms)
+            if lo <= hi:
+                found.append((("fairness", "bands", j), f"bands '{a.name}' and '{b.name}' overlap: both "
+                              f"cover {_sizes(lo, hi)}; each size must be in exactly one band"))
+    covered = {n for _, b in valid for n in range(b.min_bedrooms, b.max_bedrooms + 1)}
+    missing = [n for n in range(MAX_BEDROOMS + 1) if n not in covered]
+    for lo, hi in _runs(missing):
+        found.append((("fairness", "bands"), f"no band covers {_sizes(lo, hi)}; bands must cover 0 to "
+                                             f"{MAX_BEDROOMS} bedrooms exactly once"))
+    return found
+
+
+def _sizes(lo: int, hi: int) -> str:
+    if lo == hi:
+        return f"{lo} bedroom" + ("" if lo == 1 else "s")
+    return f"{lo} to {hi} bedrooms"
+
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Sorted numbers as runs of consecutive ones: [0, 4, 5] -> [(0, 0), (4, 5)]."""
+    runs: list[tuple[int, int]] = []
+    for n in numbers:
+        if runs and runs[-1][1] == n - 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
 
 
 def _known_names(cfg: SchemeConfig | None, doc: YamlDocument | None

@@ -18,9 +18,17 @@ class RequestKind(str, Enum):
 
 
 class Risk(str, Enum):
+    """Most urgent first: the order is fixed by the product (the risk gate and the high_risk_moved
+    objective read it), never by a scheme's config."""
+
     high = "high"
     medium = "medium"
     standard = "standard"
+
+
+# The most bedrooms an offer or request may state (intake refuses more), and so the largest size a
+# scheme's ledger bands must cover.
+MAX_BEDROOMS = 10
 
 
 class PropertyType(str, Enum):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from reciprocal.config import Scheme
-from reciprocal.domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
+from reciprocal.domain import (AGE_BANDS, MAX_BEDROOMS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
                      Request, RequestKind, Risk)
 from reciprocal.errors import InputFileError, Problem
 
@@ -155,7 +155,7 @@ class Column:
 
 OFFER_COLUMNS = [
     Column("ref", _ref), Column("provider", _text), Column("area", _text),
-    Column("bedrooms", _int(0, 10)),
+    Column("bedrooms", _int(0, MAX_BEDROOMS)),
     Column("property_type", _choice(t.value for t in PropertyType)),
     Column("floor", _optional(_int(-1, 60)), False),
     Column("step_free", _bool, False), Column("wheelchair_accessible", _bool, False),
@@ -168,8 +168,8 @@ OFFER_COLUMNS = [
 REQUEST_COLUMNS = [
     Column("ref", _ref), Column("provider", _text),
     Column("kind", _choice(k.value for k in RequestKind)),
-    Column("current_tenancy", _text), Column("bedrooms_needed", _int(0, 10)),
-    Column("max_bedrooms", _optional(_int(0, 10)), False),
+    Column("current_tenancy", _text), Column("bedrooms_needed", _int(0, MAX_BEDROOMS)),
+    Column("max_bedrooms", _optional(_int(0, MAX_BEDROOMS)), False),
     Column("needs_step_free", _bool, False), Column("needs_wheelchair", _bool, False),
     Column("avoid_areas", _list, False), Column("preferred_areas", _list, False),
     Column("risk", _choice(r.value for r in Risk)), Column("referred_on", _date),

@@ -165,7 +165,7 @@ def test_unknown_objective(cfg):
 
 def test_objective_listed_twice(cfg):
     edit(cfg / "scheme.yaml", "    - preference_fit\n", "    - preference_fit\n    - households_moved\n")
-    assert problems_of(cfg) == [f"{SCHEME}:49: matching.objectives: an objective is listed twice"]
+    assert problems_of(cfg) == [f"{SCHEME}:49: matching.objectives: an objective is listed twice: households_moved"]
 
 
 def test_asymmetric_neighbours(cfg):
