@@ -4,6 +4,12 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
+
+from reciprocal.config import ConfigReport, check_configs
+from reciprocal.errors import DatabaseError, Problem
+from reciprocal.storage import Database, resolve_url
+from reciprocal.storage.members import undefined_member_problems
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
 from cli.render import table
@@ -12,11 +18,33 @@ config_app = typer.Typer(help="MoU configs: validate, schema, show.", no_args_is
 
 
 @config_app.command("validate")
-def config_validate(ctx: typer.Context):
+def config_validate(ctx: typer.Context,
+                    db: bool = typer.Option(False, "--db", help="Also check the database (the global "
+                                            "--db, else $RECIPROCAL_DATABASE_URL, else ./reciprocal.db): "
+                                            "every member with records there must have a provider file.")):
     """Check every MoU config; report every problem with file, line and key path."""
-    scheme = settings(ctx).scheme()
+    s = settings(ctx)
+    report = check_configs(s.config)
+    out.print(f"MoU configs: {report.root}", markup=False)
+    database = Database(resolve_url(s.db)) if db else None
+    error = (report.error(_database_problems(database, report), database.display()) if database
+             else report.error())
+    if error is not None:
+        raise error
+    scheme = report.scheme
+    assert scheme is not None
+    checked = f"; database {database.display()} names no other member" if database else ""
     out.print(f"OK: {scheme.name}: {len(scheme.config.areas)} areas, {len(scheme.providers)} providers "
-              f"({scheme.source})")
+              f"({scheme.source}){checked}", markup=False)
+
+
+def _database_problems(database: Database, report: ConfigReport) -> list[Problem]:
+    """The database's side of `validate --db`: not ready, or naming members no file defines."""
+    try:
+        database.check_ready(report.scheme.id if report.scheme else None)
+    except DatabaseError as exc:
+        return [Problem(database.display(), exc.message)]
+    return undefined_member_problems(database, report.provider_ids, str(report.root))[1]
 
 
 @config_app.command("schema")
@@ -35,7 +63,7 @@ def config_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
         print_json(data)
         return
     m = scheme.config.matching
-    out.print(f"[bold]{scheme.name}[/bold] ({scheme.id})")
+    out.print(f"[bold]{escape(scheme.name)}[/bold] ({scheme.id}), MoU configs in {escape(scheme.source)}")
     out.print(f"objectives: {' > '.join(m.objectives)}; safety buffer {m.safety_buffer_hops} hop(s); "
               f"max_debt {scheme.config.fairness.max_debt}; horizon "
               f"{scheme.config.rounds.offer_horizon_days} days")

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from reciprocal.config import Scheme, load_scheme
 from reciprocal.storage import Database, resolve_url
+from reciprocal.storage.members import check_members
 
 # Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
 # default; plain messages are never wrapped, so a long path stays on one line.
@@ -29,9 +30,13 @@ class Settings:
         return load_scheme(self.config)
 
     def database(self, *, must_exist: bool = True, scheme: Scheme | None = None) -> Database:
+        """The database, checked ready; with a scheme, also checked to hold no member that the
+        configs do not define (a deleted or renamed provider file), before anything is read."""
         db = Database(resolve_url(self.db))
         if must_exist:
             db.check_ready(scheme.id if scheme else None)
+            if scheme is not None:
+                check_members(db, scheme)
         return db
 
 

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
+from reciprocal.config import EXAMPLE_CONFIG_DIR, load_scheme
 from reciprocal.domain import ProposalStatus, RefusedBy, Role
 from reciprocal.errors import StateError
 from reciprocal.intake import pot
@@ -30,7 +31,9 @@ SILENT = "RQ-0107"  # its offering landlord never answers: the proposal lapses i
 
 
 def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
-    scheme = s.scheme()
+    # The one command that uses the shipped example without being pointed at it (its data names
+    # the example's members); --config still wins, and the folder in use is said.
+    scheme = load_scheme(s.config or EXAMPLE_CONFIG_DIR)
     if db_path is None:
         db_path = Path(tempfile.mkdtemp(prefix="reciprocal-demo-")) / "demo.db"
     elif db_path.exists():
@@ -39,6 +42,7 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
     db.create(scheme.id)
     week1, week2, week3 = on, on + timedelta(days=7), on + timedelta(days=14)
     out.rule(f"[bold]{scheme.name}[/bold]: three weeks from {on}")
+    out.print(f"MoU configs: {scheme.source}")
     out.print(f"Fresh database: {db.display()}")
     data = resources.files("reciprocal.demo_data")
     with resources.as_file(data / "offers.csv") as offers, resources.as_file(data / "requests.csv") as reqs:

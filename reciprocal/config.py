@@ -362,11 +362,13 @@ class ConfigReport:
     problems: list[Problem]
     provider_ids: frozenset[str]
 
-    def error(self, more: list[Problem] = ()) -> ConfigError | None:
+    def error(self, more: list[Problem] = (), database: str | None = None) -> ConfigError | None:
+        """All the problems as one error (None if there are none), with `more` found in `database`."""
         problems = [*self.problems, *more]
         if not problems:
             return None
-        return ConfigError(problems, f"{len(problems)} problem(s) in the MoU configs in {self.root}")
+        against = f" checked against the database {database}" if database else ""
+        return ConfigError(problems, f"{len(problems)} problem(s) in the MoU configs in {self.root}{against}")
 
 
 def load_scheme(config_dir: Path | str | None = None) -> Scheme:
