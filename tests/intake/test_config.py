@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from reciprocal.config import OBJECTIVE_NAMES, load_scheme
-from reciprocal.errors import ConfigError
+from pydantic import ValidationError
+
+from reciprocal.config import OBJECTIVE_NAMES, PriorityTerms, SchemeConfig, default_config_dir, load_scheme
+from reciprocal.domain import MAX_BEDROOMS, Risk
+from reciprocal.errors import ConfigError, IntegrityError
 
 from tests.conftest import CONFIG_DIR
 
@@ -293,3 +296,154 @@ def test_cli_config_schema_is_json_with_both_file_kinds(tmp_path):
     assert {"id", "name", "kind", "areas", "grants", "joined"} <= set(provider["required"])
     assert set(provider["properties"]["kind"]["enum"]) == {"local_authority", "housing_association"}
     assert "areas" in schema["$defs"]["SchemeConfig"]["properties"]
+
+
+# -- issue 12: the risk order is the product's, bands cover every size once, every problem at once
+
+REVERSED = "must be [high, medium, standard] (most urgent first) or left out: the order is fixed by the product"
+
+
+def test_reversed_risk_levels_are_refused_with_file_line_and_key(cfg):
+    edit(cfg / "scheme.yaml", "risk_levels: [high, medium, standard]", "risk_levels: [standard, medium, high]")
+    [problem] = problems_of(cfg)
+    assert problem.startswith(f"{SCHEME}:60: priority.risk_levels: {REVERSED}")
+    assert "risk gate and the high_risk_moved objective read it" in problem
+    assert problem.endswith("(got [standard, medium, high])")
+
+
+@pytest.mark.parametrize("levels", ["[high, medium]", "[high, high, medium, standard]", "[medium, high, standard]"])
+def test_any_other_risk_list_is_refused(cfg, levels):
+    edit(cfg / "scheme.yaml", "risk_levels: [high, medium, standard]", f"risk_levels: {levels}")
+    [problem] = problems_of(cfg)
+    assert problem.startswith(f"{SCHEME}:60: priority.risk_levels: {REVERSED}")
+
+
+def test_risk_levels_may_be_left_out(cfg):
+    edit(cfg / "scheme.yaml", "  risk_levels: [high, medium, standard]\n", "")
+    scheme = load_scheme(cfg)
+    assert [scheme.risk_rank(r) for r in (Risk.high, Risk.medium, Risk.standard)] == [0, 1, 2]
+
+
+def test_a_scheme_built_in_code_cannot_have_another_risk_order(scheme):
+    with pytest.raises(ValidationError, match="fixed by the product"):
+        PriorityTerms(risk_levels=[Risk.standard, Risk.medium, Risk.high])
+    data = scheme.config.model_dump()
+    data["priority"]["risk_levels"] = ["standard", "medium", "high"]
+    with pytest.raises(ValidationError, match="fixed by the product"):
+        SchemeConfig.model_validate(data)
+
+
+def test_bands_with_a_gap_are_refused_naming_the_sizes(cfg):
+    edit(cfg / "scheme.yaml", "{name: 3+ bed, min_bedrooms: 3,", "{name: 3+ bed, min_bedrooms: 5,")
+    assert problems_of(cfg) == [
+        f"{SCHEME}:39: fairness.bands: no band covers 3 to 4 bedrooms; bands must cover 0 to 10 "
+        f"bedrooms exactly once"]
+
+
+def test_bands_that_stop_short_of_the_largest_size_are_refused(cfg):
+    edit(cfg / "scheme.yaml", "min_bedrooms: 3, max_bedrooms: 20}", "min_bedrooms: 3, max_bedrooms: 9}")
+    assert problems_of(cfg) == [
+        f"{SCHEME}:39: fairness.bands: no band covers 10 bedrooms; bands must cover 0 to 10 "
+        f"bedrooms exactly once"]
+
+
+def test_overlapping_bands_are_refused_naming_the_sizes(cfg):
+    edit(cfg / "scheme.yaml", "{name: 0-1 bed, min_bedrooms: 0, max_bedrooms: 1}",
+         "{name: 0-1 bed, min_bedrooms: 0, max_bedrooms: 3}")
+    assert problems_of(cfg) == [
+        f"{SCHEME}:41: fairness.bands[1]: bands '0-1 bed' and '2 bed' overlap: both cover 2 bedrooms; "
+        f"each size must be in exactly one band",
+        f"{SCHEME}:42: fairness.bands[2]: bands '0-1 bed' and '3+ bed' overlap: both cover 3 bedrooms; "
+        f"each size must be in exactly one band"]
+
+
+def test_two_bands_with_one_name_are_refused(cfg):
+    edit(cfg / "scheme.yaml", "{name: 2 bed,", "{name: 0-1 bed,")
+    assert problems_of(cfg) == [
+        f"{SCHEME}:41: fairness.bands[1].name: band name '0-1 bed' is also used by fairness.bands[0]"]
+
+
+def test_without_bands_one_declared_band_holds_every_size(cfg):
+    edit(cfg / "scheme.yaml", "  bands:\n    - {name: 0-1 bed, min_bedrooms: 0, max_bedrooms: 1}\n"
+         "    - {name: 2 bed, min_bedrooms: 2, max_bedrooms: 2}\n"
+         "    - {name: 3+ bed, min_bedrooms: 3, max_bedrooms: 20}\n", "")
+    scheme = load_scheme(cfg)
+    assert [(b.name, b.min_bedrooms, b.max_bedrooms) for b in scheme.config.fairness.bands] == [
+        ("all", 0, MAX_BEDROOMS)]
+    assert {scheme.band_of(n) for n in range(MAX_BEDROOMS + 1)} == {"all"}
+    with pytest.raises(IntegrityError, match="no ledger band .* covers 11 bedrooms"):
+        scheme.band_of(MAX_BEDROOMS + 1)
+
+
+def test_a_scheme_built_in_code_cannot_have_a_gap_in_its_bands(scheme):
+    data = scheme.config.model_dump()
+    data["fairness"]["bands"] = data["fairness"]["bands"][:2]
+    with pytest.raises(ValidationError, match="no band covers 3 to 10 bedrooms"):
+        SchemeConfig.model_validate(data)
+
+
+def break_everything(cfg: Path) -> list[str]:
+    """One problem of each kind the issue found one per run, plus wrong types in two sections."""
+    edit(cfg / "scheme.yaml", "neighbours: [huntingdonshire, fenland]", "neighbours: [huntingdonshire]")
+    edit(cfg / "scheme.yaml", "    - preference_fit\n", "    - preference_fit\n    - households_moved\n")
+    edit(cfg / "scheme.yaml", "{name: 2 bed, min_bedrooms: 2, max_bedrooms: 2}",
+         "{name: 2 bed, min_bedrooms: 1, max_bedrooms: 2}")
+    edit(cfg / "scheme.yaml", "max_debt: 2 ", "max_debt: two ")
+    edit(cfg / "scheme.yaml", "offer_horizon_days: 28 ", "offer_horizon_days: soon ")
+    edit(cfg / "providers/fenland.yaml", "areas: [fenland]", "areas: [fenland, norfolk]")
+    return [
+        f"{SCHEME}:20: areas.fenland.neighbours[2]: neighbours must be symmetric: 'peterborough' "
+        f"does not list 'fenland'",
+        f"{SCHEME}:38: fairness.max_debt: Input should be a valid integer, unable to parse string as "
+        f"an integer",
+        f"{SCHEME}:41: fairness.bands[1]: bands '0-1 bed' and '2 bed' overlap: both cover 1 bedroom; "
+        f"each size must be in exactly one band",
+        f"{SCHEME}:49: matching.objectives: an objective is listed twice: households_moved",
+        f"{SCHEME}:65: rounds.offer_horizon_days: Input should be a valid integer, unable to parse "
+        f"string as an integer",
+        f"{FENLAND}:4: areas[1]: unknown area 'norfolk' (the scheme has: cambridge, "
+        f"south_cambridgeshire, east_cambridgeshire, fenland, huntingdonshire, peterborough)",
+    ]
+
+
+def test_every_scheme_level_problem_is_reported_beside_type_errors(cfg):
+    expected = break_everything(cfg)
+    assert problems_of(cfg) == expected
+
+
+def test_cli_config_validate_names_the_folder_and_reports_everything_in_one_run(cfg):
+    expected = break_everything(cfg)
+    proc = run_cli("--config", str(cfg), "config", "validate", cwd=cfg.parent)
+    assert proc.returncode == 2
+    assert proc.stdout.splitlines() == [f"MoU configs: {cfg}"]
+    assert proc.stderr.splitlines() == [f"{len(expected)} problem(s) in the MoU configs in {cfg}",
+                                        *[f"  {e}" for e in expected]]
+
+
+def test_cli_config_validate_refuses_reversed_risk_levels(cfg):
+    edit(cfg / "scheme.yaml", "risk_levels: [high, medium, standard]", "risk_levels: [standard, medium, high]")
+    proc = run_cli("--config", str(cfg), "config", "validate", cwd=cfg.parent)
+    assert proc.returncode == 2
+    assert f"  {SCHEME}:60: priority.risk_levels: {REVERSED}" in proc.stderr
+    assert "OK" not in proc.stdout
+
+
+# -- which folder is in use ----------------------------------------------------------------------
+
+def test_no_config_folder_is_an_error_naming_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECIPROCAL_CONFIG_DIR", raising=False)
+    with pytest.raises(ConfigError) as info:
+        load_scheme()
+    assert "--config FOLDER" in info.value.message and "RECIPROCAL_CONFIG_DIR" in info.value.message
+    assert [str(p) for p in info.value.problems] == [
+        f"{tmp_path / 'mou_configs' / 'scheme.yaml'}: not found (looked here: no --config given and "
+        f"$RECIPROCAL_CONFIG_DIR not set)"]
+
+
+def test_the_environment_and_then_the_working_folder_name_the_configs(cfg, monkeypatch):
+    monkeypatch.delenv("RECIPROCAL_CONFIG_DIR", raising=False)
+    monkeypatch.chdir(cfg.parent)
+    assert default_config_dir() == cfg
+    monkeypatch.setenv("RECIPROCAL_CONFIG_DIR", str(CONFIG_DIR))
+    assert default_config_dir() == CONFIG_DIR
