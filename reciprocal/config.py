@@ -302,7 +302,8 @@ class Scheme:
                 "viewing": terms.days_to_answer, "accepted": terms.days_to_sign}[getattr(stage, "value", stage)]
 
     def risk_rank(self, risk: Risk) -> int:
-        """0 for the most urgent level, as listed in `priority.risk_levels`."""
+        """0 for the most urgent level: `priority.risk_levels`, which validation holds to the
+        product's fixed order (RISK_ORDER), so the gate and the objectives cannot be inverted."""
         return self.config.priority.risk_levels.index(risk)
 
 

@@ -17,8 +17,8 @@ from cli.app import app
 
 from sqlalchemy.engine import make_url
 
-from tests.conftest import (DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
-                            only_sqlite, pg_create_database)
+from tests.conftest import (CONFIG_DIR, DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
+                            no_traceback, only_sqlite, pg_create_database)
 from tests.helpers import reciprocal, reciprocal_many
 
 # SPEC section 4, spelled out here so that the test does not trust the code's own field lists.
@@ -410,10 +410,25 @@ def test_demo(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for text in ("Proposals", "Unmatched", "Sum of balances: 0"):
         assert text in proc.stdout
+    # No ./mou_configs, no --config: the demo, and only the demo, uses the shipped example, and says so.
+    assert f"MoU configs: {CONFIG_DIR}" in proc.stdout
     assert db.exists()
     again = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
     assert again.returncode == 4
     assert "already exists" in again.stderr
+
+
+def test_without_configs_a_command_says_where_it_looked_and_how_to_point_at_a_folder(launcher):
+    # The launcher works in a temporary folder with no mou_configs, and no $RECIPROCAL_* is set.
+    outcomes = launcher.run(["offer", "list"], ["--db", "x.db", "round", "run"], ["config", "validate"])
+    no_traceback(outcomes)
+    for o in outcomes:
+        assert o.code == 2, o.stderr
+        assert "No MoU configs: point at the scheme's folder with `reciprocal --config FOLDER ...` or " \
+               "`export RECIPROCAL_CONFIG_DIR=FOLDER`" in o.stderr
+        assert f"{launcher.work / 'mou_configs' / 'scheme.yaml'}: not found" in o.stderr
+        assert "Cambridgeshire" not in o.stdout + o.stderr
+    assert not (launcher.work / "x.db").exists()
 
 
 STATE_CHANGING = ["round run", "proposal advance", "proposal refuse", "proposal sign", "proposal import",
