@@ -449,55 +449,61 @@ def check_configs(config_dir: Path | str | None = None) -> ConfigReport:
 # reports scheme_checks' own problems, each with its line).
 SCHEME_CHECK = "scheme_check"
 Check = tuple[tuple[str | int, ...], str]  # a key path and what is wrong there
-_AREAS = TypeAdapter(dict[str, AreaConfig])
-_BANDS = TypeAdapter(list[Band])
+_AREA = TypeAdapter(AreaConfig)
+_BAND = TypeAdapter(Band)
 
 
-def _part(data: object, path: tuple[str, ...], adapter: TypeAdapter, default=None):
-    """The raw value at `path`, validated on its own: `default` if absent, None if it does not
-    validate (the model's own errors say why)."""
+def _raw(data: object, path: tuple[str, ...]) -> object:
+    """The raw value at `path`, None if absent."""
     for key in path:
         if not isinstance(data, dict):
             return None
-        if key not in data:
-            return default
-        data = data[key]
+        data = data.get(key)
+    return data
+
+
+def _valid(adapter: TypeAdapter, value: object):
+    """`value` validated on its own, None if it does not validate (the model's errors say why)."""
     try:
-        return adapter.validate_python(data)
+        return adapter.validate_python(value)
     except ValidationError:
         return None
 
 
 def scheme_checks(data: object) -> list[Check]:
-    """Every cross-field problem of a scheme.yaml's raw data, each part read independently."""
+    """Every cross-field problem of a scheme.yaml's raw data. Each area and each band is read on
+    its own, so that a wrong type anywhere hides no other problem."""
     found: list[Check] = []
-    areas = _part(data, ("areas",), _AREAS) or {}
+    raw_areas = _raw(data, ("areas",))
+    areas = {str(k): _valid(_AREA, v) for k, v in raw_areas.items()} if isinstance(raw_areas, dict) else {}
     for area, spec in areas.items():
-        for i, n in enumerate(spec.neighbours):
+        for i, n in enumerate(spec.neighbours if spec is not None else []):
             path = ("areas", area, "neighbours", i)
             if n not in areas:
                 found.append((path, f"unknown area '{n}'"))
             elif n == area:
                 found.append((path, "an area is not its own neighbour"))
-            elif area not in areas[n].neighbours:
+            elif areas[n] is not None and area not in areas[n].neighbours:
                 found.append((path, f"neighbours must be symmetric: '{n}' does not list '{area}'"))
-    bands = _part(data, ("fairness", "bands"), _BANDS, default=[])
-    found += _band_checks(bands or [])
-    fairness = data.get("fairness") if isinstance(data, dict) else None
+    raw_bands = _raw(data, ("fairness", "bands"))
+    if isinstance(raw_bands, list):
+        found += _band_checks([_valid(_BAND, b) for b in raw_bands])
+    fairness = _raw(data, ("fairness",))
     if isinstance(fairness, dict) and fairness.get("band_max_debt") is not None and "bands" not in fairness:
         found.append((("fairness", "band_max_debt"), "band_max_debt needs bands"))
     return found
 
 
-def _band_checks(bands: list[Band]) -> list[Check]:
+def _band_checks(bands: list[Band | None]) -> list[Check]:
     """Bands must hold every size an offer may have, 0..MAX_BEDROOMS, exactly once: a gap would
-    book a move in no band, an overlap in whichever band comes first."""
-    if not bands:
-        return []
+    book a move in no band, an overlap in whichever band comes first. (None: a band that does not
+    validate; the others are still checked against each other.)"""
     found: list[Check] = []
     valid: list[tuple[int, Band]] = []
     names: dict[str, int] = {}
     for i, band in enumerate(bands):
+        if band is None:
+            continue
         if band.name in names:
             found.append((("fairness", "bands", i, "name"), f"band name '{band.name}' is also used by "
                                                            f"fairness.bands[{names[band.name]}]"))
@@ -513,7 +519,7 @@ def _band_checks(bands: list[Band]) -> list[Check]:
                 found.append((("fairness", "bands", j), f"bands '{a.name}' and '{b.name}' overlap: both "
                               f"cover {_sizes(lo, hi)}; each size must be in exactly one band"))
     covered = {n for _, b in valid for n in range(b.min_bedrooms, b.max_bedrooms + 1)}
-    missing = [n for n in range(MAX_BEDROOMS + 1) if n not in covered]
+    missing = [] if None in bands else [n for n in range(MAX_BEDROOMS + 1) if n not in covered]
     for lo, hi in _runs(missing):
         found.append((("fairness", "bands"), f"no band covers {_sizes(lo, hi)}; bands must cover 0 to "
                                              f"{MAX_BEDROOMS} bedrooms exactly once"))

@@ -333,18 +333,14 @@ def test_a_scheme_built_in_code_cannot_have_another_risk_order(scheme):
         SchemeConfig.model_validate(data)
 
 
-def test_bands_with_a_gap_are_refused_naming_the_sizes(cfg):
-    edit(cfg / "scheme.yaml", "{name: 3+ bed, min_bedrooms: 3,", "{name: 3+ bed, min_bedrooms: 5,")
+@pytest.mark.parametrize("old, new, sizes", [
+    ("{name: 3+ bed, min_bedrooms: 3,", "{name: 3+ bed, min_bedrooms: 5,", "3 to 4 bedrooms"),
+    ("min_bedrooms: 3, max_bedrooms: 20}", "min_bedrooms: 3, max_bedrooms: 9}", "10 bedrooms"),
+])
+def test_bands_with_a_gap_are_refused_naming_the_sizes(cfg, old, new, sizes):
+    edit(cfg / "scheme.yaml", old, new)
     assert problems_of(cfg) == [
-        f"{SCHEME}:39: fairness.bands: no band covers 3 to 4 bedrooms; bands must cover 0 to 10 "
-        f"bedrooms exactly once"]
-
-
-def test_bands_that_stop_short_of_the_largest_size_are_refused(cfg):
-    edit(cfg / "scheme.yaml", "min_bedrooms: 3, max_bedrooms: 20}", "min_bedrooms: 3, max_bedrooms: 9}")
-    assert problems_of(cfg) == [
-        f"{SCHEME}:39: fairness.bands: no band covers 10 bedrooms; bands must cover 0 to 10 "
-        f"bedrooms exactly once"]
+        f"{SCHEME}:39: fairness.bands: no band covers {sizes}; bands must cover 0 to 10 bedrooms exactly once"]
 
 
 def test_overlapping_bands_are_refused_naming_the_sizes(cfg):
@@ -409,6 +405,21 @@ def break_everything(cfg: Path) -> list[str]:
 def test_every_scheme_level_problem_is_reported_beside_type_errors(cfg):
     expected = break_everything(cfg)
     assert problems_of(cfg) == expected
+
+
+def test_a_wrong_type_in_one_area_or_band_hides_nothing_in_the_others(cfg):
+    edit(cfg / "scheme.yaml", "    name: Cambridge\n", "    name: [Cambridge]\n")
+    edit(cfg / "scheme.yaml", "neighbours: [huntingdonshire, fenland]", "neighbours: [huntingdonshire]")
+    edit(cfg / "scheme.yaml", "{name: 0-1 bed, min_bedrooms: 0,", "{name: 0-1 bed, min_bedrooms: none,")
+    edit(cfg / "scheme.yaml", "{name: 2 bed, min_bedrooms: 2,", "{name: 2 bed, min_bedrooms: 3,")
+    assert problems_of(cfg) == [
+        f"{SCHEME}:10: areas.cambridge.name: Input should be a valid string",
+        f"{SCHEME}:20: areas.fenland.neighbours[2]: neighbours must be symmetric: 'peterborough' "
+        f"does not list 'fenland'",
+        f"{SCHEME}:40: fairness.bands[0].min_bedrooms: Input should be a valid integer, unable to parse "
+        f"string as an integer",
+        f"{SCHEME}:41: fairness.bands[1]: min_bedrooms is above max_bedrooms",
+    ]
 
 
 def test_cli_config_validate_names_the_folder_and_reports_everything_in_one_run(cfg):
