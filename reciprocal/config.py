@@ -118,7 +118,6 @@ class PriorityTerms(Strict):
         default=None, description="if set, only requests at this risk level or higher are matched; "
                                   "if null, risk is a priority only")
 
-
     @field_validator("risk_levels")
     @classmethod
     def _fixed_order(cls, value: list[Risk]) -> list[Risk]:
@@ -330,10 +329,12 @@ def default_config_dir() -> Path:
         f"`export {CONFIG_ENV}=FOLDER` (or run in the folder holding mou_configs/); nothing was done")
 
 
-def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[Problem]:
+def _validation_problems(doc: YamlDocument, exc: ValidationError, checked: bool = False) -> list[Problem]:
+    """Pydantic's errors as problems; `checked`: scheme_checks has reported SchemeConfig's own
+    summary one by one, with lines, so it is left out."""
     problems = []
     for err in exc.errors():
-        if err["type"] == SCHEME_CHECK:  # reported one by one, with lines, by scheme_checks
+        if checked and err["type"] == SCHEME_CHECK:
             continue
         loc = tuple(err["loc"])
         msg = err["msg"]
@@ -393,16 +394,14 @@ def check_configs(config_dir: Path | str | None = None) -> ConfigReport:
     doc, found = read_yaml(scheme_path, _rel(scheme_path, root))
     problems += found
     if doc is not None:
+        # The cross-field checks read each part they need on its own, so that a wrong type in
+        # one section hides nothing in another.
+        found = [Problem(doc.source, message, doc.line_of(path), dotted(path))
+                 for path, message in scheme_checks(doc.data)]
         try:
             scheme_cfg = SchemeConfig.model_validate(doc.data)
         except ValidationError as exc:
-            found = _validation_problems(doc, exc)
-        else:
-            found = []
-        # The cross-field checks read each part they need on its own, so that a wrong type in
-        # one section hides nothing in another.
-        found += [Problem(doc.source, message, doc.line_of(path), dotted(path))
-                  for path, message in scheme_checks(doc.data)]
+            found += _validation_problems(doc, exc, checked=bool(found))
         problems += sorted(found, key=lambda p: p.line or 0)
 
     # Providers are cross-checked against the scheme's areas and tenancy kinds even when
