@@ -28,10 +28,8 @@ import random
 from collections import deque
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
-import reciprocal
-from reciprocal.config import (AreaConfig, Band, FairnessTerms, MatchingTerms, OfferCommitment,
+from reciprocal.config import (EXAMPLE_CONFIG_DIR, AreaConfig, Band, FairnessTerms, MatchingTerms, OfferCommitment,
                                ProviderConfig, RoundTerms, Scheme, SchemeConfig, SchemeInfo,
                                TenancyKind, load_scheme)
 from reciprocal.domain import AGE_BANDS, Offer, PropertyType, Request, RequestKind, Risk
@@ -101,10 +99,6 @@ def scale_names() -> tuple[str, ...]:
     return tuple(SCALES)
 
 
-def example_config_dir() -> Path:
-    return Path(reciprocal.__file__).resolve().parent.parent / "mou_configs"
-
-
 def generate(scale: str, seed: int) -> Instance:
     """The instance of `scale` for `seed`; the same pair always gives an identical instance."""
     if scale not in SCALES:
@@ -112,7 +106,7 @@ def generate(scale: str, seed: int) -> Instance:
     spec = SCALES[scale]
     rng = random.Random(f"reciprocal-bench/{scale}/{seed}")
     if scale == "pilot":
-        scheme = load_scheme(example_config_dir())
+        scheme = load_scheme(EXAMPLE_CONFIG_DIR)
     else:
         scheme = synthetic_scheme(spec, rng)
     return _populate(scheme, spec, rng, seed)
