@@ -12,6 +12,7 @@ from typing import Iterable
 
 from sqlalchemy import select, union
 
+from reciprocal.config import Scheme
 from reciprocal.errors import ConfigError, Problem
 from reciprocal.storage import (ChecklistItemRow, Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow,
                                 RequestRow)
@@ -55,7 +56,7 @@ def undefined_member_problems(db: Database, defined: Iterable[str], folder: str
                      for member, what in missing.items()]
 
 
-def check_members(db: Database, scheme) -> None:
+def check_members(db: Database, scheme: Scheme) -> None:
     """Refuse (ConfigError, nothing written) if the database names a member `scheme` lacks."""
     missing, problems = undefined_member_problems(db, scheme.providers, scheme.source)
     if problems:

@@ -107,3 +107,13 @@ def test_a_round_on_a_scheme_with_reversed_risk_levels_cannot_exist(launcher, st
     assert o.code == 2
     assert "mou_configs/scheme.yaml:60: priority.risk_levels: must be [high, medium, standard]" in o.stderr
     assert count(db_url, "round") == 0
+
+
+def test_every_column_holding_a_member_id_is_checked():
+    """A table added later with a provider column must join MEMBER_COLUMNS, or its rows could name
+    a member with no file unseen."""
+    from sqlmodel import SQLModel
+    checked = {(row.__tablename__, c) for _, row, columns in MEMBER_COLUMNS for c in columns}
+    holding = {(t.name, c.name) for t in SQLModel.metadata.tables.values() for c in t.columns
+               if c.name.endswith("provider") or c.name == "owner"}
+    assert holding == checked
