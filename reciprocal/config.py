@@ -104,8 +104,8 @@ class MatchingTerms(Strict):
 
 
 # Most urgent first. Fixed by the product: the risk gate (only requests at `risk_gate` or more
-# urgent) and the high_risk_moved objective both read this order, so a reversed list would match
-# standard-risk households before high-risk ones.
+# urgent) and the priority order (who is pinned and circulated first) read it, beside the
+# high_risk_moved objective's `high`; a reversed list once gated out the high-risk households (issue 12).
 RISK_ORDER = tuple(Risk)
 
 
@@ -125,8 +125,8 @@ class PriorityTerms(Strict):
             fixed = ", ".join(r.value for r in RISK_ORDER)
             raise ValueError(
                 f"must be [{fixed}] (most urgent first) or left out: the order is fixed by the product, "
-                f"because the risk gate and the high_risk_moved objective read it and another order "
-                f"would match less urgent households first (got [{', '.join(r.value for r in value)}])")
+                f"because the risk gate and the priority order read it, and another order would match "
+                f"less urgent households first (got [{', '.join(r.value for r in value)}])")
         return value
 
 

@@ -18,8 +18,8 @@ class RequestKind(str, Enum):
 
 
 class Risk(str, Enum):
-    """Most urgent first: the order is fixed by the product (the risk gate and the high_risk_moved
-    objective read it), never by a scheme's config."""
+    """Most urgent first: the order is fixed by the product (the risk gate and the priority order
+    read it), never by a scheme's config."""
 
     high = "high"
     medium = "medium"

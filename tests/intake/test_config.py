@@ -307,7 +307,7 @@ def test_reversed_risk_levels_are_refused_with_file_line_and_key(cfg):
     edit(cfg / "scheme.yaml", "risk_levels: [high, medium, standard]", "risk_levels: [standard, medium, high]")
     [problem] = problems_of(cfg)
     assert problem.startswith(f"{SCHEME}:60: priority.risk_levels: {REVERSED}")
-    assert "risk gate and the high_risk_moved objective read it" in problem
+    assert "the risk gate and the priority order read it" in problem
     assert problem.endswith("(got [standard, medium, high])")
 
 
