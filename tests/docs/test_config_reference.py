@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from matching.objectives import OBJECTIVES
+from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
 from reciprocal.config import OBJECTIVE_NAMES, FairnessTerms, ProviderConfig, SchemeConfig
 from reciprocal.domain import AGE_BANDS, RESTRICTIONS, PropertyType, RefusedBy, RequestKind, Risk
 from reciprocal.intake.readers import FALSE, OFFER_COLUMNS, PERSONAL_DATA_COLUMNS, REQUEST_COLUMNS, TRUE
@@ -209,6 +210,17 @@ def test_every_objective_id_with_what_it_rewards_in_the_default_order():
     assert list(table) == list(OBJECTIVE_NAMES), "objectives are listed in their default order"
     for name, objective in OBJECTIVES.items():
         assert table[name][0].replace("\\|", "|") == objective.describe(), name
+
+
+# -- hard rules ---------------------------------------------------------------------------------
+
+def test_every_hard_rule_with_its_number_and_what_it_checks():
+    table = rows(section("The hard rules"))
+    for rule in PAIR_RULES:
+        number = str(rule.spec_rule) if rule.spec_rule else "scheme option"
+        assert table.get(rule.name, [None])[:2] == [number, rule.passed], rule.name
+    assert table[FAIRNESS_DEBT_LIMIT][0] == "9" and table[ONE_PROPOSAL_EACH][0] == "10"
+    assert set(table) == {r.name for r in PAIR_RULES} | {FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH}
 
 
 # -- offers and requests ------------------------------------------------------------------------
