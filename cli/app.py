@@ -14,10 +14,12 @@ from cli import (audit, bench, circulate, db, due, ledger, move, offer, pack, pr
                  simulate)
 from cli import config as config_group
 from cli import provider as provider_group
+from cli import scaffold
 from cli.context import err, out, parse_date, settings
 
 app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+config_group.config_app.command("init")(scaffold.config_init)
 app.add_typer(config_group.config_app, name="config")
 app.add_typer(provider_group.provider_app, name="provider")
 app.add_typer(offer.offer_app, name="offer")

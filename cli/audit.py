@@ -19,7 +19,7 @@ from cli.render import table
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
 
 REPORT_FORMAT_HELP = "Output format: table, json, csv, md (Markdown) or html (a self-contained page)."
-FOR_PROVIDER_HELP = "Only what this provider may see (SPEC section 7)."
+FOR_PROVIDER_HELP = "Only what this provider may see (docs/audits.md)."
 OUTPUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
 
 

@@ -1,4 +1,4 @@
-"""`reciprocal circulate`: each member's circulation list (SPEC section 10)."""
+"""`reciprocal circulate`: each member's circulation list (README: Weeks of rounds, worked)."""
 from __future__ import annotations
 
 from typing import Optional

@@ -1,4 +1,4 @@
-"""`reciprocal move ...`: the post-move checklist of each move (SPEC section 6)."""
+"""`reciprocal move ...`: the post-move checklist of each move (docs/audits.md, The post-move checklist)."""
 from __future__ import annotations
 
 from datetime import date

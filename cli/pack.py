@@ -1,4 +1,4 @@
-"""`reciprocal pack`: each member's pack for the week, one file per member and format (SPEC section 10)."""
+"""`reciprocal pack`: each member's pack for the week, one file per member and format (README: Weeks of rounds, worked)."""
 from __future__ import annotations
 
 from pathlib import Path

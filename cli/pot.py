@@ -93,4 +93,4 @@ def _add(ctx: typer.Context, kind: str, values: dict) -> None:
 STATUS_HELP = ("Which to list: available offers / active requests (the default; `open` means the same), "
                "or any status (let, withdrawn, let_outside_scheme; referred, on_hold, stale, review, "
                "moved, closed), or all.")
-FOR_PROVIDER_HELP = "Only what this provider may see (its own records; SPEC section 7)."
+FOR_PROVIDER_HELP = "Only what this provider may see (its own records; docs/audits.md)."

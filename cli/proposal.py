@@ -1,4 +1,4 @@
-"""`reciprocal proposal ...`: a proposal's stages (SPEC section 6), one change at a time."""
+"""`reciprocal proposal ...`: a proposal's stages (docs/config.md, Lifecycle terms), one change at a time."""
 from __future__ import annotations
 
 from pathlib import Path

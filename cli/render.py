@@ -75,7 +75,7 @@ def balances(data: dict) -> None:
 
 
 def changes(outcome_changes: list, empty: str = "Nothing changed.") -> None:
-    """Every state change a command caused, one line each (SPEC section 6: nothing changes
+    """Every state change a command caused, one line each (nothing changes
     silently)."""
     if not outcome_changes:
         out.print(empty, markup=False)

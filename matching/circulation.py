@@ -1,4 +1,4 @@
-"""Circulation (SPEC section 10): which active requests a member's stock could serve, judged by
+"""Circulation (README, Weeks of rounds, worked): which active requests a member's stock could serve, judged by
 the hard rules that do not need a particular home.
 
 A request is listed for a member when a home the member could offer would pass every pair rule:

@@ -1,4 +1,4 @@
-"""Offers made for a household (`for_request`, SPEC section 4): which are proposed to it first.
+"""Offers made for a household (`for_request`, docs/config.md): which are proposed to it first.
 
 A member that answers a circulated request offers a home *for* that household. In the round, such
 a home is pinned to its household (the pair is fixed before the objectives are optimised) when:

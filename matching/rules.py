@@ -1,4 +1,4 @@
-"""The hard rules of SPEC section 5, one function each, gathered in one registry.
+"""The hard rules (docs/config.md, The hard rules), one function each, gathered in one registry.
 
 A pair rule answers "may this request be proposed this offer?"; every eligible pair in the model
 passed all of them, and the same functions explain exclusions and check finished rounds, so a rule
@@ -59,7 +59,7 @@ MaskFn = Callable[[MatchContext, Request, OfferTable, np.ndarray], Optional[np.n
 @dataclass(frozen=True)
 class Rule:
     name: str
-    spec_rule: int  # the number in SPEC section 5
+    spec_rule: int  # its number in docs/config.md, The hard rules
     check: RuleFn
     mask: MaskFn
     passed: str  # said of a proposal that passed it

@@ -66,7 +66,7 @@ class RequestOutcome(str, Enum):
 
 
 class ProposalStatus(str, Enum):
-    """A proposal's stage (SPEC section 6), or how it ended."""
+    """A proposal's stage (docs/config.md, Lifecycle terms), or how it ended."""
 
     proposed = "proposed"
     nomination_confirmed = "nomination_confirmed"  # the offering landlord agrees
@@ -147,7 +147,7 @@ class Offer:
     notes: str = ""
     available_until: date | None = None
     status: OfferStatus = OfferStatus.available
-    # The household this home is offered for (SPEC section 4): proposed to it first when every
+    # The household this home is offered for (docs/config.md): proposed to it first when every
     # hard rule allows, else it joins the pot and the round says why.
     for_request: str | None = None
 

@@ -1,6 +1,6 @@
 """Provider-scoped views (`--for-provider X`): what one member may see, one function per record type.
 
-SPEC section 7: a provider sees only what it may see, never another household's avoided areas,
+docs/audits.md: a provider sees only what it may see, never another household's avoided areas,
 never where a household moved to when it left that provider. Every export (lists, audits, reports)
 passes its records through the function here for their type, so the rule lives in one place:
 

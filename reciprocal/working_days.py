@@ -1,4 +1,4 @@
-"""Working days in England and Wales, for the due dates of proposal stages (SPEC section 6).
+"""Working days in England and Wales, for the due dates of proposal stages (docs/config.md, Lifecycle terms).
 
 A stage entered on day D with N working days to answer is due on the N-th working day after D:
 Saturdays, Sundays and the bank holidays of England and Wales (Christmas, Easter, the May and

@@ -1,4 +1,4 @@
-"""A member's pack (`reciprocal pack`, SPEC section 10): everything one member must act on this
+"""A member's pack (`reciprocal pack`): everything one member must act on this
 week, as files a coordinator can send, one per member and format, readable by their owner only.
 
 A pack for member M on day D holds:

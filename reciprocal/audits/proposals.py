@@ -1,4 +1,4 @@
-"""How proposals fared, for the board and funders (SPEC section 7): how they ended (signed,
+"""How proposals fared, for the board and funders (docs/audits.md): how they ended (signed,
 refused, lapsed, cancelled), refusals by party and by reason, household refusals of reasonable
 offers, lapses by stage, the median working days spent in each stage, and the requests now stale,
 on hold or in review. Read from the proposal trail, so a figure counts what happened in the period

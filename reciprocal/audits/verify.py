@@ -1,6 +1,6 @@
 """`audit verify`: is the ledger what the engine wrote?
 
-It recomputes the hash chain and checks the invariants the engine keeps (SPEC sections 6-7):
+It recomputes the hash chain and checks the invariants the engine keeps (docs/audits.md):
 every move has both legs, every correction reverses both legs of one move, no home is let twice
 and no household moved twice, balances sum to zero. It names the first entry that fails.
 
@@ -28,7 +28,7 @@ from reciprocal.storage import Database, LedgerEntryRow, MoveRow, OfferRow, Prop
 # Chain checks find where the ledger was changed; invariant checks find what it now breaks.
 CHAIN_CHECKS = ("missing", "link", "hash", "trail_missing", "trail_link", "trail_hash")
 
-# The proposal stages a trail event may go between (SPEC section 6). A proposal is made `proposed`;
+# The proposal stages a trail event may go between (docs/config.md, Lifecycle terms). A proposal is made `proposed`;
 # a proposal carried over by migration 0003 is made in the stage it had.
 ENDINGS = {ProposalStatus.refused.value, ProposalStatus.lapsed.value, ProposalStatus.cancelled.value}
 ALLOWED = {stage.value: {NEXT_STAGE[stage].value} | ENDINGS for stage in LIVE_PROPOSAL}

@@ -1,4 +1,4 @@
-"""Requests and offers through their states (SPEC section 6), each change returned as a `Change`.
+"""Requests and offers through their states (docs/config.md, Lifecycle terms), each change returned as a `Change`.
 
 A request is `referred` (awaiting its landlord's approval), `active`, `on_hold` (a reason and a
 day to look again), `stale` (not reconfirmed within the scheme's `reconfirm_days`; skipped until

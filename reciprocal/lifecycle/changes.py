@@ -1,7 +1,7 @@
 """Every state change a command causes, as it is shown to the person who caused it.
 
-SPEC section 6: "Every change is recorded with when and by which role, and is shown to the person
-who made it: nothing changes silently." Each lifecycle function returns the `Change`s it made;
+Every change is recorded with when and by which role, and is shown to the person who made it:
+nothing changes silently (README, Weeks of rounds, worked). Each lifecycle function returns the `Change`s it made;
 every command prints them all (and `--format json` lists the same), so a test can hold that no
 proposal, request or offer changed without a line saying so.
 """

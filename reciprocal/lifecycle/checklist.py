@@ -1,4 +1,4 @@
-"""The post-move checklist (SPEC section 6): what the new landlord must do after a move, written
+"""The post-move checklist (docs/config.md, Lifecycle terms): what the new landlord must do after a move, written
 when the move is committed, ticked with `move done`, listed with `move checklist`."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from reciprocal.errors import NotFoundError
 from reciprocal.scope import check_viewer, checklist_item_for
 from reciprocal.storage import (ChecklistItemRow, Database, MoveRow)
 
-# The post-move checklist (SPEC section 6): item, and who must do it ("to": the new landlord).
+# The post-move checklist (docs/config.md, Lifecycle terms): item, and who must do it ("to": the new landlord).
 CHECKLIST = (
     ("da_move_flagged_to_new_landlord", "to"),
     ("referral_to_local_da_service_offered", "to"),

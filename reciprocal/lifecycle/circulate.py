@@ -1,5 +1,5 @@
 """`reciprocal circulate`: each member's list of the active requests its stock could serve
-(SPEC section 10), most urgent first, with the member's balance; members that owe the scheme come
+(README, Weeks of rounds, worked), most urgent first, with the member's balance; members that owe the scheme come
 first; requests no member could serve are named for the coordinator.
 
 A member sees only what section 10 allows: the household's code, its landlord's member id, the
@@ -29,7 +29,7 @@ def _shown(item: Circulated, on: date) -> dict:
 
 
 def balance_words(balance: int) -> str:
-    """A member's balance as it is told to the member (SPEC section 10)."""
+    """A member's balance as it is told to the member (README, Weeks of rounds, worked)."""
     if balance < 0:
         return f"you owe the scheme {-balance} home(s)"
     return f"the scheme owes you {balance} home(s)" if balance > 0 else "you are even"

@@ -1,4 +1,4 @@
-"""A decisions file: members' answers in a batch, one row per proposal update (SPEC section 9).
+"""A decisions file: members' answers in a batch, one row per proposal update (docs/config.md, Decisions files).
 
 Columns: `proposal` (its id), `action` (`confirm_nomination`, `viewing`, `accept`, `refuse`,
 `sign`), `on` (the day, YYYY-MM-DD), and where the action needs them `viewing_on`, `by`

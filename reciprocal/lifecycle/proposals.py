@@ -1,4 +1,4 @@
-"""A proposal's stages (SPEC section 6), in the database: advance, refuse, sign, lapse, cancel.
+"""A proposal's stages (docs/config.md, Lifecycle terms), in the database: advance, refuse, sign, lapse, cancel.
 
 `proposed -> nomination_confirmed -> viewing -> accepted -> signed`; or it ends `refused`,
 `lapsed` or `cancelled`. Each live stage is due a number of working days after it began

@@ -1,4 +1,4 @@
-"""Rounds as weekly matching events (SPEC section 6): one row per `round run`, with the snapshot
+"""Rounds as weekly matching events (docs/config.md, Lifecycle terms): one row per `round run`, with the snapshot
 of the free pot it matched, the report of its solves, and its proposals.
 
 Rounds no longer open and close: proposals live across them, through their stages

@@ -1,4 +1,4 @@
-"""The round as scripts and the terminal see it (SPEC section 9), built in one place.
+"""The round as scripts and the terminal see it (README, Weeks of rounds, worked), built in one place.
 
 `round run --format json` and `round show N --format json` print `RoundView.to_json()`: `round`,
 `on`, `status`, `proposals` (each with `id`, `request`, `offer`, `from_provider`, `to_provider`,
@@ -274,7 +274,7 @@ def member_requests(db: Database, member: str) -> list[dict]:
 
 def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
                for_provider: str | None = None) -> dict:
-    """The round as scripts see it (SPEC section 9), as a JSON-ready dict; as one member may see
+    """The round as scripts see it (README, Weeks of rounds, worked), as a JSON-ready dict; as one member may see
     it (`scope.round_for`) when asked (the scheme names the members)."""
     if for_provider is not None:
         scope.check_viewer(scheme, for_provider)

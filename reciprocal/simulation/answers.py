@@ -1,7 +1,7 @@
 """How members answer circulation in the simulation: the assumptions, in one place.
 
 In the real schemes most homes are found because a member sees a circulated request and offers a
-home *for* that household (SPEC section 10; Cambridgeshire's year: 17 referrals, 11 requests
+home *for* that household (README, Weeks of rounds, worked; Cambridgeshire's year: 17 referrals, 11 requests
 circulated, 4 offers, 4 moves). The simulation models it so:
 
 - A referral is circulated only once its landlord approves it: each is approved with probability

@@ -1,4 +1,4 @@
-"""A year of rounds with proposals that take weeks (SPEC section 6), in memory.
+"""A year of rounds with proposals that take weeks (docs/config.md, Lifecycle terms), in memory.
 
 The same arrival stream as `simulate` (requests, withdrawals, offers that answer to the ledger);
 the engine proposes; each proposal then goes through its stages (nomination confirmed, viewing,
