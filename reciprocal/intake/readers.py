@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import calendar
 import re
 import zipfile
 from dataclasses import dataclass, fields
@@ -101,14 +102,31 @@ def _bool(value: str) -> bool:
     raise FieldError(f"'{_show(value)}' is not yes/no (true/false)")
 
 
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?: 00:00:00)?")
+# UK spreadsheets write the day first: 16/11/2026, 1/4/2026, 16.11.2026 or 16-11-2026.
+DAY_FIRST_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+
+
 def _date(value: str) -> date:
+    """ISO (2026-11-16) or day first as UK spreadsheets write it (16/11/2026); an impossible day
+    is named as such, not as a wrong format."""
     v = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", v):
-        try:
-            return date.fromisoformat(v[:10])
-        except ValueError:
-            pass
-    raise FieldError(f"'{_show(value)}' is not a date (YYYY-MM-DD)")
+    iso = ISO_DATE.fullmatch(v)
+    uk = DAY_FIRST_DATE.fullmatch(v)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif uk:
+        day, month, year = int(uk.group(1)), int(uk.group(3)), int(uk.group(4))
+    else:
+        raise FieldError(f"'{_show(value)}' is not a date: write it as 2026-11-16 or 16/11/2026")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if not 1 <= month <= 12:
+            raise FieldError(f"'{_show(value)}' is not a date: there is no month {month} "
+                             f"(dates are YYYY-MM-DD or day first, DD/MM/YYYY)") from None
+        raise FieldError(f"'{_show(value)}' is not a date: {calendar.month_name[month]} {year} has "
+                         f"{calendar.monthrange(year, month)[1]} days") from None
 
 
 def _money(value: str) -> float:
