@@ -12,6 +12,7 @@ from rich.console import Console
 
 from reciprocal.config import Scheme, load_scheme
 from reciprocal.storage import Database, resolve_url
+from reciprocal.working_days import day_problem
 
 # Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
 # default; plain messages are never wrapped, so a long path stays on one line.
@@ -57,9 +58,13 @@ def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> st
 
 def parse_date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option) from None
+    problem = day_problem(day)
+    if problem:
+        raise typer.BadParameter(problem, param_hint=option)
+    return day
 
 
 ON_HELP = "The day it happened, YYYY-MM-DD (default: today)."

@@ -168,6 +168,18 @@ def zip_bomb(path: Path) -> bytes:
     return buffer.getvalue()
 
 
+def whole_sheet_declared(path: Path) -> bytes:
+    """A 5 KB workbook whose sheet reaches A1:XFD1048576: one cell in its very last row and
+    column. Reading its declared range would visit 17 billion cells."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in demo_rows():
+        sheet.append(row)
+    sheet.cell(row=1_048_576, column=16_384, value="x")
+    workbook.save(path)
+    return path.read_bytes()
+
+
 def _cell(text: str, line: int = 1, column: int = 0) -> str:
     cells = OFFER_LINES[line].split(",")
     cells[column] = text
@@ -186,7 +198,7 @@ FILE_CASES = {
     "formula_in_provider": ("offers.csv", _cell("=cmd|' /C calc'!A0", column=1),
                             ["  offers.csv:2: provider: unknown provider '=cmd|' /C calc'!A0'"]),
     "formula_in_number": ("offers.csv", _cell("=2*3", column=3),
-                          ["  offers.csv:2: bedrooms: '=2*3' is not a whole number"]),
+                          ["  offers.csv:2: bedrooms: '=2*3' is not a whole number (digits 0-9 only)"]),
     "control_characters": ("offers.csv", _cell("\x1b[2J\x1b]0;owned\x07x", column=1),
                            ["  offers.csv:2: provider: unknown provider "
                             "'\\u001b[2J\\u001b]0;owned\\u0007x'"]),
@@ -220,6 +232,20 @@ FILE_CASES = {
     "xlsx_zip_bomb": ("offers.xlsx", zip_bomb,
                       ["  offers.xlsx: the workbook expands to 300,000,008 bytes; the limit is 200,000,000"]),
     "xlsx_not_a_workbook": ("offers.xlsx", OFFERS, ["  offers.xlsx: not a readable XLSX workbook"]),
+    "xlsx_declared_whole_sheet": ("offers.xlsx", whole_sheet_declared,
+                                  ["  offers.xlsx: the sheet goes on past row 200,001; at most 100,000 rows "
+                                   "are read (delete the cells below your data)"]),
+    "underscore_digits": ("offers.csv", _cell("1_0", column=3),
+                          ["  offers.csv:2: bedrooms: '1_0' is not a whole number (digits 0-9 only)"]),
+    "arabic_indic_digit": ("offers.csv", _cell("\u0663", column=3),
+                           ["  offers.csv:2: bedrooms: '\u0663' is not a whole number (digits 0-9 only)"]),
+    "full_width_digit": ("offers.csv", _cell("\uff13", column=3),
+                         ["  offers.csv:2: bedrooms: '\uff13' is not a whole number (digits 0-9 only)"]),
+    "underscore_rent": ("offers.csv", _cell("1_00", column=9),
+                        ["  offers.csv:2: weekly_rent: '1_00' is not an amount (digits 0-9, a point for pence)"]),
+    "date_past_the_engines_range": ("offers.csv", _cell("9999-12-31", column=10),
+                                    ["  offers.csv:2: available_from: 9999-12-31 is outside the dates the "
+                                     "engine works with (1990-01-01 to 2099-12-31)"]),
     "xlsx_truncated": ("offers.xlsx", lambda p: xlsx(demo_rows(), p)[:2000],
                        ["  offers.xlsx: not a readable XLSX workbook"]),
 }
@@ -303,6 +329,11 @@ ARGUMENT_CASES = [
      "'neighbour' is not one of household, offering_landlord, referring_landlord"),
     (("round", "close", "1"), 4, "`round close` is gone"),
     (("round", "run", "--on", "2026-02-30"), 2, "'2026-02-30' is not a date (YYYY-MM-DD)"),
+    (("round", "run", "--on", "9999-12-31"), 2,
+     "9999-12-31 is outside the dates the engine works with (1990-01-01 to 2099-12-31)"),
+    (("round", "run", "--on", "0001-01-01"), 2,
+     "0001-01-01 is outside the dates the engine works with (1990-01-01 to 2099-12-31)"),
+    (("due", "--on", "9999-12-31"), 2, "9999-12-31 is outside the dates the engine works with"),
     (("round", "run", "--time-limit", "0"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "nan"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "1e9"), 2, "--time-limit"),
@@ -415,3 +446,27 @@ def test_fuzz_provider_config(config_copy, text):
         _bounded(load_scheme, config_copy)
     except ConfigError as exc:
         assert exc.problems
+
+
+# -- database URLs: parsed once, every credential redacted wherever it sits -------------------------
+
+URL_CASES = [
+    # (URL, what the message must say); the password is always "sekrit" (or holds it)
+    ("postgresql://u:p@sekrit@127.0.0.1:1/db", "the user name or password holds '@'; write it percent-encoded"),
+    ("postgresql://u@127.0.0.1:1/db?password=sekrit", "cannot connect to database postgresql://u@127.0.0.1:1/db?password=***"),
+    ("postgresql://u@127.0.0.1:1/db?sslmode=disable&PASSWORD=sekrit", "PASSWORD=***"),
+    ("postgresql://u:sekrit@127.0.0.1:1/db", "cannot connect to database postgresql://u:***@127.0.0.1:1/db"),
+    ("post gresql://u:sekrit@h/db", "'post gresql://u:***@h/db' is not a database URL or path"),
+    ("postgresql://u:sekrit@127.0.0.1:abc/db", "the port must be a number"),
+    ("postgres://u:sekrit@127.0.0.1/db", "'postgres://' is an old spelling; write postgresql+psycopg://"),
+    ("mysql://u:sekrit@h/db", "'mysql' is not a database this engine uses"),
+]
+
+
+@pytest.mark.parametrize("url, says", URL_CASES, ids=[f"url-{k}" for k in range(len(URL_CASES))])
+def test_a_database_url_never_shows_its_password(launcher, url, says):
+    outcome = run(launcher, "--db", url, "--config", str(CONFIG_DIR), "round", "list")
+    assert outcome.code == 5, outcome.stderr
+    assert "internal error" not in outcome.stderr
+    assert says in outcome.stderr, outcome.stderr
+    assert "sekrit" not in outcome.stderr + outcome.stdout

@@ -60,7 +60,7 @@ OFFER_CASES = [
     ("bedrooms out of range", "OF-1,cambridge_city,cambridge,11,flat,1,no,no,,100,2026-11-01,,",
      "bedrooms: 11 is outside 0..10"),
     ("bedrooms not a number", "OF-1,cambridge_city,cambridge,two,flat,1,no,no,,100,2026-11-01,,",
-     "bedrooms: 'two' is not a whole number"),
+     "bedrooms: 'two' is not a whole number (digits 0-9 only)"),
     ("unknown provider", "OF-1,nobody,cambridge,2,flat,1,no,no,,100,2026-11-01,,",
      "provider: unknown provider 'nobody'"),
     ("unknown area", "OF-1,cambridge_city,norfolk,2,flat,1,no,no,,100,2026-11-01,,",
