@@ -19,8 +19,8 @@ REGION = ("GB", "ENG")
 # The days the engine works with: a round's horizon, stage due dates and waiting times are all
 # computed from them, and a day such as 9999-12-31 would overflow that arithmetic. Any date a
 # user gives (an option or a file's cell) outside this range is refused with `day_problem`.
-FIRST_DAY = date(1990, 1, 1)
-LAST_DAY = date(2099, 12, 31)
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
 
 
 def day_problem(day: date) -> str | None:

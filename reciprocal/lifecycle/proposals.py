@@ -88,6 +88,15 @@ def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatu
     return _change(p, before, why)
 
 
+def move_facts(move: MoveRow) -> dict:
+    """What the signing's trail event records of its move: the event is hash-chained, so `audit
+    verify` can hold the move row (not chained itself) to it: the home, the household, both
+    landlords, the band and the day."""
+    return {"tenancy_start": move.moved_on.isoformat(), "move": move.id, "request": move.request_ref,
+            "offer": move.offer_ref, "from_provider": move.from_provider, "to_provider": move.to_provider,
+            "band": move.band}
+
+
 def propose(session: Session, scheme: Scheme, p: ProposalRow, on: date) -> Change:
     """A new proposal from a round (or a re-solve): stage `proposed`, due in working days."""
     p.status = None  # made now: the trail's first event comes from no stage
@@ -243,7 +252,7 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     session.add_all([offer, request])
     p.tenancy_start = tenancy_start
     changes.insert(0, enter(session, scheme, p, ProposalStatus.signed, on, Role.coordinator,
-                            {"tenancy_start": tenancy_start.isoformat(), "move": move.id},
+                            move_facts(move),
                             f"move {move.id}: ledger written, post-move checklist created"))
     return changes
 

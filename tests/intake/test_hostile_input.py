@@ -245,7 +245,7 @@ FILE_CASES = {
                         ["  offers.csv:2: weekly_rent: '1_00' is not an amount (digits 0-9, a point for pence)"]),
     "date_past_the_engines_range": ("offers.csv", _cell("9999-12-31", column=10),
                                     ["  offers.csv:2: available_from: 9999-12-31 is outside the dates the "
-                                     "engine works with (1990-01-01 to 2099-12-31)"]),
+                                     "engine works with (1900-01-01 to 2199-12-31)"]),
     "xlsx_truncated": ("offers.xlsx", lambda p: xlsx(demo_rows(), p)[:2000],
                        ["  offers.xlsx: not a readable XLSX workbook"]),
 }
@@ -330,9 +330,9 @@ ARGUMENT_CASES = [
     (("round", "close", "1"), 4, "`round close` is gone"),
     (("round", "run", "--on", "2026-02-30"), 2, "'2026-02-30' is not a date (YYYY-MM-DD)"),
     (("round", "run", "--on", "9999-12-31"), 2,
-     "9999-12-31 is outside the dates the engine works with (1990-01-01 to 2099-12-31)"),
+     "9999-12-31 is outside the dates the engine works with (1900-01-01 to 2199-12-31)"),
     (("round", "run", "--on", "0001-01-01"), 2,
-     "0001-01-01 is outside the dates the engine works with (1990-01-01 to 2099-12-31)"),
+     "0001-01-01 is outside the dates the engine works with (1900-01-01 to 2199-12-31)"),
     (("due", "--on", "9999-12-31"), 2, "9999-12-31 is outside the dates the engine works with"),
     (("round", "run", "--time-limit", "0"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "nan"), 2, "--time-limit"),
