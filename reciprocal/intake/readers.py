@@ -21,7 +21,7 @@ from reciprocal.config import Scheme
 from reciprocal.domain import (AGE_BANDS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
                      Request, RequestKind, Risk)
 from reciprocal.working_days import day_problem
-from reciprocal.errors import InputFileError, Problem
+from reciprocal.errors import InputFileError, Problem, printable
 
 MAX_FILE_BYTES = 20_000_000
 # An XLSX file is a zip: what its parts expand to is limited too, so a small "zip bomb" is
@@ -173,7 +173,7 @@ def _show(value: str) -> str:
     nor a control sequence a terminal would act on."""
     value = value.strip()
     value = value if len(value) <= 24 else value[:21] + "..."
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
+    return printable(value).replace("\n", "\\u000a").replace("\t", "\\u0009")
 
 
 @dataclass(frozen=True)

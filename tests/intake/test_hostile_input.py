@@ -470,3 +470,22 @@ def test_a_database_url_never_shows_its_password(launcher, url, says):
     assert "internal error" not in outcome.stderr
     assert says in outcome.stderr, outcome.stderr
     assert "sekrit" not in outcome.stderr + outcome.stdout
+
+
+# -- terminal escapes: one path for everything echoed -------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("offer", "withdraw", "OF\x1b[2J\x1b]0;owned\x07"),
+    ("proposal", "show", "1\x1b[2J"),
+    ("offer", "import", "/nowhere/\x1b[31mred\u202e.csv"),
+    ("request", "hold", "RQ\x1b[2J", "--reason", "x\x1b[2J", "--until", "2026-12-01"),
+], ids=["ref", "id", "file-name", "ref-and-reason"])
+def test_terminal_escapes_in_arguments_are_never_echoed_raw(launcher, shared_db, args):
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, *args))
+    assert outcome.code != 0
+    shown = outcome.stdout + outcome.stderr
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown, shown
+    if args[:2] != ("proposal", "show"):  # that one is refused without echoing the value
+        assert "\\u001b" in shown or "\\u202e" in shown, shown
+    assert fingerprint(shared_db) == before
