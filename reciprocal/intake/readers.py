@@ -49,6 +49,51 @@ PERSONAL_DATA_COLUMNS = {
     "national_insurance_number", "nino", "uprn",
 }
 
+# Words that make a column personal data wherever they stand in its name, once punctuation is
+# read as a separator: `D.O.B`, `Mobile No.`, `Tenant Name(s)`, `Client e-mail`.
+PERSONAL_WORDS = {"name", "names", "surname", "forename", "forenames", "address", "postcode", "dob",
+                  "birth", "birthday", "born", "phone", "telephone", "mobile", "email", "nhs", "nino",
+                  "uprn"}
+
+
+def looks_personal(column: str) -> bool:
+    """Whether a column name would carry personal data, seen through punctuation and spacing."""
+    words = [w for w in re.split(r"[^a-z0-9]+", column.strip().lower().lstrip("\ufeff")) if w]
+    joined = "_".join(words)
+    squashed = "".join(words)
+    known = {c.replace("_", "") for c in PERSONAL_DATA_COLUMNS}
+    return (joined in PERSONAL_DATA_COLUMNS or squashed in known or "dateofbirth" in squashed or "email" in squashed
+            or any(w in PERSONAL_WORDS for w in words))
+
+
+# What personal data typed into free text looks like: an email address, a UK phone number, a UK
+# postcode, or a date of birth. Names cannot be told from other words; the help asks for none.
+PERSONAL_TEXT = (
+    ("an email address", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    ("a phone number", re.compile(r"(?<![\d])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})"
+                                  r"[\s-]?\d{3}[\s-]?\d{3,4}(?![\d])")),
+    ("a postcode", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)),
+    ("a date of birth", re.compile(r"\b(?:d\.?o\.?b\.?|date of birth|born)\b", re.IGNORECASE)),
+)
+
+
+def personal_data_in(text: str) -> str | None:
+    """What personal data a free-text note seems to hold ("a phone number"...), or None."""
+    for what, pattern in PERSONAL_TEXT:
+        if pattern.search(text or ""):
+            return what
+    return None
+
+
+def _notes(value: str) -> str:
+    """Free text about the home: refused when it holds what looks like personal data."""
+    value = value.strip()
+    found = personal_data_in(value)
+    if found:
+        raise FieldError(f"looks like {found}; notes are about the home and hold no personal data")
+    return value
+
+
 TRUE = {"true", "yes", "y", "1", "t"}
 FALSE = {"false", "no", "n", "0", "f", ""}
 
@@ -192,7 +237,7 @@ OFFER_COLUMNS = [
     Column("tenancy_offered", _optional_text, False),
     Column("weekly_rent", _optional(_money), False),
     Column("available_from", parse_date_cell), Column("restrictions", _list, False),
-    Column("notes", _text, False), Column("available_until", _optional(parse_date_cell), False),
+    Column("notes", _notes, False), Column("available_until", _optional(parse_date_cell), False),
     Column("for_request", _optional(_ref), False),
 ]
 REQUEST_COLUMNS = [
@@ -339,7 +384,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def _check_header(source: str, header: list[str], columns: list[Column]) -> tuple[list[str], list[Problem]]:
     names = [normalise_column(h) for h in header]
     problems = []
-    personal = [h for h, n in zip(header, names) if n in PERSONAL_DATA_COLUMNS]
+    personal = [h for h in header if looks_personal(h)]
     if personal:
         problems.append(Problem(source, "refused: the file has personal data column(s) "
                                 f"{', '.join(repr(p.strip()) for p in personal)}; the engine stores no "

@@ -489,3 +489,29 @@ def test_terminal_escapes_in_arguments_are_never_echoed_raw(launcher, shared_db,
     if args[:2] != ("proposal", "show"):  # that one is refused without echoing the value
         assert "\\u001b" in shown or "\\u202e" in shown, shown
     assert fingerprint(shared_db) == before
+
+
+# -- personal data: disguised headers and notes ------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["D.O.B", "Mobile No.", "Tenant Name(s)", "Client e-mail", "Post Code"])
+def test_a_disguised_personal_data_header_is_refused_as_personal_data(launcher, tmp_path, shared_db, header):
+    path = tmp_path / "offers.csv"
+    path.write_text(_lines(OFFER_LINES[0] + "," + header, *[line + ",x" for line in OFFER_LINES[1:]]))
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    assert outcome.code == 2
+    assert f"refused: the file has personal data column(s) '{header}'" in outcome.stderr, outcome.stderr
+    assert fingerprint(shared_db) == before
+
+
+@pytest.mark.parametrize("note, what", [("call 07700 900123 after 5", "a phone number"),
+                                        ("tenant is jane@example.org", "an email address"),
+                                        ("near CB1 2AB", "a postcode"), ("DOB 01/02/1980", "a date of birth")])
+def test_personal_data_typed_into_notes_is_refused(launcher, tmp_path, shared_db, note, what):
+    path = tmp_path / "offers.csv"
+    path.write_text(_cell(f'"{note}"', column=12))
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    assert outcome.code == 2
+    assert f"offers.csv:2: notes: looks like {what}; notes are about the home" in outcome.stderr, outcome.stderr
+    assert fingerprint(shared_db) == before
