@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import tempfile
 import time
@@ -515,3 +516,26 @@ def test_personal_data_typed_into_notes_is_refused(launcher, tmp_path, shared_db
     assert outcome.code == 2
     assert f"offers.csv:2: notes: looks like {what}; notes are about the home" in outcome.stderr, outcome.stderr
     assert fingerprint(shared_db) == before
+
+
+# -- config files that are not regular files -----------------------------------------------------------
+
+def test_config_files_that_are_not_regular_files_are_refused_unread(launcher, tmp_path, shared_db):
+    """A FIFO would hang the reader, a link to /dev/zero never end, a 1.5 GB (sparse) file be read
+    whole before the 1 MB limit refused it: each is refused by its type or size, all at once."""
+    config = tmp_path / "mou_configs"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    providers = config / "providers"
+    os.mkfifo(providers / "zz_fifo.yaml")
+    (providers / "zz_zero.yaml").symlink_to("/dev/zero")
+    with (providers / "zz_big.yaml").open("wb") as big:
+        big.truncate(1_500_000_000)
+    validate = run(launcher, "--config", str(config), "config", "validate")
+    assert validate.code == 2, validate.stderr
+    assert "zz_fifo.yaml: is a FIFO, not a regular file" in validate.stderr
+    assert "zz_zero.yaml: is a device, not a regular file" in validate.stderr
+    assert "zz_big.yaml: file is 1,500,000,000 bytes; MoU configs are limited to 1,000,000 bytes" in validate.stderr
+    before = fingerprint(shared_db)
+    imported = run(launcher, "--db", shared_db, "--config", str(config), "offer", "import",
+                   str(DEMO_DATA / "offers.csv"))
+    assert imported.code == 2 and fingerprint(shared_db) == before
