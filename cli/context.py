@@ -11,14 +11,25 @@ import typer
 from rich.console import Console
 
 from reciprocal.config import Scheme, load_scheme
+from reciprocal.errors import printable
 from reciprocal.storage import Database, resolve_url
 from reciprocal.storage.members import check_members
+from reciprocal.working_days import day_problem
+
+
+class SafeConsole(Console):
+    """A console that never sends a terminal a control character it was given: every string
+    printed goes through `reciprocal.errors.printable` (tables' cells through `cli.render`)."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
 
 # Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
 # default; plain messages are never wrapped, so a long path stays on one line.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
+out = SafeConsole(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 140)
 # Errors are never wrapped: each problem stays one "file:line: key: reason" line for scripts.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -62,9 +73,13 @@ def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> st
 
 def parse_date(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option) from None
+    problem = day_problem(day)
+    if problem:
+        raise typer.BadParameter(problem, param_hint=option)
+    return day
 
 
 ON_HELP = "The day it happened, YYYY-MM-DD (default: today)."

@@ -6,6 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.context import out
+from reciprocal.errors import printable
 
 
 def _cell(value) -> str:
@@ -15,7 +16,7 @@ def _cell(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
-    return escape(str(value))
+    return escape(printable(str(value)))
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> None:

@@ -12,13 +12,15 @@ import numpy as np
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
 from reciprocal.domain import Account, receiving_effect
-from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES
+from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, risk_gate
 
 NO_COMPATIBLE_OFFER = "no_compatible_offer"
 WENT_TO_HIGHER_PRIORITY = "compatible_offers_went_to_higher_priority"
 PROVIDER_AT_DEBT_LIMIT = "provider_at_debt_limit"
 NOT_CHOSEN = "not_chosen_by_objectives"
 OFFERED_FOR_ANOTHER = "compatible_offers_offered_for_other_households"
+LANDLORD_NOT_ACTIVE = "landlord_not_an_active_member"
+BELOW_RISK_GATE = "below_the_risk_gate"
 
 
 def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Objective],
@@ -34,10 +36,12 @@ def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Ob
         preferences.append("exact_size")
     contributions = {obj.name: obj.pair_weight(inst, i, j) for obj in objectives if obj.linear}
     weeks = inst.waiting_days(i) // 7
+    limit = inst.scheme.max_debt(frm)
     reasons = [f"passed all hard rules ({', '.join(passed)})",
                f"{request.risk.value} risk, waiting {weeks} week(s)",
-               f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused); "
-               f"{to} balance {b_to:+d} -> {b_to + 1:+d} (gives a home)"]
+               f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused; its debt limit is "
+               f"-{limit}, and the balance counts its live proposals, never a home it gives before that "
+               f"move is signed); {to} balance {b_to:+d} -> {b_to + 1:+d} once signed (gives a home)"]
     reasons.append("meets preferences: " + ", ".join(preferences) if preferences
                    else "meets no stated preference (area or exact size)")
     if pinned:
@@ -75,11 +79,18 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
             continue
         provider = request.provider
         compatible = int(compatible_count[i])
+        plain = _household_cause(inst, request)
+        if plain is not None:
+            # A cause that holds whatever home is offered: say it plainly, not as rule counts.
+            out[i] = {**plain, "compatible_offers": compatible}
+            continue
         if compatible == 0:
             counts = inst.excluded.get(i, Counter())
             detail = ", ".join(f"{rule.name} excluded {counts[rule.name]}" for rule in PAIR_RULES
                                if counts.get(rule.name))
-            reason = (f"no compatible offer: of {n_offers} open offer(s), " + detail) if n_offers \
+            several = " (an offer can fail several rules, so these add up to more)" \
+                if sum(counts.values()) > n_offers else ""
+            reason = (f"no compatible offer: of {n_offers} open offer(s), {detail}{several}") if n_offers \
                 else "no compatible offer: there are no open offers this round"
             out[i] = {"reason": reason, "reason_code": NO_COMPATIBLE_OFFER,
                       "excluded_by": {k: v for k, v in counts.items() if v},
@@ -116,9 +127,35 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "reason_code": OFFERED_FOR_ANOTHER, "compatible_offers": compatible}
         else:
             out[i] = {"reason": f"its {compatible} compatible offer(s) went to households ranked "
-                                f"higher by the scheme's objectives (risk, number moved, waiting time)",
+                                f"higher by the scheme's objectives, in its order: "
+                                f"{', '.join(inst.objective_names)}",
                       "reason_code": WENT_TO_HIGHER_PRIORITY, "compatible_offers": compatible}
     return out
+
+
+def _household_cause(inst: MatchingInstance, request) -> dict | None:
+    """Why a household cannot be matched at all this round, whatever the homes: its landlord is
+    not an active member on the day, or its risk is below the scheme's risk gate."""
+    scheme, on = inst.scheme, inst.ctx.on
+    member = scheme.providers.get(request.provider)
+    cause = None
+    if member is None:
+        cause = f"its landlord {request.provider} is not a member in the scheme's configs"
+    elif member.status != "active":
+        cause = f"its landlord {request.provider} is {member.status}: its households are not matched"
+    elif member.joined > on:
+        cause = (f"its landlord {request.provider} joins the scheme on {member.joined.isoformat()}: its "
+                 f"households are matched from then")
+    elif member.left is not None and member.left <= on:
+        cause = f"its landlord {request.provider} left the scheme on {member.left.isoformat()}"
+    if cause is not None:
+        return {"reason": cause, "reason_code": LANDLORD_NOT_ACTIVE}
+    gate = scheme.config.priority.risk_gate
+    if gate is not None and not risk_gate(inst.ctx, request, None):
+        return {"reason": f"its risk ({request.risk.value}) is below the scheme's risk gate "
+                          f"({gate.value}): only {gate.value} risk and above are matched",
+                "reason_code": BELOW_RISK_GATE}
+    return None
 
 
 def _band_limit_binds(inst: MatchingInstance, i: int, chosen: list[tuple[int, int]]) -> bool:

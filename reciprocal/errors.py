@@ -8,6 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """`text` with every character a terminal could act on written as `\\uXXXX` (escape
+    sequences, bell, carriage return, bidirectional overrides...); newlines and tabs stay. Every
+    message and value the command line echoes goes through here (`cli.context` consoles), so a
+    ref, a file name or a cell can never move the cursor, clear the screen or retitle a window."""
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\u{ord(c):04x}" for c in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input: where it is and what is wrong."""

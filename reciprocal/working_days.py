@@ -16,6 +16,19 @@ import holidays
 # England and Wales share one set of bank holidays; Scotland and Northern Ireland differ.
 REGION = ("GB", "ENG")
 
+# The days the engine works with: a round's horizon, stage due dates and waiting times are all
+# computed from them, and a day such as 9999-12-31 would overflow that arithmetic. Any date a
+# user gives (an option or a file's cell) outside this range is refused with `day_problem`.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+
+
+def day_problem(day: date) -> str | None:
+    """Why `day` cannot be used, or None."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"{day.isoformat()} is outside the dates the engine works with ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+
 
 @lru_cache(maxsize=64)
 def bank_holidays(year: int) -> frozenset[date]:

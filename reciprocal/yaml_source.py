@@ -9,6 +9,9 @@ data plus a map from key path to line number so that validation errors can name 
 """
 from __future__ import annotations
 
+import os
+import stat
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,16 +158,37 @@ def dotted(path: Path_) -> str | None:
     return _dotted(path)
 
 
+def _read_small_file(path: Path) -> tuple[bytes, str | None]:
+    """The bytes of a regular file of at most MAX_CONFIG_BYTES, or why not. Its type and size are
+    checked on the open descriptor before anything is read: a FIFO would block the read forever,
+    a link to /dev/zero would never end, and a 1.5 GB file would be read whole only to be refused.
+    The file is opened without blocking, so a FIFO swapped in after the check cannot hang it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return b"", f"cannot read file ({exc.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode)
+                    or stat.S_ISBLK(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else
+                    "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file")
+            return b"", f"is {kind}, not a regular file; MoU configs are plain YAML files"
+        if info.st_size > MAX_CONFIG_BYTES:
+            return b"", (f"file is {info.st_size:,} bytes; MoU configs are limited to "
+                         f"{MAX_CONFIG_BYTES:,} bytes")
+        raw = handle.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:  # it grew while being read
+        return b"", f"file is over {MAX_CONFIG_BYTES:,} bytes; MoU configs are limited to that"
+    return raw, None
+
+
 def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDocument | None, list[Problem]]:
     """Read one YAML file strictly. Returns the document (None if unreadable) and its problems."""
     source = display or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Problem(source, f"cannot read file ({exc.strerror})")]
-    if len(raw) > MAX_CONFIG_BYTES:
-        return None, [Problem(source, f"file is {len(raw):,} bytes; MoU configs are limited to "
-                                      f"{MAX_CONFIG_BYTES:,} bytes")]
+    raw, problem = _read_small_file(path)
+    if problem is not None:
+        return None, [Problem(source, problem)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

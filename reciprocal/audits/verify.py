@@ -95,7 +95,7 @@ def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
     rows = entries(session)
     moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
     failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
-    failures += _sum_failures(rows) + _trail_failures(session, moves)
+    failures += _sum_failures(rows) + _trail_failures(session, moves) + _move_fact_failures(session, moves)
     if anchor is not None:
         failures += _anchor_failures(rows, anchor.strip().lower())
     head = rows[-1] if rows else None
@@ -297,4 +297,54 @@ def _trail_failures(session: Session, moves: list[MoveRow]) -> list[Failure]:
             out.append(Failure("signed", f"is signed with {len(made)} move(s)", proposal=p.id))
         if p.status != "signed" and made:
             out.append(Failure("signed", f"is {p.status} but has move(s) {made}", proposal=p.id))
+    return out
+
+
+# A move's facts as the chained signing event records them (`proposals.move_facts`), by the move
+# row's column. Events written before the facts were recorded hold only the day and the move id.
+FACTS = {"move": "id", "tenancy_start": "moved_on", "request": "request_ref", "offer": "offer_ref",
+         "from_provider": "from_provider", "to_provider": "to_provider", "band": "band"}
+
+
+def _move_fact_failures(session: Session, moves: list[MoveRow]) -> list[Failure]:
+    """Move rows are not chained themselves; each is held to what is: the signing event of its
+    proposal (the home, the household, both landlords, the band, the day), and to the rows it
+    names (the proposal's pair, the home's landlord, the household's landlord)."""
+    signed: dict[int, object] = {}
+    for event in trail.events(session):
+        if event.to_status == ProposalStatus.signed.value:
+            signed[event.proposal_id] = event
+    proposals = {p.id: p for p in session.exec(select(ProposalRow)).all()}
+    offer_owner = dict(session.exec(select(OfferRow.ref, OfferRow.provider)).all())
+    request_owner = dict(session.exec(select(RequestRow.ref, RequestRow.provider)).all())
+    out = []
+    for move in moves:
+        event = signed.get(move.proposal_id)
+        detail = (event.detail or {}) if event is not None else {}
+        for key, column in FACTS.items():
+            if key not in detail:
+                continue
+            value = getattr(move, column)
+            value = value.isoformat() if hasattr(value, "isoformat") else value
+            if detail[key] != value:
+                out.append(Failure("move", f"its {column} is {value}, but its signing (trail event "
+                                   f"{event.id}, chained) recorded {detail[key]}", move=move.id,
+                                   event=event.id))
+        p = proposals.get(move.proposal_id)
+        if p is None:
+            out.append(Failure("move", f"names proposal {move.proposal_id}, which does not exist", move=move.id))
+        else:
+            for column in ("request_ref", "offer_ref", "from_provider", "to_provider"):
+                if getattr(p, column) != getattr(move, column):
+                    out.append(Failure("move", f"its {column} is {getattr(move, column)}, but proposal "
+                                       f"{p.id} is for {getattr(p, column)}", move=move.id))
+            if p.tenancy_start is not None and p.tenancy_start != move.moved_on:
+                out.append(Failure("move", f"it is dated {move.moved_on.isoformat()}, but proposal {p.id}'s "
+                                   f"tenancy started {p.tenancy_start.isoformat()}", move=move.id))
+        if offer_owner.get(move.offer_ref, move.to_provider) != move.to_provider:
+            out.append(Failure("move", f"its home {move.offer_ref} is {offer_owner[move.offer_ref]}'s, "
+                               f"not {move.to_provider}'s", move=move.id))
+        if request_owner.get(move.request_ref, move.from_provider) != move.from_provider:
+            out.append(Failure("move", f"its household {move.request_ref} is {request_owner[move.request_ref]}'s "
+                               f"tenant, not {move.from_provider}'s", move=move.id))
     return out

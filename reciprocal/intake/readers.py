@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import calendar
 import re
 import zipfile
 from dataclasses import dataclass, fields
@@ -19,13 +20,18 @@ from typing import Any, Callable, Iterable
 from reciprocal.config import Scheme
 from reciprocal.domain import (AGE_BANDS, MAX_BEDROOMS, OFFER_FIELDS, REQUEST_FIELDS, RESTRICTIONS, Offer, PropertyType,
                      Request, RequestKind, Risk)
-from reciprocal.errors import InputFileError, Problem
+from reciprocal.working_days import day_problem
+from reciprocal.errors import InputFileError, Problem, printable
 
 MAX_FILE_BYTES = 20_000_000
 # An XLSX file is a zip: what its parts expand to is limited too, so a small "zip bomb" is
 # refused before openpyxl inflates it.
 MAX_XLSX_EXPANDED_BYTES = 200_000_000
 MAX_ROWS = 100_000
+# An XLSX sheet is read within these bounds, whatever range it declares: no file of MAX_ROWS rows
+# (blank rows between them allowed) needs more, and a sheet past them is refused, not walked.
+XLSX_COLUMNS = 64
+XLSX_LINES = 2 * MAX_ROWS + 1
 # A file with thousands of bad rows gets the first problems listed and a count of the rest:
 # enough to see what is wrong, short enough to read.
 MAX_LISTED = 200
@@ -42,6 +48,51 @@ PERSONAL_DATA_COLUMNS = {
     "mobile", "email", "e_mail", "email_address", "nhs_number", "ni_number",
     "national_insurance_number", "nino", "uprn",
 }
+
+# Words that make a column personal data wherever they stand in its name, once punctuation is
+# read as a separator: `D.O.B`, `Mobile No.`, `Tenant Name(s)`, `Client e-mail`.
+PERSONAL_WORDS = {"name", "names", "surname", "forename", "forenames", "address", "postcode", "dob",
+                  "birth", "birthday", "born", "phone", "telephone", "mobile", "email", "nhs", "nino",
+                  "uprn"}
+
+
+def looks_personal(column: str) -> bool:
+    """Whether a column name would carry personal data, seen through punctuation and spacing."""
+    words = [w for w in re.split(r"[^a-z0-9]+", column.strip().lower().lstrip("\ufeff")) if w]
+    joined = "_".join(words)
+    squashed = "".join(words)
+    known = {c.replace("_", "") for c in PERSONAL_DATA_COLUMNS}
+    return (joined in PERSONAL_DATA_COLUMNS or squashed in known or "dateofbirth" in squashed or "email" in squashed
+            or any(w in PERSONAL_WORDS for w in words))
+
+
+# What personal data typed into free text looks like: an email address, a UK phone number, a UK
+# postcode, or a date of birth. Names cannot be told from other words; the help asks for none.
+PERSONAL_TEXT = (
+    ("an email address", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    ("a phone number", re.compile(r"(?<![\d])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})"
+                                  r"[\s-]?\d{3}[\s-]?\d{3,4}(?![\d])")),
+    ("a postcode", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)),
+    ("a date of birth", re.compile(r"\b(?:d\.?o\.?b\.?|date of birth|born)\b", re.IGNORECASE)),
+)
+
+
+def personal_data_in(text: str) -> str | None:
+    """What personal data a free-text note seems to hold ("a phone number"...), or None."""
+    for what, pattern in PERSONAL_TEXT:
+        if pattern.search(text or ""):
+            return what
+    return None
+
+
+def _notes(value: str) -> str:
+    """Free text about the home: refused when it holds what looks like personal data."""
+    value = value.strip()
+    found = personal_data_in(value)
+    if found:
+        raise FieldError(f"looks like {found}; notes are about the home and hold no personal data")
+    return value
+
 
 TRUE = {"true", "yes", "y", "1", "t"}
 FALSE = {"false", "no", "n", "0", "f", ""}
@@ -72,14 +123,18 @@ def _ref(value: str) -> str:
     return value
 
 
+# Numbers are plain ASCII digits: Python's int() and float() would also take `1_0` (10), `٣` and
+# `３` (3), which no spreadsheet means as a number of bedrooms.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+(?:\.0*)?")  # "2.0": how a spreadsheet may save 2
+AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]*)?")
+
+
 def _int(lo: int, hi: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         value = value.strip()
-        try:
-            number = float(value) if re.fullmatch(r"-?\d+\.0*", value) else int(value)
-        except ValueError:
-            raise FieldError(f"'{_show(value)}' is not a whole number") from None
-        number = int(number)
+        if not WHOLE_NUMBER.fullmatch(value):
+            raise FieldError(f"'{_show(value)}' is not a whole number (digits 0-9 only)")
+        number = int(value.split(".")[0])
         if not lo <= number <= hi:
             raise FieldError(f"{number} is outside {lo}..{hi}")
         return number
@@ -101,22 +156,42 @@ def _bool(value: str) -> bool:
     raise FieldError(f"'{_show(value)}' is not yes/no (true/false)")
 
 
-def _date(value: str) -> date:
+ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?: 00:00:00)?")
+# UK spreadsheets write the day first: 16/11/2026, 1/4/2026, 16.11.2026 or 16-11-2026.
+DAY_FIRST_DATE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+
+
+def parse_date_cell(value: str) -> date:
+    """ISO (2026-11-16) or day first as UK spreadsheets write it (16/11/2026); an impossible day
+    is named as such, not as a wrong format."""
     v = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}( 00:00:00)?", v):
-        try:
-            return date.fromisoformat(v[:10])
-        except ValueError:
-            pass
-    raise FieldError(f"'{_show(value)}' is not a date (YYYY-MM-DD)")
+    iso = ISO_DATE.fullmatch(v)
+    uk = DAY_FIRST_DATE.fullmatch(v)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif uk:
+        day, month, year = int(uk.group(1)), int(uk.group(3)), int(uk.group(4))
+    else:
+        raise FieldError(f"'{_show(value)}' is not a date: write it as 2026-11-16 or 16/11/2026")
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        if not 1 <= month <= 12:
+            raise FieldError(f"'{_show(value)}' is not a date: there is no month {month} "
+                             f"(dates are YYYY-MM-DD or day first, DD/MM/YYYY)") from None
+        raise FieldError(f"'{_show(value)}' is not a date: {calendar.month_name[month]} {year} has "
+                         f"{calendar.monthrange(year, month)[1]} days") from None
+    problem = day_problem(parsed)
+    if problem:
+        raise FieldError(problem)
+    return parsed
 
 
 def _money(value: str) -> float:
     v = value.strip().lstrip("£")
-    try:
-        amount = float(v)
-    except ValueError:
-        raise FieldError(f"'{_show(value)}' is not an amount") from None
+    if not AMOUNT.fullmatch(v):
+        raise FieldError(f"'{_show(value)}' is not an amount (digits 0-9, a point for pence)")
+    amount = float(v)
     if not 0 <= amount <= 10_000:
         raise FieldError(f"{amount} is outside 0..10000")
     return round(amount, 2)
@@ -143,7 +218,7 @@ def _show(value: str) -> str:
     nor a control sequence a terminal would act on."""
     value = value.strip()
     value = value if len(value) <= 24 else value[:21] + "..."
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in value)
+    return printable(value).replace("\n", "\\u000a").replace("\t", "\\u0009")
 
 
 @dataclass(frozen=True)
@@ -161,8 +236,8 @@ OFFER_COLUMNS = [
     Column("step_free", _bool, False), Column("wheelchair_accessible", _bool, False),
     Column("tenancy_offered", _optional_text, False),
     Column("weekly_rent", _optional(_money), False),
-    Column("available_from", _date), Column("restrictions", _list, False),
-    Column("notes", _text, False), Column("available_until", _optional(_date), False),
+    Column("available_from", parse_date_cell), Column("restrictions", _list, False),
+    Column("notes", _notes, False), Column("available_until", _optional(parse_date_cell), False),
     Column("for_request", _optional(_ref), False),
 ]
 REQUEST_COLUMNS = [
@@ -172,11 +247,11 @@ REQUEST_COLUMNS = [
     Column("max_bedrooms", _optional(_int(0, MAX_BEDROOMS)), False),
     Column("needs_step_free", _bool, False), Column("needs_wheelchair", _bool, False),
     Column("avoid_areas", _list, False), Column("preferred_areas", _list, False),
-    Column("risk", _choice(r.value for r in Risk)), Column("referred_on", _date),
+    Column("risk", _choice(r.value for r in Risk)), Column("referred_on", parse_date_cell),
     Column("age", _optional(_choice(AGE_BANDS)), False),
     Column("survivor_area", _optional_text, False),
     Column("survivor_consent", _bool, False),
-    Column("safety_decision_on", _optional(_date), False),
+    Column("safety_decision_on", _optional(parse_date_cell), False),
 ]
 assert [c.name for c in OFFER_COLUMNS] == list(OFFER_FIELDS)
 assert [c.name for c in REQUEST_COLUMNS] == list(REQUEST_FIELDS)
@@ -250,13 +325,27 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         # Not data_only: a formula must be seen as one (its cached result may be stale or absent).
         workbook = load_workbook(path, read_only=True, data_only=False)
         sheet = workbook.worksheets[0]
+        # The sheet's declared range is not trusted (A1:XFD1048576 would have every row padded to
+        # 16,384 cells): read only the cells really there, within XLSX_COLUMNS columns, and stop at
+        # the first row past XLSX_LINES, which no file within MAX_ROWS needs.
+        sheet.reset_dimensions()
     except Exception:  # openpyxl raises many kinds for a broken zip
         raise InputFileError([Problem(source, "not a readable XLSX workbook")]) from None
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     formulas: list[Problem] = []
+    padding = None
     try:
-        for number, row in enumerate(sheet.iter_rows(), start=1):
+        for number, row in enumerate(sheet.iter_rows(max_col=XLSX_COLUMNS), start=1):
+            if number > XLSX_LINES:
+                raise InputFileError([Problem(source, f"the sheet goes on past row {XLSX_LINES:,}; at most "
+                                                      f"{MAX_ROWS:,} rows are read (delete the cells below "
+                                                      f"your data)")])
+            if row is padding:
+                continue  # the same empty row, standing for rows missing between rows far apart
+            if header is not None and all(getattr(cell, "value", None) is None for cell in row):
+                padding = row
+                continue  # a blank row: nothing to read
             cells = []
             for index, cell in enumerate(row):
                 value = getattr(cell, "value", None)
@@ -295,7 +384,7 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def _check_header(source: str, header: list[str], columns: list[Column]) -> tuple[list[str], list[Problem]]:
     names = [normalise_column(h) for h in header]
     problems = []
-    personal = [h for h, n in zip(header, names) if n in PERSONAL_DATA_COLUMNS]
+    personal = [h for h in header if looks_personal(h)]
     if personal:
         problems.append(Problem(source, "refused: the file has personal data column(s) "
                                 f"{', '.join(repr(p.strip()) for p in personal)}; the engine stores no "

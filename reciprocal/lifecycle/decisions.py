@@ -22,7 +22,7 @@ from sqlmodel import select
 from reciprocal.config import Scheme
 from reciprocal.domain import ProposalStatus, RefusedBy, Role
 from reciprocal.errors import InputFileError, NotFoundError, Problem, StateError
-from reciprocal.intake.readers import read_table, refuse as refuse_file
+from reciprocal.intake.readers import parse_date_cell, read_table, refuse as refuse_file
 from reciprocal.lifecycle import proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.storage import Database, ProposalEventRow
@@ -67,10 +67,8 @@ class DecisionsResult:
 
 
 def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"'{text[:40]}' is not a date (YYYY-MM-DD)") from None
+    """As every file's dates: ISO or day first, within the days the engine works with."""
+    return parse_date_cell(text)
 
 
 def read_rows(path: Path, scheme: Scheme) -> list[Row]:

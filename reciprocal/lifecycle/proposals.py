@@ -22,7 +22,8 @@ from sqlmodel import Session, select
 from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, OfferStatus, ProposalStatus,
                                RefusedBy, RequestStatus, Role, over_debt_limit, receiving_effect)
-from reciprocal.errors import IntegrityError, NotFoundError, StateError
+from reciprocal.errors import InputFileError, IntegrityError, NotFoundError, Problem, StateError
+from reciprocal.intake.readers import personal_data_in
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
@@ -88,6 +89,15 @@ def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatu
     return _change(p, before, why)
 
 
+def move_facts(move: MoveRow) -> dict:
+    """What the signing's trail event records of its move: the event is hash-chained, so `audit
+    verify` can hold the move row (not chained itself) to it: the home, the household, both
+    landlords, the band and the day."""
+    return {"tenancy_start": move.moved_on.isoformat(), "move": move.id, "request": move.request_ref,
+            "offer": move.offer_ref, "from_provider": move.from_provider, "to_provider": move.to_provider,
+            "band": move.band}
+
+
 def propose(session: Session, scheme: Scheme, p: ProposalRow, on: date) -> Change:
     """A new proposal from a round (or a re-solve): stage `proposed`, due in working days."""
     p.status = None  # made now: the trail's first event comes from no stage
@@ -142,6 +152,10 @@ def refuse(session: Session, scheme: Scheme, proposal_id: int, on: date, by: Ref
     _check_not_before(p, on)
     p.refused_by, p.refusal_reason = by.value, reason
     p.reasonable_offer = reasonable if by == RefusedBy.household else None
+    found = personal_data_in(note or "")
+    if found:
+        raise InputFileError([Problem("--note", f"looks like {found}; a refusal's note holds no personal data")],
+                             "the note was refused; nothing was changed")
     p.decline_reason = (note or "").strip()[:500] or None
     # The free text stays on the proposal (which `request purge` can blank), never in the
     # hash-chained trail, which cannot be edited.
@@ -243,7 +257,7 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     session.add_all([offer, request])
     p.tenancy_start = tenancy_start
     changes.insert(0, enter(session, scheme, p, ProposalStatus.signed, on, Role.coordinator,
-                            {"tenancy_start": tenancy_start.isoformat(), "move": move.id},
+                            move_facts(move),
                             f"move {move.id}: ledger written, post-move checklist created"))
     return changes
 

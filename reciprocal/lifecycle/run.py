@@ -131,7 +131,7 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
     rnd = get_round(session, ended.round_id)
     result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests)
     report = RoundReport.from_json(rnd.report)
-    rnd.report = {**rnd.report, **report.resolved(result, report.unmatched).to_json()}
+    rnd.report = {**rnd.report, **report.resolved(result).to_json()}
     session.add(rnd)
     return proposed
 

@@ -62,9 +62,14 @@ class RoundReport:
         return cls(result.objectives, result.solve_seconds, result.compatible_pairs, result.unmatched,
                    [SolveReport.of(result)], result.for_request)
 
-    def resolved(self, result: RoundResult, unmatched: list[dict]) -> RoundReport:
-        """After a re-solve: its unmatched reasons replace the old ones; the solve is appended."""
+    def resolved(self, result: RoundResult) -> RoundReport:
+        """After a re-solve for one freed home: the households it proposed that home to leave the
+        unmatched list; every other household keeps the reason the round gave it (the re-solve saw
+        one home only, so its "no compatible offer" says nothing about the round's offers); the
+        solve is appended."""
         answered = {f["offer"] for f in result.for_request}
+        proposed = {p["request"] for p in result.proposals}
+        unmatched = [u for u in self.unmatched if u["request"] not in proposed]
         return replace(self, unmatched=sorted(unmatched, key=lambda u: u["request"]),
                        solves=[*self.solves, SolveReport.of(result)],
                        for_request=sorted([f for f in self.for_request if f["offer"] not in answered]

@@ -130,10 +130,18 @@ GRANTS = {
                             "fixed_term_assured": "fixed_term_assured", "introductory": "starter",
                             "starter": "starter"},
 }
-HELD_TENANCIES = {  # what a member's tenants hold now, with weights
-    "local_authority": (("secure", "flexible", "introductory"), (75, 10, 15)),
-    "housing_association": (("assured", "fixed_term_assured", "starter"), (75, 10, 15)),
-}
+def held_tenancies(scheme: Scheme, provider: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """What a member's tenants hold now, with weights, from the scheme's own terms: the tenancies
+    the member grants (the most secure first, three in four tenants), else every tenancy kind of
+    the scheme. On the example scheme: 75 secure, 10 flexible, 15 introductory for a council."""
+    kinds = scheme.config.tenancy_kinds
+    granted = {k for k in scheme.providers[provider].grants.values() if k in kinds} or set(kinds)
+    held = tuple(sorted(granted, key=lambda k: (-kinds[k].rank, k)))
+    rest = len(held) - 1
+    if not rest:
+        return held, (1.0,)
+    share = sum(range(2, rest + 2))
+    return held, (75.0, *(25 * (i + 1) / share for i in range(1, rest + 1)))
 BANDS = [Band(name="0-1 bed", min_bedrooms=0, max_bedrooms=1),
          Band(name="2 bed", min_bedrooms=2, max_bedrooms=2),
          Band(name="3+ bed", min_bedrooms=3, max_bedrooms=20)]
@@ -275,8 +283,8 @@ def _offer(number: int, provider: str, scheme: Scheme, on: date, rng: random.Ran
     if rng.random() < 0.08:
         restrictions.append("no_perpetrator")
     tenancy = None
-    if rng.random() < 0.05:
-        tenancy = "secure" if p.kind == "local_authority" else "assured"
+    if rng.random() < 0.05:  # now and then a home states its tenancy: the member's most secure
+        tenancy = held_tenancies(scheme, provider)[0][0]
     return Offer(
         ref=f"OF-{number:06d}", provider=provider, area=rng.choice(p.areas), bedrooms=bedrooms,
         property_type=kind, available_from=on + timedelta(days=rng.randint(-14, 49)), floor=floor,
@@ -288,7 +296,7 @@ def _request(number: int, provider: str, scheme: Scheme, spec: Scale, on: date, 
              adjacency: dict[str, list[str]], area_ids: list[str], hops: int) -> Request:
     p = scheme.providers[provider]
     home = rng.choice(p.areas)
-    held, weights = HELD_TENANCIES[p.kind]
+    held, weights = held_tenancies(scheme, provider)
     need = rng.choices(*NEED_BEDROOMS)[0]
     most = rng.choices((None, need, need + 2), (85, 10, 5))[0]
     wheelchair = rng.random() < 0.04

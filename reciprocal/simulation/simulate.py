@@ -609,6 +609,13 @@ def _notes(result: SimulationResult) -> list[str]:
     if "no_ledger" in result.runs:
         notes.append("The no-ledger policy has no debt limit by design; every other hard rule is "
                      "checked for it as for the others.")
+    if result.requests_arrived and max(offers, default=0) and \
+            not any(run.proposals_checked for run in result.runs.values()):
+        notes.insert(0, f"WARNING: no policy could propose a single home in {result.weeks} weeks: "
+                        f"{result.requests_arrived} requests and up to {max(offers)} offers arrived, "
+                        f"but no request was compatible with any offer. Check the scheme's terms "
+                        f"(tenancy kinds and grants, areas and the safety buffer, the risk gate, "
+                        f"members' status) before reading the figures.")
     return notes
 
 

@@ -18,14 +18,15 @@ nothing and gives both backends the same behaviour. A writer that waits longer t
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator, Optional
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, delete, event, insert, inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.exc import DatabaseError as DriverError
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -229,23 +230,93 @@ def resolve_url(db: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser()}"
 
 
+# Query parameters whose values are credentials, wherever they sit in a URL.
+SECRET_PARAMS = ("password", "passwd", "pwd", "pass", "sslpassword", "secret", "token", "apikey",
+                 "api_key", "key", "sslkey")
+_SECRET_QUERY = re.compile(r"([?&](?:" + "|".join(SECRET_PARAMS) + r")=)[^&#]*", re.IGNORECASE)
+URL_SHAPE = "postgresql+psycopg://user:password@host:5432/database, or a file path for SQLite"
+
+
+def _netloc(url: str) -> tuple[str, str, str]:
+    """(scheme, netloc, rest) of a URL, read as text (it may be malformed)."""
+    scheme, _, after = url.partition("://")
+    cut = min([k for k in (after.find("/"), after.find("?")) if k >= 0], default=len(after))
+    return scheme, after[:cut], after[cut:]
+
+
+def safe_url(url: str) -> str:
+    """A database URL as it may be shown: no password, wherever it sits (in the user part, even
+    with an unescaped `@`, or as a query parameter). Works on malformed URLs too: it is what every
+    message about a database shows."""
+    if "://" not in url:
+        return url  # a file path: nothing secret in it
+    scheme, netloc, rest = _netloc(url)
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if colon and "@" not in user else f"***@{host}" if colon or "@" in user \
+            else f"{user}@{host}"
+    return f"{scheme}://{netloc}{_SECRET_QUERY.sub(lambda m: m.group(1) + '***', rest)}"
+
+
+def _secrets(url: str) -> list[str]:
+    """The credential strings of a URL, longest first (to scrub from a driver's message)."""
+    if "://" not in url:
+        return []
+    _, netloc, rest = _netloc(url)
+    userinfo = netloc.rpartition("@")[0]
+    found = [userinfo.partition(":")[2]] + [m.group(0).split("=", 1)[1] for m in _SECRET_QUERY.finditer(rest)]
+    found += [part for secret in found for part in secret.split("@")]
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL, or a DatabaseError saying plainly what is wrong with it (never its
+    password)."""
+    shown = safe_url(url)
+    if "://" in url and _netloc(url)[1].count("@") > 1:
+        raise DatabaseError(f"database URL {shown}: the user name or password holds '@'; write it "
+                            f"percent-encoded (%40), as in {URL_SHAPE}")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"'{shown}' is not a database URL or path ({URL_SHAPE})") from None
+    except ValueError:
+        raise DatabaseError(f"database URL {shown}: the port must be a number ({URL_SHAPE})") from None
+    if parsed.get_backend_name() == "postgres":
+        raise DatabaseError(f"database URL {shown}: 'postgres://' is an old spelling; write "
+                            f"postgresql+psycopg:// (or postgresql://)")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"database URL {shown}: '{parsed.get_backend_name()}' is not a database this "
+                            f"engine uses (SQLite or PostgreSQL: {URL_SHAPE})")
+    return parsed
+
+
 class Database:
     """One database: its engine and transactions."""
 
     def __init__(self, url: str):
         self.url = url
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
-            raise DatabaseError(f"'{url}' is not a database URL or path") from None
+        parsed = check_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path = Path(parsed.database) if self.is_sqlite and parsed.database else None
-        self.engine: Engine = create_engine(url, future=True)
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError):
+            raise DatabaseError(f"database URL {safe_url(url)}: no database driver for "
+                                f"'{parsed.drivername}' ({URL_SHAPE})") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def display(self) -> str:
-        return str(self.path) if self.path else make_url(self.url).render_as_string(hide_password=True)
+        return str(self.path) if self.path else safe_url(self.url)
+
+    def _reason(self, exc: DriverError) -> str:
+        """The driver's first line, with any credential of the URL scrubbed out."""
+        reason = _short_reason(exc)
+        for secret in _secrets(self.url):
+            reason = reason.replace(secret, "***")
+        return reason
 
     def create(self, scheme_id: str) -> None:
         """Make the database ready for a scheme (idempotent): a new one is built by the schema
@@ -292,15 +363,15 @@ class Database:
         self._check_exists()
         try:
             connection = self.engine.connect()
-        except OperationalError as exc:
+        except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
             raise DatabaseError(f"cannot connect to database {self.display()} "
-                                f"({_short_reason(exc)})") from None
+                                f"({self._reason(exc)})") from None
         try:
             rows = _meta(connection)
             revision = _revision(connection)
         except DriverError as exc:  # not a database at all, or not one of ours
             raise DatabaseError(f"database {self.display()} is not a reciprocal database "
-                                f"({_short_reason(exc)})") from None
+                                f"({self._reason(exc)})") from None
         finally:
             connection.close()
         version = int(rows.get("schema_version", "0") or 0)
@@ -332,9 +403,9 @@ class Database:
         """A connection holding the write lock, for schema work: committed whole or not at all."""
         try:
             connection = self.engine.connect()
-        except OperationalError as exc:
+        except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
             raise DatabaseError(f"cannot connect to database {self.display()} "
-                                f"({_short_reason(exc)})") from None
+                                f"({self._reason(exc)})") from None
         try:
             self._lock(connection)
             yield connection

@@ -148,7 +148,7 @@ def test_uninitialised_database_says_run_init(tmp_path, empty_db_url):
 def test_offer_import_with_bad_rows_lists_every_one_and_writes_nothing(tmp_path, ready_db):
     lines = (DEMO_DATA / "offers.csv").read_text().splitlines()
     lines[2] = lines[2].replace(",3,house,", ",13,house,")          # line 3: bedrooms
-    lines[6] = lines[6].replace("2026-11-18", "18/11/2026")         # line 7: date
+    lines[6] = lines[6].replace("2026-11-18", "31/11/2026")         # line 7: no such day
     lines[8] = lines[8].replace("cam_valley_trust", "nobody")       # line 9: provider
     bad = tmp_path / "offers.csv"
     bad.write_text("\n".join(lines) + "\n")
@@ -157,7 +157,7 @@ def test_offer_import_with_bad_rows_lists_every_one_and_writes_nothing(tmp_path,
     assert proc.stderr.splitlines() == [
         "3 problem(s) in offers.csv; nothing was imported",
         "  offers.csv:3: bedrooms: 13 is outside 0..10",
-        "  offers.csv:7: available_from: '18/11/2026' is not a date (YYYY-MM-DD)",
+        "  offers.csv:7: available_from: '31/11/2026' is not a date: November 2026 has 30 days",
         "  offers.csv:9: provider: unknown provider 'nobody'",
     ]
     assert count(ready_db, "offer") == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 import tempfile
 import time
@@ -168,6 +169,18 @@ def zip_bomb(path: Path) -> bytes:
     return buffer.getvalue()
 
 
+def whole_sheet_declared(path: Path) -> bytes:
+    """A 5 KB workbook whose sheet reaches A1:XFD1048576: one cell in its very last row and
+    column. Reading its declared range would visit 17 billion cells."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in demo_rows():
+        sheet.append(row)
+    sheet.cell(row=1_048_576, column=16_384, value="x")
+    workbook.save(path)
+    return path.read_bytes()
+
+
 def _cell(text: str, line: int = 1, column: int = 0) -> str:
     cells = OFFER_LINES[line].split(",")
     cells[column] = text
@@ -186,7 +199,7 @@ FILE_CASES = {
     "formula_in_provider": ("offers.csv", _cell("=cmd|' /C calc'!A0", column=1),
                             ["  offers.csv:2: provider: unknown provider '=cmd|' /C calc'!A0'"]),
     "formula_in_number": ("offers.csv", _cell("=2*3", column=3),
-                          ["  offers.csv:2: bedrooms: '=2*3' is not a whole number"]),
+                          ["  offers.csv:2: bedrooms: '=2*3' is not a whole number (digits 0-9 only)"]),
     "control_characters": ("offers.csv", _cell("\x1b[2J\x1b]0;owned\x07x", column=1),
                            ["  offers.csv:2: provider: unknown provider "
                             "'\\u001b[2J\\u001b]0;owned\\u0007x'"]),
@@ -220,6 +233,20 @@ FILE_CASES = {
     "xlsx_zip_bomb": ("offers.xlsx", zip_bomb,
                       ["  offers.xlsx: the workbook expands to 300,000,008 bytes; the limit is 200,000,000"]),
     "xlsx_not_a_workbook": ("offers.xlsx", OFFERS, ["  offers.xlsx: not a readable XLSX workbook"]),
+    "xlsx_declared_whole_sheet": ("offers.xlsx", whole_sheet_declared,
+                                  ["  offers.xlsx: the sheet goes on past row 200,001; at most 100,000 rows "
+                                   "are read (delete the cells below your data)"]),
+    "underscore_digits": ("offers.csv", _cell("1_0", column=3),
+                          ["  offers.csv:2: bedrooms: '1_0' is not a whole number (digits 0-9 only)"]),
+    "arabic_indic_digit": ("offers.csv", _cell("\u0663", column=3),
+                           ["  offers.csv:2: bedrooms: '\u0663' is not a whole number (digits 0-9 only)"]),
+    "full_width_digit": ("offers.csv", _cell("\uff13", column=3),
+                         ["  offers.csv:2: bedrooms: '\uff13' is not a whole number (digits 0-9 only)"]),
+    "underscore_rent": ("offers.csv", _cell("1_00", column=9),
+                        ["  offers.csv:2: weekly_rent: '1_00' is not an amount (digits 0-9, a point for pence)"]),
+    "date_past_the_engines_range": ("offers.csv", _cell("9999-12-31", column=10),
+                                    ["  offers.csv:2: available_from: 9999-12-31 is outside the dates the "
+                                     "engine works with (1900-01-01 to 2199-12-31)"]),
     "xlsx_truncated": ("offers.xlsx", lambda p: xlsx(demo_rows(), p)[:2000],
                        ["  offers.xlsx: not a readable XLSX workbook"]),
 }
@@ -303,6 +330,11 @@ ARGUMENT_CASES = [
      "'neighbour' is not one of household, offering_landlord, referring_landlord"),
     (("round", "close", "1"), 4, "`round close` is gone"),
     (("round", "run", "--on", "2026-02-30"), 2, "'2026-02-30' is not a date (YYYY-MM-DD)"),
+    (("round", "run", "--on", "9999-12-31"), 2,
+     "9999-12-31 is outside the dates the engine works with (1900-01-01 to 2199-12-31)"),
+    (("round", "run", "--on", "0001-01-01"), 2,
+     "0001-01-01 is outside the dates the engine works with (1900-01-01 to 2199-12-31)"),
+    (("due", "--on", "9999-12-31"), 2, "9999-12-31 is outside the dates the engine works with"),
     (("round", "run", "--time-limit", "0"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "nan"), 2, "--time-limit"),
     (("round", "run", "--time-limit", "1e9"), 2, "--time-limit"),
@@ -415,3 +447,95 @@ def test_fuzz_provider_config(config_copy, text):
         _bounded(load_scheme, config_copy)
     except ConfigError as exc:
         assert exc.problems
+
+
+# -- database URLs: parsed once, every credential redacted wherever it sits -------------------------
+
+URL_CASES = [
+    # (URL, what the message must say); the password is always "sekrit" (or holds it)
+    ("postgresql://u:p@sekrit@127.0.0.1:1/db", "the user name or password holds '@'; write it percent-encoded"),
+    ("postgresql://u@127.0.0.1:1/db?password=sekrit", "cannot connect to database postgresql://u@127.0.0.1:1/db?password=***"),
+    ("postgresql://u@127.0.0.1:1/db?sslmode=disable&PASSWORD=sekrit", "PASSWORD=***"),
+    ("postgresql://u:sekrit@127.0.0.1:1/db", "cannot connect to database postgresql://u:***@127.0.0.1:1/db"),
+    ("post gresql://u:sekrit@h/db", "'post gresql://u:***@h/db' is not a database URL or path"),
+    ("postgresql://u:sekrit@127.0.0.1:abc/db", "the port must be a number"),
+    ("postgres://u:sekrit@127.0.0.1/db", "'postgres://' is an old spelling; write postgresql+psycopg://"),
+    ("mysql://u:sekrit@h/db", "'mysql' is not a database this engine uses"),
+]
+
+
+@pytest.mark.parametrize("url, says", URL_CASES, ids=[f"url-{k}" for k in range(len(URL_CASES))])
+def test_a_database_url_never_shows_its_password(launcher, url, says):
+    outcome = run(launcher, "--db", url, "--config", str(CONFIG_DIR), "round", "list")
+    assert outcome.code == 5, outcome.stderr
+    assert "internal error" not in outcome.stderr
+    assert says in outcome.stderr, outcome.stderr
+    assert "sekrit" not in outcome.stderr + outcome.stdout
+
+
+# -- terminal escapes: one path for everything echoed -------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("offer", "withdraw", "OF\x1b[2J\x1b]0;owned\x07"),
+    ("proposal", "show", "1\x1b[2J"),
+    ("offer", "import", "/nowhere/\x1b[31mred\u202e.csv"),
+    ("request", "hold", "RQ\x1b[2J", "--reason", "x\x1b[2J", "--until", "2026-12-01"),
+], ids=["ref", "id", "file-name", "ref-and-reason"])
+def test_terminal_escapes_in_arguments_are_never_echoed_raw(launcher, shared_db, args):
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, *args))
+    assert outcome.code != 0
+    shown = outcome.stdout + outcome.stderr
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown, shown
+    if args[:2] != ("proposal", "show"):  # that one is refused without echoing the value
+        assert "\\u001b" in shown or "\\u202e" in shown, shown
+    assert fingerprint(shared_db) == before
+
+
+# -- personal data: disguised headers and notes ------------------------------------------------------
+
+@pytest.mark.parametrize("header", ["D.O.B", "Mobile No.", "Tenant Name(s)", "Client e-mail", "Post Code"])
+def test_a_disguised_personal_data_header_is_refused_as_personal_data(launcher, tmp_path, shared_db, header):
+    path = tmp_path / "offers.csv"
+    path.write_text(_lines(OFFER_LINES[0] + "," + header, *[line + ",x" for line in OFFER_LINES[1:]]))
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    assert outcome.code == 2
+    assert f"refused: the file has personal data column(s) '{header}'" in outcome.stderr, outcome.stderr
+    assert fingerprint(shared_db) == before
+
+
+@pytest.mark.parametrize("note, what", [("call 07700 900123 after 5", "a phone number"),
+                                        ("tenant is jane@example.org", "an email address"),
+                                        ("near CB1 2AB", "a postcode"), ("DOB 01/02/1980", "a date of birth")])
+def test_personal_data_typed_into_notes_is_refused(launcher, tmp_path, shared_db, note, what):
+    path = tmp_path / "offers.csv"
+    path.write_text(_cell(f'"{note}"', column=12))
+    before = fingerprint(shared_db)
+    outcome = run(launcher, *command(shared_db, "offer", "import", str(path)))
+    assert outcome.code == 2
+    assert f"offers.csv:2: notes: looks like {what}; notes are about the home" in outcome.stderr, outcome.stderr
+    assert fingerprint(shared_db) == before
+
+
+# -- config files that are not regular files -----------------------------------------------------------
+
+def test_config_files_that_are_not_regular_files_are_refused_unread(launcher, tmp_path, shared_db):
+    """A FIFO would hang the reader, a link to /dev/zero never end, a 1.5 GB (sparse) file be read
+    whole before the 1 MB limit refused it: each is refused by its type or size, all at once."""
+    config = tmp_path / "mou_configs"
+    shutil.copytree(CONFIG_DIR, config, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    providers = config / "providers"
+    os.mkfifo(providers / "zz_fifo.yaml")
+    (providers / "zz_zero.yaml").symlink_to("/dev/zero")
+    with (providers / "zz_big.yaml").open("wb") as big:
+        big.truncate(1_500_000_000)
+    validate = run(launcher, "--config", str(config), "config", "validate")
+    assert validate.code == 2, validate.stderr
+    assert "zz_fifo.yaml: is a FIFO, not a regular file" in validate.stderr
+    assert "zz_zero.yaml: is a device, not a regular file" in validate.stderr
+    assert "zz_big.yaml: file is 1,500,000,000 bytes; MoU configs are limited to 1,000,000 bytes" in validate.stderr
+    before = fingerprint(shared_db)
+    imported = run(launcher, "--db", shared_db, "--config", str(config), "offer", "import",
+                   str(DEMO_DATA / "offers.csv"))
+    assert imported.code == 2 and fingerprint(shared_db) == before

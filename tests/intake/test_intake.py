@@ -44,15 +44,23 @@ def counts(db) -> tuple[int, int]:
 
 OFFER_CASES = [
     ("bad date", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,2026-13-01,,",
-     "available_from: '2026-13-01' is not a date (YYYY-MM-DD)"),
-    ("date in another format", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,20/11/2026,,",
-     "available_from: '20/11/2026' is not a date (YYYY-MM-DD)"),
+     "available_from: '2026-13-01' is not a date: there is no month 13 (dates are YYYY-MM-DD or day "
+     "first, DD/MM/YYYY)"),
+    ("no such day", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,2026-11-31,,",
+     "available_from: '2026-11-31' is not a date: November 2026 has 30 days"),
+    ("no such day, day first", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,29/02/2027,,",
+     "available_from: '29/02/2027' is not a date: February 2027 has 28 days"),
+    ("month first (US)", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,11/20/2026,,",
+     "available_from: '11/20/2026' is not a date: there is no month 20 (dates are YYYY-MM-DD or day "
+     "first, DD/MM/YYYY)"),
+    ("date in words", "OF-1,cambridge_city,cambridge,2,flat,1,no,no,,100,20 Nov 2026,,",
+     "available_from: '20 Nov 2026' is not a date: write it as 2026-11-16 or 16/11/2026"),
     ("bad bool", "OF-1,cambridge_city,cambridge,2,flat,1,maybe,no,,100,2026-11-01,,",
      "step_free: 'maybe' is not yes/no (true/false)"),
     ("bedrooms out of range", "OF-1,cambridge_city,cambridge,11,flat,1,no,no,,100,2026-11-01,,",
      "bedrooms: 11 is outside 0..10"),
     ("bedrooms not a number", "OF-1,cambridge_city,cambridge,two,flat,1,no,no,,100,2026-11-01,,",
-     "bedrooms: 'two' is not a whole number"),
+     "bedrooms: 'two' is not a whole number (digits 0-9 only)"),
     ("unknown provider", "OF-1,nobody,cambridge,2,flat,1,no,no,,100,2026-11-01,,",
      "provider: unknown provider 'nobody'"),
     ("unknown area", "OF-1,cambridge_city,norfolk,2,flat,1,no,no,,100,2026-11-01,,",
@@ -167,7 +175,7 @@ def test_several_problems_in_one_row_are_all_listed(tmp_path, scheme):
         "offers.csv:2: bedrooms: 99 is outside 0..10",
         "offers.csv:2: property_type: 'igloo' is not one of flat, house, bungalow, maisonette, studio",
         "offers.csv:2: step_free: 'maybe' is not yes/no (true/false)",
-        "offers.csv:2: available_from: 'soon' is not a date (YYYY-MM-DD)",
+        "offers.csv:2: available_from: 'soon' is not a date: write it as 2026-11-16 or 16/11/2026",
     ]
 
 
@@ -396,3 +404,14 @@ def test_demo_csvs_import_cleanly(scheme, db):
     assert first_request.preferred_areas == ("cambridge", "huntingdonshire")
     assert first_request.avoid_areas == ("fenland",)
     assert first_request.risk is Risk.high
+
+
+def test_uk_spreadsheet_dates_are_read_day_first(tmp_path, scheme):
+    """16/11/2026, 1/4/2026, 16.11.2026 and 16-11-2026 are the 16th of November and the 1st of
+    April, as a UK spreadsheet means them; the same rows in ISO give the same offers."""
+    iso = write(tmp_path, "iso.csv", OFFER_HEADER, GOOD_OFFER.replace("2026-11-20", "2026-11-16"),
+                GOOD_OFFER_2.replace("2026-11-20", "2026-04-01"))
+    for day, april in (("16/11/2026", "1/4/2026"), ("16.11.2026", "01.04.2026"), ("16-11-2026", "01-04-2026")):
+        uk = write(tmp_path, "uk.csv", OFFER_HEADER, GOOD_OFFER.replace("2026-11-20", day),
+                   GOOD_OFFER_2.replace("2026-11-20", april))
+        assert parse_offers(uk, scheme) == parse_offers(iso, scheme)

@@ -27,7 +27,7 @@ from matching.check import violations
 from matching.engine import solve_round
 from reciprocal.lifecycle import proposals
 from reciprocal.lifecycle.run import run_round
-from matching.rules import MatchContext, failed_rules, is_eligible
+from matching.rules import MatchContext, failed_rules, is_eligible, risk_gate
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.intake.pot import add_records
@@ -42,7 +42,8 @@ from tests.strategies import (PROVIDERS, SCHEME, balances_st, offer_st, request_
                               scheme_variant_st)
 
 REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority",
-                "provider_at_debt_limit", "not_chosen_by_objectives"}
+                "provider_at_debt_limit", "not_chosen_by_objectives", "landlord_not_an_active_member",
+                "below_the_risk_gate", "compatible_offers_offered_for_other_households"}
 
 
 # -- 1. solve_round on random rounds ------------------------------------------------------------
@@ -93,7 +94,13 @@ def check_round(scheme, requests, offers, balances, declined, result):
         eligible = [o.ref for o in offers if is_eligible(ctx, req[ref], o)]
         provider = req[ref].provider
         # The reason code is true of this solution.
-        if u["reason_code"] == "no_compatible_offer":
+        if u["reason_code"] == "landlord_not_an_active_member":
+            assert not scheme.is_active(provider, ROUND_DAY) and eligible == [], u
+        elif u["reason_code"] == "below_the_risk_gate":
+            assert scheme.config.priority.risk_gate is not None and eligible == [], u
+            assert not risk_gate(ctx, req[ref], None), u
+        elif u["reason_code"] == "no_compatible_offer":
+            assert scheme.is_active(provider, ROUND_DAY) and risk_gate(ctx, req[ref], None), u
             assert eligible == []
             # Which rules excluded how many offers (an offer counts under every rule it breaks).
             counts = Counter(name for o in offers for name in failed_rules(ctx, req[ref], o))
