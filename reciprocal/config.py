@@ -140,7 +140,7 @@ DEFAULT_REFUSAL_REASONS = ("unsuitable_property", "too_far_from_support", "safet
 
 class LifecycleTerms(Strict):
     """How long each proposal stage may take, in working days (England and Wales bank holidays
-    do not count), and what refusals mean (SPEC section 6)."""
+    do not count), and what refusals mean (docs/config.md, lifecycle)."""
 
     days_to_confirm_nomination: int = Field(
         default=3, ge=1, le=60, description="working days for the offering landlord to confirm the nomination")
