@@ -20,12 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from reciprocal.domain import MAX_BEDROOMS, Account, Risk
-from reciprocal.errors import ConfigError, IntegrityError, Problem
+from reciprocal.errors import ConfigError, IntegrityError, Problem, printable
 from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
+# The largest count a scheme may set (debt limits, ranks, band sizes, offers a year): far beyond
+# any real scheme, and far inside the 64-bit integers the solver works in (10**23 was accepted
+# once and crashed the round).
+MAX_NUMBER = 10_000
 # A plausible address, no more: one @, no spaces or angle brackets, a dot in the domain. A member's
 # contact is a role mailbox (housing-options@...), never a person's, and packs are sent to it.
 EMAIL_PATTERN = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$"
@@ -46,14 +50,14 @@ class AreaConfig(Strict):
 
 
 class TenancyKind(Strict):
-    rank: int = Field(ge=0, description="security of tenure: higher is more secure")
+    rank: int = Field(ge=0, le=MAX_NUMBER, description="security of tenure: higher is more secure")
     description: str = ""
 
 
 class Band(Strict):
     name: str = Field(min_length=1)
-    min_bedrooms: int = Field(ge=0)
-    max_bedrooms: int = Field(ge=0)
+    min_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
+    max_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
 
 
 # Without `fairness.bands`, one band named "all" holds every size: declared here, shown by
@@ -62,13 +66,13 @@ DEFAULT_BANDS = ({"name": "all", "min_bedrooms": 0, "max_bedrooms": MAX_BEDROOMS
 
 
 class FairnessTerms(Strict):
-    max_debt: int = Field(ge=0, description="homes a provider may owe the scheme at most")
+    max_debt: int = Field(ge=0, le=MAX_NUMBER, description="homes a provider may owe the scheme at most")
     bands: list[Band] = Field(
         default_factory=lambda: [Band(**b) for b in DEFAULT_BANDS], min_length=1,
         description=f"ledger bedroom bands; together they must cover 0 to {MAX_BEDROOMS} bedrooms "
                     f"exactly once (default: one band 'all')")
     band_max_debt: int | None = Field(
-        default=None, ge=0,
+        default=None, ge=0, le=MAX_NUMBER,
         description="if set, homes a provider may owe the scheme at most in each bedroom band too "
                     "(needs bands); null: the limit is on the total only")
     board_after_weeks_at_limit: int = Field(
@@ -81,7 +85,7 @@ class FairnessTerms(Strict):
 class MatchingTerms(Strict):
     objectives: list[str] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
     safety_buffer_hops: int = Field(default=1, ge=0, le=10)
-    max_bedrooms_over_need: int = Field(default=1, ge=0)
+    max_bedrooms_over_need: int = Field(default=1, ge=0, le=MAX_BEDROOMS)
     time_limit_seconds: float = Field(default=60.0, gt=0, le=3600)
     reach_hops: int | None = Field(
         default=None, ge=0, le=50,
@@ -195,7 +199,7 @@ class SchemeConfig(Strict):
 
 
 class OfferCommitment(Strict):
-    offers_per_year: int = Field(ge=0)
+    offers_per_year: int = Field(ge=0, le=MAX_NUMBER)
 
 
 class ProviderConfig(Strict):
@@ -206,7 +210,7 @@ class ProviderConfig(Strict):
     grants: dict[str, str] = Field(
         min_length=1, description="tenancy granted to an incoming tenant, by the tenancy they hold now")
     accepts_perpetrator_moves: bool = False
-    max_debt: int | None = Field(default=None, ge=0)
+    max_debt: int | None = Field(default=None, ge=0, le=MAX_NUMBER)
     offer_commitment: OfferCommitment | None = None
     status: Literal["active", "suspended"] = "active"
     joined: date
@@ -476,6 +480,12 @@ def scheme_checks(data: object) -> list[Check]:
     raw_areas = _raw(data, ("areas",))
     areas = {str(k): _valid(_AREA, v) for k, v in raw_areas.items()} if isinstance(raw_areas, dict) else {}
     for area, spec in areas.items():
+        if not re.fullmatch(ID_PATTERN, area):
+            # A household lists the areas it must avoid in one cell, split on ; , and |: an area
+            # whose id held one could never be avoided, a safety rule that could not be written.
+            found.append((("areas", area), f"area id '{printable(area)}': ids are lower-case letters, "
+                                           f"digits, _ and - (never ; , | or a space, which split "
+                                           f"the lists of areas a household avoids or prefers)"))
         for i, n in enumerate(spec.neighbours if spec is not None else []):
             path = ("areas", area, "neighbours", i)
             if n not in areas:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -79,6 +80,16 @@ YAML_CASES = {
     "tab_indentation": (FENLAND, lambda t: _replace(t, "\n  ", "\n\t"),
                         "tabs are not allowed for indentation; use spaces"),
     "wrong_type": (FENLAND, lambda t: t + "max_debt: lots\n", "max_debt: Input should be a valid integer"),
+    "huge_max_debt": (FENLAND, lambda t: t + "max_debt: 100000000000000000000000\n",
+                      "max_debt: Input should be less than or equal to 10000"),
+    "huge_scheme_max_debt": ("scheme.yaml", lambda t: re.sub(r"(?m)^  max_debt: \d+", "  max_debt: 10000000000", t, 1),
+                             "fairness.max_debt: Input should be less than or equal to 10000"),
+    "area_id_with_a_list_separator": ("scheme.yaml", lambda t: t.replace("  cambridge:\n", "  cam;bridge:\n", 1),
+                                      "area id 'cam;bridge': ids are lower-case letters, digits, _ and -"),
+    "area_id_with_a_comma": ("scheme.yaml", lambda t: t.replace("  cambridge:\n", "  'cam,bridge':\n", 1),
+                             "area id 'cam,bridge'"),
+    "area_id_with_a_bar": ("scheme.yaml", lambda t: t.replace("  cambridge:\n", "  'cam|bridge':\n", 1),
+                           "area id 'cam|bridge'"),
     "huge_file": (FENLAND, lambda t: t + "# " + "x" * 1_000_000 + "\n",
                   "MoU configs are limited to 1,000,000 bytes"),
     "deep_nesting": (FENLAND, lambda t: t + "deep: " + "[" * 100_000 + "]" * 100_000 + "\n",
