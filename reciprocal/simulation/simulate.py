@@ -657,10 +657,33 @@ def headline(result: SimulationResult) -> str:
             f"requests arrived ({result.high_risk_arrived} high risk)")
 
 
-def render_table(result: SimulationResult) -> str:
+def render_table(result: SimulationResult, width: Optional[int] = None) -> str:
     """The comparison as a Markdown table (readable in a terminal, pasteable into docs), with the
-    headline above and the notes below."""
+    headline above and the notes below. Given a `width` the Markdown does not fit (a terminal of
+    80 columns), the same figures as an aligned plain table with short policy names and a key,
+    every line within `width`, so that the terminal never breaks a row into fragments."""
     header, rows = table_rows(result)
+    markdown = _markdown(header, rows)
+    if width is None or max(len(line) for line in markdown) <= width:
+        text = [headline(result), ""] + markdown + [""] + [f"- {n}" for n in result.notes]
+        return "\n".join(text) + "\n"
+    short = [SHORT_LABELS.get(h, h) for h in header]
+    key = "; ".join(f"{SHORT_LABELS[h]}: {SHORT_KEY.get(h, h)}" for h in header[1:] if h in SHORT_LABELS)
+    text = _wrap(headline(result), width) + [""] + aligned_table(short, rows, width) + [""]
+    if key:
+        text += _wrap(key + ".", width)
+    for n in result.notes:
+        text += _wrap(n, width, "- ", "  ")
+    return "\n".join(text) + "\n"
+
+
+# Policy names short enough for an 80-column terminal, with the full ones given in a key.
+SHORT_LABELS = {"first come, first served": "FCFS", "engine, no ledger": "no ledger",
+                "random order": "random"}
+SHORT_KEY = {"engine, no ledger": "the engine with no debt limit"}
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[k]) for r in [header] + rows) for k in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -669,9 +692,28 @@ def render_table(result: SimulationResult) -> str:
 
     rule = "|" + "|".join(("-" * (w + 2)) if k == 0 else ("-" * (w + 1) + ":")
                           for k, w in enumerate(widths)) + "|"
-    text = [headline(result), "", line(header), rule] + [line(r) for r in rows] + [""]
-    text += [f"- {n}" for n in result.notes]
-    return "\n".join(text) + "\n"
+    return [line(header), rule] + [line(r) for r in rows]
+
+
+def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    import textwrap
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def aligned_table(header: list[str], rows: list[list[str]], width: int) -> list[str]:
+    """A plain table within `width`: figures right-aligned, two spaces apart; the first column
+    (the measure) takes what is left and wraps onto further lines when it must."""
+    figures = [max(len(r[k]) for r in [header] + rows) for k in range(1, len(header))]
+    label = max(12, min(max(len(r[0]) for r in [header] + rows), width - sum(w + 2 for w in figures)))
+
+    def lines(cells: list[str]) -> list[str]:
+        parts = _wrap(cells[0], label)
+        first = parts[0].ljust(label) + "".join("  " + c.rjust(w) for c, w in zip(cells[1:], figures))
+        return [first.rstrip()] + [p for p in parts[1:]]
+
+    rule = "-" * min(width, label + sum(w + 2 for w in figures))
+    return lines(header) + [rule] + [line for r in rows for line in lines(r)]
 
 
 def to_json(result: SimulationResult, series: bool = True) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -302,3 +303,13 @@ def test_the_command(tmp_path):
     bad = runner.invoke(app, ["simulate", "--setting", "lavish"])
     assert bad.exit_code != 0
     assert command.__doc__
+
+
+def test_the_table_fits_an_80_column_terminal_and_stays_markdown_when_wide(stress):
+    wide = sim.render_table(stress, 140)
+    assert wide == sim.render_table(stress) and "| measure" in wide
+    narrow = sim.render_table(stress, 80)
+    assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
+    assert "FCFS: first come, first served" in narrow
+    for _, label, _ in sim.ROWS:  # every measure on one line with its four figures
+        assert re.search(rf"^{re.escape(label)} +\S+ +\S+ +\S+ +\S+$", narrow, re.M), label
