@@ -10,6 +10,7 @@ meaning (stages, statuses, negative balances, overdue items); Rich drops it when
 a terminal."""
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 
 from rich.markup import escape
@@ -160,13 +161,19 @@ def _stacked(title: str | Text, columns: list[str], cells: list[list], room: int
 
 
 
-def _counts(counter: Counter, limit: int | None) -> str:
+def _counts(label: str, counter: Counter, limit: int | None) -> None:
+    """`label: name n, name n, ...`, most first, wrapped between pairs, never inside one."""
     items = counter.most_common()
     shown = items if limit is None else items[:limit]
-    text = ", ".join(f"{k} {n}" for k, n in shown)
+    pairs = [f"{k}\u00a0{n}," for k, n in shown]
     if len(items) > len(shown):
-        text += f", and {len(items) - len(shown)} more"
-    return text
+        pairs.append(f"and\u00a0{len(items) - len(shown)}\u00a0more")
+    elif pairs:
+        pairs[-1] = pairs[-1].rstrip(",")
+    lines = textwrap.wrap(f"{label}: " + " ".join(pairs), max(out.width, 40), subsequent_indent="  ",
+                          break_long_words=False, break_on_hyphens=False)
+    for line in lines:
+        out.print(line.replace("\u00a0", " "), markup=False, highlight=False)
 
 
 def round_view(view: dict, limit: int | None = LIMIT, bounds: bool = False) -> None:
@@ -177,12 +184,10 @@ def round_view(view: dict, limit: int | None = LIMIT, bounds: bool = False) -> N
     out.print(f"[bold]Round {view['round']}[/bold] on {view['on']}: {len(proposals)} proposal(s), "
               f"{len(unmatched)} request(s) unmatched.")
     if unmatched:
-        out.print("Unmatched, by reason: " + _counts(Counter(u.get("reason_code") or "other"
-                                                              for u in unmatched), None),
-                  markup=False, soft_wrap=False)
+        _counts("Unmatched, by reason", Counter(u.get("reason_code") or "other" for u in unmatched), None)
         members = Counter(u["provider"] for u in unmatched if u.get("provider"))
         if members:
-            out.print("Unmatched, by member: " + _counts(members, limit), markup=False, soft_wrap=False)
+            _counts("Unmatched, by member", members, limit)
     objectives_line(view["objectives"], view["solve_seconds"])
     rows = []
     for p in proposals:
@@ -228,7 +233,7 @@ def objectives_line(levels: list[dict], seconds: float) -> None:
         return
     if _all_optimal(levels):
         out.print(f"Objectives: all {len(levels)} levels proven optimal{given} (solve {seconds:.3f} s; "
-                  f"--bounds for values and bounds).", markup=False, soft_wrap=False)
+                  f"--bounds to see them).", markup=False, soft_wrap=False)
         return
     for k, o in enumerate(levels):
         if o.get("status") != "OPTIMAL":
