@@ -14,7 +14,7 @@ from reciprocal.errors import AuditFailed
 from reciprocal.audits.exports import csv_text, markdown_table, write_private
 
 from cli.context import err, out, parse_date, parse_format, print_json, settings
-from cli.render import table
+from cli.render import signed, stage, table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
 
@@ -105,9 +105,9 @@ def _render(report: dict) -> None:
     table("Providers", ["provider", "given", "received", "balance", "by band", "lowest", "max_debt",
                         "debt limit", "owes", "wks at limit", "offers made/expected",
                         "weeks to move", "checklist open"],
-          [[r["provider"], r["given"], r["received"], f"{r['balance']:+d}",
-            " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), r["lowest_balance"],
-            r["max_debt"], _ok(r["debt_limit_ok"]), r["homes_owed"],
+          [[r["provider"], r["given"], r["received"], signed(r["balance"]),
+            " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), signed(r["lowest_balance"], str(r["lowest_balance"])),
+            r["max_debt"], stage(_ok(r["debt_limit_ok"])), r["homes_owed"],
             r["weeks_at_limit"],
             r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
             r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])

@@ -4,19 +4,22 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.text import Text
 
 from reciprocal.lifecycle.circulate import balance_words
 from reciprocal.lifecycle.circulate import circulate as circulation_of
 
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
-from cli.render import table
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, signed, table
 
 
 def circulate(ctx: typer.Context,
               for_provider: Optional[str] = typer.Option(None, "--for-provider", help="One member's list, "
                                                          "as that member may see it."),
               on: Optional[str] = typer.Option(None, "--on", help="The day, YYYY-MM-DD (default: today)."),
-              format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+              format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+              limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+              all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """The active requests each member's stock could serve, most urgent first, with its balance."""
     fmt = parse_format(format)
     s = settings(ctx)
@@ -28,11 +31,13 @@ def circulate(ctx: typer.Context,
     for m in [data["member"]] if for_provider else data["members"]:
         if for_provider is None and not m["requests"]:
             continue
-        table(f"{m['name']} ({m['member']}): {balance_words(m['balance'])}; {len(m['requests'])} household(s) waiting for a "
-              f"home in your areas",
+        title = Text.assemble(f"{m['name']} ({m['member']}): ", signed(m["balance"], balance_words(m["balance"])),
+                              f"; {len(m['requests'])} household(s) waiting for a home in your areas")
+        table(title,
               ["request", "landlord", "risk", "bedrooms", "step free", "wheelchair", "weeks waiting", "safe areas"],
               [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
-                r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in m["requests"]])
+                r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in m["requests"]],
+              None if all_rows else limit)
     if for_provider is None:
         unserved = data["no_member_can_serve"]
         out.print(f"Requests no member could serve: {', '.join(unserved) if unserved else 'none'}.",

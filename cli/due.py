@@ -9,7 +9,7 @@ from reciprocal.lifecycle import views
 from reciprocal.working_days import add_working_days
 
 from cli.context import FORMAT_HELP, day_or_today, parse_format, print_json, settings
-from cli.render import table
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, stage, table
 
 
 def due(ctx: typer.Context,
@@ -17,7 +17,9 @@ def due(ctx: typer.Context,
         on: Optional[str] = typer.Option(None, "--on", help="The day to look from, YYYY-MM-DD (default: today)."),
         for_provider: Optional[str] = typer.Option(None, "--for-provider", help="Only what that member must "
                                                    "do, as it may see it."),
-        format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+        format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+        limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+        all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """What is due or overdue, by the member who must act: proposal stages and holds to look at again."""
     fmt = parse_format(format)
     s = settings(ctx)
@@ -31,5 +33,5 @@ def due(ctx: typer.Context,
         return
     table(f"Due by {until.isoformat()} ({within} working day(s) from {day.isoformat()}): {len(rows)}",
           ["member", "what", "ref", "request", "offer", "stage", "due", "overdue", "to do"],
-          [[r["member"], r["what"], r["ref"], r["request"], r["offer"] or "", r["status"], r["due_on"],
-            "OVERDUE" if r["overdue"] else "", r["action"]] for r in rows])
+          [[r["member"], r["what"], r["ref"], r["request"], r["offer"] or "", stage(r["status"]), r["due_on"],
+            stage("OVERDUE") if r["overdue"] else "", r["action"]] for r in rows], None if all_rows else limit)

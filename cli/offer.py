@@ -10,6 +10,7 @@ from reciprocal.domain import OFFER_FIELDS, OfferStatus
 from reciprocal.lifecycle import run
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, parse_format, settings
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import outcome as render_outcome
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
@@ -26,9 +27,11 @@ def offer_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV 
 def offer_list(ctx: typer.Context, status: str = typer.Option("available", help=STATUS_HELP),
                provider: Optional[str] = typer.Option(None, help="Only this provider's offers."),
                for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
-               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+               format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+               limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+               all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """List offers."""
-    _list(ctx, "offer", status, provider, format, for_provider)
+    _list(ctx, "offer", status, provider, format, for_provider, None if all_rows else limit)
 
 
 @offer_app.command("withdraw")

@@ -19,7 +19,7 @@ from reciprocal.intake.readers import record_from_options
 
 from cli.context import day_or_today, out, parse_format, print_json, settings
 from cli.render import outcome as render_outcome
-from cli.render import table
+from cli.render import stage, table
 
 def _plain(record) -> dict:
     data = asdict(record)
@@ -46,7 +46,7 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -
 
 
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
-          for_provider: Optional[str] = None) -> None:
+          for_provider: Optional[str] = None, limit: Optional[int] = None) -> None:
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -66,7 +66,15 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
     else:
         cols = ["ref", "provider", "kind", "risk", "bedrooms_needed", "needs_step_free",
                 "needs_wheelchair", "referred_on", "status"]
-    table(f"{kind.capitalize()}s ({status}): {len(rows)}", cols, [[r[c] for c in cols] for r in rows])
+    table(f"{kind.capitalize()}s ({status}): {len(rows)}", [HEADERS.get(c, c) for c in cols],
+          [[stage(r[c]) if c == "status" else r[c] for c in cols] for r in rows], limit)
+
+
+# Short headers, so that a list fits 80 columns with every ref and member name whole.
+HEADERS = {"bedrooms": "beds", "property_type": "type", "step_free": "step free",
+           "wheelchair_accessible": "wheelchair", "available_from": "available", "for_request": "for request",
+           "bedrooms_needed": "beds", "needs_step_free": "step free", "needs_wheelchair": "wheelchair",
+           "referred_on": "referred"}
 
 
 def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fmt: str = "table") -> None:

@@ -13,7 +13,8 @@ from reciprocal.lifecycle import decisions, run, views
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import changes as print_changes
 from cli.render import outcome as render_outcome
-from cli.render import table
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, table
+from cli.render import stage as stage_text
 
 proposal_app = typer.Typer(help="Proposals through their stages: list, show, advance, refuse, sign, import.",
                            no_args_is_help=True)
@@ -36,7 +37,9 @@ def proposal_list(ctx: typer.Context,
                   overdue: bool = typer.Option(False, "--overdue", help="Only proposals past their due date."),
                   on: Optional[str] = typer.Option(None, "--on", help="The day to judge due dates from "
                                                    "(default: today)."),
-                  format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+                  format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+                  limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+                  all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """List proposals with their stage and due date, newest first."""
     fmt = parse_format(format)
     s = settings(ctx)
@@ -62,8 +65,8 @@ def proposal_list(ctx: typer.Context,
         print_json(rows)
         return
     table(f"Proposals: {len(rows)}", ["id", "request", "offer", "from", "to", "stage", "since", "due"],
-          [[r["id"], r["request"], r["offer"], r["from_provider"], r["to_provider"], r["status"],
-            r["stage_on"], r["due_on"] or ""] for r in rows])
+          [[r["id"], r["request"], r["offer"], r["from_provider"], r["to_provider"], stage_text(r["status"]),
+            r["stage_on"], r["due_on"] or ""] for r in rows], None if all_rows else limit)
 
 
 @proposal_app.command("show")

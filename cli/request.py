@@ -11,6 +11,7 @@ from reciprocal.lifecycle import run
 from reciprocal.intake import purge
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import outcome as render_outcome
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
@@ -30,9 +31,11 @@ def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CS
 def request_list(ctx: typer.Context, status: str = typer.Option("active", help=STATUS_HELP),
                  provider: Optional[str] = typer.Option(None, help="Only this provider's requests."),
                  for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
-                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+                 limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+                 all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """List requests."""
-    _list(ctx, "request", status, provider, format, for_provider)
+    _list(ctx, "request", status, provider, format, for_provider, None if all_rows else limit)
 
 
 @request_app.command("withdraw")

@@ -11,7 +11,7 @@ from reciprocal.lifecycle import rounds, run, views
 
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
 from cli.render import changes as print_changes
-from cli.render import round_view, table
+from cli.render import ALL_HELP, BOUNDS_HELP, LIMIT, LIMIT_HELP, round_view, stage, table
 
 round_app = typer.Typer(help="Weekly matching rounds: run, show, list.", no_args_is_help=True)
 
@@ -21,7 +21,10 @@ def round_run(ctx: typer.Context,
               on: Optional[str] = typer.Option(None, help="The round's date, YYYY-MM-DD (default: today)."),
               time_limit: Optional[float] = typer.Option(None, min=0.1, max=3600,
                                                          help="Solver time limit in seconds."),
-              format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+              format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+              limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+              all_rows: bool = typer.Option(False, "--all", help=ALL_HELP),
+              bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP)):
     """This week's round: lapse what is overdue (case by case), then match the free pot."""
     fmt = parse_format(format)
     s = settings(ctx)
@@ -40,14 +43,17 @@ def round_run(ctx: typer.Context,
     if before:
         out.print(f"Before matching, on {day.isoformat()}:")
         print_changes(before)
-    round_view(views.round_view(db, outcome.round_id))
+    round_view(views.round_view(db, outcome.round_id), None if all_rows else limit, bounds)
 
 
 @round_app.command("show")
 def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, help="The round's id."),
                for_provider: Optional[str] = typer.Option(None, "--for-provider", help="Only that member's "
                                                           "part, as it may see it."),
-               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+               format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+               limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+               all_rows: bool = typer.Option(False, "--all", help=ALL_HELP),
+               bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP)):
     """Show a round: proposals with their stage and reasons, unmatched requests with reasons, objectives."""
     fmt = parse_format(format)
     s = settings(ctx)
@@ -56,7 +62,7 @@ def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, he
     if fmt == "json":
         print_json(view)
     else:
-        round_view(view)
+        round_view(view, None if all_rows else limit, bounds)
 
 
 @round_app.command("decide", hidden=True)
@@ -91,4 +97,4 @@ def round_list(ctx: typer.Context, format: str = typer.Option("table", "--format
         print_json(rows)
         return
     table("Rounds", ["round", "on", "status", "proposals", "live", "signed", "ended", "unmatched"],
-          [list(r.values()) for r in rows])
+          [[*list(r.values())[:2], stage(r["status"]), *list(r.values())[3:]] for r in rows])

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+from reciprocal.simulation.simulate import SETTINGS, aligned_table, rates_for, render_table, to_json, write_html
 from reciprocal.simulation.simulate import simulate as run_simulation
 
 from cli.context import FORMAT_HELP, err, out, parse_format, print_json, settings
@@ -68,7 +68,7 @@ def simulate(ctx: typer.Context,
     if fmt == "json":
         print_json(to_json(result))
     else:
-        out.print(render_table(result), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_table(result, out.width), markup=False, highlight=False, soft_wrap=True, end="")
     if html is not None:
         path = write_html(result, html)
         (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
@@ -97,16 +97,24 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
         return
     weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
     net = data["weekly_with_gives_counted_in_advance"]
-    lines = [f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
+    intro = (f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
              f"requests arrived; proposals take weeks (stage timings are assumptions: "
-             f"reciprocal/simulation/stages.py)", "",
-             "| measure | a round every week | wait for every answer | weekly, gives counted in advance |",
+             f"reciprocal/simulation/stages.py)")
+    rows = [[label, _cell(weekly[key]), _cell(wait[key]), _cell(net[key])] for label, key in STAGE_ROWS]
+    after = ("The last column is for comparison only: counting a member's live gives before they are "
+             "signed lets a refusal or lapse on the giving side leave it past its debt limit "
+             "(a negative headroom); the product never does.")
+    lines = [intro, "", "| measure | a round every week | wait for every answer | weekly, gives counted in advance |",
              "|---|---:|---:|---:|"]
-    for label, key in STAGE_ROWS:
-        lines.append(f"| {label} | {_cell(weekly[key])} | {_cell(wait[key])} | {_cell(net[key])} |")
-    lines += ["", "The last column is for comparison only: counting a member's live gives before they are "
-                  "signed lets a refusal or lapse on the giving side leave it past its debt limit "
-                  "(a negative headroom); the product never does."]
+    lines += [f"| {' | '.join(r)} |" for r in rows]
+    if max(len(line) for line in lines) > out.width:  # a narrow terminal: short names, and a key
+        import textwrap
+        lines = textwrap.wrap(intro, out.width) + [""] + aligned_table(
+            ["measure", "weekly", "wait", "in advance"], rows, out.width) + [""] + textwrap.wrap(
+            "weekly: a round every week; wait: wait for every answer; in advance: weekly, gives "
+            "counted in advance.", out.width)
+        after = "\n".join(textwrap.wrap(after, out.width))
+    lines += ["", after]
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
 

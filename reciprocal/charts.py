@@ -6,7 +6,11 @@ Each function returns one `<svg>` element as a string, ready to drop into an HTM
   balance week by week), with optional horizontal reference lines (e.g. the debt limit);
 - `histogram(values, bins, ...)`: counts of values per bin (e.g. weeks from request to move);
 - `box_plot(groups, ...)`: one box per named group (quartiles, median, whiskers to min and max);
-- `html_page(title, body)`: a minimal self-contained page (inline CSS) to hold them.
+- `html_page(title, body)`: a minimal self-contained page (inline CSS) to hold them;
+- `nothing_to_draw(why)`: what every chart above returns when it has no value to draw;
+- `date_axis(start, span)`: tick labels that turn day numbers into dates;
+- `members_that_matter(series, limits)`: which of many members' balance lines to draw (those past
+  their limit, then the largest balances), and how many are left out.
 
 Charts meant to be compared side by side (small multiples) should be given the same `y_range`,
 `bins` and `y_max`, so that equal heights mean equal values. Every text is escaped; nothing a
@@ -17,8 +21,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import escape
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 # Colour-blind-safe categorical palette (Okabe & Ito), then greys for long tails of series.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -140,7 +145,8 @@ def line_chart(series: Sequence[Series], *, x_values: Optional[Sequence[float]] 
                title: str = "", x_label: str = "", y_label: str = "", width: int = 420,
                height: int = 240, y_range: Optional[tuple[float, float]] = None,
                reference_lines: Sequence[ReferenceLine] = (), legend_limit: int = 8,
-               step: bool = False) -> str:
+               step: bool = False, x_tick_label: Optional[Callable[[float], str]] = None,
+               x_range: Optional[tuple[float, float]] = None, empty: str = "no values") -> str:
     """Several series over one x axis.
 
     `x_values` default to 0, 1, 2, ...; `y_range` defaults to the data's range (with any reference
@@ -148,20 +154,30 @@ def line_chart(series: Sequence[Series], *, x_values: Optional[Sequence[float]] 
     right for counts such as ledger balances. A legend is drawn when there are at most
     `legend_limit` series; above that (e.g. 80 providers) the lines speak as a band and the caller
     should say what they are in the title.
+
+    `x_tick_label` turns an x value into its tick's text (e.g. a day number into a date, see
+    `date_axis`); `x_range` widens the axis to a stated period. With no value to draw, the chart
+    is a frame that says "nothing to draw: `empty`".
     """
     n = max((len(s.values) for s in series), default=0)
     xs = list(x_values) if x_values is not None else list(range(n))
     values = [v for s in series for v in s.values if v is not None]
+    if not values:
+        return nothing_to_draw(empty, title=title, width=width, height=height)
     values += [r.y for r in reference_lines]
     lo, hi = y_range if y_range is not None else ((min(values), max(values)) if values else (0.0, 1.0))
     y_ticks = nice_ticks(lo, hi, 5, integer=all(float(v).is_integer() for v in values))
     lo, hi = min(lo, y_ticks[0]), max(hi, y_ticks[-1])
     x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    if x_range is not None:
+        x_lo, x_hi = min(x_lo, x_range[0]), max(x_hi, x_range[1])
     show_legend = 0 < len(series) <= legend_limit
     f = _Frame(width, height, 44, 12, 24,
                34 + (14 * math.ceil(len(series) / 3) if show_legend else 0), x_lo, x_hi, lo, hi)
     parts = _svg_open(width, height, title)
-    parts += _axes(f, nice_ticks(x_lo, x_hi, 6, integer=True), y_ticks, x_label, y_label)
+    x_ticks = [t for t in nice_ticks(x_lo, x_hi, 4 if x_tick_label else 6, integer=True) if x_lo <= t <= x_hi]
+    parts += _axes(f, x_ticks, y_ticks, x_label, y_label,
+                   [x_tick_label(t) for t in x_ticks] if x_tick_label else None)
     for k, s in enumerate(series):
         color = s.color or PALETTE[k % len(PALETTE)]
         points: list[str] = []
@@ -218,10 +234,13 @@ def bin_edges(values: Sequence[float], bins: int = 10) -> list[float]:
 
 def histogram(values: Sequence[float], *, bins: int | Sequence[float] = 10, title: str = "",
               x_label: str = "", y_label: str = "count", width: int = 420, height: int = 220,
-              color: str = PALETTE[0], y_max: Optional[float] = None, note: str = "") -> str:
+              color: str = PALETTE[0], y_max: Optional[float] = None, note: str = "",
+              empty: str = "no values") -> str:
     """Counts of `values` per bin. `bins` is a number of equal bins or the edges themselves (a value
     equal to the last edge falls in the last bin; values outside the edges are not counted).
     `note` is written in the top-right corner (e.g. "n = 120, median 6.1")."""
+    if not values:
+        return nothing_to_draw(empty, title=title, width=width, height=height)
     edges = list(bins) if not isinstance(bins, int) else bin_edges(values, bins)
     counts = [0] * (len(edges) - 1)
     for v in values:
@@ -261,13 +280,16 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
 
 def box_plot(groups: Mapping[str, Sequence[float]], *, title: str = "", y_label: str = "",
              width: int = 420, height: int = 240, y_range: Optional[tuple[float, float]] = None,
-             colors: Optional[Sequence[str]] = None) -> str:
+             colors: Optional[Sequence[str]] = None, empty: str = "no values") -> str:
     """One box per group, in the mapping's order: the box spans the quartiles, the bar inside is
     the median, the whiskers reach the minimum and maximum; `n` is written under each group's name.
-    An empty group is drawn as its name and "n = 0"."""
+    An empty group is drawn as its name and "n = 0"; with every group empty the chart says
+    "nothing to draw: `empty`"."""
     names = list(groups)
     data = {k: sorted(float(v) for v in groups[k]) for k in names}
     everything = [v for vs in data.values() for v in vs]
+    if not everything:
+        return nothing_to_draw(empty, title=title, width=width, height=height)
     lo, hi = y_range if y_range is not None else ((min(everything), max(everything)) if everything
                                                   else (0.0, 1.0))
     y_ticks = nice_ticks(lo, hi, 5)
@@ -304,6 +326,66 @@ def box_plot(groups: Mapping[str, Sequence[float]], *, title: str = "", y_label:
     return "\n".join(parts)
 
 
+def nothing_to_draw(why: str, *, title: str = "", width: int = 420, height: int = 120) -> str:
+    """A chart with nothing in it: its frame and title, and "nothing to draw: `why`" in words, so
+    that an empty chart is never mistaken for a broken one."""
+    height = min(height, 120)
+    parts = _svg_open(width, height, title)
+    parts.append(f'<rect x="1" y="22" width="{width - 2}" height="{height - 24}" fill="none" '
+                 f'stroke="{GRID}"/>')
+    parts.append(f'<text x="{width / 2:.1f}" y="{(height + 22) / 2 + 4:.1f}" text-anchor="middle" '
+                 f'font-size="12" fill="{AXIS}">nothing to draw: {escape(why)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def date_axis(start: date, span_days: float) -> Callable[[float], str]:
+    """Tick labels for an x axis counted in days from `start`: "23 Nov" within a year, "Nov 2026"
+    over longer spans (the page states the period with its years)."""
+    fmt = "%d %b" if span_days <= 200 else "%b %Y"
+
+    def label(days: float) -> str:
+        return (start + timedelta(days=round(days))).strftime(fmt).lstrip("0")
+    return label
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The members a chart draws when there are too many to draw them all."""
+
+    shown: list[str]  # in the order given
+    others: int  # how many are left out
+    others_within: int  # every left-out member's balance stayed within +/- this
+
+
+def members_that_matter(series: Mapping[str, Sequence[Optional[float]]],
+                        limits: Mapping[str, Optional[float]], keep: int = 12) -> Selection:
+    """All members when there are at most `keep`; otherwise those that went past their debt limit
+    (`limits[name]`, a positive number of homes), then the largest absolute balance ever reached,
+    until `keep` are chosen (past the limit are always kept, even beyond `keep`). The rest are
+    counted, with the largest absolute balance any of them reached."""
+    names = list(series)
+    if len(names) <= keep:
+        return Selection(names, 0, 0)
+
+    def peak(name: str) -> float:
+        return max((abs(v) for v in series[name] if v is not None), default=0)
+
+    def past_limit(name: str) -> bool:
+        limit = limits.get(name)
+        return limit is not None and any(v is not None and v < -limit for v in series[name])
+
+    chosen = {n for n in names if past_limit(n)}
+    for name in sorted(names, key=lambda n: (-peak(n), n)):
+        if len(chosen) >= keep:
+            break
+        chosen.add(name)
+    rest = [n for n in names if n not in chosen]
+    within = max((peak(n) for n in rest), default=0)
+    return Selection([n for n in names if n in chosen], len(rest), int(within) if float(within).is_integer()
+                     else within)
+
+
 def html_page(title: str, body: str, style: str = "") -> str:
     """A complete, self-contained HTML page: inline CSS only, no scripts, no external requests.
     `body` is inserted as is (callers escape their own text); `style` is CSS added after the
@@ -322,6 +404,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 th:first-child, td:first-child {{ text-align: left; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 8px; }}
 .note {{ color: #555; font-size: 13px; max-width: 900px; }}
+.tech {{ color: #777; font-size: 11px; }}
 {style}</style>
 </head>
 <body>

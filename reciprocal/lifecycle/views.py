@@ -4,7 +4,8 @@
 `on`, `status`, `proposals` (each with `id`, `request`, `offer`, `from_provider`, `to_provider`,
 `status` (its stage), `decline_reason`, `round_id`, `stage_on`, `due_on`, `refused_by`,
 `refusal_reason`, `reasonable_offer`, `viewing_on`, `tenancy_start` and its explanation: `reasons`,
-`rules_passed`, `balance_effect`, ...), `unmatched`, `objectives`, `solve_seconds`, `solves`, and
+`rules_passed`, `balance_effect`, ...), `unmatched` (each with the household's landlord as
+`provider`), `objectives`, `solve_seconds`, `solves`, and
 `changes_before` (the lapses and stale requests the round began with), and `for_request` (each
 offer made for a household: proposed to it first, or why not). The report stored with a round
 (`RoundRow.report`) is a `RoundReport`, written by the first solve and extended by each re-solve;
@@ -286,6 +287,9 @@ def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
     with db.reading() as session:
         rnd = get_round(session, round_id)
         view = view_of(session, rnd, proposals_of(session, round_id)).to_json()
+        # Whose each unmatched household is, so that a summary can count them by member.
+        owner = dict(session.exec(select(RequestRow.ref, RequestRow.provider)).all())
+        view["unmatched"] = [{**u, "provider": owner.get(u["request"])} for u in view["unmatched"]]
         if for_provider is None:
             return view
         owners = Owners.read(session)

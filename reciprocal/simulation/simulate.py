@@ -664,10 +664,33 @@ def headline(result: SimulationResult) -> str:
             f"requests arrived ({result.high_risk_arrived} high risk)")
 
 
-def render_table(result: SimulationResult) -> str:
+def render_table(result: SimulationResult, width: Optional[int] = None) -> str:
     """The comparison as a Markdown table (readable in a terminal, pasteable into docs), with the
-    headline above and the notes below."""
+    headline above and the notes below. Given a `width` the Markdown does not fit (a terminal of
+    80 columns), the same figures as an aligned plain table with short policy names and a key,
+    every line within `width`, so that the terminal never breaks a row into fragments."""
     header, rows = table_rows(result)
+    markdown = _markdown(header, rows)
+    if width is None or max(len(line) for line in markdown) <= width:
+        text = [headline(result), ""] + markdown + [""] + [f"- {n}" for n in result.notes]
+        return "\n".join(text) + "\n"
+    short = [SHORT_LABELS.get(h, h) for h in header]
+    key = "; ".join(f"{SHORT_LABELS[h]}: {SHORT_KEY.get(h, h)}" for h in header[1:] if h in SHORT_LABELS)
+    text = _wrap(headline(result), width) + [""] + aligned_table(short, rows, width) + [""]
+    if key:
+        text += _wrap(key + ".", width)
+    for n in result.notes:
+        text += _wrap(n, width, "- ", "  ")
+    return "\n".join(text) + "\n"
+
+
+# Policy names short enough for an 80-column terminal, with the full ones given in a key.
+SHORT_LABELS = {"first come, first served": "FCFS", "engine, no ledger": "no ledger",
+                "random order": "random"}
+SHORT_KEY = {"engine, no ledger": "the engine with no debt limit"}
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[k]) for r in [header] + rows) for k in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -676,9 +699,28 @@ def render_table(result: SimulationResult) -> str:
 
     rule = "|" + "|".join(("-" * (w + 2)) if k == 0 else ("-" * (w + 1) + ":")
                           for k, w in enumerate(widths)) + "|"
-    text = [headline(result), "", line(header), rule] + [line(r) for r in rows] + [""]
-    text += [f"- {n}" for n in result.notes]
-    return "\n".join(text) + "\n"
+    return [line(header), rule] + [line(r) for r in rows]
+
+
+def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    import textwrap
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def aligned_table(header: list[str], rows: list[list[str]], width: int) -> list[str]:
+    """A plain table within `width`: figures right-aligned, two spaces apart; the first column
+    (the measure) takes what is left and wraps onto further lines when it must."""
+    figures = [max(len(r[k]) for r in [header] + rows) for k in range(1, len(header))]
+    label = max(12, min(max(len(r[0]) for r in [header] + rows), width - sum(w + 2 for w in figures)))
+
+    def lines(cells: list[str]) -> list[str]:
+        parts = _wrap(cells[0], label)
+        first = parts[0].ljust(label) + "".join("  " + c.rjust(w) for c, w in zip(cells[1:], figures))
+        return [first.rstrip()] + [p for p in parts[1:]]
+
+    rule = "-" * min(width, label + sum(w + 2 for w in figures))
+    return lines(header) + [rule] + [line for r in rows for line in lines(r)]
 
 
 def to_json(result: SimulationResult, series: bool = True) -> dict:
@@ -702,22 +744,45 @@ def to_json(result: SimulationResult, series: bool = True) -> dict:
     return data
 
 
+# The HTML page's plain words for measures whose terminal label is technical (the technical name
+# follows in small print).
+HTML_LABELS = {
+    "p90_weeks_to_move": ("weeks within which 9 in 10 households moved", "90th percentile"),
+    "p90_weeks_to_move_high_risk": ("weeks within which 9 in 10 high-risk households moved",
+                                    "90th percentile, high risk"),
+    "max_abs_balance": ("the most homes any member owed or was owed", "max absolute provider balance"),
+    "total_relative_deviation": ("homes still owed at the end, per household moved",
+                                 "total relative deviation: sum of |balance| at the end / moves"),
+    "price_of_fairness": ("moves the ledger cost, against the engine with no ledger", "price of fairness"),
+}
+
+
 def write_html(result: SimulationResult, path: Path | str) -> Path:
     """One self-contained HTML file (inline SVG, no scripts): the table, balances over the weeks
-    per policy, and the waiting-time distribution per policy."""
+    per policy, and the waiting-time distribution per policy. Time axes are the rounds' dates over
+    the period the page states; with more than twelve members, each balance chart draws those that
+    matter (`charts.members_that_matter`) and counts the rest; an empty chart says so."""
     from html import escape
 
     from reciprocal import charts
     policies = list(result.runs)
-    header, rows = table_rows(result)
+    last_round = result.start + timedelta(days=7 * (result.weeks - 1))
+    period = f"{result.start.isoformat()} to {last_round.isoformat()}"
+    header = ["measure"] + [POLICY_LABELS[p] for p in result.measures]
     body = [f"<h1>Simulation: {escape(result.scheme_name)}</h1>",
-            f'<p class="note">{escape(headline(result))}.</p>',
+            f'<p class="note">{escape(headline(result))}; the last round on {last_round.isoformat()}.</p>',
             "<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead><tbody>"]
-    body += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows]
+    for key, label, kind in ROWS:
+        plain, tech = HTML_LABELS.get(key, (label, ""))
+        cells = [_cell(result.measures[p][key], kind) for p in result.measures]
+        body.append(f"<tr><td>{escape(plain)}" + (f' <span class="tech">({escape(tech)})</span>' if tech else "")
+                    + "</td>" + "".join(f"<td>{'none' if c == '-' else escape(c)}</td>" for c in cells) + "</tr>")
     body.append("</tbody></table>")
     body += [f'<p class="note">{escape(n)}</p>' for n in result.notes]
 
-    weeks = list(range(1, result.weeks + 1))
+    days = [7 * k for k in range(result.weeks)]  # each round's day, counted from the first
+    dates = charts.date_axis(result.start, days[-1])
+    x_range = (0, max(days[-1], 1))
     everything = [b for run in result.runs.values() for week in run.balances for b in week]
     limit = result.scheme_max_debt
     lo = min(everything + [-limit]) if everything else -limit
@@ -725,22 +790,37 @@ def write_html(result: SimulationResult, path: Path | str) -> Path:
     own = sorted({d for d in result.max_debt.values() if d != limit})
     label = f"debt limit -{limit}" + (f" (own limits: {', '.join(f'-{d}' for d in own)})" if own else "")
     limit_line = [charts.ReferenceLine(-limit, label)]
-    body.append("<h2>Ledger balances over the weeks (one line per provider, after each round)</h2>")
+    body.append(f"<h2>Each member's balance after each round, {escape(period)}</h2>")
+    body.append('<p class="note">Homes given minus households housed by others; the dashed line is the '
+                "debt limit.</p>")
     body.append('<div class="grid">')
     for p in policies:
         run = result.runs[p]
-        series = [charts.Series(provider, [week[k] for week in run.balances], width=1.2)
-                  for k, provider in enumerate(result.providers)]
-        body.append(charts.line_chart(series, x_values=weeks, title=POLICY_LABELS[p], x_label="week",
-                                      y_label="balance (homes)", y_range=(lo, hi), step=True,
-                                      reference_lines=limit_line, legend_limit=0, width=290, height=230))
+        by_member = {provider: [week[k] for week in run.balances] for k, provider in enumerate(result.providers)}
+        chosen = charts.members_that_matter(by_member, result.max_debt, keep=12)
+        series = [charts.Series(name, by_member[name], width=1.2) for name in chosen.shown]
+        legend = len(series) <= 8
+        chart = charts.line_chart(series, x_values=days, title=POLICY_LABELS[p], y_label="balance (homes)",
+                                  y_range=(lo, hi), step=True, reference_lines=limit_line,
+                                  legend_limit=8 if legend else 0, width=290,
+                                  height=230 + (14 * math.ceil(len(series) / 3) if legend else 0),
+                                  x_tick_label=dates, x_range=x_range, empty="no round was run")
+        caption = ""
+        if chosen.others:
+            caption = (f"Drawn: {len(chosen.shown)} of {len(by_member)} members (any past its debt limit, "
+                       f"then the largest balances); the other {chosen.others} stayed within "
+                       f"&plusmn;{chosen.others_within}.")
+        if not legend:
+            caption += " Point at a line for its member's name."
+        body.append(f'<figure style="margin:0">{chart}<figcaption class="note" style="max-width:290px">'
+                    f"{caption}</figcaption></figure>")
     body.append("</div>")
-    body.append("<h2>Largest absolute balance, week by week</h2>")
+    body.append(f"<h2>The most homes any member owed or was owed, round by round, {escape(period)}</h2>")
     worst = [charts.Series(POLICY_LABELS[p], [max((abs(b) for b in week), default=0)
                                               for week in result.runs[p].balances], width=2)
              for p in policies]
-    body.append(charts.line_chart(worst, x_values=weeks, x_label="week", y_label="max |balance|",
-                                  step=True, width=600, height=280))
+    body.append(charts.line_chart(worst, x_values=days, y_label="homes", step=True, width=600, height=280,
+                                  x_tick_label=dates, x_range=x_range, empty="no round was run"))
 
     body.append("<h2>Weeks from request to move</h2>")
     waits = {p: [m.weeks_waited for m in result.runs[p].moves] for p in policies}
@@ -758,15 +838,17 @@ def write_html(result: SimulationResult, path: Path | str) -> Path:
     for k, p in enumerate(policies):
         ws = waits[p]
         note = f"n = {len(ws)}" + (f", median {np.median(ws):.1f}" if ws else "")
-        body.append(charts.histogram(ws, bins=edges, title=POLICY_LABELS[p], x_label="weeks",
-                                     y_max=counts_max, color=charts.PALETTE[k % len(charts.PALETTE)],
-                                     width=290, height=200, note=note))
+        body.append(charts.histogram(ws, bins=edges, title=POLICY_LABELS[p], x_label="weeks from request to move",
+                                     y_label="households", y_max=counts_max,
+                                     color=charts.PALETTE[k % len(charts.PALETTE)], width=290, height=200,
+                                     note=note, empty="no household moved"))
     body.append("</div>")
     body.append(charts.box_plot({POLICY_LABELS[p]: waits[p] for p in policies},
-                                title="All moves", y_label="weeks to move", width=600, height=260))
+                                title="All households moved", y_label="weeks to move", width=600, height=260,
+                                empty="no household moved under any policy"))
     high = {POLICY_LABELS[p]: [m.weeks_waited for m in result.runs[p].moves if m.high_risk] for p in policies}
-    body.append(charts.box_plot(high, title="High-risk households", y_label="weeks to move",
-                                width=600, height=260))
+    body.append(charts.box_plot(high, title="High-risk households moved", y_label="weeks to move",
+                                width=600, height=260, empty="no high-risk household moved under any policy"))
     page = charts.html_page(f"Simulation: {result.scheme_name}", "\n".join(body))
     path = Path(path)
     path.write_text(page, encoding="utf-8")

@@ -19,6 +19,7 @@ import pytest
 
 from reciprocal import audits
 from reciprocal.audits.html import fairness_html, moves_matrix_svg
+from reciprocal import charts
 from reciprocal.charts import PALETTE
 
 from tests.history import ROUND_2, build_history
@@ -44,8 +45,10 @@ def test_the_report_is_one_self_contained_file(report):
         assert fetch not in html.lower(), fetch
     # The only URL is the SVG namespace, which is a name, not a request.
     assert set(re.findall(r"https?://[^\s\"'<>]+", html)) == {"http://www.w3.org/2000/svg"}
-    assert html.count("<svg") == 16 + 1  # a balance chart per provider, and the moves matrix
-    assert html.count("<polyline") >= 16
+    # Of 16 members, the 12 that matter get a balance chart; then the moves matrix.
+    assert html.count("<svg") == 12 + 1
+    assert html.count("<polyline") >= 12
+    assert "The other 4 are not drawn: their balance stayed within &plusmn;" in html
     assert "Post-move checklist: 26 item(s) outstanding" in html
 
 
@@ -160,3 +163,41 @@ def _unfilter_sequential(kind: int, line: np.ndarray, prev: np.ndarray, n: int) 
             pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
             cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
     return np.array(cur, dtype=np.int32)
+
+
+def test_the_report_speaks_the_boards_words(report):
+    html = fairness_html(report)
+    # Dates on the time axis, and the period the page states in the charts' heading.
+    period = report["period"]
+    assert f"<h2>Balance per member, {period['since']} to {period['until']}</h2>" in html
+    assert ">23 Nov</text>" in html or ">24 Nov</text>" in html
+    assert "days from" not in html
+    # Plain words first, the technical name in small print.
+    assert ('how unevenly homes given match households housed (0: each member gives as much as it '
+            'receives; 1: the givers and the receivers are different members) '
+            '<span class="tech">(gini_givings_vs_receivings)</span>') in html
+    assert "gini givings vs receivings" not in html
+    # An empty cell says so.
+    assert '<td class="none">none</td>' in html
+    assert "<td></td>" not in html and "&ndash;" not in html
+
+
+def test_the_members_that_matter_are_drawn_when_there_are_many():
+    series = {f"m{k:02d}": [0, (k % 3) - 1, 0] for k in range(80)}
+    series["m50"] = [0, -5, -6]  # past its limit of 3
+    series["m60"] = [0, 4, 4]
+    chosen = charts.members_that_matter(series, {name: 3 for name in series}, keep=12)
+    assert len(chosen.shown) == 12 and {"m50", "m60"} <= set(chosen.shown)
+    assert chosen.others == 68 and chosen.others_within == 1
+    few = charts.members_that_matter({"a": [0], "b": [1]}, {}, keep=12)
+    assert few.shown == ["a", "b"] and few.others == 0
+
+
+def test_an_empty_report_says_there_is_nothing_to_draw(report):
+    empty = {**report, "moves_between": [], "balance_history": {"dates": [], "providers": {}}}
+    html = fairness_html(empty)
+    assert "nothing to draw: no ledger entry in the period" in html
+    assert "nothing to draw: no household moved between members in the period" in html
+    assert "nothing to draw: no values" in charts.line_chart([charts.Series("a", [None, None])])
+    assert "nothing to draw: nobody moved" in charts.histogram([], empty="nobody moved")
+    assert "nothing to draw" in charts.box_plot({"a": [], "b": []})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -302,3 +303,39 @@ def test_the_command(tmp_path):
     bad = runner.invoke(app, ["simulate", "--setting", "lavish"])
     assert bad.exit_code != 0
     assert command.__doc__
+
+
+def test_the_table_fits_an_80_column_terminal_and_stays_markdown_when_wide(stress):
+    wide = sim.render_table(stress, 140)
+    assert wide == sim.render_table(stress) and "| measure" in wide
+    narrow = sim.render_table(stress, 80)
+    assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
+    assert "FCFS: first come, first served" in narrow
+    for _, label, _ in sim.ROWS:  # every measure on one line with its four figures
+        assert re.search(rf"^{re.escape(label)} +\S+ +\S+ +\S+ +\S+$", narrow, re.M), label
+
+
+def test_the_html_page_is_dated_plain_and_says_when_there_is_nothing_to_draw(tmp_path, scheme, stress):
+    page = sim.write_html(stress, tmp_path / "stress.html").read_text()
+    last = stress.start + timedelta(days=7 * (stress.weeks - 1))
+    assert f"after each round, {stress.start.isoformat()} to {last.isoformat()}</h2>" in page
+    assert ">Nov 2026</text>" in page  # the first round's month on the time axis, not "week 1"
+    assert 'x_label="week"' not in page and ">week</text>" not in page
+    assert "homes still owed at the end, per household moved" in page
+    assert '<span class="tech">(total relative deviation' in page
+    assert "<td>-</td>" not in page
+    # No offer arrives in two weeks of the default setting: nobody moves, and the page says so.
+    quiet = sim.simulate(scheme, weeks=2, seed=1, setting="default")
+    assert not any(quiet.runs[p].moves for p in quiet.runs)
+    empty = sim.write_html(quiet, tmp_path / "quiet.html").read_text()
+    assert "nothing to draw: no household moved" in empty
+    assert "<td>none</td>" in empty
+
+
+def test_the_regional_balance_charts_draw_the_members_that_matter(tmp_path, scheme):
+    result = sim.simulate(scheme, weeks=3, seed=1, setting="regional", policies=("engine",))
+    page = sim.write_html(result, tmp_path / "regional.html").read_text()
+    assert len(result.providers) == 80
+    assert re.search(r"Drawn: 12 of 80 members .*; the other 68 stayed within &plusmn;\d+\.", page)
+    chart = page[page.index("<figure"):page.index("</figure>")]
+    assert chart.count("<polyline") >= 12 and chart.count("<title>") <= 14

@@ -105,7 +105,7 @@ def test_purge_also_removes_what_rounds_wrote_about_the_household(closed_week):
         "too far from school")  # its household is still open
     purged_unmatched = [u for u in view["unmatched"] if u["request"] == withdrawn]
     assert purged_unmatched == [{"request": withdrawn, "reason_code": purged_unmatched[0]["reason_code"],
-                                 "reason": note}]
+                                 "reason": note, "provider": purged_unmatched[0]["provider"]}]
     still_open = [u for u in view["unmatched"] if u["request"] != withdrawn]
     assert still_open and all(u["reason"] != note for u in still_open)
 
