@@ -102,6 +102,8 @@ def _yaml(value) -> str:
         return value.value
     if value == "":
         return '""'
+    if isinstance(value, BaseModel):  # as YAML's flow style writes it: {name: all, min_bedrooms: 0}
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.model_dump().items()) + "}"
     return str(value)
 
 
