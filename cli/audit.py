@@ -8,10 +8,7 @@ from typing import Optional
 
 import typer
 
-from reciprocal import audits
-from reciprocal.audits.html import fairness_html
 from reciprocal.errors import AuditFailed
-from reciprocal.audits.exports import csv_text, markdown_table, write_private
 
 from cli.context import err, out, parse_date, parse_format, print_json, settings
 from cli.render import table
@@ -25,6 +22,7 @@ OUTPUT_HELP = "Write to this file (readable by its owner only) instead of standa
 
 def emit(text: str, output: Optional[Path]) -> None:
     """Print a rendered export, or write it to a file only its owner can read."""
+    from reciprocal.audits.exports import write_private
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -48,6 +46,9 @@ def audit_fairness(ctx: typer.Context,
     """Per provider: given, received, balance (total and by band), debt limit and offer
     commitment, homes owed and weeks at the limit, weeks to move; scheme measures; members for
     the board; moves between providers; outstanding checklist."""
+    from reciprocal import audits
+    from reciprocal.audits.exports import csv_text
+    from reciprocal.audits.html import fairness_html
     fmt = parse_format(format, ("table", "json", "csv", "md", "html"))
     start = parse_date(since, "--since") if since else None
     end = parse_date(until, "--until") if until else None
@@ -74,6 +75,8 @@ def _measures(report: dict) -> list[list]:
 
 
 def _markdown(report: dict, columns, rows) -> str:
+    from reciprocal import audits
+    from reciprocal.audits.exports import markdown_table
     p = report["period"]
     scope = f" (as {report['for_provider']} may see it)" if report["for_provider"] else ""
     parts = [f"# Fairness audit: {report['scheme_name']}{scope}\n",
@@ -98,6 +101,7 @@ def _ok(value) -> str:
 
 
 def _render(report: dict) -> None:
+    from reciprocal import audits
     p = report["period"]
     scope = f", as {report['for_provider']} may see it" if report["for_provider"] else ""
     out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
@@ -127,6 +131,7 @@ def audit_verify(ctx: typer.Context,
                                                       "verify: fail unless the ledger still holds it."),
                  format: str = typer.Option("table", "--format", help="Output format: table or json.")):
     """Recompute the ledger's hash chain and invariants; name the first entry that fails."""
+    from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
     result = audits.verify(s.database(), anchor)

@@ -5,9 +5,6 @@ from typing import Optional
 
 import typer
 
-from reciprocal.lifecycle.circulate import balance_words
-from reciprocal.lifecycle.circulate import circulate as circulation_of
-
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
 from cli.render import table
 
@@ -18,6 +15,8 @@ def circulate(ctx: typer.Context,
               on: Optional[str] = typer.Option(None, "--on", help="The day, YYYY-MM-DD (default: today)."),
               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """The active requests each member's stock could serve, most urgent first, with its balance."""
+    from reciprocal.lifecycle.circulate import balance_words
+    from reciprocal.lifecycle.circulate import circulate as circulation_of
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()

@@ -6,12 +6,16 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from reciprocal.config import Scheme, load_scheme
-from reciprocal.storage import Database, resolve_url
+# The scheme (pydantic, networkx) and the database (SQLAlchemy) are imported where they are first
+# used, so that `--help` and usage errors do not load them (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from reciprocal.config import Scheme
+    from reciprocal.storage import Database
 
 # Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
 # default; plain messages are never wrapped, so a long path stays on one line.
@@ -26,9 +30,11 @@ class Settings:
     config: Path | None = None
 
     def scheme(self) -> Scheme:
+        from reciprocal.config import load_scheme
         return load_scheme(self.config)
 
     def database(self, *, must_exist: bool = True, scheme: Scheme | None = None) -> Database:
+        from reciprocal.storage import Database, resolve_url
         db = Database(resolve_url(self.db))
         if must_exist:
             db.check_ready(scheme.id if scheme else None)

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import typer
 
-from reciprocal import ledger
-
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
 from cli.render import balances as render_balances
 
@@ -14,6 +12,7 @@ ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
 @ledger_app.command("show")
 def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Balances per provider: homes given minus tenants housed by others, total and by band."""
+    from reciprocal import ledger
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -35,6 +34,7 @@ def ledger_correct(ctx: typer.Context,
 
     The move stays recorded (the household did move); only its effect on the balances is
     reversed. A move can be corrected once."""
+    from reciprocal import ledger
     fmt = parse_format(format)
     if not reason.strip():
         raise typer.BadParameter("a correction needs a reason", param_hint="--reason")

@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from reciprocal.domain import OFFER_FIELDS, OfferStatus
-from reciprocal.lifecycle import run
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, parse_format, settings
 from cli.render import outcome as render_outcome
@@ -44,6 +43,7 @@ def offer_let_outside(ctx: typer.Context, ref: str = typer.Argument(..., help="T
                       on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                       format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """The home was let outside the scheme (a live proposal of it is cancelled, and says so)."""
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.offer_change(s.database(scheme=scheme), scheme, ref, day_or_today(on),

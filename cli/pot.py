@@ -10,12 +10,6 @@ import typer
 from rich.markup import escape
 
 from reciprocal.domain import OfferStatus
-from reciprocal.intake import pot
-from reciprocal.lifecycle import run
-
-
-from reciprocal import scope
-from reciprocal.intake.readers import record_from_options
 
 from cli.context import day_or_today, out, parse_format, print_json, settings
 from cli.render import outcome as render_outcome
@@ -34,6 +28,7 @@ def _plain(record) -> dict:
 
 
 def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -> None:
+    from reciprocal.intake import pot
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -47,6 +42,8 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -
 
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
           for_provider: Optional[str] = None) -> None:
+    from reciprocal import scope
+    from reciprocal.intake import pot
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -70,6 +67,7 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
 
 
 def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fmt: str = "table") -> None:
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -82,6 +80,8 @@ def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fm
 
 
 def _add(ctx: typer.Context, kind: str, values: dict) -> None:
+    from reciprocal.intake import pot
+    from reciprocal.intake.readers import record_from_options
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)

@@ -6,9 +6,6 @@ from typing import Optional
 
 import typer
 
-from reciprocal.audits import board_table, board_title, quarterly as reports
-from reciprocal.audits.exports import csv_text, markdown_table
-
 from cli.audit import FOR_PROVIDER_HELP, OUTPUT_HELP, emit, json_text
 from cli.context import out, parse_format, settings
 from cli.render import table
@@ -28,6 +25,8 @@ def report_quarterly(ctx: typer.Context,
     """By financial quarter (April to March), area and provider: requests circulated, offers made,
     survivor and perpetrator moves, median weeks to move, requests still open, homes owed; and
     the members at their debt limit long enough to go to the board."""
+    from reciprocal.audits import board_table, board_title, quarterly as reports
+    from reciprocal.audits.exports import csv_text, markdown_table
     fmt = parse_format(format, ("table", "json", "csv", "md"))
     s = settings(ctx)
     scheme = s.scheme()

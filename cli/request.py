@@ -7,8 +7,6 @@ from typing import Optional
 import typer
 
 from reciprocal.domain import REQUEST_FIELDS, RequestOutcome
-from reciprocal.lifecycle import run
-from reciprocal.intake import purge
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import outcome as render_outcome
@@ -45,6 +43,7 @@ def request_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="Th
 
 def _change(ctx: typer.Context, action: str, ref: str, on: Optional[str], fmt: str, empty: str,
             **kwargs) -> None:
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.request_change(s.database(scheme=scheme), scheme, action, ref, day_or_today(on), **kwargs)
@@ -130,6 +129,7 @@ def request_purge(ctx: typer.Context,
                   dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be purged."),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Remove closed households' details (data protection); moves and the ledger are kept whole."""
+    from reciprocal.intake import purge
     fmt = parse_format(format)
     day = parse_date(closed_before, "--closed-before")
     result = purge.purge_closed(settings(ctx).database(), day, dry_run=dry_run)

@@ -10,9 +10,6 @@ from typing import Optional
 
 import typer
 
-from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
-from reciprocal.simulation.simulate import simulate as run_simulation
-
 from cli.context import FORMAT_HELP, err, out, parse_format, print_json, settings
 
 SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
@@ -44,6 +41,8 @@ def simulate(ctx: typer.Context,
                                        "seeds (1..N) to average over.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
+    from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+    from reciprocal.simulation.simulate import simulate as run_simulation
     fmt = parse_format(format)
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
