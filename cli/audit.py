@@ -10,14 +10,14 @@ import typer
 
 from reciprocal.errors import AuditFailed
 
-from cli.context import err, out, parse_date, parse_format, print_json, settings
+from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings
 from cli.render import table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
 
 REPORT_FORMAT_HELP = "Output format: table, json, csv, md (Markdown) or html (a self-contained page)."
 FOR_PROVIDER_HELP = "Only what this provider may see (SPEC section 7)."
-OUTPUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
+OUTPUT_HELP = OUT_HELP
 
 
 def emit(text: str, output: Optional[Path]) -> None:
@@ -42,7 +42,9 @@ def audit_fairness(ctx: typer.Context,
                                                        "today or the last round, whichever is later)."),
                    for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                    format: str = typer.Option("table", "--format", help=REPORT_FORMAT_HELP),
-                   output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
+                   output: Optional[Path] = typer.Option(None, "--out", help=OUTPUT_HELP),
+                   old_output: Optional[Path] = typer.Option(None, "--output", "-o", hidden=True,
+                                                             help="Old spelling of --out.")):
     """Per provider: given, received, balance (total and by band), debt limit and offer
     commitment, homes owed and weeks at the limit, weeks to move; scheme measures; members for
     the board; moves between providers; outstanding checklist."""
@@ -50,6 +52,7 @@ def audit_fairness(ctx: typer.Context,
     from reciprocal.audits.exports import csv_text
     from reciprocal.audits.html import fairness_html
     fmt = parse_format(format, ("table", "json", "csv", "md", "html"))
+    output = one_out(output, old_output, "--output")
     start = parse_date(since, "--since") if since else None
     end = parse_date(until, "--until") if until else None
     s = settings(ctx)
@@ -65,7 +68,7 @@ def audit_fairness(ctx: typer.Context,
     elif fmt == "html":
         emit(fairness_html(report), output)
     elif output is not None:
-        raise typer.BadParameter("--output needs --format json, csv, md or html", param_hint="--output")
+        raise typer.BadParameter("--out needs --format json, csv, md or html", param_hint="--out")
     else:
         _render(report)
 

@@ -52,13 +52,24 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-FORMAT_HELP = "Output format: table for people, json for scripts."
+FORMAT_HELP = "Output format: table (for people) or json (for scripts)."
 
 
 def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:
     if value not in allowed:
         raise typer.BadParameter(f"'{value}' is not one of {', '.join(allowed)}", param_hint="--format")
     return value
+
+
+OUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
+
+
+def one_out(out: Path | None, old: Path | None, old_name: str) -> Path | None:
+    """--out, the one spelling of an output file, or the command's old spelling (kept hidden so
+    that scripts written for it still work); both at once must agree."""
+    if out is not None and old is not None and out != old:
+        raise typer.BadParameter(f"give --out or {old_name}, not both", param_hint="--out")
+    return out if out is not None else old
 
 
 def parse_date(value: str, option: str) -> date:

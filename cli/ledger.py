@@ -1,6 +1,8 @@
 """`reciprocal ledger ...`: show the balances, correct a move with a reversing entry."""
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
@@ -26,8 +28,10 @@ def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
 
 @ledger_app.command("correct")
 def ledger_correct(ctx: typer.Context,
-                   move: int = typer.Option(..., "--move", min=1, help="The move whose ledger legs "
-                                            "are reversed."),
+                   move: Optional[int] = typer.Argument(None, min=1, show_default=False, metavar="MOVE",
+                                                        help="The move's id: its ledger legs are reversed."),
+                   old_move: Optional[int] = typer.Option(None, "--move", min=1, hidden=True,
+                                                          help="Old spelling of the MOVE argument."),
                    reason: str = typer.Option(..., "--reason", help="Why (kept in the ledger)."),
                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Reverse a move's two ledger legs with a reason (entries are never edited).
@@ -36,6 +40,12 @@ def ledger_correct(ctx: typer.Context,
     reversed. A move can be corrected once."""
     from reciprocal import ledger
     fmt = parse_format(format)
+    if move is not None and old_move is not None and move != old_move:
+        raise typer.BadParameter("give the move once", param_hint="MOVE")
+    move = move if move is not None else old_move
+    if move is None:
+        raise typer.BadParameter("which move? e.g. `reciprocal ledger correct 12 --reason ...`",
+                                 param_hint="MOVE")
     if not reason.strip():
         raise typer.BadParameter("a correction needs a reason", param_hint="--reason")
     result = ledger.correct(settings(ctx).database(), move, reason)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import (DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
                             only_sqlite, pg_create_database)
-from tests.helpers import reciprocal, reciprocal_many
+from tests.helpers import CONFIG_DIR, reciprocal, reciprocal_many
 
 # SPEC section 4, spelled out here so that the test does not trust the code's own field lists.
 SPEC_OFFER_FIELDS = {"ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
@@ -73,6 +73,33 @@ def test_every_command_and_group_has_help_text():
         assert (command.help or "").strip(), f"`reciprocal {' '.join(path)}` has no help text"
 
 
+def test_every_option_and_argument_has_help_text():
+    """Hidden old spellings included: `--help` is where a coordinator looks first."""
+    missing = [f"reciprocal {' '.join(path)} {'/'.join(getattr(param, 'opts', [param.name]))}"
+               for path, command in _walk(typer.main.get_command(app))
+               for param in command.params if not (getattr(param, "help", None) or "").strip()]
+    assert missing == []
+
+
+def test_every_format_option_names_its_choices():
+    """`--format` help lists the formats it takes: at least json, in words a person can read."""
+    for path, command in _walk(typer.main.get_command(app)):
+        for param in command.params:
+            if "--format" in getattr(param, "opts", ()):
+                assert "json" in param.help and (" or " in param.help or "," in param.help), path
+
+
+OUTPUT_FILE_COMMANDS = ["audit fairness", "report quarterly", "simulate", "bench"]
+
+
+def test_output_files_are_out_everywhere_with_old_spellings_hidden():
+    everything = {" ".join(p): c for p, c in _walk(typer.main.get_command(app))}
+    for name in OUTPUT_FILE_COMMANDS:
+        visible = {o for p in everything[name].params if not getattr(p, "hidden", False)
+                   for o in getattr(p, "opts", ())}
+        assert "--out" in visible and not visible & {"--output", "-o", "--html"}, name
+
+
 HELP_SAMPLE = [(), ("round",), ("proposal", "refuse"), ("offer", "import"), ("config", "validate"),
                ("ledger", "show")]
 
@@ -109,6 +136,20 @@ def test_init_creates_a_database_readable_by_its_owner_only(tmp_path):
     again = reciprocal("init", db=db, cwd=tmp_path)  # idempotent
     assert again.returncode == 0, again.stderr
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_global_options_work_after_the_subcommand(tmp_path):
+    """README writes `reciprocal init --db X`: --db and --config are taken after any subcommand
+    too, and the later one wins."""
+    db = tmp_path / "after.db"
+    made = reciprocal("init", "--db", str(db), "--config", str(CONFIG_DIR), db=None, config=None,
+                      cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert db.exists()
+    listed = reciprocal("round", "list", "--format", "json", "--db", str(db), db=tmp_path / "missing.db",
+                        config=None, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
 
 
 def test_init_is_idempotent_on_the_backend(tmp_path, empty_db_url):
