@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from cli.context import FORMAT_HELP, err, out, parse_format, print_json
+from cli.context import FORMAT_HELP, out, parse_format, print_json
+from cli.progress import activity
 
 # reciprocal.simulation.generator.scale_names(), spelled out so that loading the command does not
 # load the generator (tests/cli/test_startup.py checks that they agree).
@@ -33,8 +34,9 @@ def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(SC
                                  param_hint="--scale")
     chosen = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
     try:
-        result = run_bench(scale, seed, time_limit, chosen,
-                           progress=lambda msg: err.print(f"{msg}...", markup=False))
+        # Each step (generating, each policy) on its own line; on a terminal with a running clock.
+        with activity(plain=True) as say:
+            result = run_bench(scale, seed, time_limit, chosen, progress=say)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--policies") from None
     if output is not None:

@@ -12,6 +12,7 @@ from rich.markup import escape
 from reciprocal.domain import OfferStatus
 
 from cli.context import day_or_today, out, parse_format, print_json, settings
+from cli.progress import activity
 from cli.render import outcome as render_outcome
 from cli.render import table
 
@@ -32,10 +33,11 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
-    if kind == "offer":
-        result = pot.import_offers(db, scheme, file)
-    else:
-        result = pot.import_requests(db, scheme, file, referred=referred)
+    with activity() as say:  # a live status on a terminal: a big file takes a while
+        if kind == "offer":
+            result = pot.import_offers(db, scheme, file, progress=say)
+        else:
+            result = pot.import_requests(db, scheme, file, referred=referred, progress=say)
     out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
               f"already stored unchanged.")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from sqlmodel import Session, select
 
@@ -27,17 +28,26 @@ class ImportResult:
     unchanged: int
 
 
-def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None = None) -> ImportResult:
+def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None = None, *,
+                  progress: Callable[[str], None] | None = None) -> ImportResult:
+    """All rows or none. `progress`, if given, is told each step as it starts (for a status line)."""
+    say = progress or (lambda _message: None)
+    say(f"reading and checking {path.name}")
     rows = read_offers(path, scheme)
     lines = {r.ref: line for line, r in rows}
+    say(f"storing {len(rows):,} offer(s)")
     return _store(db, [r for _, r in rows], OfferRow, offer_from_row, row_from_offer, path.name,
                   lines, _for_request_check(scheme, path.name, lines, today))
 
 
-def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False) -> ImportResult:
+def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False, *,
+                    progress: Callable[[str], None] | None = None) -> ImportResult:
     """Requests land `active` (the member that sent them approved them), or `referred` (awaiting
-    their landlord's approval, `request approve`) when `referred` is set."""
+    their landlord's approval, `request approve`) when `referred` is set. `progress`: as for offers."""
+    say = progress or (lambda _message: None)
+    say(f"reading and checking {path.name}")
     rows = read_requests(path, scheme)
+    say(f"storing {len(rows):,} request(s)")
     records = [r for _, r in rows]
     if referred:
         records = [replace(r, status=RequestStatus.referred) for r in records]

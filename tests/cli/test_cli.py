@@ -204,6 +204,25 @@ def test_offer_import_with_bad_rows_lists_every_one_and_writes_nothing(tmp_path,
     assert count(ready_db, "offer") == 0
 
 
+def test_an_import_shows_its_steps_on_a_terminal_and_nothing_in_a_pipe(tmp_path, ready_db):
+    """A 20,000-row import takes a while: on a terminal, stderr shows each step with a clock.
+    TTY_COMPATIBLE=1 makes Rich treat the pipe as a terminal; without it scripts see nothing."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ENV, write_offers_csv
+    offers = write_offers_csv(tmp_path / "offers.csv", 3)
+    argv = [sys.executable, "-m", "cli.app", "--db", str(ready_db), "--config", str(CONFIG_DIR),
+            "offer", "import", str(offers)]
+    shown = subprocess.run(argv, cwd=tmp_path, env={**ENV, "TTY_COMPATIBLE": "1"}, capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "reading and checking offers.csv" in shown.stderr and "storing 3 offer(s)" in shown.stderr
+    assert "Imported offers.csv: 3 new offer(s)" in shown.stdout
+    piped = reciprocal("offer", "import", str(offers), db=ready_db, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
+
+
 def test_request_with_unknown_provider(tmp_path, ready_db):
     lines = (DEMO_DATA / "requests.csv").read_text().splitlines()
     lines[3] = lines[3].replace("peterborough_city,", "nobody,", 1)
@@ -452,6 +471,11 @@ def test_demo(tmp_path):
     for text in ("Proposals", "Unmatched", "Sum of balances: 0"):
         assert text in proc.stdout
     assert db.exists()
+    # It ends by naming its database and the exact commands to look further.
+    look = proc.stdout.split("Look further", 1)[1]
+    assert f"The demo's database is kept at {db}" in look
+    assert f"reciprocal --db {db} round show 1" in look
+    assert "audit fairness --format html --out" in look
     again = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
     assert again.returncode == 4
     assert "already exists" in again.stderr
