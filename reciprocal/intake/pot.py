@@ -13,7 +13,6 @@ from typing import Callable
 
 from sqlmodel import Session, select
 
-from matching.pinning import standing_failures
 from reciprocal.config import Scheme
 from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
@@ -69,6 +68,7 @@ def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today
     """At intake, an offer made for a household (`for_request`) must name a household that is
     still waiting, and pass every hard rule that does not depend on the day for it: else it could
     never be proposed to that household, and it is refused naming the rule that fails."""
+    from matching.pinning import standing_failures  # the rules load numpy: only when offers are stored
     def check(session: Session, offers: list[Offer]) -> list[Problem]:
         wanted = {o.for_request for o in offers if o.for_request}
         if not wanted:
