@@ -2,26 +2,38 @@
 # Each builds the local virtual environment itself on first use; nothing is installed by hand.
 PYTHON ?= python3
 VENV := .venv
-STAMP := $(VENV)/.installed-stamp
+# Two stamps: `make demo` installs what the command needs to run; `make test` adds the test tools.
+RUNTIME_STAMP := $(VENV)/.installed-runtime-stamp
+DEV_STAMP := $(VENV)/.installed-dev-stamp
 # A hung run is stopped after 25 minutes, so its log is still printed.
 PYTEST := timeout -k 30 1500 $(VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=12
 
 .PHONY: demo test clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
+	@echo "==> creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUNTIME_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing dependencies (the solver, SQLAlchemy, ...): about a minute on first use"
+	$(VENV)/bin/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing dependencies and the test tools: about a minute on first use"
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP) $(RUNTIME_STAMP)
+
+demo: $(RUNTIME_STAMP)
+	@echo "==> running the demo: three weeks of rounds on the example scheme"
 	$(VENV)/bin/reciprocal demo
 
 # The whole suite twice, both runs at once (the machine has two cores): on SQLite, and on a real
 # PostgreSQL server that scripts/pg-test-server starts (the Debian cluster 15/main) or finds in
 # $RECIPROCAL_TEST_DATABASE_URL. Each run's output is printed when both are done. The target fails
 # if either run fails, and fails loudly if PostgreSQL cannot be had: it never skips it.
-test: $(STAMP)
+test: $(DEV_STAMP)
 	@work="$$(mktemp -d)"; status=0; \
 	echo "==> the test suite on SQLite and on PostgreSQL, at once; output follows"; \
 	( env -u RECIPROCAL_TEST_DATABASE_URL $(PYTEST) \

@@ -1,12 +1,14 @@
 """The `reciprocal` command: groups, global options, and the one place errors become exit codes."""
 from __future__ import annotations
 
+import copy as copy_module
 import os
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 
 from reciprocal.errors import ReciprocalError
 
@@ -17,7 +19,37 @@ from cli import provider as provider_group
 from cli import scaffold
 from cli.context import err, out, parse_date, settings
 
-app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.",
+
+class _GlobalOptionsAnywhere(typer.core.TyperGroup):
+    """The root group, which also accepts its --db and --config after any subcommand
+    (`reciprocal init --db X`, `reciprocal round run --db X`), as the README writes them: each
+    command without an option of that name gets a copy that sets the same setting."""
+
+    def __init__(self, **attrs):
+        super().__init__(**attrs)
+        shared = [p for p in self.params if p.name in ("db", "config")]
+        stack = list(self.commands.values())
+        while stack:
+            command = stack.pop()
+            if isinstance(command, typer.core.TyperGroup):
+                stack.extend(command.commands.values())
+                continue
+            for option in shared:
+                if any(option.name == p.name or set(option.opts) & set(getattr(p, "opts", ()))
+                       for p in command.params):
+                    continue  # the command's own option of that name (demo --db) wins
+                copy = copy_module.copy(option)
+                copy.expose_value, copy.callback = False, _set_setting
+                command.params.append(copy)
+
+
+def _set_setting(ctx, param, value):
+    if value is not None:
+        setattr(settings(ctx), param.name, value)
+    return value
+
+
+app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.", cls=_GlobalOptionsAnywhere,
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 config_group.config_app.command("init")(scaffold.config_init)
 app.add_typer(config_group.config_app, name="config")

@@ -8,23 +8,21 @@ from typing import Optional
 
 import typer
 
-from reciprocal import audits
-from reciprocal.audits.html import fairness_html
 from reciprocal.errors import AuditFailed
-from reciprocal.audits.exports import csv_text, markdown_table, write_private
 
-from cli.context import err, out, parse_date, parse_format, print_json, settings
+from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings
 from cli.render import signed, stage, table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
 
 REPORT_FORMAT_HELP = "Output format: table, json, csv, md (Markdown) or html (a self-contained page)."
 FOR_PROVIDER_HELP = "Only what this provider may see (docs/audits.md)."
-OUTPUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
+OUTPUT_HELP = OUT_HELP
 
 
 def emit(text: str, output: Optional[Path]) -> None:
     """Print a rendered export, or write it to a file only its owner can read."""
+    from reciprocal.audits.exports import write_private
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -44,11 +42,17 @@ def audit_fairness(ctx: typer.Context,
                                                        "today or the last round, whichever is later)."),
                    for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                    format: str = typer.Option("table", "--format", help=REPORT_FORMAT_HELP),
-                   output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
+                   output: Optional[Path] = typer.Option(None, "--out", help=OUTPUT_HELP),
+                   old_output: Optional[Path] = typer.Option(None, "--output", "-o", hidden=True,
+                                                             help="Old spelling of --out.")):
     """Per provider: given, received, balance (total and by band), debt limit and offer
     commitment, homes owed and weeks at the limit, weeks to move; scheme measures; members for
     the board; moves between providers; outstanding checklist."""
+    from reciprocal import audits
+    from reciprocal.audits.exports import csv_text
+    from reciprocal.audits.html import fairness_html
     fmt = parse_format(format, ("table", "json", "csv", "md", "html"))
+    output = one_out(output, old_output, "--output")
     start = parse_date(since, "--since") if since else None
     end = parse_date(until, "--until") if until else None
     s = settings(ctx)
@@ -64,7 +68,7 @@ def audit_fairness(ctx: typer.Context,
     elif fmt == "html":
         emit(fairness_html(report), output)
     elif output is not None:
-        raise typer.BadParameter("--output needs --format json, csv, md or html", param_hint="--output")
+        raise typer.BadParameter("--out needs --format json, csv, md or html", param_hint="--out")
     else:
         _render(report)
 
@@ -74,6 +78,8 @@ def _measures(report: dict) -> list[list]:
 
 
 def _markdown(report: dict, columns, rows) -> str:
+    from reciprocal import audits
+    from reciprocal.audits.exports import markdown_table
     p = report["period"]
     scope = f" (as {report['for_provider']} may see it)" if report["for_provider"] else ""
     parts = [f"# Fairness audit: {report['scheme_name']}{scope}\n",
@@ -98,6 +104,7 @@ def _ok(value) -> str:
 
 
 def _render(report: dict) -> None:
+    from reciprocal import audits
     p = report["period"]
     scope = f", as {report['for_provider']} may see it" if report["for_provider"] else ""
     out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
@@ -127,6 +134,7 @@ def audit_verify(ctx: typer.Context,
                                                       "verify: fail unless the ledger still holds it."),
                  format: str = typer.Option("table", "--format", help="Output format: table or json.")):
     """Recompute the ledger's hash chain and invariants; name the first entry that fails."""
+    from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
     result = audits.verify(s.database(), anchor)

@@ -7,12 +7,15 @@ from typing import Optional
 
 import typer
 
-from reciprocal.simulation.generator import scale_names
+from cli.context import FORMAT_HELP, out, parse_format, print_json
+from cli.progress import activity
 
-from cli.context import FORMAT_HELP, err, out, parse_format, print_json
+# reciprocal.simulation.generator.scale_names(), spelled out so that loading the command does not
+# load the generator (tests/cli/test_startup.py checks that they agree).
+SCALES = ("pilot", "regional", "national")
 
 
-def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(scale_names())}."),
+def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(SCALES)}."),
           seed: int = typer.Option(1, min=0, help="Seed of the generated instance."),
           time_limit: float = typer.Option(60.0, min=0.1, max=3600,
                                            help="Seconds for each time-limited baseline."),
@@ -22,6 +25,7 @@ def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(sc
           output: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
           format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Benchmark the engine against the flow limit, one-model CP-SAT and HiGHS, and greedy FCFS."""
+    from reciprocal.simulation.generator import scale_names
     from benchmarks.run import render_table, run_bench  # heavy: only when benchmarking
 
     fmt = parse_format(format)
@@ -30,8 +34,9 @@ def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(sc
                                  param_hint="--scale")
     chosen = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
     try:
-        result = run_bench(scale, seed, time_limit, chosen,
-                           progress=lambda msg: err.print(f"{msg}...", markup=False))
+        # Each step (generating, each policy) on its own line; on a terminal with a running clock.
+        with activity(plain=True) as say:
+            result = run_bench(scale, seed, time_limit, chosen, progress=say)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--policies") from None
     if output is not None:

@@ -6,9 +6,6 @@ from typing import Optional
 import typer
 from rich.text import Text
 
-from reciprocal.lifecycle.circulate import balance_words
-from reciprocal.lifecycle.circulate import circulate as circulation_of
-
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, signed, table
 
@@ -21,6 +18,8 @@ def circulate(ctx: typer.Context,
               limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
               all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """The active requests each member's stock could serve, most urgent first, with its balance."""
+    from reciprocal.lifecycle.circulate import balance_words
+    from reciprocal.lifecycle.circulate import circulate as circulation_of
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()

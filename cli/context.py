@@ -6,15 +6,18 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from reciprocal.config import Scheme, load_scheme
 from reciprocal.errors import printable
-from reciprocal.storage import Database, resolve_url
-from reciprocal.storage.members import check_members
-from reciprocal.working_days import day_problem
+
+# The scheme (pydantic, networkx) and the database (SQLAlchemy) are imported where they are first
+# used, so that `--help` and usage errors do not load them (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from reciprocal.config import Scheme
+    from reciprocal.storage import Database
 
 
 class SafeConsole(Console):
@@ -38,11 +41,14 @@ class Settings:
     config: Path | None = None
 
     def scheme(self) -> Scheme:
+        from reciprocal.config import load_scheme
         return load_scheme(self.config)
 
     def database(self, *, must_exist: bool = True, scheme: Scheme | None = None) -> Database:
         """The database, checked ready; with a scheme, also checked to hold no member that the
         configs do not define (a deleted or renamed provider file), before anything is read."""
+        from reciprocal.storage import Database, resolve_url
+        from reciprocal.storage.members import check_members
         db = Database(resolve_url(self.db))
         if must_exist:
             db.check_ready(scheme.id if scheme else None)
@@ -62,7 +68,7 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-FORMAT_HELP = "Output format: table for people, json for scripts."
+FORMAT_HELP = "Output format: table (for people) or json (for scripts)."
 
 
 def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:
@@ -71,11 +77,23 @@ def parse_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> st
     return value
 
 
+OUT_HELP = "Write to this file (readable by its owner only) instead of standard output."
+
+
+def one_out(out: Path | None, old: Path | None, old_name: str) -> Path | None:
+    """--out, the one spelling of an output file, or the command's old spelling (kept hidden so
+    that scripts written for it still work); both at once must agree."""
+    if out is not None and old is not None and out != old:
+        raise typer.BadParameter(f"give --out or {old_name}, not both", param_hint="--out")
+    return out if out is not None else old
+
+
 def parse_date(value: str, option: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint=option) from None
+    from reciprocal.working_days import day_problem
     problem = day_problem(day)
     if problem:
         raise typer.BadParameter(problem, param_hint=option)

@@ -1,17 +1,21 @@
 """`reciprocal db ...`: the database's schema revision, and upgrading it (Alembic migrations)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from reciprocal.storage import SCHEMA_HEAD, Database, resolve_url
-
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
+
+if TYPE_CHECKING:
+    from reciprocal.storage import Database
 
 db_app = typer.Typer(help="The database: its schema revision, and upgrades to this release.",
                      no_args_is_help=True)
 
 
 def _database(ctx: typer.Context) -> Database:
+    from reciprocal.storage import Database, resolve_url
     return Database(resolve_url(settings(ctx).db))
 
 
@@ -39,6 +43,7 @@ def db_upgrade(ctx: typer.Context, format: str = typer.Option("table", "--format
 @db_app.command("current")
 def db_current(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Show the database's schema revision and the one this release needs."""
+    from reciprocal.storage import SCHEMA_HEAD
     fmt = parse_format(format)
     db = _database(ctx)
     current = db.revision()

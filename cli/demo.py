@@ -10,6 +10,7 @@ signed, and the ledger.
 """
 from __future__ import annotations
 
+import shlex
 import tempfile
 from datetime import date, timedelta
 from importlib import resources
@@ -97,7 +98,20 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
     balances(ledger)
     left = views.proposal_list(db, ["proposed", "nomination_confirmed", "viewing", "accepted"])
     out.print(f"{len(left)} proposal(s) still live; `reciprocal due` lists what each member must do next.")
-    out.print(f"The database is kept at {db.display()}: try `reciprocal --db {db.display()} round show 1`.")
+    _look_further(db.display(), week3)
+
+
+def _look_further(path: str, last_round: date) -> None:
+    """Where the demo's database is, and the exact commands to look at it further."""
+    here = f"--db {shlex.quote(path)}"
+    folder = shlex.quote(str(Path(path).parent / "fairness.html"))
+    out.rule("Look further")
+    out.print(f"The demo's database is kept at {path} (delete it when done). To look further:",
+              markup=False)
+    for command in (f"reciprocal {here} round show 1", f"reciprocal {here} proposal list",
+                    f"reciprocal {here} ledger show", f"reciprocal {here} due --on {last_round}",
+                    f"reciprocal {here} audit fairness --format html --out {folder}"):
+        out.print(f"  {command}", markup=False, soft_wrap=True)
 
 
 def _round(db: Database, scheme, day: date):

@@ -5,9 +5,6 @@ from typing import Optional
 
 import typer
 
-from reciprocal.lifecycle import views
-from reciprocal.working_days import add_working_days
-
 from cli.context import FORMAT_HELP, day_or_today, parse_format, print_json, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, stage, table
 
@@ -21,6 +18,8 @@ def due(ctx: typer.Context,
         limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
         all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """What is due or overdue, by the member who must act: proposal stages and holds to look at again."""
+    from reciprocal.lifecycle import views
+    from reciprocal.working_days import add_working_days
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()

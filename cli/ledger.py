@@ -1,9 +1,9 @@
 """`reciprocal ledger ...`: show the balances, correct a move with a reversing entry."""
 from __future__ import annotations
 
-import typer
+from typing import Optional
 
-from reciprocal import ledger
+import typer
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
 from cli.render import balances as render_balances
@@ -14,6 +14,7 @@ ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
 @ledger_app.command("show")
 def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Balances per provider: homes given minus tenants housed by others, total and by band."""
+    from reciprocal import ledger
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -27,15 +28,24 @@ def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
 
 @ledger_app.command("correct")
 def ledger_correct(ctx: typer.Context,
-                   move: int = typer.Option(..., "--move", min=1, help="The move whose ledger legs "
-                                            "are reversed."),
+                   move: Optional[int] = typer.Argument(None, min=1, show_default=False, metavar="MOVE",
+                                                        help="The move's id: its ledger legs are reversed."),
+                   old_move: Optional[int] = typer.Option(None, "--move", min=1, hidden=True,
+                                                          help="Old spelling of the MOVE argument."),
                    reason: str = typer.Option(..., "--reason", help="Why (kept in the ledger)."),
                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Reverse a move's two ledger legs with a reason (entries are never edited).
 
     The move stays recorded (the household did move); only its effect on the balances is
     reversed. A move can be corrected once."""
+    from reciprocal import ledger
     fmt = parse_format(format)
+    if move is not None and old_move is not None and move != old_move:
+        raise typer.BadParameter("give the move once", param_hint="MOVE")
+    move = move if move is not None else old_move
+    if move is None:
+        raise typer.BadParameter("which move? e.g. `reciprocal ledger correct 12 --reason ...`",
+                                 param_hint="MOVE")
     if not reason.strip():
         raise typer.BadParameter("a correction needs a reason", param_hint="--reason")
     result = ledger.correct(settings(ctx).database(), move, reason)

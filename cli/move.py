@@ -6,8 +6,6 @@ from typing import Optional
 
 import typer
 
-from reciprocal.lifecycle import checklist
-
 from cli.audit import FOR_PROVIDER_HELP
 from cli.context import FORMAT_HELP, out, parse_date, parse_format, print_json, settings
 from cli.render import table
@@ -21,6 +19,7 @@ def move_checklist(ctx: typer.Context,
                    for_provider: Optional[str] = typer.Option(None, "--for-provider", help=FOR_PROVIDER_HELP),
                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """List the post-move checklist items (DA flag, DA referral, Sanctuary check) and their owners."""
+    from reciprocal.lifecycle import checklist
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -40,6 +39,7 @@ def move_done(ctx: typer.Context, move_id: int = typer.Argument(..., min=1, help
                                                "(default: today)."),
               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Tick one checklist item of a move as done (by its owner, the new landlord)."""
+    from reciprocal.lifecycle import checklist
     fmt = parse_format(format)
     day = parse_date(on, "--on") if on else date.today()
     result = checklist.tick(settings(ctx).database(), move_id, item, day)

@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from reciprocal.domain import OFFER_FIELDS, OfferStatus
-from reciprocal.lifecycle import run
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, parse_format, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
@@ -47,6 +46,7 @@ def offer_let_outside(ctx: typer.Context, ref: str = typer.Argument(..., help="T
                       on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                       format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """The home was let outside the scheme (a live proposal of it is cancelled, and says so)."""
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.offer_change(s.database(scheme=scheme), scheme, ref, day_or_today(on),
@@ -56,15 +56,30 @@ def offer_let_outside(ctx: typer.Context, ref: str = typer.Argument(..., help="T
 
 @offer_app.command("add")
 def offer_add(ctx: typer.Context,
-              ref: str = typer.Option(...), provider: str = typer.Option(...),
-              area: str = typer.Option(...), bedrooms: str = typer.Option(...),
-              property_type: str = typer.Option(...), available_from: str = typer.Option(...),
-              floor: Optional[str] = typer.Option(None), step_free: Optional[str] = typer.Option(None),
-              wheelchair_accessible: Optional[str] = typer.Option(None),
-              tenancy_offered: Optional[str] = typer.Option(None),
-              weekly_rent: Optional[str] = typer.Option(None),
-              restrictions: Optional[str] = typer.Option(None, help="e.g. no_perpetrator;age_55_plus"),
-              notes: Optional[str] = typer.Option(None),
+              ref: str = typer.Option(..., help="The offer's case code (letters, digits, - _ / .; no "
+                                      "address)."),
+              provider: str = typer.Option(..., help="The member offering the home (its id in the MoU "
+                                           "config)."),
+              area: str = typer.Option(..., help="The home's area (an area id in the MoU config)."),
+              bedrooms: str = typer.Option(..., help="Number of bedrooms, 0 to 10."),
+              property_type: str = typer.Option(..., help="flat, house, bungalow, maisonette or studio."),
+              available_from: str = typer.Option(..., help="The first day the home can be let, YYYY-MM-DD."),
+              floor: Optional[str] = typer.Option(None, help="The floor it is on, -1 to 60 (0: ground; "
+                                                  "optional)."),
+              step_free: Optional[str] = typer.Option(None, help="yes or no: reachable without steps "
+                                                      "(default no)."),
+              wheelchair_accessible: Optional[str] = typer.Option(None, help="yes or no: usable from a "
+                                                                  "wheelchair (default no)."),
+              tenancy_offered: Optional[str] = typer.Option(None, help="The tenancy granted, a tenancy kind "
+                                                            "of the MoU config, e.g. secure, assured "
+                                                            "(default: from the provider's grants)."),
+              weekly_rent: Optional[str] = typer.Option(None, help="Weekly rent in pounds, e.g. 112.50 "
+                                                        "(optional)."),
+              restrictions: Optional[str] = typer.Option(None, help="Conditions on who may be housed there, "
+                                                         "separated by ;: no_perpetrator, age_55_plus, "
+                                                         "age_65_plus (optional)."),
+              notes: Optional[str] = typer.Option(None, help="Free text for the coordinators (no names or "
+                                                  "addresses)."),
               available_until: Optional[str] = typer.Option(None, help="The last day the home may be "
                                                              "proposed, YYYY-MM-DD (optional)."),
               for_request: Optional[str] = typer.Option(None, help="The request this home is offered "

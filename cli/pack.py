@@ -6,9 +6,11 @@ from typing import List, Optional
 
 import typer
 
-from reciprocal.audits import pack_email, packs
-
 from cli.context import day_or_today, out, settings
+
+# reciprocal.audits.packs.FORMATS, spelled out so that loading the command does not load the
+# audits (tests/cli/test_startup.py checks that they agree).
+PACK_FORMATS = ("md", "html", "csv", "json")
 
 
 def pack(ctx: typer.Context,
@@ -17,11 +19,12 @@ def pack(ctx: typer.Context,
          for_provider: Optional[List[str]] = typer.Option(None, "--for-provider", help="A member's pack "
                                                           "(repeat for several; default: every active member)."),
          on: Optional[str] = typer.Option(None, "--on", help="The pack's day, YYYY-MM-DD (default: today)."),
-         format: str = typer.Option(",".join(packs.FORMATS), "--format", help="Formats, comma-separated: "
+         format: str = typer.Option(",".join(PACK_FORMATS), "--format", help="Formats, comma-separated: "
                                     "md, html, csv, json."),
          send: bool = typer.Option(False, "--send", help="Also email each pack to its member's contact "
                                    "(RECIPROCAL_SMTP_* settings).")):
     """Each member's pack: proposals, requests waiting on it, circulation list, balance and commitment."""
+    from reciprocal.audits import pack_email, packs
     formats = tuple(dict.fromkeys(f.strip() for f in format.split(",") if f.strip()))
     s = settings(ctx)
     scheme = s.scheme()

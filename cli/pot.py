@@ -10,14 +10,9 @@ import typer
 from rich.markup import escape
 
 from reciprocal.domain import OfferStatus
-from reciprocal.intake import pot
-from reciprocal.lifecycle import run
-
-
-from reciprocal import scope
-from reciprocal.intake.readers import record_from_options
 
 from cli.context import day_or_today, out, parse_format, print_json, settings
+from cli.progress import activity
 from cli.render import outcome as render_outcome
 from cli.render import stage, table
 
@@ -34,19 +29,23 @@ def _plain(record) -> dict:
 
 
 def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -> None:
+    from reciprocal.intake import pot
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
-    if kind == "offer":
-        result = pot.import_offers(db, scheme, file)
-    else:
-        result = pot.import_requests(db, scheme, file, referred=referred)
+    with activity() as say:  # a live status on a terminal: a big file takes a while
+        if kind == "offer":
+            result = pot.import_offers(db, scheme, file, progress=say)
+        else:
+            result = pot.import_requests(db, scheme, file, referred=referred, progress=say)
     out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
               f"already stored unchanged.")
 
 
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
           for_provider: Optional[str] = None, limit: Optional[int] = None) -> None:
+    from reciprocal import scope
+    from reciprocal.intake import pot
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -78,6 +77,7 @@ HEADERS = {"bedrooms": "beds", "property_type": "type", "step_free": "step free"
 
 
 def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fmt: str = "table") -> None:
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
@@ -90,6 +90,8 @@ def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fm
 
 
 def _add(ctx: typer.Context, kind: str, values: dict) -> None:
+    from reciprocal.intake import pot
+    from reciprocal.intake.readers import record_from_options
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)

@@ -8,7 +8,6 @@ import typer
 from rich.markup import escape
 
 from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RefusedBy, Role
-from reciprocal.lifecycle import decisions, run, views
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import changes as print_changes
@@ -41,6 +40,7 @@ def proposal_list(ctx: typer.Context,
                   limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
                   all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """List proposals with their stage and due date, newest first."""
+    from reciprocal.lifecycle import views
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -73,6 +73,7 @@ def proposal_list(ctx: typer.Context,
 def proposal_show(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Show one proposal: its stage, due date, reasons and its whole trail."""
+    from reciprocal.lifecycle import views
     fmt = parse_format(format)
     view = views.proposal_view(settings(ctx).database(), proposal_id)
     if fmt == "json":
@@ -98,6 +99,7 @@ def proposal_advance(ctx: typer.Context, proposal_id: int = typer.Argument(..., 
                      on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                      format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Move a proposal to its next stage (signing is `proposal sign`)."""
+    from reciprocal.lifecycle import run
     fmt = parse_format(format)
     stage = _choice(ProposalStatus, to, "--to") if to else None
     role = _choice(Role, by, "--by")
@@ -124,6 +126,7 @@ def proposal_refuse(ctx: typer.Context, proposal_id: int = typer.Argument(..., m
                     on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                     format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """End a proposal as refused; the home and household go back to the pot."""
+    from reciprocal.lifecycle import run
     fmt = parse_format(format)
     party = _choice(RefusedBy, by, "--by")
     s = settings(ctx)
@@ -140,6 +143,7 @@ def proposal_sign(ctx: typer.Context, proposal_id: int = typer.Argument(..., min
                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Record the signed tenancy: the move (ledger, checklist, home let, household moved); safe to repeat."""
+    from reciprocal.lifecycle import run
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -163,6 +167,7 @@ def proposal_import(ctx: typer.Context,
                                                 "tenancy_start where the action needs them."),
                     format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Apply a decisions file (one row per proposal update): all rows or none; safe to repeat."""
+    from reciprocal.lifecycle import decisions
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()

@@ -6,11 +6,8 @@ from typing import Optional
 
 import typer
 
-from reciprocal.audits import board_table, board_title, quarterly as reports
-from reciprocal.audits.exports import csv_text, markdown_table
-
 from cli.audit import FOR_PROVIDER_HELP, OUTPUT_HELP, emit, json_text
-from cli.context import out, parse_format, settings
+from cli.context import one_out, out, parse_format, settings
 from cli.render import table
 
 report_app = typer.Typer(help="Reports for funders: quarterly.", no_args_is_help=True)
@@ -24,11 +21,16 @@ def report_quarterly(ctx: typer.Context,
                                                                 help=FOR_PROVIDER_HELP),
                      format: str = typer.Option("table", "--format", help="Output format: table, json, "
                                                 "csv or md (Markdown)."),
-                     output: Optional[Path] = typer.Option(None, "--output", "-o", help=OUTPUT_HELP)):
+                     output: Optional[Path] = typer.Option(None, "--out", help=OUTPUT_HELP),
+                     old_output: Optional[Path] = typer.Option(None, "--output", "-o", hidden=True,
+                                                               help="Old spelling of --out.")):
     """By financial quarter (April to March), area and provider: requests circulated, offers made,
     survivor and perpetrator moves, median weeks to move, requests still open, homes owed; and
     the members at their debt limit long enough to go to the board."""
+    from reciprocal.audits import board_table, board_title, quarterly as reports
+    from reciprocal.audits.exports import csv_text, markdown_table
     fmt = parse_format(format, ("table", "json", "csv", "md"))
+    output = one_out(output, old_output, "--output")
     s = settings(ctx)
     scheme = s.scheme()
     report = reports.quarterly(s.database(scheme=scheme), scheme, year, for_provider)
@@ -51,7 +53,7 @@ def report_quarterly(ctx: typer.Context,
         parts += ["## Notes\n", "".join(f"- {n}\n" for n in report["notes"])]
         emit("\n".join(parts), output)
     elif output is not None:
-        raise typer.BadParameter("--output needs --format json, csv or md", param_hint="--output")
+        raise typer.BadParameter("--out needs --format json, csv or md", param_hint="--out")
     else:
         scope = f", as {report['for_provider']} may see it" if report["for_provider"] else ""
         out.print(f"[bold]Quarterly report {report['financial_year']}[/bold]{scope}")

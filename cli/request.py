@@ -7,8 +7,6 @@ from typing import Optional
 import typer
 
 from reciprocal.domain import REQUEST_FIELDS, RequestOutcome
-from reciprocal.lifecycle import run
-from reciprocal.intake import purge
 
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
@@ -48,6 +46,7 @@ def request_withdraw(ctx: typer.Context, ref: str = typer.Argument(..., help="Th
 
 def _change(ctx: typer.Context, action: str, ref: str, on: Optional[str], fmt: str, empty: str,
             **kwargs) -> None:
+    from reciprocal.lifecycle import run
     s = settings(ctx)
     scheme = s.scheme()
     outcome = run.request_change(s.database(scheme=scheme), scheme, action, ref, day_or_today(on), **kwargs)
@@ -106,19 +105,37 @@ def request_close(ctx: typer.Context, ref: str = typer.Argument(..., help="The r
 
 @request_app.command("add")
 def request_add(ctx: typer.Context,
-                ref: str = typer.Option(...), provider: str = typer.Option(...),
-                kind: str = typer.Option(...), current_tenancy: str = typer.Option(...),
-                bedrooms_needed: str = typer.Option(...), risk: str = typer.Option(...),
-                referred_on: str = typer.Option(...),
-                max_bedrooms: Optional[str] = typer.Option(None),
-                needs_step_free: Optional[str] = typer.Option(None),
-                needs_wheelchair: Optional[str] = typer.Option(None),
-                avoid_areas: Optional[str] = typer.Option(None, help="e.g. fenland;peterborough"),
-                preferred_areas: Optional[str] = typer.Option(None),
-                age: Optional[str] = typer.Option(None),
-                survivor_area: Optional[str] = typer.Option(None),
-                survivor_consent: Optional[str] = typer.Option(None),
-                safety_decision_on: Optional[str] = typer.Option(None)):
+                ref: str = typer.Option(..., help="The request's pseudonymous case code (letters, "
+                                        "digits, - _ / .; no names)."),
+                provider: str = typer.Option(..., help="The household's current landlord (a member id in "
+                                             "the MoU config)."),
+                kind: str = typer.Option(..., help="survivor or perpetrator."),
+                current_tenancy: str = typer.Option(..., help="The tenancy held now, a tenancy kind of the "
+                                                    "MoU config, e.g. secure, assured; a move never "
+                                                    "grants a less secure one."),
+                bedrooms_needed: str = typer.Option(..., help="Bedrooms the household needs, 0 to 10."),
+                risk: str = typer.Option(..., help="high, medium or standard."),
+                referred_on: str = typer.Option(..., help="The day the household was referred, YYYY-MM-DD."),
+                max_bedrooms: Optional[str] = typer.Option(None, help="The most bedrooms it may be offered, "
+                                                           "0 to 10 (default: the scheme's terms)."),
+                needs_step_free: Optional[str] = typer.Option(None, help="yes or no: needs a home without "
+                                                              "steps (default no)."),
+                needs_wheelchair: Optional[str] = typer.Option(None, help="yes or no: needs a wheelchair-"
+                                                               "accessible home (default no)."),
+                avoid_areas: Optional[str] = typer.Option(None, help="Areas unsafe for this household, "
+                                                          "separated by ; e.g. fenland;peterborough."),
+                preferred_areas: Optional[str] = typer.Option(None, help="Areas the household would "
+                                                              "rather live in, separated by ; (optional)."),
+                age: Optional[str] = typer.Option(None, help="Age band where an offer's restriction needs "
+                                                  "it: 16-24, 25-34, 35-44, 45-54, 55-64 or 65+."),
+                survivor_area: Optional[str] = typer.Option(None, help="Perpetrator request: the area where "
+                                                            "the survivor stays (never placed there or "
+                                                            "near)."),
+                survivor_consent: Optional[str] = typer.Option(None, help="Perpetrator request: yes or no, "
+                                                               "the survivor consents to the move."),
+                safety_decision_on: Optional[str] = typer.Option(None, help="Perpetrator request: the day "
+                                                                 "the multi-agency decision found the move "
+                                                                 "safe, YYYY-MM-DD.")):
     """Add one request (fields as in the CSV)."""
     values = dict(locals())
     values.pop("ctx")
@@ -133,6 +150,7 @@ def request_purge(ctx: typer.Context,
                   dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be purged."),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Remove closed households' details (data protection); moves and the ledger are kept whole."""
+    from reciprocal.intake import purge
     fmt = parse_format(format)
     day = parse_date(closed_before, "--closed-before")
     result = purge.purge_closed(settings(ctx).database(), day, dry_run=dry_run)

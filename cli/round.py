@@ -7,7 +7,6 @@ from typing import Optional
 import typer
 
 from reciprocal.errors import StateError
-from reciprocal.lifecycle import rounds, run, views
 
 from cli.context import FORMAT_HELP, day_or_today, out, parse_format, print_json, settings
 from cli.render import changes as print_changes
@@ -26,6 +25,7 @@ def round_run(ctx: typer.Context,
               all_rows: bool = typer.Option(False, "--all", help=ALL_HELP),
               bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP)):
     """This week's round: lapse what is overdue (case by case), then match the free pot."""
+    from reciprocal.lifecycle import run, views
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
@@ -55,6 +55,7 @@ def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, he
                all_rows: bool = typer.Option(False, "--all", help=ALL_HELP),
                bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP)):
     """Show a round: proposals with their stage and reasons, unmatched requests with reasons, objectives."""
+    from reciprocal.lifecycle import views
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme() if for_provider is not None else None
@@ -91,6 +92,7 @@ def round_close(round_id: int = typer.Argument(0, help="Not used any more."),
 @round_app.command("list")
 def round_list(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """List rounds with how their proposals stand."""
+    from reciprocal.lifecycle import rounds
     fmt = parse_format(format)
     rows = rounds.list_rounds(settings(ctx).database())
     if fmt == "json":

@@ -10,10 +10,7 @@ from typing import Optional
 
 import typer
 
-from reciprocal.simulation.simulate import SETTINGS, aligned_table, rates_for, render_table, to_json, write_html
-from reciprocal.simulation.simulate import simulate as run_simulation
-
-from cli.context import FORMAT_HELP, err, out, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, err, one_out, out, parse_format, print_json, settings
 
 SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
                 "year per 16 members); stress: London's volume with one offer per five requests; "
@@ -27,8 +24,11 @@ def simulate(ctx: typer.Context,
                                       "gives the same result."),
              setting: str = typer.Option("default", "--setting", help=SETTING_HELP),
              format: str = typer.Option("table", "--format", help=FORMAT_HELP),
-             html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained "
-                                                 "HTML report (charts of balances and waiting times)."),
+             html: Optional[Path] = typer.Option(None, "--out", help="Also write a self-contained "
+                                                 "HTML report (charts of balances and waiting times) to "
+                                                 "this file."),
+             old_html: Optional[Path] = typer.Option(None, "--html", hidden=True,
+                                                     help="Old spelling of --out."),
              requests_per_year: Optional[float] = typer.Option(
                  None, "--requests-per-year", min=0, help="Override the setting's request volume."),
              offers_per_year: Optional[float] = typer.Option(
@@ -44,7 +44,10 @@ def simulate(ctx: typer.Context,
                                        "seeds (1..N) to average over.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
+    from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+    from reciprocal.simulation.simulate import simulate as run_simulation
     fmt = parse_format(format)
+    html = one_out(html, old_html, "--html")
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
     scheme = settings(ctx).scheme()
@@ -88,6 +91,7 @@ STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
 
 
 def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
+    from reciprocal.simulation.simulate import aligned_table
     from reciprocal.simulation.stages import compare_flows
 
     with err.status("simulating proposals through their stages..."):

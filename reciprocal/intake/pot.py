@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from sqlmodel import Session, select
 
-from matching.pinning import standing_failures
 from reciprocal.config import Scheme
 from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
@@ -27,17 +27,26 @@ class ImportResult:
     unchanged: int
 
 
-def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None = None) -> ImportResult:
+def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None = None, *,
+                  progress: Callable[[str], None] | None = None) -> ImportResult:
+    """All rows or none. `progress`, if given, is told each step as it starts (for a status line)."""
+    say = progress or (lambda _message: None)
+    say(f"reading and checking {path.name}")
     rows = read_offers(path, scheme)
     lines = {r.ref: line for line, r in rows}
+    say(f"storing {len(rows):,} offer(s)")
     return _store(db, [r for _, r in rows], OfferRow, offer_from_row, row_from_offer, path.name,
                   lines, _for_request_check(scheme, path.name, lines, today))
 
 
-def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False) -> ImportResult:
+def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False, *,
+                    progress: Callable[[str], None] | None = None) -> ImportResult:
     """Requests land `active` (the member that sent them approved them), or `referred` (awaiting
-    their landlord's approval, `request approve`) when `referred` is set."""
+    their landlord's approval, `request approve`) when `referred` is set. `progress`: as for offers."""
+    say = progress or (lambda _message: None)
+    say(f"reading and checking {path.name}")
     rows = read_requests(path, scheme)
+    say(f"storing {len(rows):,} request(s)")
     records = [r for _, r in rows]
     if referred:
         records = [replace(r, status=RequestStatus.referred) for r in records]
@@ -59,6 +68,7 @@ def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today
     """At intake, an offer made for a household (`for_request`) must name a household that is
     still waiting, and pass every hard rule that does not depend on the day for it: else it could
     never be proposed to that household, and it is refused naming the rule that fails."""
+    from matching.pinning import standing_failures  # the rules load numpy: only when offers are stored
     def check(session: Session, offers: list[Offer]) -> list[Problem]:
         wanted = {o.for_request for o in offers if o.for_request}
         if not wanted:

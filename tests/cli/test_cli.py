@@ -17,9 +17,9 @@ from cli.app import app
 
 from sqlalchemy.engine import make_url
 
-from tests.conftest import (CONFIG_DIR, DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
+from tests.conftest import (DEMO_DATA, ON_POSTGRES, copy_database, count, drop_database,
                             no_traceback, only_sqlite, pg_create_database)
-from tests.helpers import reciprocal, reciprocal_many
+from tests.helpers import CONFIG_DIR, reciprocal, reciprocal_many
 
 # SPEC section 4, spelled out here so that the test does not trust the code's own field lists.
 SPEC_OFFER_FIELDS = {"ref", "provider", "area", "bedrooms", "property_type", "floor", "step_free",
@@ -73,6 +73,33 @@ def test_every_command_and_group_has_help_text():
         assert (command.help or "").strip(), f"`reciprocal {' '.join(path)}` has no help text"
 
 
+def test_every_option_and_argument_has_help_text():
+    """Hidden old spellings included: `--help` is where a coordinator looks first."""
+    missing = [f"reciprocal {' '.join(path)} {'/'.join(getattr(param, 'opts', [param.name]))}"
+               for path, command in _walk(typer.main.get_command(app))
+               for param in command.params if not (getattr(param, "help", None) or "").strip()]
+    assert missing == []
+
+
+def test_every_format_option_names_its_choices():
+    """`--format` help lists the formats it takes: at least json, in words a person can read."""
+    for path, command in _walk(typer.main.get_command(app)):
+        for param in command.params:
+            if "--format" in getattr(param, "opts", ()):
+                assert "json" in param.help and (" or " in param.help or "," in param.help), path
+
+
+OUTPUT_FILE_COMMANDS = ["audit fairness", "report quarterly", "simulate", "bench"]
+
+
+def test_output_files_are_out_everywhere_with_old_spellings_hidden():
+    everything = {" ".join(p): c for p, c in _walk(typer.main.get_command(app))}
+    for name in OUTPUT_FILE_COMMANDS:
+        visible = {o for p in everything[name].params if not getattr(p, "hidden", False)
+                   for o in getattr(p, "opts", ())}
+        assert "--out" in visible and not visible & {"--output", "-o", "--html"}, name
+
+
 HELP_SAMPLE = [(), ("round",), ("proposal", "refuse"), ("offer", "import"), ("config", "validate"),
                ("ledger", "show")]
 
@@ -109,6 +136,20 @@ def test_init_creates_a_database_readable_by_its_owner_only(tmp_path):
     again = reciprocal("init", db=db, cwd=tmp_path)  # idempotent
     assert again.returncode == 0, again.stderr
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_global_options_work_after_the_subcommand(tmp_path):
+    """README writes `reciprocal init --db X`: --db and --config are taken after any subcommand
+    too, and the later one wins."""
+    db = tmp_path / "after.db"
+    made = reciprocal("init", "--db", str(db), "--config", str(CONFIG_DIR), db=None, config=None,
+                      cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert db.exists()
+    listed = reciprocal("round", "list", "--format", "json", "--db", str(db), db=tmp_path / "missing.db",
+                        config=None, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
 
 
 def test_init_is_idempotent_on_the_backend(tmp_path, empty_db_url):
@@ -161,6 +202,25 @@ def test_offer_import_with_bad_rows_lists_every_one_and_writes_nothing(tmp_path,
         "  offers.csv:9: provider: unknown provider 'nobody'",
     ]
     assert count(ready_db, "offer") == 0
+
+
+def test_an_import_shows_its_steps_on_a_terminal_and_nothing_in_a_pipe(tmp_path, ready_db):
+    """A 20,000-row import takes a while: on a terminal, stderr shows each step with a clock.
+    TTY_COMPATIBLE=1 makes Rich treat the pipe as a terminal; without it scripts see nothing."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ENV, write_offers_csv
+    offers = write_offers_csv(tmp_path / "offers.csv", 3)
+    argv = [sys.executable, "-m", "cli.app", "--db", str(ready_db), "--config", str(CONFIG_DIR),
+            "offer", "import", str(offers)]
+    shown = subprocess.run(argv, cwd=tmp_path, env={**ENV, "TTY_COMPATIBLE": "1"}, capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "reading and checking offers.csv" in shown.stderr and "storing 3 offer(s)" in shown.stderr
+    assert "Imported offers.csv: 3 new offer(s)" in shown.stdout
+    piped = reciprocal("offer", "import", str(offers), db=ready_db, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
 
 
 def test_request_with_unknown_provider(tmp_path, ready_db):
@@ -413,6 +473,11 @@ def test_demo(tmp_path):
     # No ./mou_configs, no --config: the demo, and only the demo, uses the shipped example, and says so.
     assert f"MoU configs: {CONFIG_DIR}" in proc.stdout
     assert db.exists()
+    # It ends by naming its database and the exact commands to look further.
+    look = proc.stdout.split("Look further", 1)[1]
+    assert f"The demo's database is kept at {db}" in look
+    assert f"reciprocal --db {db} round show 1" in look
+    assert "audit fairness --format html --out" in look
     again = reciprocal("demo", "--db", str(db), db=None, config=None, cwd=tmp_path)
     assert again.returncode == 4
     assert "already exists" in again.stderr
