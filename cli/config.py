@@ -6,10 +6,7 @@ import sys
 import typer
 from rich.markup import escape
 
-from reciprocal.config import ConfigReport, check_configs
 from reciprocal.errors import DatabaseError, Problem
-from reciprocal.storage import Database, resolve_url
-from reciprocal.storage.members import undefined_member_problems
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
 from cli.render import table
@@ -24,6 +21,9 @@ def config_validate(ctx: typer.Context,
                                             "every member with records there must have a provider file.")):
     """Check every MoU config; report every problem with file, line and key path."""
     s = settings(ctx)
+    from reciprocal.config import check_configs
+    from reciprocal.storage import Database, resolve_url
+
     report = check_configs(s.config)
     out.print(f"MoU configs: {report.root}", markup=False)
     database = Database(resolve_url(s.db)) if db else None
@@ -38,8 +38,9 @@ def config_validate(ctx: typer.Context,
               f"({scheme.source}){checked}", markup=False)
 
 
-def _database_problems(database: Database, report: ConfigReport) -> list[Problem]:
+def _database_problems(database, report) -> list[Problem]:
     """The database's side of `validate --db`: not ready, or naming members no file defines."""
+    from reciprocal.storage.members import undefined_member_problems
     try:
         database.check_ready(report.scheme.id if report.scheme else None)
     except DatabaseError as exc:

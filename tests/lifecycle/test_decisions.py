@@ -63,7 +63,7 @@ def test_a_decisions_file_applies_every_row_in_order_and_again_changes_nothing(d
 def test_every_bad_cell_is_named_and_nothing_is_written(db, scheme, week1, tmp_path):
     path = write(tmp_path / "bad.csv", [
         {"proposal": "x", "action": "accept", "on": "2026-11-24"},
-        {"proposal": week1["RQ-0101"], "action": "approve", "on": "24/11/2026"},
+        {"proposal": week1["RQ-0101"], "action": "approve", "on": "31/11/2026"},  # no such day
         {"proposal": week1["RQ-0101"], "action": "refuse", "on": "2026-11-24", "by": "household",
          "reason": "because"},
         {"proposal": week1["RQ-0101"], "action": "sign", "on": "2026-11-24"},
