@@ -134,7 +134,8 @@ def run_cpsat(instance: Instance, bands, time_limit: float) -> dict:
     return {"seconds": round(time.perf_counter() - t0, 2), "pairs": inst.n_pairs,
             "moves": len(solution.chosen),
             "levels": [{"name": lv.name, "status": lv.status, "value": lv.value, "bound": lv.bound,
-                        "gap": round(lv.gap, 6), "seconds": round(lv.seconds, 3)} for lv in solution.levels]}
+                        "gap": round(lv.gap, 6), "seconds": round(lv.seconds, 3), "method": lv.method}
+                       for lv in solution.levels]}
 
 
 def _prepared(instance: Instance, bands):
@@ -162,7 +163,8 @@ def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True) -> 
     return {"seconds": round(time.perf_counter() - t0, 2), "prepare_seconds": round(prep, 2),
             "pairs": inst.n_pairs, "moves": len(solution.chosen),
             "levels": [{"name": lv.name, "status": lv.status, "value": lv.value, "bound": lv.bound,
-                        "gap": round(lv.gap, 6), "seconds": round(lv.seconds, 3)} for lv in solution.levels]}
+                        "gap": round(lv.gap, 6), "seconds": round(lv.seconds, 3), "method": lv.method}
+                       for lv in solution.levels]}
 
 
 RUNNERS = {"engine": run_engine, "cpsat": run_cpsat, "mip": run_mip,

@@ -26,6 +26,10 @@ class LevelReport:
     bound: int
     status: str
     seconds: float
+    # Said plainly when the level is not proven optimal (a time limit reached, no solution found).
+    note: str = ""
+    # How the level was solved, for the benchmarks ("lp", "mip"; empty where there is one way).
+    method: str = ""
 
     @property
     def gap(self) -> float:

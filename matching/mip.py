@@ -26,6 +26,7 @@ back to the band limits, or the pins alone). Either way the round proceeds; noth
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections import defaultdict
@@ -234,7 +235,9 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
         lp = _run(model, c, maximize, False, time_limit - (time.perf_counter() - began))
         x_lp = None if lp.values is None else lp.values[:n]
         status, dual = "FEASIBLE", lp.dual_bound if lp.optimal else math.inf * (1 if maximize else -1)
-        if lp.optimal and x_lp is not None and np.all(np.abs(x_lp - np.round(x_lp)) <= TOLERANCE):
+        method_lp = (lp.optimal and x_lp is not None
+                     and bool(np.all(np.abs(x_lp - np.round(x_lp)) <= TOLERANCE)))
+        if method_lp:
             # The LP optimum is integral: optimal for the level.
             found = x_lp > 0.5
             found_value = obj.value(inst, [inst.pairs[k] for k in np.flatnonzero(found)])
@@ -259,7 +262,8 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
         if bound == value:
             status = "OPTIMAL"
         solution.levels.append(LevelReport(obj.name, obj.sense, value, bound, status,
-                                           time.perf_counter() - t0))
+                                           time.perf_counter() - t0, _note(status, time_limit),
+                                           "lp" if x_lp is not None and method_lp else "mip"))
         # Keep this level's value for the levels after it: by the LP's optimal face when the LP
         # optimum is the level's optimum, else by a row.
         if (status == "OPTIMAL" and lp.optimal and lp.duals is not None
@@ -275,11 +279,23 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
     for k, (obj, lv) in enumerate(zip(objectives, solution.levels)):
         final = obj.value(inst, chosen)
         if final != lv.value:
-            solution.levels[k] = LevelReport(lv.name, lv.sense, final, lv.bound,
-                                             "OPTIMAL" if final == lv.bound else "FEASIBLE", lv.seconds)
+            status = "OPTIMAL" if final == lv.bound else "FEASIBLE"
+            solution.levels[k] = dataclasses.replace(
+                lv, value=final, status=status,
+                note=_note(status, time_limit) or "kept by a later level at another optimum")
     solution.chosen = chosen
     solution.seconds = time.perf_counter() - began
     return solution
+
+
+def _note(status: str, time_limit: float) -> str:
+    if status == "OPTIMAL":
+        return ""
+    if status == NO_SOLUTION:
+        return (f"time limit ({time_limit:g} s) reached before any solution of this level was found: "
+                "the previous level's solution is kept; value and proven bound as shown")
+    return (f"time limit ({time_limit:g} s) reached: the best solution found is kept, "
+            "not proven optimal; value and proven bound as shown")
 
 
 def _objective(model: _Model, obj: Objective, inst: MatchingInstance, received, given
