@@ -47,7 +47,8 @@ ROUND150 = {
 # The three of them on which the old CP-SAT path ran out of its 60 s (measured; the others it
 # proved, in 0.7 to 12 s).
 ISSUE_13 = ("round150-f", "round150-g", "round150-i")
-REGIONAL = {"regional-0": (0, 1), "regional-1": (1, 1)}  # name -> (band limit, seed)
+REGIONAL = {"regional-0": (0, 1), "regional-1": (1, 1),  # name -> (band limit, seed)
+            "regional-0-s2": (0, 2), "regional-1-s2": (1, 2), "regional-1-s3": (1, 3)}
 
 
 def with_band_limit(instance: Instance, limit: int) -> Instance:
