@@ -142,6 +142,8 @@ class _Model:
 class _Result:
     """What one HiGHS solve gave: status, objective and bound, and dense primal/dual vectors."""
 
+    failure = ""  # why the solver gave no answer at all, when it raised
+
     def __init__(self, proto, n_vars: int, n_rows: int):
         term = proto.termination
         self.optimal = term.reason == result_pb2.TERMINATION_REASON_OPTIMAL
@@ -177,9 +179,15 @@ def _run(model: _Model, objective: np.ndarray, maximize: bool, integer: bool, se
         h = model_params.solution_hints.add()
         h.variable_values.ids.extend(range(model.n))
         h.variable_values.values.extend(hint.astype(float).tolist())
-    proto = core_solver.solve(model.proto(objective, maximize, integer), SOLVER.value,
-                              StreamableSolverInitArguments().to_proto(), params.to_proto(),
-                              model_params, None, CallbackRegistration().to_proto(), None, None)
+    try:
+        proto = core_solver.solve(model.proto(objective, maximize, integer), SOLVER.value,
+                                  StreamableSolverInitArguments().to_proto(), params.to_proto(),
+                                  model_params, None, CallbackRegistration().to_proto(), None, None)
+    except Exception as exc:  # a solver failure is a level without a solution, never a crash
+        failed = _Result(result_pb2.SolveResultProto(), len(model.lb), len(model.rows))
+        failed.dual_bound = math.inf if maximize else -math.inf
+        failed.failure = f"{type(exc).__name__}: {exc}"
+        return failed
     return _Result(proto, len(model.lb), len(model.rows))
 
 
@@ -235,6 +243,7 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
         lp = _run(model, c, maximize, False, time_limit - (time.perf_counter() - began))
         x_lp = None if lp.values is None else lp.values[:n]
         status, dual = "FEASIBLE", lp.dual_bound if lp.optimal else math.inf * (1 if maximize else -1)
+        failure = ""
         method_lp = (lp.optimal and x_lp is not None
                      and bool(np.all(np.abs(x_lp - np.round(x_lp)) <= TOLERANCE)))
         if method_lp:
@@ -254,6 +263,7 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
                     current, value = found, found_value
             else:
                 status = NO_SOLUTION  # the previous level's solution stands
+                failure = mip.failure or lp.failure
             if math.isfinite(mip.dual_bound):
                 dual = min(dual, mip.dual_bound) if maximize else max(dual, mip.dual_bound)
         if not math.isfinite(dual):
@@ -262,7 +272,7 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
         if bound == value:
             status = "OPTIMAL"
         solution.levels.append(LevelReport(obj.name, obj.sense, value, bound, status,
-                                           time.perf_counter() - t0, _note(status, time_limit),
+                                           time.perf_counter() - t0, _note(status, time_limit, failure),
                                            "lp" if x_lp is not None and method_lp else "mip"))
         # Keep this level's value for the levels after it: by the LP's optimal face when the LP
         # optimum is the level's optimum, else by a row.
@@ -279,23 +289,27 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
     for k, (obj, lv) in enumerate(zip(objectives, solution.levels)):
         final = obj.value(inst, chosen)
         if final != lv.value:
-            status = "OPTIMAL" if final == lv.bound else "FEASIBLE"
             solution.levels[k] = dataclasses.replace(
-                lv, value=final, status=status,
-                note=_note(status, time_limit) or "kept by a later level at another optimum")
+                lv, value=final, status="OPTIMAL" if final == lv.bound else "FEASIBLE",
+                note="the final answer holds another value at this level than the level's own "
+                     "solution (floating point in the solver); value as the answer has it, bound "
+                     "as proven")
     solution.chosen = chosen
     solution.seconds = time.perf_counter() - began
     return solution
 
 
-def _note(status: str, time_limit: float) -> str:
+def _note(status: str, time_limit: float, failure: str = "") -> str:
+    """A level that is not proven optimal, said plainly."""
     if status == "OPTIMAL":
         return ""
     if status == NO_SOLUTION:
-        return (f"time limit ({time_limit:g} s) reached before any solution of this level was found: "
-                "the previous level's solution is kept; value and proven bound as shown")
-    return (f"time limit ({time_limit:g} s) reached: the best solution found is kept, "
-            "not proven optimal; value and proven bound as shown")
+        why = f"the solver failed ({failure})" if failure else \
+            f"the solver stopped (time limit {time_limit:g} s)"
+        return (f"{why} before finding any solution of this level: the previous level's solution "
+                "is kept; value and proven bound as shown")
+    return (f"the solver stopped (time limit {time_limit:g} s) before proving this level optimal: "
+            "the best solution found is kept; value and proven bound as shown")
 
 
 def _objective(model: _Model, obj: Objective, inst: MatchingInstance, received, given

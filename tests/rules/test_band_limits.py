@@ -200,6 +200,19 @@ def test_a_time_limit_reached_answers_with_the_start_and_its_gaps(monkeypatch):
     assert any(level["status"] == mip.NO_SOLUTION for level in result.objectives)
 
 
+def test_a_solver_that_fails_outright_is_a_level_without_a_solution_not_a_crash(monkeypatch):
+    instance, bands = _generated(seed=3, limit=1)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("solver unavailable")
+
+    monkeypatch.setattr(mip.core_solver, "solve", fails)
+    result = solve_round(instance.scheme, instance.on, instance.requests, instance.offers,
+                         instance.balances, band_balances=bands)
+    failed = [level for level in result.objectives if level["status"] == mip.NO_SOLUTION]
+    assert failed and all("solver unavailable" in level["note"] for level in failed)
+
+
 def test_a_tiny_time_limit_still_answers_with_each_levels_status_and_gap():
     """A real time limit far too short: the round still answers, every level either proven or
     marked with its bound, gap and a note; the answer keeps every rule (checked in solve_round)."""
