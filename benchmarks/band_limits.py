@@ -13,10 +13,19 @@ The generator gives total balances only; `band_balances` splits each member's to
 scheme's three bands (deterministically from the seed), every band account within the band limit,
 so that some members have room in some bands and none in others.
 
-`engine` is `matching.engine.solve_round` as it stands; `cpsat` is the one-model CP-SAT path
-(`matching.cpsat.solve`) the engine used before, run on the same instance for comparison. Each
-row gives the status, value, bound and seconds per level. Run it alone: timings compete for the
-machine's cores.
+Solvers (`--solvers`, comma-separated):
+
+- `engine`: `matching.engine.solve_round` as it stands (the band path: `matching.mip`), everything
+  included (pairs, pins, the flow start, explanations, the rule check);
+- `mip`: `matching.mip.solve_mip` alone from the flow start, with how each level was proven
+  (`lp`: the LP optimum was integral; `mip`: branch and bound);
+- `mip-only`: the same hierarchy with every level solved as a MIP and locked in by a row (the LP
+  step hidden): the plain "MIP level by level" candidate;
+- `cpsat`: the one-model CP-SAT path (`matching.cpsat.solve`) the engine took before issue 13;
+- `cpsat-hint`: the same with its first level hinted by the flow solution cut back.
+
+Each row gives the status, value, bound and seconds per level. Run it alone: timings compete for
+the machine's cores.
 """
 from __future__ import annotations
 
@@ -160,7 +169,7 @@ def _prepared(instance: Instance, bands):
     return inst, objectives_for(instance.scheme.config.matching.objectives)
 
 
-def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True) -> dict:
+def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True, lp_first: bool = True) -> dict:
     """`matching.mip.solve_mip` alone, from the flow solution cut back (warm) or from the pins."""
     from matching.flow import solve_flow
     from matching.mip import cut_back, solve_mip
@@ -169,7 +178,7 @@ def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True) -> 
     inst, objectives = _prepared(instance, bands)
     start = cut_back(inst, solve_flow(inst, objectives).chosen, objectives) if warm else None
     prep = time.perf_counter() - t0
-    solution = solve_mip(inst, objectives, time_limit, start)
+    solution = solve_mip(inst, objectives, time_limit, start, lp_first=lp_first)
     return {"seconds": round(time.perf_counter() - t0, 2), "prepare_seconds": round(prep, 2),
             "pairs": inst.n_pairs, "moves": len(solution.chosen),
             "levels": [{"name": lv.name, "status": lv.status, "value": lv.value, "bound": lv.bound,
@@ -177,7 +186,7 @@ def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True) -> 
                        for lv in solution.levels]}
 
 
-RUNNERS = {"engine": run_engine, "cpsat": run_cpsat, "mip": run_mip,
+RUNNERS = {"engine": run_engine, "cpsat": run_cpsat, "mip": run_mip, "mip-only": lambda i, b, t: run_mip(i, b, t, lp_first=False),
            "cpsat-hint": lambda i, b, t: run_cpsat(i, b, t, hint=True),
            "mip-cold": lambda i, b, t: run_mip(i, b, t, warm=False)}
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching import check, cpsat, mip
+from matching import check, cpsat, engine, mip
 from matching.engine import solve_round
 from matching.instance import build_instance
 from matching.objectives import objectives_for
@@ -91,32 +91,13 @@ band_balances_st = st.fixed_dictionaries(
     {p: st.fixed_dictionaries({b: st.integers(-1, 2) for b in BANDS}) for p in PROVIDERS})
 
 
-def _without_lp(real_run):
-    """`matching.mip._run` as if every LP relaxation had failed: each level is then solved as a
-    MIP and locked in by a row (the path a fractional LP takes)."""
-    def run(model, objective, maximize, integer, seconds, hint=None):
-        if integer:
-            return real_run(model, objective, maximize, integer, seconds, hint)
-        result = real_run(model, objective, maximize, integer, seconds, hint)
-        result.optimal, result.values, result.duals, result.reduced = False, None, None, None
-        result.dual_bound = float("inf") if maximize else float("-inf")
-        return result
-    return run
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(round_=round_st(max_requests=5, max_offers=5), balances=balances_st())
 def test_band_limited_rounds_match_brute_force(round_, balances):
     requests, offers = round_
     scheme = banded(SCHEME, band_max_debt=0, max_debt=2)
     result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
-    original = oracle.respects_debt_limit
-    try:
-        oracle.respects_debt_limit = lambda m, rq, of, bal, sc=scheme: (
-            original(m, rq, of, bal, sc) and band_feasible(m, rq, of, sc, 0))
-        optimum, _ = brute_force(scheme, ROUND_DAY, requests, offers, balances)
-    finally:
-        oracle.respects_debt_limit = original
+    optimum = brute_force_with_bands(scheme, requests, offers, balances, 0)
     got = {o["name"]: o["value"] for o in result.objectives}
     assert got == optimum
     assert all(o["value"] == o["bound"] for o in result.objectives)
@@ -132,13 +113,14 @@ def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, 
     some members room in some bands; by the LP-face path and by the MIP-and-row path alike."""
     requests, offers = round_
     scheme = banded(SCHEME, band_max_debt=limit, max_debt=max_debt)
-    real_run = mip._run
+    real = engine.solve_mip
     try:
+        mip_only = lambda *args, **kwargs: real(*args, **kwargs, lp_first=False)  # noqa: E731
         if not lp_first:
-            mip._run = _without_lp(real_run)
+            engine.solve_mip = mip_only
         result = solve_round(scheme, ROUND_DAY, requests, offers, balances, band_balances=band_balances)
     finally:
-        mip._run = real_run
+        engine.solve_mip = real
     optimum = brute_force_with_bands(scheme, requests, offers, balances, limit, band_balances)
     assert [o["name"] for o in result.objectives] == list(optimum)
     for level in result.objectives:
