@@ -17,13 +17,13 @@ from matching.instance import build_instance
 from matching.objectives import objectives_for
 from matching.pinning import choose_pins
 from matching.rules import MatchContext
+from reciprocal.intake.pot import add_records
 from reciprocal.ledger import balances
 from reciprocal.lifecycle.run import run_round
-from reciprocal.intake.pot import add_records
 from reciprocal.lifecycle.views import round_view
+from tests import oracle
 from tests.conftest import ROUND_DAY, make_offer, make_request
 from tests.moves import refuse, sign_live
-from tests import oracle
 from tests.oracle import brute_force
 from tests.strategies import PROVIDERS, SCHEME, balances_st, round_st
 
@@ -115,7 +115,7 @@ def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, 
     scheme = banded(SCHEME, band_max_debt=limit, max_debt=max_debt)
     real = engine.solve_mip
     try:
-        mip_only = lambda *args, **kwargs: real(*args, **kwargs, lp_first=False)  # noqa: E731
+        mip_only = lambda *args, **kwargs: real(*args, **kwargs, lp_first=False)
         if not lp_first:
             engine.solve_mip = mip_only
         result = solve_round(scheme, ROUND_DAY, requests, offers, balances, band_balances=band_balances)
@@ -129,9 +129,10 @@ def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, 
 
 def _generated(members=16, areas=5, requests=60, offers=30, seed=3, limit=1):
     """A generated round (as benchmarks/band_limits.py builds them) with band limits on."""
+    import random
+
     from benchmarks.band_limits import band_balances, with_band_limit
     from reciprocal.simulation.generator import SCALES, _populate, synthetic_scheme
-    import random
 
     spec = dataclasses.replace(SCALES["regional"], name="test", providers=members, areas=areas,
                                requests=requests, offers=offers, reach_hops=None)
