@@ -247,8 +247,7 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
         x_lp = None if lp.values is None else lp.values[:n]
         status, dual = "FEASIBLE", lp.dual_bound if lp.optimal else math.inf * (1 if maximize else -1)
         failure = ""
-        method_lp = (lp.optimal and x_lp is not None
-                     and bool(np.all(np.abs(x_lp - np.round(x_lp)) <= TOLERANCE)))
+        method_lp = lp.optimal and x_lp is not None and _integral(x_lp)
         if method_lp:
             # The LP optimum is integral: optimal for the level.
             found = x_lp > 0.5
@@ -358,6 +357,10 @@ def _keep_face(model: _Model, lp: _Result, tolerance: float) -> None:
                 model.row_lb[r] = model.row_ub[r]
             else:
                 model.row_ub[r] = model.row_lb[r]
+
+
+def _integral(values: np.ndarray) -> bool:
+    return bool(np.all(np.abs(values - np.round(values)) <= TOLERANCE))
 
 
 def _inward(dual: float, sense: str, value: int) -> int:

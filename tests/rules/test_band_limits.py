@@ -103,24 +103,27 @@ def test_band_limited_rounds_match_brute_force(round_, balances):
     assert all(o["value"] == o["bound"] for o in result.objectives)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(round_=round_st(max_requests=5, max_offers=5), balances=balances_st(),
        band_balances=band_balances_st, limit=st.sampled_from([0, 1]), max_debt=st.sampled_from([1, 2]),
-       lp_first=st.booleans())
+       path=st.sampled_from(["lp", "mip-then-face", "mip-and-row"]))
 def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, band_balances, limit,
-                                                              max_debt, lp_first):
+                                                              max_debt, path):
     """Every level's value, bound and status against the brute force, with band balances that give
-    some members room in some bands; by the LP-face path and by the MIP-and-row path alike."""
+    some members room in some bands, by each path a level can take: the LP optimum integral (its
+    face kept); the LP fractional, so a MIP, whose optimum equals the LP's (the face kept); no
+    LP at all, so a MIP locked in by a row."""
     requests, offers = round_
     scheme = banded(SCHEME, band_max_debt=limit, max_debt=max_debt)
-    real = engine.solve_mip
+    real_solve, real_integral = engine.solve_mip, mip._integral
     try:
-        mip_only = lambda *args, **kwargs: real(*args, **kwargs, lp_first=False)
-        if not lp_first:
-            engine.solve_mip = mip_only
+        if path == "mip-then-face":  # as if every LP optimum were fractional
+            mip._integral = lambda values: False
+        if path == "mip-and-row":
+            engine.solve_mip = lambda *args, **kwargs: real_solve(*args, **kwargs, lp_first=False)
         result = solve_round(scheme, ROUND_DAY, requests, offers, balances, band_balances=band_balances)
     finally:
-        engine.solve_mip = real
+        engine.solve_mip, mip._integral = real_solve, real_integral
     optimum = brute_force_with_bands(scheme, requests, offers, balances, limit, band_balances)
     assert [o["name"] for o in result.objectives] == list(optimum)
     for level in result.objectives:
