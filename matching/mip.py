@@ -174,6 +174,8 @@ def _run(model: _Model, objective: np.ndarray, maximize: bool, integer: bool, se
                                      # HiGHS's presolve stalls on these models once levels are
                                      # locked (measured); the root LP needs none.
                                      presolve=mathopt.Emphasis.OFF if integer else None)
+    # One core (MathOpt refuses its generic `threads` for HiGHS; HiGHS takes its own option).
+    params.highs.int_options["threads"] = 1
     model_params = model_parameters_pb2.ModelSolveParametersProto()
     if hint is not None and integer:
         h = model_params.solution_hints.add()
