@@ -186,7 +186,8 @@ def run_mip(instance: Instance, bands, time_limit: float, warm: bool = True, lp_
                        for lv in solution.levels]}
 
 
-RUNNERS = {"engine": run_engine, "cpsat": run_cpsat, "mip": run_mip, "mip-only": lambda i, b, t: run_mip(i, b, t, lp_first=False),
+RUNNERS = {"engine": run_engine, "cpsat": run_cpsat, "mip": run_mip,
+           "mip-only": lambda i, b, t: run_mip(i, b, t, lp_first=False),
            "cpsat-hint": lambda i, b, t: run_cpsat(i, b, t, hint=True),
            "mip-cold": lambda i, b, t: run_mip(i, b, t, warm=False)}
 

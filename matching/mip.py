@@ -33,7 +33,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import numpy as np
-from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2
+from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2, solution_pb2
 from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.python import mathopt
 from ortools.math_opt.python.callback import CallbackRegistration
@@ -50,6 +50,7 @@ TOLERANCE = 1e-6
 # Status of a level with no solution found in time: the previous level's solution is kept.
 NO_SOLUTION = "NO_SOLUTION_FOUND"
 SOLVER = mathopt.SolverType.HIGHS
+FEASIBLE = solution_pb2.SOLUTION_STATUS_FEASIBLE
 
 
 def band_accounts(inst: MatchingInstance) -> dict[Account, np.ndarray]:
@@ -153,12 +154,13 @@ class _Result:
         for sol in proto.solutions:
             primal = sol.primal_solution
             if (self.values is None and sol.HasField("primal_solution")
-                    and primal.feasibility_status == 2):  # SOLUTION_STATUS_FEASIBLE
+                    and primal.feasibility_status == FEASIBLE):
                 self.values = _dense(primal.variable_values, n_vars)
                 self.objective = primal.objective_value
-            if self.duals is None and sol.HasField("dual_solution") and sol.dual_solution.feasibility_status == 2:
-                self.duals = _dense(sol.dual_solution.dual_values, n_rows)
-                self.reduced = _dense(sol.dual_solution.reduced_costs, n_vars)
+            dual = sol.dual_solution
+            if self.duals is None and sol.HasField("dual_solution") and dual.feasibility_status == FEASIBLE:
+                self.duals = _dense(dual.dual_values, n_rows)
+                self.reduced = _dense(dual.reduced_costs, n_vars)
 
 
 def _dense(sparse, size: int) -> np.ndarray:
