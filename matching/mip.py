@@ -173,8 +173,9 @@ def _run(model: _Model, objective: np.ndarray, maximize: bool, integer: bool, se
          hint: np.ndarray | None = None) -> _Result:
     params = mathopt.SolveParameters(time_limit=timedelta(seconds=max(0.05, seconds)),
                                      relative_gap_tolerance=0.0, absolute_gap_tolerance=0.5,
-                                     # HiGHS's presolve stalls on these models once levels are
-                                     # locked (measured); the root LP needs none.
+                                     # HiGHS's presolve stalled past the time limit once a
+                                     # level was locked by a row (measured on regional rounds);
+                                     # without it these MIPs solve at the root.
                                      presolve=mathopt.Emphasis.OFF if integer else None)
     # One core (MathOpt refuses its generic `threads` for HiGHS; HiGHS takes its own option).
     params.highs.int_options["threads"] = 1
