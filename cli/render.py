@@ -239,7 +239,8 @@ def objectives_line(levels: list[dict], seconds: float) -> None:
     for k, o in enumerate(levels):
         if o.get("status") != "OPTIMAL":
             line = Text(f"Objective {k + 1} ({o['name']}) NOT proven optimal: {o.get('status') or 'no status'}, "
-                        f"value {o['value']}, proven bound {o['bound']}, gap {o.get('gap', 0):.2%}.",
+                        f"value {o['value']}, proven bound {o['bound']}, gap {o.get('gap', 0):.2%}."
+                        + (f" {o['note'][0].upper()}{o['note'][1:]}." if o.get("note") else ""),
                         style="bold red")
             out.print(line, soft_wrap=False)
 

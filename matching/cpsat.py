@@ -1,5 +1,7 @@
 """The OR-Tools CP-SAT model: an assignment with per-provider debt limits, solved objective by
-objective.
+objective. The engine no longer solves with it (band limits go to `matching.mip`, which proves
+regional rounds in seconds where this model ran out of time, issue 13); it stays as an independent
+formulation the tests and benchmarks check the engine against.
 
 Each level is optimised, its proven value locked in as a constraint, and the next level solved
 with the previous solution as a hint. Every level reports its value, the solver's proven bound,
@@ -26,6 +28,10 @@ class LevelReport:
     bound: int
     status: str
     seconds: float
+    # Said plainly when the level is not proven optimal (a time limit reached, no solution found).
+    note: str = ""
+    # How the level was solved, for the benchmarks ("lp", "mip"; empty where there is one way).
+    method: str = ""
 
     @property
     def gap(self) -> float:
@@ -46,7 +52,8 @@ class Solution:
 
 
 def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float = 60.0,
-          workers: int = 1) -> Solution:
+          workers: int = 1, hint: list[tuple[int, int]] | None = None) -> Solution:
+    """`hint`, a feasible solution, is the first level's hint when given."""
     start = time.perf_counter()
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{k}") for k in range(len(inst.pairs))]
@@ -99,6 +106,9 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     last_values: list[int] | None = None
+    if hint is not None:
+        chosen = set(hint)
+        last_values = [int(pair in chosen) for pair in inst.pairs]
     for obj in objectives:
         expr = _expression(model, obj, inst, x, net)
         if obj.sense == "max":

@@ -7,6 +7,7 @@ pot, calls it, and stores what it returns; the simulation and the benchmarks cal
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -18,7 +19,7 @@ from matching import check
 from matching.explain import explain_proposal, explain_unmatched
 from matching.instance import build_instance
 from matching.flow import solve_flow
-from matching.cpsat import solve
+from matching.mip import cut_back, solve_mip
 from matching.objectives import objectives_for
 from matching.pinning import choose_pins
 from matching.rules import MatchContext
@@ -48,10 +49,16 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
     objectives = objectives_for(scheme.config.matching.objectives)
     inst.pinned, pin_outcomes = choose_pins(inst)
     if inst.band_headroom:
-        # Debt limits per bedroom band couple each move to two band accounts, which a network
-        # flow cannot express; the CP-SAT model solves the same hierarchy exactly (it reports
-        # each level's bound and gap) within the scheme's time limit.
-        solution = solve(inst, objectives, time_limit or scheme.config.matching.time_limit_seconds)
+        # Debt limits per bedroom band couple moves that no node of the network gathers, so the
+        # flow cannot express them; `matching.mip` solves the same hierarchy level by level (LP
+        # optima kept by their optimal face, MIP where the LP is fractional), from the flow's
+        # solution cut back to the band limits, reporting each level's bound and gap. A time
+        # limit reached gives the best solution found, said plainly per level, never an error.
+        limit = time_limit or scheme.config.matching.time_limit_seconds
+        t0 = time.perf_counter()
+        start = cut_back(inst, solve_flow(inst, objectives).chosen, objectives)
+        solution = solve_mip(inst, objectives, max(0.1, limit - (time.perf_counter() - t0)), start)
+        solution.seconds = time.perf_counter() - t0  # the flow start included
     else:
         # The flow engine is exact and needs no time limit.
         solution = solve_flow(inst, objectives)
@@ -76,6 +83,6 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
         result.unmatched.append({"request": inst.requests[i].ref, **reason})
     result.objectives = [{"name": lv.name, "sense": lv.sense, "value": lv.value, "bound": lv.bound,
                           "gap": lv.gap, "status": lv.status, "seconds": round(lv.seconds, 4),
-                          "pinned_pairs": len(inst.pinned)}
+                          "pinned_pairs": len(inst.pinned), **({"note": lv.note} if lv.note else {})}
                          for lv in solution.levels]
     return result
