@@ -247,6 +247,11 @@ def scalar(url: str | Database, statement: str, **params):
 LAUNCHER = r"""
 import json, os, sys, time
 from cli.app import main
+# The command loads its stack lazily (a fast --help); load it here once, before forking, so that
+# each forked command starts with it in memory, as a command did before imports were lazy.
+import sqlalchemy, sqlmodel, numpy, networkx, ortools.graph.python.min_cost_flow  # noqa: E401
+import reciprocal.storage, reciprocal.config, reciprocal.intake.pot, reciprocal.lifecycle.run  # noqa: E401
+import reciprocal.lifecycle.decisions, reciprocal.audits, matching.engine  # noqa: E401
 print("ready", flush=True)
 for line in sys.stdin:
     batch = json.loads(line)
