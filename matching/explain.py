@@ -137,19 +137,10 @@ def _household_cause(inst: MatchingInstance, request) -> dict | None:
     """Why a household cannot be matched at all this round, whatever the homes: its landlord is
     not an active member on the day, or its risk is below the scheme's risk gate."""
     scheme, on = inst.scheme, inst.ctx.on
-    member = scheme.providers.get(request.provider)
-    cause = None
-    if member is None:
-        cause = f"its landlord {request.provider} is not a member in the scheme's configs"
-    elif member.status != "active":
-        cause = f"its landlord {request.provider} is {member.status}: its households are not matched"
-    elif member.joined > on:
-        cause = (f"its landlord {request.provider} joins the scheme on {member.joined.isoformat()}: its "
-                 f"households are matched from then")
-    elif member.left is not None and member.left <= on:
-        cause = f"its landlord {request.provider} left the scheme on {member.left.isoformat()}"
-    if cause is not None:
-        return {"reason": cause, "reason_code": LANDLORD_NOT_ACTIVE}
+    inactive = scheme.why_inactive(request.provider, on)
+    if inactive is not None:
+        return {"reason": f"its landlord {inactive}, so its households are not matched in this round",
+                "reason_code": LANDLORD_NOT_ACTIVE}
     gate = scheme.config.priority.risk_gate
     if gate is not None and not risk_gate(inst.ctx, request, None):
         return {"reason": f"its risk ({request.risk.value}) is below the scheme's risk gate "

@@ -286,10 +286,20 @@ class Scheme:
         return self.config.fairness.band_max_debt
 
     def is_active(self, provider: str, on: date) -> bool:
+        return self.why_inactive(provider, on) is None
+
+    def why_inactive(self, provider: str, on: date) -> str | None:
+        """Why a member is not an active member on `on`, in words; None when it is."""
         p = self.providers.get(provider)
-        if p is None or p.status != "active" or p.joined > on:
-            return False
-        return p.left is None or p.left > on
+        if p is None:
+            return f"{provider} is not a member in the scheme's configs"
+        if p.status != "active":
+            return f"{provider} is {p.status}"
+        if p.joined > on:
+            return f"{provider} joins the scheme on {p.joined.isoformat()}"
+        if p.left is not None and p.left <= on:
+            return f"{provider} left the scheme on {p.left.isoformat()}"
+        return None
 
     def band_of(self, bedrooms: int) -> str:
         for band in self.config.fairness.bands:

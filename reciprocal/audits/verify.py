@@ -95,7 +95,9 @@ def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
     rows = entries(session)
     moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
     failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
-    failures += _sum_failures(rows) + _trail_failures(session, moves) + _move_fact_failures(session, moves)
+    events = trail.events(session)
+    failures += _sum_failures(rows) + _trail_failures(session, moves, events)
+    failures += _move_fact_failures(session, moves, events)
     if anchor is not None:
         failures += _anchor_failures(rows, anchor.strip().lower())
     head = rows[-1] if rows else None
@@ -233,11 +235,10 @@ def _anchor_failures(rows: list[LedgerEntryRow], anchor: str) -> list[Failure]:
                     f"at that audit were removed or rewritten since")]
 
 
-def _trail_failures(session: Session, moves: list[MoveRow]) -> list[Failure]:
+def _trail_failures(session: Session, moves: list[MoveRow], events: list) -> list[Failure]:
     """The proposal trail: its hash chain, only allowed changes of stage, each proposal's stage
     the one its trail ends in, no home or household in two live proposals, and every signed
     proposal with exactly one move (whose legs `_leg_failures` checks)."""
-    events = trail.events(session)
     out = []
     prev = None
     for row in events:
@@ -306,12 +307,12 @@ FACTS = {"move": "id", "tenancy_start": "moved_on", "request": "request_ref", "o
          "from_provider": "from_provider", "to_provider": "to_provider", "band": "band"}
 
 
-def _move_fact_failures(session: Session, moves: list[MoveRow]) -> list[Failure]:
+def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) -> list[Failure]:
     """Move rows are not chained themselves; each is held to what is: the signing event of its
     proposal (the home, the household, both landlords, the band, the day), and to the rows it
     names (the proposal's pair, the home's landlord, the household's landlord)."""
     signed: dict[int, object] = {}
-    for event in trail.events(session):
+    for event in events:
         if event.to_status == ProposalStatus.signed.value:
             signed[event.proposal_id] = event
     proposals = {p.id: p for p in session.exec(select(ProposalRow)).all()}

@@ -58,12 +58,14 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     reserved = proposals.reserved_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
                          time_limit, band_balances=reserved.by_band)
-    result.for_request = [_why_not_in_pot(session, f) for f in result.for_request]
+    if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
+        live = {p.request_ref: p.id for p in proposals.live(session)}
+        result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
     changes = [proposals.propose(session, scheme, proposal_row(round_id, p), on) for p in result.proposals]
     return result, changes
 
 
-def _why_not_in_pot(session, answer: dict) -> dict:
+def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     """The engine knows only the free pot; for a household outside it, say where it is."""
     if answer["outcome"] != NOT_IN_POT:
         return answer
@@ -72,8 +74,7 @@ def _why_not_in_pot(session, answer: dict) -> dict:
     if request is None:
         why = "no longer in the database"
     elif request.status == RequestStatus.active.value:
-        live = [p for p in proposals.live(session) if p.request_ref == ref]
-        why = (f"already in live proposal {live[0].id}" if live else "not in this round's pot")
+        why = f"already in live proposal {live[ref]}" if ref in live else "not in this round's pot"
     else:
         why = f"{request.status} (not active)"
     return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
