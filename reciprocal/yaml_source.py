@@ -144,6 +144,40 @@ class _BoundedComposer(yaml.SafeLoader):
 
 _LOADER = _Loader("")
 
+# libyaml (PyYAML's C parser) reads a 1,500-member scheme's files in a fraction of a second where
+# the pure-Python parser takes seconds, and every command reads them. It cannot be stopped from
+# inside while composing, so its event stream is read first within the same bounds.
+_C_LOADER = getattr(yaml, "CSafeLoader", None)
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
+
+
+def _compose_bounded(text: str) -> list[yaml.Node]:
+    """Every document's node tree, refusing more than MAX_NODES values or MAX_DEPTH levels."""
+    if _C_LOADER is None:  # pragma: no cover - PyYAML built without libyaml
+        return list(yaml.compose_all(text, Loader=_BoundedComposer))
+    try:
+        return _compose_fast(text)
+    except yaml.YAMLError:
+        # A broken file: the pure-Python parser says what is wrong in the words tests and users
+        # know (libyaml's "found character that cannot start any token" for a tab, say).
+        return list(yaml.compose_all(text, Loader=_BoundedComposer))
+
+
+def _compose_fast(text: str) -> list[yaml.Node]:
+    nodes = depth = 0
+    for event in yaml.parse(text, Loader=_C_LOADER):
+        if isinstance(event, _NODE_EVENTS):
+            nodes += 1
+            if nodes > MAX_NODES:
+                raise _TooMany(event.start_mark.line + 1)
+            if depth + 1 > MAX_DEPTH:
+                raise _TooDeep(event.start_mark.line + 1)
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return list(yaml.compose_all(text, Loader=_C_LOADER))
+
 
 def _dotted(path: Path_) -> str | None:
     if not path:
@@ -197,7 +231,7 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDocument | No
     problems: list[Problem] = []
     too_deep = f"nested more than {MAX_DEPTH} levels deep; MoU configs never need that"
     try:
-        nodes = list(yaml.compose_all(text, Loader=_BoundedComposer))
+        nodes = _compose_bounded(text)
     except _TooMany as exc:
         return None, [Problem(source, f"more than {MAX_NODES:,} values; MoU configs never need that",
                               exc.line)]
