@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
@@ -18,7 +19,7 @@ from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import differences, read_offers, read_requests
 from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
-                      row_from_offer, row_from_request)
+                      offer_values, request_values, utcnow)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None =
     rows = read_offers(path, scheme)
     lines = {r.ref: line for line, r in rows}
     say(f"storing {len(rows):,} offer(s)")
-    return _store(db, [r for _, r in rows], OfferRow, offer_from_row, row_from_offer, path.name,
+    return _store(db, [r for _, r in rows], OfferRow, offer_from_row, offer_values, path.name,
                   lines, _for_request_check(scheme, path.name, lines, today))
 
 
@@ -50,7 +51,7 @@ def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = F
     records = [r for _, r in rows]
     if referred:
         records = [replace(r, status=RequestStatus.referred) for r in records]
-    return _store(db, records, RequestRow, request_from_row, row_from_request,
+    return _store(db, records, RequestRow, request_from_row, request_values,
                   path.name, {r.ref: line for line, r in rows})
 
 
@@ -60,8 +61,8 @@ def add_records(db: Database, records: list, source: str = "--option", scheme: S
         if scheme is None and any(r.for_request for r in records):
             raise ValueError("offers made for a household are checked against the scheme's rules")
         check = _for_request_check(scheme, source, {}, today) if scheme is not None else None
-        return _store(db, records, OfferRow, offer_from_row, row_from_offer, source, None, check)
-    return _store(db, records, RequestRow, request_from_row, row_from_request, source)
+        return _store(db, records, OfferRow, offer_from_row, offer_values, source, None, check)
+    return _store(db, records, RequestRow, request_from_row, request_values, source)
 
 
 def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today: date | None):
@@ -111,11 +112,12 @@ def _store(db, records, row_type, from_row, to_row, source: str,
             for row in session.exec(select(row_type).where(row_type.ref.in_(chunk))).all():
                 existing[row.ref] = row
         problems = []
+        new_rows = []
+        stamp = utcnow()  # one import, one moment
         for record in records:
             row = existing.get(record.ref)
             if row is None:
-                session.add(to_row(record))
-                added += 1
+                new_rows.append({**to_row(record), "created_at": stamp})
                 continue
             diff = differences(from_row(row), record)
             if diff:
@@ -124,6 +126,9 @@ def _store(db, records, row_type, from_row, to_row, source: str,
                                         (lines or {}).get(record.ref), "ref"))
             else:
                 unchanged += 1
+        added = len(new_rows)
+        for start in range(0, added, 1000):
+            session.execute(insert(row_type), new_rows[start:start + 1000])
         if check is not None:
             problems += check(session, records)
         if problems:
@@ -140,32 +145,41 @@ ENDED = (RequestStatus.moved, RequestStatus.closed)
 OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.active.value}
 
 
+# Lists and the round read rows as plain tuples: building an ORM object per row took seconds for
+# a national pot, and nothing here changes them.
+
+def _rows(session: Session, row_type, *where, order: str = "ref"):
+    table = row_type.__table__
+    query = select(table).where(*where) if where else select(table)
+    return session.connection().execute(query.order_by(table.c[order])).all()
+
+
 def list_offers(db: Database, status: str | None = OfferStatus.available.value,
                 provider: str | None = None) -> list[Offer]:
+    where = []
+    if status:
+        where.append(OfferRow.status == (OPEN_ALIAS["offer"] if status == "open" else status))
+    if provider:
+        where.append(OfferRow.provider == provider)
     with db.reading() as session:
-        query = select(OfferRow).order_by(OfferRow.ref)
-        if status:
-            query = query.where(OfferRow.status == (OPEN_ALIAS["offer"] if status == "open" else status))
-        if provider:
-            query = query.where(OfferRow.provider == provider)
-        return [offer_from_row(r) for r in session.exec(query).all()]
+        return [offer_from_row(r) for r in _rows(session, OfferRow, *where)]
 
 
 def list_requests(db: Database, status: str | None = RequestStatus.active.value,
                   provider: str | None = None) -> list[Request]:
+    where = []
+    if status:
+        where.append(RequestRow.status == (OPEN_ALIAS["request"] if status == "open" else status))
+    if provider:
+        where.append(RequestRow.provider == provider)
     with db.reading() as session:
-        query = select(RequestRow).order_by(RequestRow.ref)
-        if status:
-            query = query.where(RequestRow.status == (OPEN_ALIAS["request"] if status == "open" else status))
-        if provider:
-            query = query.where(RequestRow.provider == provider)
-        return [request_from_row(r) for r in session.exec(query).all()]
+        return [request_from_row(r) for r in _rows(session, RequestRow, *where)]
 
 
 def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
     """Every available offer and active request (live proposals are the lifecycle's to exclude)."""
     offers = [offer_from_row(r) for r in
-              session.exec(select(OfferRow).where(OfferRow.status == OfferStatus.available.value)).all()]
+              _rows(session, OfferRow, OfferRow.status == OfferStatus.available.value, order="id")]
     requests = [request_from_row(r) for r in
-                session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.active.value)).all()]
+                _rows(session, RequestRow, RequestRow.status == RequestStatus.active.value, order="id")]
     return offers, requests

@@ -521,8 +521,10 @@ def offer_from_row(row: OfferRow) -> Offer:
                  for_request=row.for_request)
 
 
-def row_from_offer(offer: Offer) -> OfferRow:
-    return OfferRow(ref=offer.ref, provider=offer.provider, area=offer.area, bedrooms=offer.bedrooms,
+def offer_values(offer: Offer) -> dict:
+    """An offer's column values, for a bulk insert (building 20,000 ORM rows one by one took most
+    of a national import)."""
+    return dict(ref=offer.ref, provider=offer.provider, area=offer.area, bedrooms=offer.bedrooms,
                     property_type=offer.property_type.value, floor=offer.floor,
                     step_free=offer.step_free, wheelchair_accessible=offer.wheelchair_accessible,
                     tenancy_offered=offer.tenancy_offered, weekly_rent=offer.weekly_rent,
@@ -542,8 +544,9 @@ def request_from_row(row: RequestRow) -> Request:
                    safety_decision_on=row.safety_decision_on, status=RequestStatus(row.status))
 
 
-def row_from_request(request: Request) -> RequestRow:
-    return RequestRow(ref=request.ref, provider=request.provider, kind=request.kind.value,
+def request_values(request: Request) -> dict:
+    """A request's column values, for a bulk insert."""
+    return dict(ref=request.ref, provider=request.provider, kind=request.kind.value,
                       current_tenancy=request.current_tenancy,
                       bedrooms_needed=request.bedrooms_needed, max_bedrooms=request.max_bedrooms,
                       needs_step_free=request.needs_step_free,
