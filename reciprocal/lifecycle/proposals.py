@@ -98,11 +98,19 @@ def move_facts(move: MoveRow) -> dict:
             "band": move.band}
 
 
-def propose(session: Session, scheme: Scheme, p: ProposalRow, on: date) -> Change:
-    """A new proposal from a round (or a re-solve): stage `proposed`, due in working days."""
-    p.status = None  # made now: the trail's first event comes from no stage
-    return enter(session, scheme, p, ProposalStatus.proposed, on, Role.engine, {"round": p.round_id},
-                 why="proposed by round " + str(p.round_id))
+def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date) -> list[Change]:
+    """New proposals from a round (or a re-solve): stage `proposed`, due in working days. Stored
+    and entered in the trail together, in order (a national round makes thousands)."""
+    stage = ProposalStatus.proposed
+    due = add_working_days(on, scheme.days_for(stage))
+    for p in made:
+        p.status, p.stage_on, p.due_on = stage.value, on, due
+    session.add_all(made)
+    session.flush()
+    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {"round": p.round_id})
+                                for p in made])
+    # made now: the trail's first event comes from no stage
+    return [_change(p, None, f"proposed by round {p.round_id}; due {due.isoformat()}") for p in made]
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,

@@ -61,7 +61,7 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
-    changes = [proposals.propose(session, scheme, proposal_row(round_id, p), on) for p in result.proposals]
+    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on)
     return result, changes
 
 
