@@ -128,7 +128,9 @@ def _build(inst: MatchingInstance) -> Network:
 def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.ndarray, int]:
     """Arc costs (to minimise) for one objective, and a bound on how far its total can vary."""
     cost = np.zeros(len(net.tail), dtype=np.int64)
-    most_moves = min(len(inst.requests), len(inst.offers))
+    # Every move passes its provider's gate, so the gates' capacities bound the moves too (at
+    # national scale far tighter than the number of requests: smaller weights when folding).
+    most_moves = min(len(inst.requests), len(inst.offers), sum(max(0, h) for h in inst.headroom.values()))
     if obj.linear:
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
@@ -199,6 +201,12 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     pinned = np.asarray(inst.pinned, dtype=np.int64)
     lower[pinned] = 1
     upper = net.cap[:n_core].copy()
+    # A request whose provider's gate is shut (no headroom) can never move: its arcs are left out
+    # of every solve from the start.
+    shut = upper[net.n_core - net.n_providers:][net.tail[net.n_pairs:net.n_pairs + net.n_requests]
+                                                  - net.n_providers] <= 0
+    upper[:net.n_pairs][shut[inst.pair_request]] = 0
+    upper[net.n_pairs:net.n_pairs + net.n_requests][shut] = 0
     pair_flow = np.zeros(net.n_pairs, dtype=np.int64)
     pair_flow[pinned] = 1
     flow = _core_flow(inst, net, pair_flow)  # the pins alone: a feasible start for a max flow
