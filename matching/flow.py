@@ -179,7 +179,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     # levels before it are solved on the core arcs with every provider node merged into the
     # source and sink, where a move is one unit of source -> sink flow.
     first_nonlinear = next((k for k, obj in enumerate(objectives) if not obj.linear), len(objectives))
-    core = _merged(net, split=False)
+    core = _merge_providers(net)
     by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
     # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
@@ -220,13 +220,14 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             # and sink arcs free (nothing before fixed them).
             lower = np.concatenate([lower, np.zeros(len(net.tail) - n_core, dtype=np.int64)])
             upper = np.concatenate([upper, net.cap[n_core:]])
+            _unmerge_providers(net, core)
         stage_net = net if full else core
         weights = _weights(stage, level_costs, net) or [1]
         cost = np.zeros(len(lower), dtype=np.int64)
         for w, k in zip(weights, stage):
             cost += w * level_costs[k][0][:len(lower)]
         if by_max_flow[stage[0]]:
-            flow = _max_flow_level(inst, net, objectives[stage[0]], flow, lower, upper)
+            flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
             methods.append("max_flow")
         else:
             flow = _min_cost_flow(stage_net, cost, lower, upper)
@@ -263,16 +264,24 @@ def _by_max_flow(k: int, obj: Objective, first_nonlinear: int) -> bool:
     return isinstance(obj, HouseholdsMoved) or (k == 0 and isinstance(obj, HighRiskMoved))
 
 
-def _merged(net: Network, split: bool) -> Network:
-    """The core arcs with every provider node merged into the source (where it is a tail: its
-    arc to its gate) and the sink (where it is a head: the arcs of the homes it gives); with
-    split=False the sink is the source too, a circulation."""
-    tail = net.tail[:net.n_core].copy()
-    head = net.head[:net.n_core].copy()
-    tail[tail < net.n_providers] = net.source
-    head[head < net.n_providers] = net.sink if split else net.source
-    return Network(tail, head, net.cap[:net.n_core], net.n_nodes, net.n_pairs, net.provider_arcs,
+def _merge_providers(net: Network) -> Network:
+    """The core arcs as a circulation with every provider node merged into the source: each
+    provider's gate arc starts there and the arcs of the homes it gives end there. To save memory
+    (2M arcs at national scale) the provider ends of `net` itself are rewritten in place and the
+    core network is a view of its first n_core arcs; `_unmerge_providers` puts them back."""
+    gates = slice(net.n_core - net.n_providers, net.n_core)
+    gives = slice(net.n_pairs + net.n_requests, net.n_core - net.n_providers)
+    core = Network(net.tail[:net.n_core], net.head[:net.n_core], net.cap[:net.n_core], net.n_nodes,
+                   net.n_pairs, {"gates": net.tail[gates].copy(), "gives": net.head[gives].copy()},
                    net.n_core, net.n_providers, net.source, net.sink, net.n_requests)
+    net.tail[gates] = net.source
+    net.head[gives] = net.source
+    return core
+
+
+def _unmerge_providers(net: Network, core: Network) -> None:
+    net.tail[net.n_core - net.n_providers:net.n_core] = core.provider_arcs["gates"]
+    net.head[net.n_pairs + net.n_requests:net.n_core - net.n_providers] = core.provider_arcs["gives"]
 
 
 def _core_flow(inst: MatchingInstance, net: Network, pair_flow: np.ndarray) -> np.ndarray:
@@ -286,31 +295,42 @@ def _core_flow(inst: MatchingInstance, net: Network, pair_flow: np.ndarray) -> n
     return np.concatenate([pair_flow, into_request, into_offer, through_gate])
 
 
-def _max_flow_level(inst: MatchingInstance, net: Network, obj: Objective, flow: np.ndarray,
+def _max_flow_level(inst: MatchingInstance, core: Network, obj: Objective, flow: np.ndarray,
                     lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """The most moves (or high-risk moves) from `flow`, a feasible flow of the merged core network
-    within [lower, upper]: a maximum flow from source to sink in its residual network, added to
-    it. For high-risk moves, the other requests keep the flow they have (the pins)."""
-    split = _merged(net, split=True)
-    forward = upper - flow
-    backward = flow - lower
+    within [lower, upper]: a maximum flow from source to sink in its residual network (the arcs
+    of the homes given end at the sink instead), added to it. For high-risk moves, the other
+    requests keep the flow they have (their pins)."""
+    open_ = upper > flow
+    used = flow > lower
     if isinstance(obj, HighRiskMoved):
         others = ~inst.high_risk
         frozen = np.concatenate([others[inst.pair_request], others])
-        forward[:len(frozen)][frozen] = 0
-        backward[:len(frozen)][frozen] = 0
-    fwd = np.flatnonzero(forward > 0)
-    bwd = np.flatnonzero(backward > 0)
+        open_[:len(frozen)] &= ~frozen
+        used[:len(frozen)] &= ~frozen
+    fwd = np.flatnonzero(open_)
+    bwd = np.flatnonzero(used)
+    del open_, used
+    # In the merged core only the arcs of the homes given end at the source: they end at the
+    # sink instead (and, reversed, start there).
+    forward_head = core.head[fwd]
+    forward_head[forward_head == core.source] = core.sink
+    backward_tail = core.head[bwd]
+    backward_tail[backward_tail == core.source] = core.sink
+    tails = np.concatenate([core.tail[fwd], backward_tail])
+    heads = np.concatenate([forward_head, core.tail[bwd]])
+    del forward_head, backward_tail
     solver = max_flow.SimpleMaxFlow()
-    solver.add_arcs_with_capacity(np.concatenate([split.tail[fwd], split.head[bwd]]),
-                                  np.concatenate([split.head[fwd], split.tail[bwd]]),
-                                  np.concatenate([forward[fwd], backward[bwd]]))
-    if max(net.source, net.sink) >= solver.num_nodes():
+    solver.add_arcs_with_capacity(tails, heads, np.concatenate([upper[fwd] - flow[fwd],
+                                                                flow[bwd] - lower[bwd]]))
+    del tails, heads
+    if max(core.source, core.sink) >= solver.num_nodes():
         return flow  # nothing can leave the source or reach the sink
-    status = solver.solve(net.source, net.sink)
+    status = solver.solve(core.source, core.sink)
     if status != solver.OPTIMAL:
         raise RuntimeError(f"max flow returned status {status}")
     augment = solver.flows(np.arange(len(fwd) + len(bwd), dtype=np.int64))
+    del solver
     flow = flow.copy()
     flow[fwd] += augment[:len(fwd)]
     flow[bwd] -= augment[len(fwd):]
