@@ -135,8 +135,11 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
         cost[:net.n_pairs] = sign * weights
-        top = np.sort(np.abs(weights))[::-1][:most_moves] if len(weights) else weights
-        spread = int(top.sum())  # the level's total lies in [0, spread] (weights are >= 0)
+        magnitude = np.abs(weights)
+        rest = len(magnitude) - most_moves
+        if rest > 0:  # keep the largest most_moves of them
+            magnitude = np.partition(magnitude, rest - 1)[rest:]
+        spread = int(magnitude.sum())  # the level's total lies in [0, spread] (weights are >= 0)
         return cost, spread if (weights >= 0).all() else 2 * spread
     for arcs in net.provider_arcs.values():  # ledger_imbalance
         for arc, _direction, sign in arcs:
@@ -148,7 +151,8 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
 def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndarray,
                 upper: np.ndarray) -> np.ndarray:
     """Shortest-path distances from a virtual root in the residual network of `flow` within the
-    bounds [lower, upper] (Bellman-Ford on NumPy columns). An optimal flow leaves no negative
+    bounds [lower, upper] (Bellman-Ford on NumPy columns, each pass one unbuffered minimum over
+    every residual arc: at national scale 4 to 8 passes). An optimal flow leaves no negative
     cycle, so this terminates."""
     fwd = flow < upper
     bwd = flow > lower
@@ -158,15 +162,12 @@ def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndar
     dist = np.zeros(net.n_nodes, dtype=np.int64)
     if not len(c):
         return dist
-    order = np.argsort(head, kind="stable")
-    tail, head, c = tail[order], head[order], c[order]
-    heads, starts = np.unique(head, return_index=True)
     for _ in range(net.n_nodes + 1):
-        best = np.minimum.reduceat(dist[tail] + c, starts)
-        improved = best < dist[heads]
-        if not improved.any():
+        best = dist.copy()
+        np.minimum.at(best, head, dist[tail] + c)
+        if np.array_equal(best, dist):
             return dist
-        dist[heads[improved]] = best[improved]
+        dist = best
     raise RuntimeError("negative cycle in the residual network: the flow was not optimal")
 
 
@@ -207,9 +208,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
                                                   - net.n_providers] <= 0
     upper[:net.n_pairs][shut[inst.pair_request]] = 0
     upper[net.n_pairs:net.n_pairs + net.n_requests][shut] = 0
-    pair_flow = np.zeros(net.n_pairs, dtype=np.int64)
-    pair_flow[pinned] = 1
-    flow = _core_flow(inst, net, pair_flow)  # the pins alone: a feasible start for a max flow
+    flow = _core_flow(inst, net, pinned)  # the pins alone: a feasible start for a max flow
     stage_seconds: list[float] = []
     methods: list[str] = []
     for s, stage in enumerate(stages):
@@ -284,15 +283,16 @@ def _unmerge_providers(net: Network, core: Network) -> None:
     net.head[net.n_pairs + net.n_requests:net.n_core - net.n_providers] = core.provider_arcs["gives"]
 
 
-def _core_flow(inst: MatchingInstance, net: Network, pair_flow: np.ndarray) -> np.ndarray:
-    """The flow of every core arc when the pair arcs carry `pair_flow`."""
+def _core_flow(inst: MatchingInstance, net: Network, pairs: np.ndarray) -> np.ndarray:
+    """The flow of every core arc when the pair arcs `pairs` carry one unit each."""
     n_r, n_p = net.n_requests, net.n_providers
     n_o = net.n_core - net.n_pairs - n_r - n_p
-    into_request = np.bincount(inst.pair_request, weights=pair_flow, minlength=n_r).astype(np.int64)
-    into_offer = np.bincount(inst.pair_offer, weights=pair_flow, minlength=n_o).astype(np.int64)
-    gate_of_request = net.tail[net.n_pairs:net.n_pairs + n_r] - n_p
-    through_gate = np.bincount(gate_of_request, weights=into_request, minlength=n_p).astype(np.int64)
-    return np.concatenate([pair_flow, into_request, into_offer, through_gate])
+    requests = inst.pair_request[pairs]
+    gate_of_request = net.tail[net.n_pairs + requests] - n_p
+    return np.concatenate([np.bincount(pairs, minlength=net.n_pairs),
+                           np.bincount(requests, minlength=n_r),
+                           np.bincount(inst.pair_offer[pairs], minlength=n_o),
+                           np.bincount(gate_of_request, minlength=n_p)]).astype(np.int64)
 
 
 def _max_flow_level(inst: MatchingInstance, core: Network, obj: Objective, flow: np.ndarray,
