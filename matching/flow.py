@@ -12,22 +12,30 @@ where a general MIP of the same rounds stalls.
 The objectives come in the order `scheme.yaml` lists them. Until the first non-linear level
 (`ledger_imbalance`) the providers' balances do not matter and a provider node only passes flow on
 (its source and sink arcs cost nothing and have room for any net flow its gate allows), so those
-levels are solved on the core arcs with every provider node merged into the source and the sink:
-there, one move is one unit of source -> sink flow. A level that counts moves is then a maximum
-flow (OR-Tools' push-relabel `SimpleMaxFlow`, several times faster than a min-cost flow of the same
-network): `households_moved` anywhere in that prefix, augmenting the previous level's flow in its
-residual network (so within the face kept so far, pins included), and `high_risk_moved` as the
-first level, with every other request frozen at its pins (removing the other moves from any
-solution keeps it feasible, so the high-risk moves alone decide the level). The other levels are
-min-cost flows. Consecutive min-cost levels are folded into one
-weighted cost while the weights provably separate them and stay far inside int64; between stages
-the optimal face is kept exactly: node potentials (shortest paths in the residual network of the
-optimal flow) give every arc's reduced cost, and by complementary slackness an arc with positive
-reduced cost carries no flow in any optimal solution, one with negative reduced cost is full in
-every optimal solution. Fixing those and re-solving with the next stage's costs is therefore an
-exact lexicographic optimisation, and each level's value is its proven optimum (bound = value).
-The potentials exist only when no negative cycle is left, i.e. when the flow is optimal for the
-stage's cost, so computing them also certifies every max-flow level (even the last).
+levels are solved on the core arcs with every provider node merged into the source and the sink
+(in place, to save memory; put back before the first non-linear level): there, one move is one
+unit of source -> sink flow. A level that counts moves is then a maximum flow (OR-Tools'
+push-relabel `SimpleMaxFlow`, a fraction of a second at national scale where a min-cost flow of
+the same level takes seconds: cost scaling does a phase per factor of the cost range, and
+folded weights near 2^60 made the first stage the slowest of all):
+
+- `households_moved` anywhere in that prefix: a maximum flow in the residual network of the
+  previous level's flow, added to it, so it stays within the face kept so far, pins included;
+- `high_risk_moved` as the first level: the same from the pins, every other request frozen at
+  its pins (removing the other moves from any solution keeps it feasible, so the high-risk moves
+  alone decide the level).
+
+The other levels are min-cost flows; consecutive ones are folded into one weighted cost while
+the weights provably separate them and stay far inside int64 (the moves are bounded by the gates'
+total capacity, which keeps the weights small). Between stages the optimal face is kept exactly:
+node potentials (shortest paths in the residual network of the optimal flow) give every arc's
+reduced cost, and by complementary slackness an arc with positive reduced cost carries no flow in
+any optimal solution, one with negative reduced cost is full in every optimal solution. Fixing
+those and re-solving with the next stage's costs is therefore an exact lexicographic
+optimisation, and each level's value is its proven optimum (bound = value). The potentials exist
+only when no negative cycle is left, i.e. when the flow is optimal for the stage's cost, so
+computing them also certifies every max-flow level (even the last). A request whose provider has
+no headroom can never move; its arcs are left out from the start.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
