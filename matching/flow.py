@@ -9,13 +9,33 @@ is either an eligible pair (an arc), a capacity of 1 (rule 10) or a gate capacit
 the problem is a network flow: totally unimodular, solved exactly by OR-Tools' min-cost flow in seconds at national scale,
 where a general MIP of the same rounds stalls.
 
-The objectives come in the order `scheme.yaml` lists them. Consecutive levels are folded into one
-weighted cost while the weights provably separate them and stay far inside int64; between stages
-the optimal face is kept exactly: node potentials (shortest paths in the residual network of the
-optimal flow) give every arc's reduced cost, and by complementary slackness an arc with positive
-reduced cost carries no flow in any optimal solution, one with negative reduced cost is full in
-every optimal solution. Fixing those and re-solving with the next stage's costs is therefore an
-exact lexicographic optimisation, and each level's value is its proven optimum (bound = value).
+The objectives come in the order `scheme.yaml` lists them. Until the first non-linear level
+(`ledger_imbalance`) the providers' balances do not matter and a provider node only passes flow on
+(its source and sink arcs cost nothing and have room for any net flow its gate allows), so those
+levels are solved on the core arcs with every provider node merged into the source and the sink
+(in place, to save memory; put back before the first non-linear level): there, one move is one
+unit of source -> sink flow. A level that counts moves is then a maximum flow (OR-Tools'
+push-relabel `SimpleMaxFlow`, a fraction of a second at national scale where a min-cost flow of
+the same level takes seconds: cost scaling does a phase per factor of the cost range, and
+folded weights near 2^60 made the first stage the slowest of all):
+
+- `households_moved` anywhere in that prefix: a maximum flow in the residual network of the
+  previous level's flow, added to it, so it stays within the face kept so far, pins included;
+- `high_risk_moved` as the first level: the same from the pins, every other request frozen at
+  its pins (removing the other moves from any solution keeps it feasible, so the high-risk moves
+  alone decide the level).
+
+The other levels are min-cost flows; consecutive ones are folded into one weighted cost while
+the weights provably separate them and stay far inside int64 (the moves are bounded by the gates'
+total capacity, which keeps the weights small). Between stages the optimal face is kept exactly:
+node potentials (shortest paths in the residual network of the optimal flow) give every arc's
+reduced cost, and by complementary slackness an arc with positive reduced cost carries no flow in
+any optimal solution, one with negative reduced cost is full in every optimal solution. Fixing
+those and re-solving with the next stage's costs is therefore an exact lexicographic
+optimisation, and each level's value is its proven optimum (bound = value). The potentials exist
+only when no negative cycle is left, i.e. when the flow is optimal for the stage's cost, so
+computing them also certifies every max-flow level (even the last). A request whose provider has
+no headroom can never move; its arcs are left out from the start.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
@@ -26,14 +46,17 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from matching.instance import MatchingInstance
 from matching.cpsat import LevelReport, Solution
-from matching.objectives import Objective
+from matching.objectives import HighRiskMoved, HouseholdsMoved, Objective
 
 # Keep |cost| * (nodes + 1) well inside int64: the solver scales costs by the node count.
 COST_LIMIT = 2 ** 60
+# Levels that count moves (all of them, or, first in the order, the high-risk ones) are solved as
+# a maximum flow; False solves every level as a min-cost flow (the tests compare the two paths).
+MAX_FLOW_LEVELS = True
 
 
 @dataclass
@@ -44,6 +67,13 @@ class Network:
     n_nodes: int
     n_pairs: int  # the first n_pairs arcs are the request -> offer arcs, in inst.pairs order
     provider_arcs: dict[str, list[tuple[int, str, int]]]  # provider -> (arc, "s"/"t", cost sign)
+    # The first n_core arcs are pairs, gate -> request, offer -> provider, provider -> gate; the
+    # rest are the source/sink arcs of the providers and, last, the return arc sink -> source.
+    n_core: int = 0
+    n_providers: int = 0
+    source: int = 0
+    sink: int = 0
+    n_requests: int = 0
 
 
 def _build(inst: MatchingInstance) -> Network:
@@ -99,20 +129,25 @@ def _build(inst: MatchingInstance) -> Network:
     heads.append(np.array(extra_h + [source], dtype=np.int64))
     caps.append(np.array(extra_c + [circulation_cap], dtype=np.int64))
     net = Network(np.concatenate(tails), np.concatenate(heads), np.concatenate(caps), sink + 1,
-                  inst.n_pairs, provider_arcs)
+                  inst.n_pairs, provider_arcs, inst.n_pairs + n_r + n_o + n_p, n_p, source, sink, n_r)
     return net
 
 
 def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.ndarray, int]:
     """Arc costs (to minimise) for one objective, and a bound on how far its total can vary."""
     cost = np.zeros(len(net.tail), dtype=np.int64)
-    most_moves = min(len(inst.requests), len(inst.offers))
+    # Every move passes its provider's gate, so the gates' capacities bound the moves too (at
+    # national scale far tighter than the number of requests: smaller weights when folding).
+    most_moves = min(len(inst.requests), len(inst.offers), sum(max(0, h) for h in inst.headroom.values()))
     if obj.linear:
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
         cost[:net.n_pairs] = sign * weights
-        top = np.sort(np.abs(weights))[::-1][:most_moves] if len(weights) else weights
-        spread = int(top.sum())  # the level's total lies in [0, spread] (weights are >= 0)
+        magnitude = np.abs(weights)
+        rest = len(magnitude) - most_moves
+        if rest > 0:  # keep the largest most_moves of them
+            magnitude = np.partition(magnitude, rest - 1)[rest:]
+        spread = int(magnitude.sum())  # the level's total lies in [0, spread] (weights are >= 0)
         return cost, spread if (weights >= 0).all() else 2 * spread
     for arcs in net.provider_arcs.values():  # ledger_imbalance
         for arc, _direction, sign in arcs:
@@ -124,7 +159,8 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
 def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndarray,
                 upper: np.ndarray) -> np.ndarray:
     """Shortest-path distances from a virtual root in the residual network of `flow` within the
-    bounds [lower, upper] (Bellman-Ford on NumPy columns). An optimal flow leaves no negative
+    bounds [lower, upper] (Bellman-Ford on NumPy columns, each pass one unbuffered minimum over
+    every residual arc: at national scale 4 to 8 passes). An optimal flow leaves no negative
     cycle, so this terminates."""
     fwd = flow < upper
     bwd = flow > lower
@@ -134,51 +170,81 @@ def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndar
     dist = np.zeros(net.n_nodes, dtype=np.int64)
     if not len(c):
         return dist
-    order = np.argsort(head, kind="stable")
-    tail, head, c = tail[order], head[order], c[order]
-    heads, starts = np.unique(head, return_index=True)
     for _ in range(net.n_nodes + 1):
-        best = np.minimum.reduceat(dist[tail] + c, starts)
-        improved = best < dist[heads]
-        if not improved.any():
+        best = dist.copy()
+        np.minimum.at(best, head, dist[tail] + c)
+        if np.array_equal(best, dist):
             return dist
-        dist[heads[improved]] = best[improved]
+        dist = best
     raise RuntimeError("negative cycle in the residual network: the flow was not optimal")
 
 
 def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     start = time.perf_counter()
     net = _build(inst)
-    n_arcs = len(net.tail)
-    lower = np.zeros(n_arcs, dtype=np.int64)  # fixed part of each arc's flow
-    # A home offered for its household (`matching.pinning`) carries its unit in every solution;
-    # the pins were chosen within every gate's capacity, so the network stays feasible.
-    lower[np.asarray(inst.pinned, dtype=np.int64)] = 1
-    upper = net.cap.copy()
     level_costs = [_costs(inst, net, obj) for obj in objectives]
+    # Until the first non-linear level (ledger_imbalance), a provider's node only passes flow on:
+    # its source and sink arcs have cost 0 and room for any net flow within its gate, so the
+    # levels before it are solved on the core arcs with every provider node merged into the
+    # source and sink, where a move is one unit of source -> sink flow.
+    first_nonlinear = next((k for k, obj in enumerate(objectives) if not obj.linear), len(objectives))
+    core = _merge_providers(net)
+    by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
-    # Fold consecutive levels into stages whose weighted costs separate them exactly.
+    # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
+    # solved as a maximum flow is a stage of its own.
     stages: list[list[int]] = []
     for k in range(len(objectives)):
         candidate = (stages[-1] + [k]) if stages else [k]
-        if stages and _weights(candidate, level_costs, net) is not None:
+        if (stages and not by_max_flow[k] and not by_max_flow[stages[-1][0]]
+                and (stages[-1][-1] >= first_nonlinear or k < first_nonlinear)
+                and _weights(candidate, level_costs, net) is not None):
             stages[-1] = candidate
         else:
             stages.append([k])
 
-    flow = np.zeros(n_arcs, dtype=np.int64)
+    n_core = net.n_core
+    lower = np.zeros(n_core, dtype=np.int64)  # fixed part of each arc's flow
+    # A home offered for its household (`matching.pinning`) carries its unit in every solution;
+    # the pins were chosen within every gate's capacity, so the network stays feasible.
+    pinned = np.asarray(inst.pinned, dtype=np.int64)
+    lower[pinned] = 1
+    upper = net.cap[:n_core].copy()
+    # A request whose provider's gate is shut (no headroom) can never move: its arcs are left out
+    # of every solve from the start.
+    shut = upper[net.n_core - net.n_providers:][net.tail[net.n_pairs:net.n_pairs + net.n_requests]
+                                                  - net.n_providers] <= 0
+    upper[:net.n_pairs][shut[inst.pair_request]] = 0
+    upper[net.n_pairs:net.n_pairs + net.n_requests][shut] = 0
+    flow = _core_flow(inst, net, pinned)  # the pins alone: a feasible start for a max flow
     stage_seconds: list[float] = []
+    methods: list[str] = []
     for s, stage in enumerate(stages):
         t0 = time.perf_counter()
+        full = stage[-1] >= first_nonlinear
+        if full and len(lower) == n_core:
+            # From here on the providers' balances matter: back to the whole network, its source
+            # and sink arcs free (nothing before fixed them).
+            lower = np.concatenate([lower, np.zeros(len(net.tail) - n_core, dtype=np.int64)])
+            upper = np.concatenate([upper, net.cap[n_core:]])
+            _unmerge_providers(net, core)
+        stage_net = net if full else core
         weights = _weights(stage, level_costs, net) or [1]
-        cost = np.zeros(n_arcs, dtype=np.int64)
+        cost = np.zeros(len(lower), dtype=np.int64)
         for w, k in zip(weights, stage):
-            cost += w * level_costs[k][0]
-        flow = _min_cost_flow(net, cost, lower, upper)
-        if s < len(stages) - 1:
-            # Keep exactly the optimal face of this stage for the stages after it.
-            dist = _potentials(net, cost, flow, lower, upper)
-            reduced = cost + dist[net.tail] - dist[net.head]
+            cost += w * level_costs[k][0][:len(lower)]
+        if by_max_flow[stage[0]]:
+            flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
+            methods.append("max_flow")
+        else:
+            flow = _min_cost_flow(stage_net, cost, lower, upper)
+            methods.append("min_cost_flow")
+        if s < len(stages) - 1 or by_max_flow[stage[0]]:
+            # Keep exactly the optimal face of this stage for the stages after it. The potentials
+            # exist only if `flow` is optimal for `cost` (no negative cycle is left), so they also
+            # certify a max-flow level's modelling, even as the last level.
+            dist = _potentials(stage_net, cost, flow, lower, upper)
+            reduced = cost + dist[stage_net.tail] - dist[stage_net.head]
             upper = np.where(reduced > 0, lower, upper)
             lower = np.where(reduced < 0, upper, lower)
         stage_seconds.append(time.perf_counter() - t0)
@@ -191,9 +257,92 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             obj = objectives[k]
             value = obj.value(inst, chosen)
             solution.levels.append(LevelReport(obj.name, obj.sense, value, value, "OPTIMAL",
-                                               stage_seconds[s] / len(stage)))
+                                               stage_seconds[s] / len(stage), method=methods[s]))
     solution.seconds = time.perf_counter() - start
     return solution
+
+
+def _by_max_flow(k: int, obj: Objective, first_nonlinear: int) -> bool:
+    """Whether level k is solved as a maximum flow on the merged core network: the most moves
+    before any non-linear level, or the most high-risk moves as the first level (where removing
+    every other move keeps a solution feasible, so the high-risk moves alone can be maximised)."""
+    if not MAX_FLOW_LEVELS or k >= first_nonlinear:
+        return False
+    return isinstance(obj, HouseholdsMoved) or (k == 0 and isinstance(obj, HighRiskMoved))
+
+
+def _merge_providers(net: Network) -> Network:
+    """The core arcs as a circulation with every provider node merged into the source: each
+    provider's gate arc starts there and the arcs of the homes it gives end there. To save memory
+    (2M arcs at national scale) the provider ends of `net` itself are rewritten in place and the
+    core network is a view of its first n_core arcs; `_unmerge_providers` puts them back."""
+    gates = slice(net.n_core - net.n_providers, net.n_core)
+    gives = slice(net.n_pairs + net.n_requests, net.n_core - net.n_providers)
+    core = Network(net.tail[:net.n_core], net.head[:net.n_core], net.cap[:net.n_core], net.n_nodes,
+                   net.n_pairs, {"gates": net.tail[gates].copy(), "gives": net.head[gives].copy()},
+                   net.n_core, net.n_providers, net.source, net.sink, net.n_requests)
+    net.tail[gates] = net.source
+    net.head[gives] = net.source
+    return core
+
+
+def _unmerge_providers(net: Network, core: Network) -> None:
+    net.tail[net.n_core - net.n_providers:net.n_core] = core.provider_arcs["gates"]
+    net.head[net.n_pairs + net.n_requests:net.n_core - net.n_providers] = core.provider_arcs["gives"]
+
+
+def _core_flow(inst: MatchingInstance, net: Network, pairs: np.ndarray) -> np.ndarray:
+    """The flow of every core arc when the pair arcs `pairs` carry one unit each."""
+    n_r, n_p = net.n_requests, net.n_providers
+    n_o = net.n_core - net.n_pairs - n_r - n_p
+    requests = inst.pair_request[pairs]
+    gate_of_request = net.tail[net.n_pairs + requests] - n_p
+    return np.concatenate([np.bincount(pairs, minlength=net.n_pairs),
+                           np.bincount(requests, minlength=n_r),
+                           np.bincount(inst.pair_offer[pairs], minlength=n_o),
+                           np.bincount(gate_of_request, minlength=n_p)]).astype(np.int64)
+
+
+def _max_flow_level(inst: MatchingInstance, core: Network, obj: Objective, flow: np.ndarray,
+                    lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The most moves (or high-risk moves) from `flow`, a feasible flow of the merged core network
+    within [lower, upper]: a maximum flow from source to sink in its residual network (the arcs
+    of the homes given end at the sink instead), added to it. For high-risk moves, the other
+    requests keep the flow they have (their pins)."""
+    open_ = upper > flow
+    used = flow > lower
+    if isinstance(obj, HighRiskMoved):
+        others = ~inst.high_risk
+        frozen = np.concatenate([others[inst.pair_request], others])
+        open_[:len(frozen)] &= ~frozen
+        used[:len(frozen)] &= ~frozen
+    fwd = np.flatnonzero(open_)
+    bwd = np.flatnonzero(used)
+    del open_, used
+    # In the merged core only the arcs of the homes given end at the source: they end at the
+    # sink instead (and, reversed, start there).
+    forward_head = core.head[fwd]
+    forward_head[forward_head == core.source] = core.sink
+    backward_tail = core.head[bwd]
+    backward_tail[backward_tail == core.source] = core.sink
+    tails = np.concatenate([core.tail[fwd], backward_tail])
+    heads = np.concatenate([forward_head, core.tail[bwd]])
+    del forward_head, backward_tail
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(tails, heads, np.concatenate([upper[fwd] - flow[fwd],
+                                                                flow[bwd] - lower[bwd]]))
+    del tails, heads
+    if max(core.source, core.sink) >= solver.num_nodes():
+        return flow  # nothing can leave the source or reach the sink
+    status = solver.solve(core.source, core.sink)
+    if status != solver.OPTIMAL:
+        raise RuntimeError(f"max flow returned status {status}")
+    augment = solver.flows(np.arange(len(fwd) + len(bwd), dtype=np.int64))
+    del solver
+    flow = flow.copy()
+    flow[fwd] += augment[:len(fwd)]
+    flow[bwd] -= augment[len(fwd):]
+    return flow
 
 
 def _weights(stage: list[int], level_costs, net: Network) -> list[int] | None:

@@ -20,6 +20,7 @@ the brute force (tests/oracle.py) with tests/rules/test_band_limits.py.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from unittest import mock
 
@@ -31,6 +32,7 @@ from matching.engine import solve_round
 from matching.instance import build_instance
 from matching.cpsat import solve as cp_sat_solve
 from matching.objectives import objectives_for
+from matching.pinning import choose_pins
 from matching.rules import MatchContext
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
 
@@ -125,6 +127,39 @@ def test_solve_round_matches_cp_sat_model_on_medium_rounds(round_, balances, ord
     assert respects_debt_limit(matching_, requests, offers, balances, scheme)
     for level in result.objectives:
         assert measure(level["name"], matching_, requests, offers, balances, ROUND_DAY) == level["value"]
+
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(round_=round_st(max_requests=16, max_offers=16), balances=balances_st(),
+       order=objective_order_st(), split=st.booleans(), data=st.data())
+def test_max_flow_levels_agree_with_min_cost_flow_levels(round_, balances, order, split, data):
+    """The levels that count moves are solved as maximum flows (from the pins, or from the
+    previous level's flow, within its optimal face); solving every level as a min-cost flow
+    instead (the path the brute force and CP-SAT tests above check on their own) must give the
+    same value at every level, with some homes offered for a household pinned first."""
+    requests, offers = round_
+    refs = [r.ref for r in requests] + ["RQ-ELSEWHERE"]
+    offers = [replace(o, for_request=data.draw(st.sampled_from([None, None, *refs])))
+              for o in offers]
+    scheme = scheme_with_objectives(order)
+    objectives = objectives_for(list(order))
+    inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
+    inst.pinned, _ = choose_pins(inst)
+    limit = 1 if split else matching.flow.COST_LIMIT
+    with mock.patch.object(matching.flow, "COST_LIMIT", limit):
+        fast = matching.flow.solve_flow(inst, objectives)
+        with mock.patch.object(matching.flow, "MAX_FLOW_LEVELS", False):
+            reference = matching.flow.solve_flow(inst, objectives)
+    assert all(lv.method == "min_cost_flow" for lv in reference.levels)
+    if order[0] in ("high_risk_moved", "households_moved"):
+        assert fast.levels[0].method == "max_flow"
+    assert [(lv.name, lv.value) for lv in fast.levels] == [(lv.name, lv.value) for lv in reference.levels]
+    assert all(lv.status == "OPTIMAL" and lv.bound == lv.value for lv in fast.levels)
+    chosen = set(fast.chosen)
+    assert all(inst.pairs[k] in chosen for k in inst.pinned)
+    assert len({i for i, _ in chosen}) == len(chosen) == len({j for _, j in chosen})
+    assert respects_debt_limit(sorted(chosen), inst.requests, inst.offers, balances, scheme)
 
 
 def _req(ref, provider, **kw):
