@@ -27,6 +27,14 @@ def circulate(ctx: typer.Context,
     if fmt == "json":
         print_json(data)
         return
+    if for_provider is None:
+        waiting = [m for m in data["members"] if m["requests"]]
+        if not all_rows and len(waiting) > limit:
+            # At scale one table per member is thousands of lines: one line per member instead
+            # (those that owe the scheme first), each member's own list a command away.
+            _members_table(waiting, limit)
+            _unserved(data["no_member_can_serve"], limit)
+            return
     for m in [data["member"]] if for_provider else data["members"]:
         if for_provider is None and not m["requests"]:
             continue
@@ -38,6 +46,25 @@ def circulate(ctx: typer.Context,
                 r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in m["requests"]],
               None if all_rows else limit)
     if for_provider is None:
-        unserved = data["no_member_can_serve"]
-        out.print(f"Requests no member could serve: {', '.join(unserved) if unserved else 'none'}.",
-                  markup=False)
+        _unserved(data["no_member_can_serve"], None if all_rows else limit)
+
+
+def _members_table(waiting: list[dict], limit: int) -> None:
+    households = len({r["request"] for m in waiting for r in m["requests"]})
+    out.print(f"{len(waiting)} member(s) could serve {households} waiting household(s); one line a member, "
+              f"those owing the scheme first. One member's list: --for-provider MEMBER; every list: --all "
+              f"or --format json.", markup=False)
+    table("Members and the households their stock could serve",
+          ["member", "balance", "max debt", "households", "high risk", "longest wait (weeks)"],
+          [[m["member"], signed(m["balance"]), m["max_debt"], len(m["requests"]),
+            sum(r["risk"] == "high" for r in m["requests"]),
+            max(r["weeks_waiting"] for r in m["requests"])] for m in waiting], limit)
+
+
+def _unserved(refs: list[str], limit: int | None) -> None:
+    if not refs:
+        out.print("Requests no member could serve: none.", markup=False)
+        return
+    shown = refs if limit is None else refs[:limit]
+    rest = f", and {len(refs) - len(shown)} more (--all or --format json)" if len(shown) < len(refs) else ""
+    out.print(f"Requests no member could serve ({len(refs)}): {', '.join(shown)}{rest}.", markup=False)

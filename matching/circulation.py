@@ -59,6 +59,7 @@ def circulation(scheme: Scheme, on: date, requests: list[Request]) -> dict[str, 
     spots = [(member, area) for member in members for area in scheme.providers[member].areas]
     number = {m: k for k, m in enumerate(members)}
     spot_member = np.array([number[m] for m, _ in spots], dtype=np.int64)
+    spot_area = np.array([a for _, a in spots], dtype=object)
     tables: dict[int, OfferTable] = {}
     hops = scheme.config.matching.reach_hops
     out: dict[str, list[Circulated]] = {member: [] for member in members}
@@ -81,9 +82,12 @@ def circulation(scheme: Scheme, on: date, requests: list[Request]) -> dict[str, 
             m = rule.mask(ctx, request, table, idx)
             if m is not None:
                 ok &= m
-        by_member: dict[int, list[str]] = {}
-        for k in idx[ok].tolist():  # spots are in member order, each member's areas in its order
-            by_member.setdefault(int(spot_member[k]), []).append(spots[k][1])
-        for k, areas in by_member.items():
-            out[members[k]].append(Circulated(request, tuple(areas)))
+        chosen = idx[ok]  # spots are in member order, each member's areas in its order
+        if not chosen.size:
+            continue
+        owners = spot_member[chosen]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).tolist()
+        names = spot_area[chosen].tolist()
+        for a, b in zip(starts, starts[1:] + [len(names)]):
+            out[members[owners[a]]].append(Circulated(request, tuple(names[a:b])))
     return out

@@ -1,0 +1,50 @@
+"""`reciprocal circulate` stays readable at any size (issue 13): when more members have a list
+than --limit, the coordinator sees one line a member, and the requests no member could serve are
+cut at the limit too; --all and JSON still give every list."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import DEMO_DATA, copy_database, drop_database
+from tests.helpers import reciprocal, reciprocal_many
+
+
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory, db_template):
+    work = tmp_path_factory.mktemp("circulate")
+    db = copy_database(db_template, work)
+    for args in (("offer", "import", str(DEMO_DATA / "offers.csv")),
+                 ("request", "import", str(DEMO_DATA / "requests.csv"))):
+        assert reciprocal(*args, db=db, cwd=work).returncode == 0
+    on = ("--on", "2026-11-23")
+    runs = reciprocal_many([("circulate", *on, "--format", "json"), ("circulate", *on, "--limit", "2"),
+                            ("circulate", *on, "--limit", "2", "--all"), ("circulate", *on)], db=db, cwd=work)
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    yield {"json": json.loads(runs[0].stdout), "short": runs[1].stdout, "all": runs[2].stdout,
+           "default": runs[3].stdout}
+    drop_database(db)
+
+
+def test_more_members_than_the_limit_print_one_line_a_member(shown):
+    waiting = [m for m in shown["json"]["members"] if m["requests"]]
+    assert len(waiting) > 2  # the demo week has lists for several members
+    text = shown["short"]
+    assert f"{len(waiting)} member(s) could serve" in text
+    first, second = waiting[0], waiting[1]
+    # those that owe the scheme first, each with its count of households
+    assert text.index(first["member"]) < text.index(second["member"])
+    assert f"... and {len(waiting) - 2} more" in text
+    assert not any(m["member"] in text for m in waiting[2:])
+    # no household's list in the summary
+    assert "safe areas" not in text
+    assert len(text.splitlines()) < 25
+
+
+def test_all_and_few_members_keep_each_members_list(shown):
+    waiting = [m for m in shown["json"]["members"] if m["requests"]]
+    for text in (shown["all"],) + ((shown["default"],) if len(waiting) <= 20 else ()):
+        for m in waiting:
+            assert f"({m['member']}): " in text
+            assert all(r["request"] in text for r in m["requests"][:2])
