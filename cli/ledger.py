@@ -6,13 +6,16 @@ from typing import Optional
 import typer
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
+from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import balances as render_balances
 
 ledger_app = typer.Typer(help="The fairness ledger.", no_args_is_help=True)
 
 
 @ledger_app.command("show")
-def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP),
+                limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
+                all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
     """Balances per provider: homes given minus tenants housed by others, total and by band."""
     from reciprocal import ledger
     s = settings(ctx)
@@ -23,7 +26,7 @@ def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
     if parse_format(format) == "json":
         print_json(data)
         return
-    render_balances(data)
+    render_balances(data, None if all_rows else limit)
 
 
 @ledger_app.command("correct")

@@ -254,12 +254,17 @@ def objectives(levels: list[dict], seconds: float) -> None:
           ["#", "objective", "sense", "value", "proven bound", "gap", "status"], rows)
 
 
-def balances(data: dict) -> None:
-    bands = sorted({b for p in data["providers"] for b in p["by_band"]})
+def balances(data: dict, limit: int | None = None) -> None:
+    """The ledger's balances; a list longer than `limit` is cut, most owing first."""
+    providers = data["providers"]
+    title = "Ledger balances (given - received)"
+    if limit is not None and len(providers) > limit:
+        providers = sorted(providers, key=lambda p: (p["balance"], p["provider"]))
+        title += ", most owing first"
+    bands = sorted({b for p in providers for b in p["by_band"]})
     rows = [[p["provider"], p["given"], p["received"], signed(p["balance"]), p["max_debt"],
-             *[_band(p["by_band"].get(b, 0)) for b in bands]] for p in data["providers"]]
-    table("Ledger balances (given - received)",
-          ["provider", "given", "received", "balance", "debt limit", *bands], rows)
+             *[_band(p["by_band"].get(b, 0)) for b in bands]] for p in providers]
+    table(title, ["provider", "given", "received", "balance", "debt limit", *bands], rows, limit)
     out.print(f"Sum of balances: {data['sum_of_balances']} (always 0)")
 
 

@@ -1,6 +1,7 @@
-"""`reciprocal circulate` stays readable at any size (issue 13): when more members have a list
-than --limit, the coordinator sees one line a member, and the requests no member could serve are
-cut at the limit too; --all and JSON still give every list."""
+"""Lists of members stay readable at any size (issue 13): when more members have a circulation
+list than --limit, the coordinator sees one line a member, and the requests no member could serve
+are cut at the limit too; `ledger show` cuts at the limit, most owing first; --all and JSON still
+give everything."""
 from __future__ import annotations
 
 import json
@@ -20,10 +21,12 @@ def shown(tmp_path_factory, db_template):
         assert reciprocal(*args, db=db, cwd=work).returncode == 0
     on = ("--on", "2026-11-23")
     runs = reciprocal_many([("circulate", *on, "--format", "json"), ("circulate", *on, "--limit", "2"),
-                            ("circulate", *on, "--limit", "2", "--all"), ("circulate", *on)], db=db, cwd=work)
+                            ("circulate", *on, "--limit", "2", "--all"), ("circulate", *on),
+                            ("ledger", "show", "--limit", "3"), ("ledger", "show", "--format", "json")],
+                           db=db, cwd=work)
     assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
     yield {"json": json.loads(runs[0].stdout), "short": runs[1].stdout, "all": runs[2].stdout,
-           "default": runs[3].stdout}
+           "default": runs[3].stdout, "ledger": runs[4].stdout, "balances": json.loads(runs[5].stdout)}
     drop_database(db)
 
 
@@ -48,3 +51,14 @@ def test_all_and_few_members_keep_each_members_list(shown):
         for m in waiting:
             assert f"({m['member']}): " in text
             assert all(r["request"] in text for r in m["requests"][:2])
+
+
+def test_ledger_show_cuts_at_the_limit_most_owing_first(shown):
+    members = shown["balances"]["providers"]
+    assert len(members) > 3
+    text = shown["ledger"]
+    assert "most owing first" in text
+    assert f"... and {len(members) - 3} more" in text
+    first = sorted(members, key=lambda p: (p["balance"], p["provider"]))[:3]
+    assert all(p["provider"] in text for p in first)
+    assert "Sum of balances: 0" in text
