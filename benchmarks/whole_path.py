@@ -281,8 +281,9 @@ def machine() -> str:
 
 
 def markdown(runs: list[PathRun], cap_mib: int | None, about: str) -> str:
+    capped = f"each command under a {cap_mib} MiB address-space cap" if cap_mib else "no memory cap"
     lines = [f"Whole path, scale {runs[0].scale}, seed {runs[0].seed}, {time.strftime('%Y-%m-%d')}; "
-             f"{about}; each command under a {cap_mib} MiB address-space cap." if cap_mib else "", ""]
+             f"{about}; {capped}.", ""]
     head = "| command | " + " | ".join(f"{r.backend} s | {r.backend} MiB" for r in runs) + " | lines |"
     lines += [head, "| --- | " + " | ".join("---: | ---:" for _ in runs) + " | ---: |"]
     for k, step in enumerate(runs[0].steps):
