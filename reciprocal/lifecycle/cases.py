@@ -140,13 +140,18 @@ def mark_stale(session: Session, scheme: Scheme, on: date) -> list[Change]:
         return []
     busy = set(session.exec(select(ProposalRow.request_ref).where(
         ProposalRow.status.in_([s.value for s in LIVE_PROPOSAL]))).all())
-    changes = []
-    for row in session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.active.value)
-                            .order_by(RequestRow.ref)).all():
-        since = row.reconfirmed_on or row.created_at.date()
-        if row.ref not in busy and since + timedelta(days=days) < on:
-            changes.append(_set(session, row, RequestStatus.stale,
-                                f"not reconfirmed since {since.isoformat()} ({days} days); skipped by "
-                                f"rounds until `request reconfirm {row.ref}`"))
-    return changes
+    # Judged on three columns; only the requests going stale are loaded whole (a national pot
+    # holds 20,000 active requests, and a week few of them go stale).
+    active = session.exec(select(RequestRow.ref, RequestRow.reconfirmed_on, RequestRow.created_at)
+                          .where(RequestRow.status == RequestStatus.active.value)
+                          .order_by(RequestRow.ref)).all()
+    since = {ref: reconfirmed or created.date() for ref, reconfirmed, created in active}
+    going = [ref for ref, day in since.items() if ref not in busy and day + timedelta(days=days) < on]
+    rows = {}
+    for start in range(0, len(going), 500):
+        for row in session.exec(select(RequestRow).where(RequestRow.ref.in_(going[start:start + 500]))).all():
+            rows[row.ref] = row
+    return [_set(session, rows[ref], RequestStatus.stale,
+                 f"not reconfirmed since {since[ref].isoformat()} ({days} days); skipped by "
+                 f"rounds until `request reconfirm {ref}`") for ref in going]
 
