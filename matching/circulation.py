@@ -50,12 +50,13 @@ def serving_areas(ctx: MatchContext, member: str, request: Request) -> tuple[str
                  if all(rule.check(ctx, request, witness_home(member, area, request, ctx.on)) for rule in PAIR_RULES))
 
 
-def circulation(scheme: Scheme, on: date, requests: list[Request]) -> dict[str, list[Circulated]]:
-    """For every member, the requests its stock could serve, most urgent first (risk, then the
-    longest waiting, then ref)."""
+def circulation(scheme: Scheme, on: date, requests: list[Request],
+                members: list[str] | None = None) -> dict[str, list[Circulated]]:
+    """For every member (or only `members`), the requests its stock could serve, most urgent
+    first (risk, then the longest waiting, then ref)."""
     ctx = MatchContext(scheme, on)
     order = sorted(requests, key=lambda r: (scheme.risk_rank(r.risk), r.referred_on, r.ref))
-    members = sorted(scheme.providers)
+    members = sorted(scheme.providers if members is None else set(members) & set(scheme.providers))
     spots = [(member, area) for member in members for area in scheme.providers[member].areas]
     number = {m: k for k, m in enumerate(members)}
     spot_member = np.array([number[m] for m, _ in spots], dtype=np.int64)

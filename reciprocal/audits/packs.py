@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
 from pathlib import Path
@@ -47,27 +48,49 @@ def financial_year_start(on: date) -> date:
     return date(on.year if on.month >= 4 else on.year - 1, 4, 1)
 
 
-def _commitment(db: Database, scheme: Scheme, member: str, on: date) -> dict:
-    since = financial_year_start(on)
-    report = fairness(db, scheme, since=since, until=on, for_provider=member, today=on)
-    row = next(r for r in report["providers"] if r["provider"] == member)
+def _commitment(row: dict, since: date) -> dict:
     return {"since": since.isoformat(), "offers_per_year": row["offers_per_year"],
             "offers_made": row["offers_made"], "offers_expected": row["offers_expected"],
             "met": row["offer_commitment_ok"]}
 
 
-def member_pack(db: Database, scheme: Scheme, member: str, on: date) -> dict:
+@dataclass
+class _Week:
+    """What every member's pack reads, read once for all of them (at national scale, 1,500
+    members each re-reading the scheme's circulation and proposals took hours)."""
+
+    circulation: dict[str, dict]  # member -> its `circulate` entry
+    commitment: dict[str, dict]  # member -> its row of the fairness audit since 1 April
+    proposals: list[dict]  # every proposal, newest first
+    owners: views.Owners
+
+    @classmethod
+    def read(cls, db: Database, scheme: Scheme, on: date, members: list[str]) -> _Week:
+        since = financial_year_start(on)
+        listed = circulate(db, scheme, on, members=members)["members"]
+        # A member's own row of the audit: the same scoped or not (scoping hides others' rows).
+        report = fairness(db, scheme, since=since, until=on, today=on)
+        with db.reading() as session:
+            owners = views.Owners.read(session)
+        return cls({m["member"]: m for m in listed},
+                   {r["provider"]: _commitment(r, since) for r in report["providers"]},
+                   views.proposal_list(db), owners)
+
+
+def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week | None = None) -> dict:
     """One member's pack on day `on`, as a JSON-ready dict (see the module docstring)."""
     check_viewer(scheme, member)
-    listed = circulate(db, scheme, on, for_provider=member)["member"]
+    week = week or _Week.read(db, scheme, on, [member])
+    listed = week.circulation[member]
     return {
         "scheme": scheme.id, "scheme_name": scheme.name, "member": member,
         "name": scheme.providers[member].name, "on": on.isoformat(),
         "balance": {"balance": listed["balance"], "owes": listed["owes"], "max_debt": listed["max_debt"],
                     "in_words": balance_words(listed["balance"])},
-        "offer_commitment": _commitment(db, scheme, member, on),
+        "offer_commitment": week.commitment[member],
         "proposals": [_with_side(p, member) for p in
-                      views.member_proposals(db, member, on - timedelta(days=WEEK_DAYS - 1))],
+                      views.member_proposals(db, member, on - timedelta(days=WEEK_DAYS - 1),
+                                             week.proposals, week.owners)],
         "requests": views.member_requests(db, member),
         "circulation": listed["requests"],
     }
@@ -82,9 +105,10 @@ def packs(db: Database, scheme: Scheme, on: date, members: list[str] | None = No
     """The packs of `members` (default: every active member), in member order."""
     for m in members or []:
         check_viewer(scheme, m)
-    chosen = members or [p.id for p in scheme.providers.values()
-                         if p.status == "active" and (p.left is None or p.left >= on)]
-    return [member_pack(db, scheme, m, on) for m in sorted(set(chosen))]
+    chosen = sorted(set(members or [p.id for p in scheme.providers.values()
+                                    if p.status == "active" and (p.left is None or p.left >= on)]))
+    week = _Week.read(db, scheme, on, chosen)
+    return [member_pack(db, scheme, m, on, week) for m in chosen]
 
 
 # -- the tables every format shares ---------------------------------------------------------------

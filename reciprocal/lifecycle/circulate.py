@@ -35,14 +35,18 @@ def balance_words(balance: int) -> str:
     return f"the scheme owes you {balance} home(s)" if balance > 0 else "you are even"
 
 
-def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None = None) -> dict:
+def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None = None,
+              members: list[str] | None = None) -> dict:
+    """Every member's list (or only `members`' lists), or one member's as it may see it."""
     check_viewer(scheme, for_provider)
     with db.reading() as session:
         _, requests = get_open(session)
         busy = {p.request_ref for p in proposals.live(session)}
         balance = ledger_balances(session, list(scheme.providers)).total
     free = [r for r in requests if r.ref not in busy]
-    listing = circulation(scheme, on, free)
+    wanted = [for_provider] if for_provider is not None else members
+    listing = circulation(scheme, on, free, wanted)
+    served = {i.request.ref for items in listing.values() for i in items} if wanted is None else set()
     members = []
     for member, items in listing.items():
         owed = balance.get(member, 0)
@@ -52,6 +56,7 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
     members.sort(key=lambda m: (m["balance"], m["member"]))  # those that owe the scheme first
     if for_provider is not None:
         return {"on": on.isoformat(), "member": next(m for m in members if m["member"] == for_provider)}
-    served = {i.request.ref for items in listing.values() for i in items}
+    if wanted is not None:
+        return {"on": on.isoformat(), "members": members}
     return {"on": on.isoformat(), "members": members,
             "no_member_can_serve": sorted(r.ref for r in free if r.ref not in served)}

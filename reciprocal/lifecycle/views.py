@@ -246,13 +246,18 @@ class Owners:
                    dict(session.exec(select(OfferRow.ref, OfferRow.provider)).all()), areas)
 
 
-def member_proposals(db: Database, member: str, ended_since) -> list[dict]:
+def member_proposals(db: Database, member: str, ended_since, every: list[dict] | None = None,
+                     owners: Owners | None = None) -> list[dict]:
     """The proposals where `member` offers the home or referred the household, as it may see them,
-    with who must act next: every live one, and those that ended on or after `ended_since`."""
-    rows = [p for p in proposal_list(db, member=member)
+    with who must act next: every live one, and those that ended on or after `ended_since`. Packs
+    for many members pass every proposal and the owners, read once."""
+    mine = (proposal_list(db, member=member) if every is None else
+            [p for p in every if member in (p["from_provider"], p["to_provider"])])
+    rows = [p for p in mine
             if p["status"] in ACTION or (p["stage_on"] is not None and p["stage_on"] >= ended_since.isoformat())]
-    with db.reading() as session:
-        owners = Owners.read(session)
+    if owners is None:
+        with db.reading() as session:
+            owners = Owners.read(session)
     return [scope.proposal_for(with_action(p), member, owners.household_areas.get(p["request"], ()))
             for p in rows]
 

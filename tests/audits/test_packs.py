@@ -417,3 +417,16 @@ def test_smtp_settings_name_every_problem():
     assert all(v in text for v in ("RECIPROCAL_SMTP_HOST", "RECIPROCAL_SMTP_FROM", "RECIPROCAL_SMTP_PORT",
                                    "RECIPROCAL_SMTP_USER"))
     assert SECRET not in text and SECRET not in repr(pack_email.SmtpSettings("h", 25, "a@b.uk", "u", SECRET))
+
+
+def test_packs_read_once_equal_each_members_own_reading(db, planted_scheme, week):
+    """`packs` reads the week once for every member (circulation, audit, proposals); each pack
+    must be exactly what that member's pack reads on its own."""
+    together = packs.packs(db, planted_scheme, PACK_DAY)
+    assert len(together) > 3
+    for pack in together:
+        assert pack == packs.member_pack(db, planted_scheme, pack["member"], PACK_DAY)
+    # and the circulation list is `circulate --for-provider`'s
+    for pack in together:
+        assert pack["circulation"] == circulate(db, planted_scheme, PACK_DAY,
+                                                for_provider=pack["member"])["member"]["requests"]
