@@ -84,7 +84,7 @@ def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, w
             m = rule.mask(ctx, reqs, r, table, o)
             if m is None:
                 continue
-            passed = np.broadcast_to(m, (part.size, n)).sum(axis=1)
+            passed = np.count_nonzero(np.broadcast_to(m, (part.size, n)), axis=1)
             for i, p in zip(part.tolist(), passed.tolist()):
                 if n - p:
                     out[i][rule.name] = n - p
