@@ -2,9 +2,9 @@
 
 `build_instance` turns a round's open requests and offers, the ledger's balances and the scheme's
 terms into index maps, the eligible pairs (every pair that passed every pair rule, judged with the
-rules' `mask` forms over NumPy columns by `matching.pairs`) and per-provider debt headroom. For a request with no
-eligible offer it also keeps how many offers each rule excluded, which is what "why not matched"
-is read from. The model never sees anything but a `MatchingInstance`.
+rules' `mask` forms over NumPy columns by `matching.pairs`) and per-provider debt headroom. For a
+request with no eligible offer it also keeps how many offers each rule excluded, which is what
+"why not matched" is read from. The model never sees anything but a `MatchingInstance`.
 """
 from __future__ import annotations
 

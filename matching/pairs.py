@@ -19,16 +19,16 @@ import numpy as np
 from matching.offer_table import OfferTable, RequestTable
 from matching.rules import PAIR_RULES, MatchContext, Rule
 
-# The most pairs judged at once when counting exclusions over every offer (a block's masks are
-# this many bools each).
-COUNT_BLOCK_PAIRS = 1 << 22
+# The most pairs judged at once (a block's masks are this many bools each): an area with many
+# offers and many requests within reach is judged a slice of its requests at a time.
+BLOCK_PAIRS = 1 << 22
 
 
 def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
                    rules: Sequence[Rule] = PAIR_RULES) -> tuple[np.ndarray, np.ndarray]:
     """(request index, offer index) of every pair passing every rule, as int64 arrays, sorted by
     request and, for each request, by offer."""
-    assert reqs.table is table, "a RequestTable is judged against the offer table it was built for"
+    _same_table(reqs, table)
     n_areas = len(table.areas)
     # Per area (the last: offers in areas the scheme does not know), the offers there.
     blocks = list(table.offers_by_area) + [np.flatnonzero(table.area < 0)]
@@ -44,21 +44,22 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
     for k, offers in enumerate(blocks):
         if not offers.size:
             continue
-        which = np.flatnonzero(candidates[k])
-        if not which.size:
-            continue
-        r, o = which[:, None], offers[None, :]
-        ok = np.ones((which.size, offers.size), dtype=bool)
-        for rule in rules:
-            m = rule.mask(ctx, reqs, r, table, o)
-            if m is not None:
-                ok &= m
-                if not ok.any():
-                    break
-        rows, cols = np.nonzero(ok)
-        if rows.size:
-            found_r.append(which[rows])
-            found_o.append(offers[cols])
+        every = np.flatnonzero(candidates[k])
+        step = max(1, BLOCK_PAIRS // offers.size)
+        for start in range(0, every.size, step):
+            which = every[start:start + step]
+            r, o = which[:, None], offers[None, :]
+            ok = np.ones((which.size, offers.size), dtype=bool)
+            for rule in rules:
+                m = rule.mask(ctx, reqs, r, table, o)
+                if m is not None:
+                    ok &= m
+                    if not ok.any():
+                        break
+            rows, cols = np.nonzero(ok)
+            if rows.size:
+                found_r.append(which[rows])
+                found_o.append(offers[cols])
     if not found_r:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # Blocks are areas; a request's pairs come from several: order them by request, then offer.
@@ -71,11 +72,11 @@ def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, w
                      rules: Sequence[Rule] = PAIR_RULES) -> dict[int, Counter]:
     """For each request index in `which`: how many of all the table's offers each rule excludes (an
     offer may count under several rules)."""
-    assert reqs.table is table, "a RequestTable is judged against the offer table it was built for"
+    _same_table(reqs, table)
     which = np.asarray(which, dtype=np.int64)
     out: dict[int, Counter] = {int(i): Counter() for i in which}
     n = table.size
-    step = max(1, COUNT_BLOCK_PAIRS // max(n, 1))
+    step = max(1, BLOCK_PAIRS // max(n, 1))
     o = np.arange(n, dtype=np.int64)[None, :]
     for start in range(0, which.size, step):
         part = which[start:start + step]
@@ -89,3 +90,9 @@ def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, w
                 if n - p:
                     out[i][rule.name] = n - p
     return out
+
+
+def _same_table(reqs: RequestTable, table: OfferTable) -> None:
+    # Its columns may hold this table's indices (areas, providers, tenancy kinds).
+    if reqs.table is not table:
+        raise ValueError("a RequestTable is judged only against the offer table it was built for")

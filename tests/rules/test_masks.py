@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import fields, replace
+from unittest import mock
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import matching.pairs
 from matching.instance import build_instance
 from matching.offer_table import RequestTable, build_offer_table
+from matching.pairs import BLOCK_PAIRS
 from matching.rules import PAIR_RULES, MatchContext, is_eligible
 from reciprocal.domain import Request
 
@@ -79,11 +82,13 @@ def test_every_mask_equals_its_pair_form_on_every_pair(scheme, round_):
 
 
 @SETTINGS
-@given(scheme=scheme_variant_st(), round_=near_twin_round_st())
-def test_build_instance_keeps_exactly_the_eligible_pairs_in_order(scheme, round_):
+@given(scheme=scheme_variant_st(), round_=near_twin_round_st(), block=st.sampled_from([1, 7, BLOCK_PAIRS]))
+def test_build_instance_keeps_exactly_the_eligible_pairs_in_order(scheme, round_, block):
+    """Also with areas judged a few requests at a time (`BLOCK_PAIRS`), as a crowded area is."""
     requests, offers, declined = round_
     ctx = MatchContext(scheme, ROUND_DAY, declined)
-    inst = build_instance(ctx, requests, offers, {})
+    with mock.patch.object(matching.pairs, "BLOCK_PAIRS", block):
+        inst = build_instance(ctx, requests, offers, {})
     by_ref_r = sorted(requests, key=lambda r: r.ref)
     by_ref_o = sorted(offers, key=lambda o: o.ref)
     assert [r.ref for r in inst.requests] == [r.ref for r in by_ref_r]
