@@ -112,8 +112,8 @@ def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offe
     matched[pair_request] = True
     excluded = exclusion_counts(ctx, reqs, table, np.flatnonzero(~matched))
     headroom = {p: debt_headroom(balances.get(p, 0), scheme.max_debt(p)) for p in scheme.providers}
-    inst = MatchingInstance(ctx, requests, offers, pair_request.astype(np.int32), pair_offer.astype(np.int32),
-                            dict(balances), headroom, excluded, band_headroom(scheme, band_balances or {}))
+    inst = MatchingInstance(ctx, requests, offers, pair_request, pair_offer, dict(balances), headroom,
+                            excluded, band_headroom(scheme, band_balances or {}))
     inst.__dict__["table"] = table
     return inst
 

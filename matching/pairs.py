@@ -26,7 +26,7 @@ BLOCK_PAIRS = 1 << 22
 
 def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
                    rules: Sequence[Rule] = PAIR_RULES) -> tuple[np.ndarray, np.ndarray]:
-    """(request index, offer index) of every pair passing every rule, as int64 arrays, sorted by
+    """(request index, offer index) of every pair passing every rule, as int32 arrays, sorted by
     request and, for each request, by offer."""
     _same_table(reqs, table)
     n_areas = len(table.areas)
@@ -39,8 +39,8 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
             # Named as the rule's own mask may name it, so the lookup is built once.
             row, allowed = reqs.by_area(f"{rule.name}.areas", lambda q, rule=rule: rule.areas(ctx, q))
             candidates &= allowed.T[:, row]
-    found_r: list[np.ndarray] = []
-    found_o: list[np.ndarray] = []
+    n = max(table.size, 1)
+    found: list[np.ndarray] = []  # per block, request index * n + offer index of each pair found
     for k, offers in enumerate(blocks):
         if not offers.size:
             continue
@@ -58,14 +58,12 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
                         break
             rows, cols = np.nonzero(ok)
             if rows.size:
-                found_r.append(which[rows])
-                found_o.append(offers[cols])
-    if not found_r:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+                found.append(which[rows] * n + offers[cols])
     # Blocks are areas; a request's pairs come from several: order them by request, then offer.
-    key = np.concatenate(found_r) * max(table.size, 1) + np.concatenate(found_o)
+    key = np.concatenate(found) if found else np.zeros(0, np.int64)
+    del found
     key.sort()
-    return key // max(table.size, 1), key % max(table.size, 1)
+    return (key // n).astype(np.int32), (key % n).astype(np.int32)
 
 
 def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, which: Sequence[int],
