@@ -10,11 +10,11 @@ perpetrator rules, active membership and the risk gate. Judging it with the same
 keeps circulation and matching in one place: any eligible home of the member lists the request
 (tests/rules/test_circulation.py holds both directions on random schemes).
 
-The rules judge each request against every member's witness homes at once, on the same NumPy
-columns the round uses (`matching.offer_table`, each rule's `mask`): a national scheme (1,500
-members, 20,000 requests) is some 70 million pair checks, which one by one took over a quarter of
-an hour. Witness homes differ only in bedrooms from one request to the next, so one table is built
-per bedroom size asked for.
+The rules judge the requests against every member's witness homes with the code path the round
+uses (`matching.pairs.eligible_pairs`, each rule's `mask` over NumPy columns): a national scheme
+(1,500 members, 20,000 requests) is some 70 million pair checks, which one by one took over a
+quarter of an hour. Witness homes differ only in bedrooms from one request to the next, so one
+table is built per bedroom size asked for, and judged against the requests asking for that size.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from datetime import date
 
 import numpy as np
 
-from matching.offer_table import OfferTable, build_offer_table
+from matching.offer_table import RequestTable, build_offer_table
+from matching.pairs import eligible_pairs
 from matching.rules import PAIR_RULES, MatchContext
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, PropertyType, Request
@@ -59,36 +60,32 @@ def circulation(scheme: Scheme, on: date, requests: list[Request],
     members = sorted(scheme.providers if members is None else set(members) & set(scheme.providers))
     spots = [(member, area) for member in members for area in scheme.providers[member].areas]
     number = {m: k for k, m in enumerate(members)}
-    spot_member = np.array([number[m] for m, _ in spots], dtype=np.int64)
-    spot_area = np.array([a for _, a in spots], dtype=object)
-    tables: dict[int, OfferTable] = {}
-    hops = scheme.config.matching.reach_hops
+    spot_member = [number[m] for m, _ in spots]
+    by_size: dict[int, list[int]] = {}
+    for position, request in enumerate(order):
+        by_size.setdefault(request.bedrooms_needed, []).append(position)
+    found_r: list[np.ndarray] = []
+    found_o: list[np.ndarray] = []
+    for size, positions in by_size.items():
+        homes = [witness_home(m, a, order[positions[0]], on) for m, a in spots]
+        table = build_offer_table(scheme, on, homes)
+        pair_request, pair_spot = eligible_pairs(ctx, RequestTable([order[p] for p in positions], table), table)
+        found_r.append(np.asarray(positions, dtype=np.int64)[pair_request])
+        found_o.append(pair_spot)
     out: dict[str, list[Circulated]] = {member: [] for member in members}
-    every = np.arange(len(spots), dtype=np.int64)
-    for request in order:
-        table = tables.get(request.bedrooms_needed)
-        if table is None:
-            homes = [witness_home(m, a, request, on) for m, a in spots]
-            table = tables[request.bedrooms_needed] = build_offer_table(scheme, on, homes)
-        idx = every
-        if hops is not None and request.preferred_areas:
-            # Only homes within reach can pass the `reach` rule; judge just those.
-            near = scheme.within_buffer(request.preferred_areas, hops)
-            parts = [table.offers_by_area[table.area_index[a]] for a in near if a in table.area_index]
-            idx = np.sort(np.concatenate(parts)) if parts else every[:0]
-        ok = np.ones(len(idx), dtype=bool)
-        for rule in PAIR_RULES:
-            if not ok.any():
-                break
-            m = rule.mask(ctx, request, table, idx)
-            if m is not None:
-                ok &= m
-        chosen = idx[ok]  # spots are in member order, each member's areas in its order
-        if not chosen.size:
-            continue
-        owners = spot_member[chosen]
-        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).tolist()
-        names = spot_area[chosen].tolist()
-        for a, b in zip(starts, starts[1:] + [len(names)]):
-            out[members[owners[a]]].append(Circulated(request, tuple(names[a:b])))
+    if not found_r:
+        return out
+    # In order of urgency, then of spot: spots are in member order, each member's areas in its order.
+    key = np.concatenate(found_r) * max(len(spots), 1) + np.concatenate(found_o)
+    key.sort()
+    current: tuple[int, int] | None = None
+    areas: list[str] = []
+    for position, k in zip((key // max(len(spots), 1)).tolist(), (key % max(len(spots), 1)).tolist()):
+        if current != (position, spot_member[k]):
+            if current is not None:
+                out[members[current[1]]].append(Circulated(order[current[0]], tuple(areas)))
+            current, areas = (position, spot_member[k]), []
+        areas.append(spots[k][1])
+    if current is not None:
+        out[members[current[1]]].append(Circulated(order[current[0]], tuple(areas)))
     return out

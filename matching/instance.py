@@ -2,9 +2,9 @@
 
 `build_instance` turns a round's open requests and offers, the ledger's balances and the scheme's
 terms into index maps, the eligible pairs (every pair that passed every pair rule, judged with the
-rules' `mask` forms over NumPy columns) and per-provider debt headroom. For a request with no
-eligible offer it also keeps how many offers each rule excluded, which is what "why not matched"
-is read from. The model never sees anything but a `MatchingInstance`.
+rules' `mask` forms over NumPy columns by `matching.pairs`) and per-provider debt headroom. For a
+request with no eligible offer it also keeps how many offers each rule excluded, which is what
+"why not matched" is read from. The model never sees anything but a `MatchingInstance`.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import numpy as np
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, Risk
 
-from matching.offer_table import OfferTable, build_offer_table
-from matching.rules import PAIR_RULES, MatchContext
+from matching.offer_table import OfferTable, RequestTable, build_offer_table
+from matching.pairs import eligible_pairs, exclusion_counts
+from matching.rules import MatchContext
 from reciprocal.domain import Account, Balances, debt_headroom
 
 
@@ -105,52 +106,16 @@ def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offe
     requests = sorted(requests, key=lambda r: r.ref)
     offers = sorted(offers, key=lambda o: o.ref)
     table = build_offer_table(scheme, ctx.on, offers)
-    all_offers = np.arange(len(offers), dtype=np.int64)
-    hops = scheme.config.matching.reach_hops
-    chunks_r: list[np.ndarray] = []
-    chunks_o: list[np.ndarray] = []
-    excluded: dict[int, Counter] = {}
-    for i, request in enumerate(requests):
-        idx = all_offers
-        if hops is not None and request.preferred_areas:
-            # Only offers within reach can pass the `reach` rule; judge just those.
-            near = ctx.scheme.within_buffer(request.preferred_areas, hops)
-            parts = [table.offers_by_area[table.area_index[a]] for a in near if a in table.area_index]
-            idx = np.sort(np.concatenate(parts)) if parts else all_offers[:0]
-        ok = np.ones(len(idx), dtype=bool)
-        for rule in PAIR_RULES:
-            if not ok.any():
-                break
-            m = rule.mask(ctx, request, table, idx)
-            if m is not None:
-                ok &= m
-        eligible = idx[ok]
-        if eligible.size:
-            chunks_r.append(np.full(eligible.size, i, dtype=np.int32))
-            chunks_o.append(eligible.astype(np.int32))
-        else:
-            excluded[i] = exclusion_counts(ctx, request, table)
-    pair_request = np.concatenate(chunks_r) if chunks_r else np.zeros(0, np.int32)
-    pair_offer = np.concatenate(chunks_o) if chunks_o else np.zeros(0, np.int32)
+    reqs = RequestTable(requests, table)
+    pair_request, pair_offer = eligible_pairs(ctx, reqs, table)
+    matched = np.zeros(len(requests), dtype=bool)
+    matched[pair_request] = True
+    excluded = exclusion_counts(ctx, reqs, table, np.flatnonzero(~matched))
     headroom = {p: debt_headroom(balances.get(p, 0), scheme.max_debt(p)) for p in scheme.providers}
     inst = MatchingInstance(ctx, requests, offers, pair_request, pair_offer, dict(balances), headroom,
                             excluded, band_headroom(scheme, band_balances or {}))
     inst.__dict__["table"] = table
     return inst
-
-
-def exclusion_counts(ctx: MatchContext, request: Request, table: OfferTable) -> Counter:
-    """How many of all open offers each rule excludes for this request (an offer may count under
-    several rules)."""
-    idx = np.arange(table.size, dtype=np.int64)
-    counts: Counter = Counter()
-    for rule in PAIR_RULES:
-        m = rule.mask(ctx, request, table, idx)
-        if m is not None:
-            failed = int(len(idx) - np.count_nonzero(m))
-            if failed:
-                counts[rule.name] = failed
-    return counts
 
 
 def band_headroom(scheme: Scheme, band_balances: dict[str, dict[str, int]]) -> dict[Account, int]:

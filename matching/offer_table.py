@@ -1,14 +1,16 @@
-"""The open offers as NumPy columns, so that a rule can judge one request against many offers at
-once. Built once per round; the rules' `mask` forms read it (see `matching.rules`)."""
+"""The open offers, and the requests judged against them, as NumPy columns, so that a rule can judge
+many (request, offer) pairs at once. Built once per round; the rules' `mask` forms read them (see
+`matching.rules`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer
+from reciprocal.domain import Offer, Request
 
 
 @dataclass
@@ -92,3 +94,57 @@ def build_offer_table(scheme: Scheme, on: date, offers: list[Offer]) -> OfferTab
         accepts_perpetrator=accepts[provider] if n else np.zeros(0, bool),
         provider_active=active[provider] if n else np.zeros(0, bool),
         granted_rank=granted_rank, offers_by_area=by_area)
+
+
+class RequestTable:
+    """Requests as NumPy columns, for judging them against one `OfferTable` in one `MatchContext`.
+
+    The table holds no rule logic: a rule's mask asks for each column it needs by a name of its own,
+    with the function that computes the value from one request (`column`), or the row of a
+    per-area lookup (`by_area`), and gets it computed once per table. So a rule's logic stays in
+    its mask beside its pair form (`matching.rules`) while many masks over many blocks of pairs
+    cost one pass over the requests each. Since a computed column may depend on the context and
+    on the offer table's indices (areas, providers, tenancy kinds), a RequestTable is built for one
+    context and one offer table, and is judged against only those (`matching.pairs`)."""
+
+    def __init__(self, requests: Sequence[Request], table: OfferTable) -> None:
+        self.requests = list(requests)
+        self.table = table
+        self._columns: dict[str, object] = {}
+
+    @property
+    def size(self) -> int:
+        return len(self.requests)
+
+    def derived(self, name: str, compute: Callable[[], object]):
+        """`compute()`, computed on first use of `name` and kept."""
+        try:
+            return self._columns[name]
+        except KeyError:
+            value = self._columns[name] = compute()
+            return value
+
+    def column(self, name: str, value: Callable[[Request], object], dtype=bool) -> np.ndarray:
+        """`value(request)` for every request, as an array (computed on first use of `name`)."""
+        return self.derived(name, lambda: np.fromiter((value(q) for q in self.requests), dtype=dtype,
+                                                      count=len(self.requests)))
+
+    def by_area(self, name: str, areas: Callable[[Request], Hashable],
+                negate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """A per-area lookup for each request: `(row, allowed)` such that
+        `allowed[row[i], table.area[j]]` says whether offer j's area passes for request i.
+
+        `areas(request)` gives the set of areas allowed (with `negate`: the set refused, every
+        other area of the scheme allowed); an offer in an area the scheme does not know is never
+        allowed, except that None allows every offer, wherever it is. Requests giving the same set
+        share a row."""
+        def lookup() -> tuple[np.ndarray, np.ndarray]:
+            rows: dict[Hashable, int] = {}
+            row = np.fromiter((rows.setdefault(areas(q), len(rows)) for q in self.requests),
+                              dtype=np.int64, count=len(self.requests))
+            allowed = np.empty((max(len(rows), 1), len(self.table.areas) + 1), dtype=bool)
+            for key, k in rows.items():
+                allowed[k] = True if key is None else self.table.area_mask(key, negate=negate)
+            return row, allowed
+
+        return self.derived(name, lookup)

@@ -2,9 +2,12 @@
 
 A pair rule answers "may this request be proposed this offer?"; every eligible pair in the model
 passed all of them, and the same functions explain exclusions and check finished rounds, so a rule
-lives in exactly one place. Each rule also has a `mask` form, written beside it, that judges one
-request against many offers at once (NumPy columns of `OfferTable`); a test holds the two forms
-equal on random instances. Two rules are not about a single pair and live in the model:
+lives in exactly one place. Each rule also has a `mask` form, written beside it, that judges many
+pairs at once: the requests and offers as NumPy columns (`RequestTable`, `OfferTable`) and index
+arrays `r`, `o` into them, broadcast against each other (a block of requests by a block of offers,
+or pair by pair); `matching.pairs` judges a round's pairs with them, and tests hold the two forms
+equal on random instances (tests/rules/test_masks.py). Two rules are not about a single pair and
+live in the model:
 `fairness_debt_limit` (rule 9: its headroom is `reciprocal.domain.debt_headroom`, which the round
 close also applies, re-exported here) and
 `one_proposal_each` (rule 10: at most one proposal per request and per offer).
@@ -21,7 +24,7 @@ import numpy as np
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, RequestKind, age_band_floor
 
-from matching.offer_table import OfferTable
+from matching.offer_table import OfferTable, RequestTable
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,15 @@ class MatchContext:
     def horizon(self) -> date:
         return self.on + timedelta(days=self.scheme.config.rounds.offer_horizon_days)
 
-    @cached_property
-    def declined_by_request(self) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for r, o in self.declined:
-            out.setdefault(r, set()).add(o)
-        return out
-
 
 RuleFn = Callable[[MatchContext, Request, Offer], bool]
-# (context, request, offers as columns, indices of the offers to judge) -> bool per offer, or
-# None when every offer passes.
-MaskFn = Callable[[MatchContext, Request, OfferTable, np.ndarray], Optional[np.ndarray]]
+# (context, requests as columns, request indices r, offers as columns, offer indices o) -> whether
+# pair (r, o) passes, as a bool array broadcastable to the broadcast shape of r and o; or None
+# when every pair passes. The columns were built for this context (`RequestTable`).
+MaskFn = Callable[[MatchContext, RequestTable, np.ndarray, OfferTable, np.ndarray], Optional[np.ndarray]]
+# (context, request) -> the only areas where an offer can pass the rule (None: anywhere). Offered
+# by a rule whose verdict confines offers to areas, so that only those are judged at all.
+AreasFn = Callable[[MatchContext, Request], Optional[frozenset]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Rule:
     mask: MaskFn
     passed: str  # said of a proposal that passed it
     failed: str  # said of an offer it excluded
+    areas: Optional[AreasFn] = None
 
 
 # 1
@@ -71,8 +72,9 @@ def cross_provider(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return request.provider != offer.provider
 
 
-def cross_provider_mask(ctx, request, table, idx):
-    return table.provider[idx] != table.provider_index.get(request.provider, -2)
+def cross_provider_mask(ctx, reqs, r, table, o):
+    own = reqs.column("cross_provider.own", lambda q: table.provider_index.get(q.provider, -2), np.int64)
+    return table.provider[o] != own[r]
 
 
 # 2
@@ -82,24 +84,28 @@ def safety_buffer(ctx: MatchContext, request: Request, offer: Offer) -> bool:
         offer.area not in ctx.scheme.within_buffer(request.avoid_areas)
 
 
-def safety_buffer_mask(ctx, request, table, idx):
-    return table.area_mask(ctx.scheme.within_buffer(request.avoid_areas), negate=True)[table.area[idx]]
+def safety_buffer_mask(ctx, reqs, r, table, o):
+    row, allowed = reqs.by_area("safety_buffer", lambda q: ctx.scheme.within_buffer(q.avoid_areas), negate=True)
+    return allowed[row[r], table.area[o]]
 
 
 # 3
+def most_bedrooms(ctx: MatchContext, request: Request) -> int:
+    most = request.max_bedrooms
+    if most is None:
+        most = request.bedrooms_needed + ctx.scheme.config.matching.max_bedrooms_over_need
+    return most
+
+
 def size(ctx: MatchContext, request: Request, offer: Offer) -> bool:
-    most = request.max_bedrooms
-    if most is None:
-        most = request.bedrooms_needed + ctx.scheme.config.matching.max_bedrooms_over_need
-    return request.bedrooms_needed <= offer.bedrooms <= most
+    return request.bedrooms_needed <= offer.bedrooms <= most_bedrooms(ctx, request)
 
 
-def size_mask(ctx, request, table, idx):
-    most = request.max_bedrooms
-    if most is None:
-        most = request.bedrooms_needed + ctx.scheme.config.matching.max_bedrooms_over_need
-    bedrooms = table.bedrooms[idx]
-    return (bedrooms >= request.bedrooms_needed) & (bedrooms <= most)
+def size_mask(ctx, reqs, r, table, o):
+    need = reqs.column("size.need", lambda q: q.bedrooms_needed, np.int64)
+    most = reqs.column("size.most", lambda q: most_bedrooms(ctx, q), np.int64)
+    bedrooms = table.bedrooms[o]
+    return (bedrooms >= need[r]) & (bedrooms <= most[r])
 
 
 # 4
@@ -112,12 +118,14 @@ def access(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return True
 
 
-def access_mask(ctx, request, table, idx):
-    if request.needs_wheelchair:
-        return table.wheelchair[idx]
-    if request.needs_step_free:
-        return table.step_free[idx] | table.wheelchair[idx]
-    return None
+def access_mask(ctx, reqs, r, table, o):
+    wheelchair = reqs.column("access.wheelchair", lambda q: q.needs_wheelchair)
+    step_free = reqs.column("access.step_free", lambda q: q.needs_step_free)
+    if not (wheelchair.any() or step_free.any()):
+        return None
+    home_wheelchair = table.wheelchair[o]
+    home_step_free = table.step_free[o] | home_wheelchair
+    return (~wheelchair[r] | home_wheelchair) & (~step_free[r] | home_step_free)
 
 
 # 5
@@ -127,12 +135,17 @@ def security_of_tenure(ctx: MatchContext, request: Request, offer: Offer) -> boo
     return granted is not None and held is not None and granted >= held
 
 
-def security_of_tenure_mask(ctx, request, table, idx):
-    held = ctx.scheme.tenancy_rank(request.current_tenancy)
-    column = table.tenancy_index.get(request.current_tenancy)
-    if held is None or column is None:
-        return np.zeros(len(idx), dtype=bool)
-    return table.granted_rank[idx, column] >= held
+def security_of_tenure_mask(ctx, reqs, r, table, o):
+    def held_rank(q: Request) -> int:  # -1: a tenancy the scheme does not rank, nothing passes
+        rank = ctx.scheme.tenancy_rank(q.current_tenancy)
+        return -1 if rank is None or q.current_tenancy not in table.tenancy_index else rank
+
+    held = reqs.column("security_of_tenure.held", held_rank, np.int64)
+    column = reqs.column("security_of_tenure.column", lambda q: table.tenancy_index.get(q.current_tenancy, 0), np.int64)
+    if not table.tenancy_index:
+        return np.broadcast_to(False, np.broadcast_shapes(np.shape(r), np.shape(o)))
+    held_r = held[r]
+    return (held_r >= 0) & (table.granted_rank[o, column[r]] >= held_r)
 
 
 # 6 (three parts)
@@ -143,10 +156,11 @@ def perpetrator_opt_in(ctx: MatchContext, request: Request, offer: Offer) -> boo
     return provider is not None and provider.accepts_perpetrator_moves
 
 
-def perpetrator_opt_in_mask(ctx, request, table, idx):
-    if request.kind != RequestKind.perpetrator:
+def perpetrator_opt_in_mask(ctx, reqs, r, table, o):
+    perpetrator = reqs.column("perpetrator", lambda q: q.kind == RequestKind.perpetrator)
+    if not perpetrator.any():
         return None
-    return table.accepts_perpetrator[idx]
+    return ~perpetrator[r] | table.accepts_perpetrator[o]
 
 
 def offer_restrictions(ctx: MatchContext, request: Request, offer: Offer) -> bool:
@@ -160,12 +174,14 @@ def offer_restrictions(ctx: MatchContext, request: Request, offer: Offer) -> boo
     return True
 
 
-def offer_restrictions_mask(ctx, request, table, idx):
-    floor = age_band_floor(request.age)
-    min_age = table.min_age[idx]
-    ok = (min_age == 0) if floor is None else (min_age <= floor)
-    if request.kind == RequestKind.perpetrator:
-        ok = ok & ~table.no_perpetrator[idx]
+def offer_restrictions_mask(ctx, reqs, r, table, o):
+    known = reqs.column("offer_restrictions.age_known", lambda q: age_band_floor(q.age) is not None)
+    floor = reqs.column("offer_restrictions.age_floor", lambda q: age_band_floor(q.age) or 0, np.int64)
+    perpetrator = reqs.column("perpetrator", lambda q: q.kind == RequestKind.perpetrator)
+    min_age = table.min_age[o]
+    ok = np.where(known[r], min_age <= floor[r], min_age == 0)
+    if perpetrator.any():
+        ok = ok & ~(perpetrator[r] & table.no_perpetrator[o])
     return ok
 
 
@@ -173,34 +189,41 @@ def providers_active(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return ctx.scheme.is_active(request.provider, ctx.on) and ctx.scheme.is_active(offer.provider, ctx.on)
 
 
-def providers_active_mask(ctx, request, table, idx):
-    if not ctx.scheme.is_active(request.provider, ctx.on):
-        return np.zeros(len(idx), dtype=bool)
-    return table.provider_active[idx]
+def providers_active_mask(ctx, reqs, r, table, o):
+    active = reqs.column("providers_active.active", lambda q: ctx.scheme.is_active(q.provider, ctx.on))
+    return active[r] & table.provider_active[o]
 
 
 # 7
-def perpetrator_safety(ctx: MatchContext, request: Request, offer: Offer) -> bool:
-    if request.kind != RequestKind.perpetrator:
-        return True
+def perpetrator_cleared(ctx: MatchContext, request: Request) -> bool:
+    """A perpetrator move has the survivor's consent and a safety decision by the round's day, and
+    the survivor's area is known (the offer must also be away from it)."""
     if not request.survivor_consent or request.safety_decision_on is None:
         return False
     if request.safety_decision_on > ctx.on:
         return False
-    if request.survivor_area is None:
+    return request.survivor_area is not None
+
+
+def perpetrator_safety(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    if request.kind != RequestKind.perpetrator:
+        return True
+    if not perpetrator_cleared(ctx, request):
         return False
     return offer.area in ctx.scheme.config.areas and \
         offer.area not in ctx.scheme.within_buffer((request.survivor_area,))
 
 
-def perpetrator_safety_mask(ctx, request, table, idx):
-    if request.kind != RequestKind.perpetrator:
+def perpetrator_safety_mask(ctx, reqs, r, table, o):
+    perpetrator = reqs.column("perpetrator", lambda q: q.kind == RequestKind.perpetrator)
+    if not perpetrator.any():
         return None
-    if (not request.survivor_consent or request.safety_decision_on is None
-            or request.safety_decision_on > ctx.on or request.survivor_area is None):
-        return np.zeros(len(idx), dtype=bool)
-    away = table.area_mask(ctx.scheme.within_buffer((request.survivor_area,)), negate=True)
-    return away[table.area[idx]]
+    cleared = reqs.column("perpetrator_safety.cleared", lambda q: perpetrator_cleared(ctx, q))
+    # Only a cleared perpetrator's row is read; the others have no survivor area to be away from.
+    row, away = reqs.by_area("perpetrator_safety.away", lambda q: ctx.scheme.within_buffer((q.survivor_area,))
+                             if q.kind == RequestKind.perpetrator and perpetrator_cleared(ctx, q) else frozenset(),
+                             negate=True)
+    return ~perpetrator[r] | (cleared[r] & away[row[r], table.area[o]])
 
 
 # 8
@@ -209,8 +232,8 @@ def availability(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return offer.available_from <= horizon
 
 
-def availability_mask(ctx, request, table, idx):
-    return table.available_from[idx] <= ctx.horizon.toordinal()
+def availability_mask(ctx, reqs, r, table, o):
+    return table.available_from[o] <= ctx.horizon.toordinal()
 
 
 # 10 (the pairwise half: never propose a home the household declined)
@@ -218,26 +241,43 @@ def not_declined(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return (request.ref, offer.ref) not in ctx.declined
 
 
-def not_declined_mask(ctx, request, table, idx):
-    declined = ctx.declined_by_request.get(request.ref)
-    if not declined:
+def not_declined_mask(ctx, reqs, r, table, o):
+    if not ctx.declined:
         return None
-    return ~np.isin(idx, [table.ref_index[o] for o in declined if o in table.ref_index])
+
+    def declined_keys() -> np.ndarray:  # request index * offers + offer index, of each declined pair
+        by_ref: dict[str, list[int]] = {}
+        for i, q in enumerate(reqs.requests):
+            by_ref.setdefault(q.ref, []).append(i)
+        return np.unique(np.array([i * table.size + table.ref_index[f] for q, f in ctx.declined
+                                   if f in table.ref_index for i in by_ref.get(q, ())], dtype=np.int64))
+
+    keys = reqs.derived("not_declined.keys", declined_keys)
+    if not keys.size:
+        return None
+    return ~np.isin(np.asarray(r, dtype=np.int64) * table.size + o, keys)
 
 
 # Scheme option: in a large scheme, homes are only proposed within reach of a preferred area.
-def reach(ctx: MatchContext, request: Request, offer: Offer) -> bool:
-    hops = ctx.scheme.config.matching.reach_hops
-    if hops is None or not request.preferred_areas:
-        return True
-    return offer.area in ctx.scheme.within_buffer(request.preferred_areas, hops)
-
-
-def reach_mask(ctx, request, table, idx):
+def reach_areas(ctx: MatchContext, request: Request) -> frozenset[str] | None:
+    """The areas within reach of the request's preferred areas (None: homes anywhere)."""
     hops = ctx.scheme.config.matching.reach_hops
     if hops is None or not request.preferred_areas:
         return None
-    return table.area_mask(ctx.scheme.within_buffer(request.preferred_areas, hops))[table.area[idx]]
+    return ctx.scheme.within_buffer(request.preferred_areas, hops)
+
+
+def reach(ctx: MatchContext, request: Request, offer: Offer) -> bool:
+    near = reach_areas(ctx, request)
+    return near is None or offer.area in near
+
+
+def reach_mask(ctx, reqs, r, table, o):
+    if ctx.scheme.config.matching.reach_hops is None:
+        return None
+    # The same lookup `matching.pairs` builds from the rule's `areas` to choose whom to judge.
+    row, allowed = reqs.by_area("reach.areas", lambda q: reach_areas(ctx, q))
+    return allowed[row[r], table.area[o]]
 
 
 # Scheme option: risk as a gate rather than only a priority.
@@ -248,10 +288,11 @@ def risk_gate(ctx: MatchContext, request: Request, offer: Offer) -> bool:
     return ctx.scheme.risk_rank(request.risk) <= ctx.scheme.risk_rank(gate)
 
 
-def risk_gate_mask(ctx, request, table, idx):
-    if risk_gate(ctx, request, None):  # the gate does not depend on the offer
+def risk_gate_mask(ctx, reqs, r, table, o):
+    if ctx.scheme.config.priority.risk_gate is None:
         return None
-    return np.zeros(len(idx), dtype=bool)
+    passes = reqs.column("risk_gate.passes", lambda q: risk_gate(ctx, q, None))  # not offer-dependent
+    return passes[r]
 
 
 PAIR_RULES: tuple[Rule, ...] = (
@@ -276,7 +317,8 @@ PAIR_RULES: tuple[Rule, ...] = (
          "not available within the round's horizon"),
     Rule("not_declined", 10, not_declined, not_declined_mask, "not a home the household declined before",
          "the household declined this home before"),
-    Rule("reach", 0, reach, reach_mask, "within reach of a preferred area", "beyond reach of every preferred area"),
+    Rule("reach", 0, reach, reach_mask, "within reach of a preferred area", "beyond reach of every preferred area",
+         areas=reach_areas),
     Rule("risk_gate", 0, risk_gate, risk_gate_mask, "risk level passes the scheme's gate",
          "risk level below the scheme's gate"),
 )

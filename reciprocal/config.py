@@ -256,11 +256,13 @@ class Scheme:
         key = (tuple(sorted(areas)), hops)
         cached = self._buffers.get(key)
         if cached is None:
-            out: set[str] = set()
-            for area in key[0]:
-                if area in self.area_graph:
-                    out.update(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops))
-            cached = self._buffers[key] = frozenset(out)
+            if len(key[0]) == 1:
+                area = key[0][0]
+                cached = frozenset(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops)
+                                   if area in self.area_graph else ())
+            else:  # the union of each area's own buffer, each searched once per scheme
+                cached = frozenset().union(*(self.within_buffer((area,), hops) for area in key[0]))
+            self._buffers[key] = cached
         return cached
 
     @cached_property
