@@ -266,6 +266,9 @@ for line in sys.stdin:
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 if "umask" in job:
                     os.umask(job["umask"])
+                if "cwd" in job:
+                    os.chdir(job["cwd"])
+                os.environ.update(job.get("env", {}))
                 while not os.path.exists(batch["go"]):
                     time.sleep(0.0002)
                 sys.argv = ["reciprocal", *job["argv"]]
@@ -320,10 +323,14 @@ class Batch:
 
 
 class Launcher:
-    def __init__(self, work: Path):
+    """`env`: variables of the launcher process itself, so of every command, set before anything is
+    imported (Rich reads some, COLUMNS for one, when the command's consoles are made at import)."""
+
+    def __init__(self, work: Path, env: dict[str, str] | None = None):
         self.work = work
         self.batches = 0
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=work, env=LAUNCHER_ENV,
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=work,
+                                     env={**LAUNCHER_ENV, **(env or {})},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self.buffer = b""
         assert self.read_line(120) == "ready"
@@ -356,22 +363,28 @@ class Launcher:
     def read(self, timeout: float) -> dict:
         return json.loads(self.read_line(timeout))
 
-    def start(self, *argvs: list[str], umask: int | None = None) -> Batch:
-        """Fork one child per command; they wait until the batch's `go()`."""
+    def start(self, *argvs: list[str], umask: int | None = None, cwd: Path | str | None = None,
+              env: dict[str, str] | None = None) -> Batch:
+        """Fork one child per command; they wait until the batch's `go()`. Each works in `cwd`
+        (default: the launcher's folder) with `env` added to its environment when it starts: for
+        variables the command reads as it runs ($RECIPROCAL_DATABASE_URL, the mail server's), not
+        for those read at import (see `Launcher`)."""
         self.batches += 1
         folder = self.work / f"batch{self.batches}"
         folder.mkdir()
         files = [(folder / f"{k}.out", folder / f"{k}.err") for k in range(len(argvs))]
         go = folder / "go"
-        jobs = [{"argv": a, "stdout": str(o), "stderr": str(e), **({} if umask is None else {"umask": umask})}
-                for a, (o, e) in zip(argvs, files)]
+        extra = {**({} if umask is None else {"umask": umask}), **({} if cwd is None else {"cwd": str(cwd)}),
+                 **({"env": env} if env else {})}
+        jobs = [{"argv": a, "stdout": str(o), "stderr": str(e), **extra} for a, (o, e) in zip(argvs, files)]
         self.proc.stdin.write((json.dumps({"jobs": jobs, "go": str(go)}) + "\n").encode())
         self.proc.stdin.flush()
         return Batch(self, argvs, self.read(60)["pids"], files, go)
 
-    def run(self, *argvs: list[str], umask: int | None = None) -> list[Outcome]:
+    def run(self, *argvs: list[str], umask: int | None = None, cwd: Path | str | None = None,
+            env: dict[str, str] | None = None) -> list[Outcome]:
         """Run commands at the same moment and wait for all of them."""
-        batch = self.start(*argvs, umask=umask)
+        batch = self.start(*argvs, umask=umask, cwd=cwd, env=env)
         batch.go()
         return batch.wait()
 
@@ -388,11 +401,30 @@ class Launcher:
         self.proc.wait(timeout=30)
 
 
+_shared: dict = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_launcher_home(tmp_path_factory):
+    """Where the one launcher of the session works, started on first use (`shared_launcher`)."""
+    _shared["factory"] = tmp_path_factory
+    yield
+    started = _shared.pop("launcher", None)
+    if started is not None:
+        started.close()
+
+
+def shared_launcher() -> Launcher:
+    """The session's launcher: the `launcher` fixture, and what `tests.helpers.reciprocal` runs
+    commands with."""
+    if "launcher" not in _shared:
+        _shared["launcher"] = Launcher(_shared["factory"].mktemp("launcher"))
+    return _shared["launcher"]
+
+
 @pytest.fixture(scope="session")
-def launcher(tmp_path_factory):
-    started = Launcher(tmp_path_factory.mktemp("launcher"))
-    yield started
-    started.close()
+def launcher():
+    return shared_launcher()
 
 
 def command(url: str, *args: str) -> list[str]:
