@@ -145,6 +145,31 @@ def _drop_stale_databases() -> None:
     engine.dispose()
 
 
+# -- SQLite databases made ready once, then copied ---------------------------------------------------
+
+_ready_sqlite: dict[str, Path] = {}
+
+
+def ready_sqlite(path: Path | str, scheme_id: str) -> Database:
+    """A SQLite database at `path` exactly as `Database.create(scheme_id)` makes it (migrated, the
+    scheme recorded, readable by its owner only): a copy of one this process made once. For tests
+    that want a fresh database per hypothesis example, where running every migration again cost
+    a quarter of a second each time."""
+    if scheme_id not in _ready_sqlite:
+        import tempfile
+        folder = (_shared["factory"].mktemp("ready-sqlite") if "factory" in _shared
+                  else Path(tempfile.mkdtemp(prefix="ready-sqlite-")))
+        template = folder / f"{scheme_id}.db"
+        made = Database(resolve_url(str(template)))
+        made.create(scheme_id)
+        made.engine.dispose()
+        _ready_sqlite[scheme_id] = template
+    path = Path(path)
+    assert not path.exists(), path
+    shutil.copy2(_ready_sqlite[scheme_id], path)
+    return Database(resolve_url(str(path)))
+
+
 # -- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
