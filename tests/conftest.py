@@ -417,7 +417,7 @@ def scalar(url: str | Database, statement: str, **params):
 # The launcher: everything heavy is imported before the first fork; each child waits for its
 # batch's "go" file, runs the real entry point with its output sent to two files, and exits with
 # the command's exit code. The launcher reports each batch's child pids, then their exit codes
-# (negative: killed by that signal).
+# (negative: killed by that signal) and the CPU time each used.
 LAUNCHER = r"""
 import json, os, sys, time
 from cli.app import main
@@ -457,8 +457,12 @@ for line in sys.stdin:
                 os._exit(code)
         pids.append(pid)
     print(json.dumps({"pids": pids}), flush=True)
-    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
-    print(json.dumps({"codes": codes}), flush=True)
+    codes, cpu = [], []
+    for pid in pids:
+        _, status, usage = os.wait4(pid, 0)
+        codes.append(os.waitstatus_to_exitcode(status))
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    print(json.dumps({"codes": codes, "cpu": cpu}), flush=True)
 """
 
 # No variable of the caller's leaks in (RECIPROCAL_DATABASE_URL...); one BLAS thread, because a
@@ -474,6 +478,7 @@ class Outcome:
     code: int  # negative: killed by that signal
     stdout: str
     stderr: str
+    cpu: float = 0.0  # seconds of CPU the command's process used (user and system), however busy the machine
 
 
 class Batch:
@@ -491,9 +496,9 @@ class Batch:
         return self.launcher.has_line()
 
     def wait(self, timeout: float = 120) -> list[Outcome]:
-        codes = self.launcher.read(timeout)["codes"]
-        return [Outcome(argv, code, out.read_text(), err.read_text())
-                for argv, code, (out, err) in zip(self.argvs, codes, self.files)]
+        answer = self.launcher.read(timeout)
+        return [Outcome(argv, code, out.read_text(), err.read_text(), cpu)
+                for argv, code, cpu, (out, err) in zip(self.argvs, answer["codes"], answer["cpu"], self.files)]
 
 
 class Launcher:
