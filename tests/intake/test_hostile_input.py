@@ -22,14 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from sqlalchemy import text
 
 from reciprocal.config import load_scheme
 from reciprocal.errors import ConfigError, InputFileError
 from reciprocal.intake.readers import MAX_LISTED, parse_offers, parse_requests, read_table
 from reciprocal.yaml_source import read_yaml
 
-from tests.conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count,
-                            drop_database, no_traceback, rows)
+from tests.conftest import (CONFIG_DIR, DEMO_DATA, Outcome, command, copy_database, count, drop_database,
+                            no_traceback, reading, rows)
 
 OFFERS = (DEMO_DATA / "offers.csv").read_text()
 OFFER_LINES = OFFERS.splitlines()
@@ -51,9 +52,11 @@ def shared_db(tmp_path_factory, db_template):
 
 
 def fingerprint(url: str) -> dict:
-    out = {t: count(url, t) for t in ("offer", "request", "round", "proposal", "move", "ledger_entry",
-                                      "checklist_item")}
-    out["meta"] = rows(url, "SELECT key, value FROM meta ORDER BY key")
+    """Every table's row count and the meta rows, read in one connection."""
+    with reading(url) as conn:
+        out = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+               for t in ("offer", "request", "round", "proposal", "move", "ledger_entry", "checklist_item")}
+        out["meta"] = [tuple(r) for r in conn.execute(text("SELECT key, value FROM meta ORDER BY key")).all()]
     return out
 
 
