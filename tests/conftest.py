@@ -5,10 +5,11 @@ SQLite file; set to a PostgreSQL URL (`make test` does this for its second run, 
 `scripts/pg-test-server` starts), every test gets a database of its own on that server.
 
 On SQLite a fresh database is a copy of a file `Database.create` made once. On PostgreSQL the
-`db` of a test is a schema of its own in the test database, made by `Database.create` itself
-(the URL's `options=-csearch_path=...` points every connection at it): 80 ms, where a whole
-database costs a checkpoint to create and another to drop. Tests that need copies of a database
-holding data (`copy_database`) get whole databases, `CREATE DATABASE ... TEMPLATE`.
+`db` of a test is a schema of its own in the test database (the URL's `options=-csearch_path=...`
+points every connection at it), given the statements `Database.create` sent when it made the
+template, replayed (checked at the start to make the same schema: `_learn_create`). Tests that
+need copies of a database holding data (`copy_database`) get whole databases, `CREATE DATABASE
+... TEMPLATE`. Databases and schemas are dropped on a thread of their own (`_Dropper`).
 """
 from __future__ import annotations
 
