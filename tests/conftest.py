@@ -5,10 +5,11 @@ SQLite file; set to a PostgreSQL URL (`make test` does this for its second run, 
 `scripts/pg-test-server` starts), every test gets a database of its own on that server.
 
 On SQLite a fresh database is a copy of a file `Database.create` made once. On PostgreSQL the
-`db` of a test is a schema of its own in the test database, made by `Database.create` itself
-(the URL's `options=-csearch_path=...` points every connection at it): 80 ms, where a whole
-database costs a checkpoint to create and another to drop. Tests that need copies of a database
-holding data (`copy_database`) get whole databases, `CREATE DATABASE ... TEMPLATE`.
+`db` of a test is a schema of its own in the test database (the URL's `options=-csearch_path=...`
+points every connection at it), given the statements `Database.create` sent when it made the
+template, replayed (checked at the start to make the same schema: `_learn_create`). Tests that
+need copies of a database holding data (`copy_database`) get whole databases, `CREATE DATABASE
+... TEMPLATE`. Databases and schemas are dropped on a thread of their own (`_Dropper`).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -68,10 +70,30 @@ _names = itertools.count(1)
 PREFIX = "rt_"
 
 
+class _Kept:
+    """An engine on the server's test database kept for the session (its pool keeps a connection
+    open): making and dropping a schema for every test no longer pays a connection each time."""
+
+    def __init__(self, **options):
+        self.options, self.engine = options, None
+
+    def connect(self):
+        if self.engine is None:
+            self.engine = create_engine(TEST_DATABASE_URL, pool_size=1, max_overflow=2, pool_pre_ping=True,
+                                        **self.options)
+        return self.engine.connect()
+
+    def dispose(self) -> None:
+        pass  # kept; `close` ends it
+
+
+_kept_admin = _Kept(isolation_level="AUTOCOMMIT")
+_kept_writer = _Kept()
+
+
 def _admin():
-    """A connection to the server's test database, for CREATE and DROP DATABASE."""
-    engine = create_engine(TEST_DATABASE_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    return engine
+    """A connection to the server's test database, for CREATE and DROP DATABASE and SCHEMA."""
+    return _kept_admin
 
 
 def _with_database(name: str) -> str:
@@ -84,15 +106,55 @@ def pg_create_database(template: str | None = None) -> str:
     engine = _admin()
     with engine.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        # FILE_COPY: for a database this small, copying files beats logging every block, and
-        # the copy drops several times faster.
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}" STRATEGY FILE_COPY'
-                                                            if template else ""))
+        # WAL_LOG (the default), not FILE_COPY: FILE_COPY waits for two checkpoints, which flush
+        # every dirty block of the server; with the suite's other run busy on the same disk that
+        # took 2.1 s a copy where logging the template's blocks took 0.8 s.
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     engine.dispose()
     return _with_database(name)
 
 
+class _Dropper:
+    """Drops what the tests are done with on a thread of its own, so that a test does not wait
+    for the server to drop a database or schema (half a second and more, on a busy machine) before
+    the next one starts. Names are never reused; `finish` waits for every drop at the end."""
+
+    def __init__(self):
+        import queue
+        self.queue, self.thread, self.failures = queue.Queue(), None, []
+
+    def __call__(self, url: str) -> None:
+        if self.thread is None:
+            import threading
+            self.thread = threading.Thread(target=self._work, name="pg-dropper", daemon=True)
+            self.thread.start()
+        self.queue.put(url)
+
+    def _work(self) -> None:
+        while True:
+            url = self.queue.get()
+            try:
+                _drop_now(url)
+            except Exception as exc:  # reported at the end: a leftover is also swept by the next run
+                self.failures.append(f"{make_url(url).render_as_string()}: {exc!r}")
+            finally:
+                self.queue.task_done()
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            self.queue.join()
+        assert not self.failures, self.failures
+
+
+_dropper = _Dropper()
+
+
 def pg_drop_database(url: str) -> None:
+    """Drop a test database or schema (in the background: `_Dropper`)."""
+    _dropper(url)
+
+
+def _drop_now(url: str) -> None:
     parsed = make_url(url)
     schema = _schema_of(parsed)
     engine = _admin()
@@ -116,10 +178,94 @@ def pg_create_schema(scheme_id: str | None) -> str:
     url = make_url(TEST_DATABASE_URL).update_query_dict({"options": f"-csearch_path={name}"})
     url = url.render_as_string(hide_password=False)
     if scheme_id is not None:
-        database = Database(url)
-        database.create(scheme_id)
-        database.engine.dispose()
+        if scheme_id in _create_sql:
+            _replay(name, _create_sql[scheme_id])
+        else:
+            database = Database(url)
+            database.create(scheme_id)
+            database.engine.dispose()
     return url
+
+
+# `Database.create` on PostgreSQL runs every Alembic migration: half a second and more on a busy
+# machine, for each of a few hundred tests. What it sends the server is recorded once (`db_template`
+# does, on the template database) and a test's schema gets the same statements, minus the reads,
+# in one transaction. `db_template` first checks that a schema made this way has exactly the
+# tables, columns, constraints, indexes and rows of one made by `Database.create` itself.
+_create_sql: dict[str, list[tuple[str, object]]] = {}
+
+
+def _recording_create(database: Database, scheme_id: str) -> list[tuple[str, object]]:
+    """`database.create(scheme_id)`, and the statements it sent that change anything."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, object, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters, executemany))
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        database.create(scheme_id)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert not any(many for _, _, many in sent), "Database.create sent an executemany: replay it too"
+    return [(statement, parameters) for statement, parameters, _ in sent
+            if not statement.lstrip().upper().startswith(("SELECT", "SET "))]
+
+
+def _replay(schema: str, statements) -> None:
+    with _kept_writer.connect() as conn:
+        with conn.begin():
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.execute(f'SET LOCAL search_path TO "{schema}"')
+            for statement, parameters in statements:
+                if parameters:
+                    cursor.execute(statement, parameters)
+                else:
+                    cursor.execute(statement)
+            cursor.close()
+
+
+def _fingerprint(schema: str) -> dict:
+    """What a schema holds, with its name taken out of every definition."""
+    queries = {
+        "columns": "SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, "
+                   "is_nullable, column_default FROM information_schema.columns WHERE table_schema = :s",
+        "constraints": "SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid) "
+                       "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = :s",
+        "indexes": "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = :s",
+        "sequences": "SELECT sequence_name, data_type, start_value, increment FROM information_schema.sequences "
+                     "WHERE sequence_schema = :s",
+        "relations": "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                     "WHERE n.nspname = :s",
+    }
+    found = {}
+    with _kept_admin.connect() as conn:
+        for key, query in queries.items():
+            found[key] = sorted(tuple(str(v).replace(f'"{schema}".', "").replace(f"{schema}.", "")
+                                      for v in row) for row in conn.execute(text(query), {"s": schema}))
+        for table in ("meta", "alembic_version"):
+            found[table] = sorted(tuple(r) for r in conn.execute(text(f'SELECT * FROM "{schema}".{table}')))
+    return found
+
+
+def _learn_create(scheme_id: str) -> None:
+    """Record what `Database.create` sends, and check that replaying it makes the same schema."""
+    made_url = pg_create_schema(None)
+    database = Database(made_url)
+    statements = _recording_create(database, scheme_id)
+    database.engine.dispose()
+    copied_url = pg_create_schema(None)
+    made, copied = (_schema_of(make_url(u)) for u in (made_url, copied_url))
+    _replay(copied, statements)
+    try:
+        assert _fingerprint(copied) == _fingerprint(made), "a replayed schema differs from Database.create's"
+        assert _fingerprint(made)["alembic_version"], "nothing was recorded"
+    finally:
+        pg_drop_database(made_url)
+        pg_drop_database(copied_url)
+    _create_sql[scheme_id] = statements
 
 
 def _schema_of(url) -> str | None:
@@ -145,6 +291,31 @@ def _drop_stale_databases() -> None:
     engine.dispose()
 
 
+# -- SQLite databases made ready once, then copied ---------------------------------------------------
+
+_ready_sqlite: dict[str, Path] = {}
+
+
+def ready_sqlite(path: Path | str, scheme_id: str) -> Database:
+    """A SQLite database at `path` exactly as `Database.create(scheme_id)` makes it (migrated, the
+    scheme recorded, readable by its owner only): a copy of one this process made once. For tests
+    that want a fresh database per hypothesis example, where running every migration again cost
+    a quarter of a second each time."""
+    if scheme_id not in _ready_sqlite:
+        import tempfile
+        folder = (_shared["factory"].mktemp("ready-sqlite") if "factory" in _shared
+                  else Path(tempfile.mkdtemp(prefix="ready-sqlite-")))
+        template = folder / f"{scheme_id}.db"
+        made = Database(resolve_url(str(template)))
+        made.create(scheme_id)
+        made.engine.dispose()
+        _ready_sqlite[scheme_id] = template
+    path = Path(path)
+    assert not path.exists(), path
+    shutil.copy2(_ready_sqlite[scheme_id], path)
+    return Database(resolve_url(str(path)))
+
+
 # -- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -152,6 +323,7 @@ def db_template(tmp_path_factory, scheme) -> Iterator[str]:
     """A database made ready by `Database.create`: a SQLite file path, or a PostgreSQL database name."""
     if ON_POSTGRES:
         _drop_stale_databases()
+        _learn_create(scheme.id)
         url = pg_create_database()
         database = Database(url)
         database.create(scheme.id)
@@ -159,6 +331,10 @@ def db_template(tmp_path_factory, scheme) -> Iterator[str]:
         name = make_url(url).database
         yield name
         pg_drop_database(url)
+        _dropper.finish()
+        for kept in (_kept_admin, _kept_writer):
+            if kept.engine is not None:
+                kept.engine.dispose()
     else:
         path = tmp_path_factory.mktemp("template") / "template.db"
         database = Database(resolve_url(str(path)))
@@ -220,18 +396,29 @@ def drop_database(url: str) -> None:
         pg_drop_database(url)
 
 
+_readers: dict[str, object] = {}
+
+
+@contextmanager
+def reading(url: str | Database):
+    """A connection of its own to a test database (any backend), closed afterwards. The engine is
+    kept per URL (it holds no connection: NullPool), which spares a new engine, and its first
+    connection's dialect set-up queries, at every read: 40 ms each on a busy machine."""
+    resolved = url.url if isinstance(url, Database) else resolve_url(url)
+    if resolved not in _readers:
+        _readers[resolved] = create_engine(resolved, poolclass=NullPool)
+    with _readers[resolved].connect() as conn:
+        yield conn
+
+
 def count(url: str | Database, table: str) -> int:
     """Rows in one table, read through a connection of its own (any backend)."""
     return scalar(url, f"SELECT count(*) FROM {table}")
 
 
 def scalar(url: str | Database, statement: str, **params):
-    engine = create_engine(url.url if isinstance(url, Database) else resolve_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(statement), params).scalar()
-    finally:
-        engine.dispose()
+    with reading(url) as conn:
+        return conn.execute(text(statement), params).scalar()
 
 
 # -- real commands, fast: the launcher ---------------------------------------------------------------
@@ -243,7 +430,7 @@ def scalar(url: str | Database, statement: str, **params):
 # The launcher: everything heavy is imported before the first fork; each child waits for its
 # batch's "go" file, runs the real entry point with its output sent to two files, and exits with
 # the command's exit code. The launcher reports each batch's child pids, then their exit codes
-# (negative: killed by that signal).
+# (negative: killed by that signal) and the CPU time each used.
 LAUNCHER = r"""
 import json, os, sys, time
 from cli.app import main
@@ -266,6 +453,9 @@ for line in sys.stdin:
                 os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
                 if "umask" in job:
                     os.umask(job["umask"])
+                if "cwd" in job:
+                    os.chdir(job["cwd"])
+                os.environ.update(job.get("env", {}))
                 while not os.path.exists(batch["go"]):
                     time.sleep(0.0002)
                 sys.argv = ["reciprocal", *job["argv"]]
@@ -280,8 +470,12 @@ for line in sys.stdin:
                 os._exit(code)
         pids.append(pid)
     print(json.dumps({"pids": pids}), flush=True)
-    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
-    print(json.dumps({"codes": codes}), flush=True)
+    codes, cpu = [], []
+    for pid in pids:
+        _, status, usage = os.wait4(pid, 0)
+        codes.append(os.waitstatus_to_exitcode(status))
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    print(json.dumps({"codes": codes, "cpu": cpu}), flush=True)
 """
 
 # No variable of the caller's leaks in (RECIPROCAL_DATABASE_URL...); one BLAS thread, because a
@@ -297,6 +491,7 @@ class Outcome:
     code: int  # negative: killed by that signal
     stdout: str
     stderr: str
+    cpu: float = 0.0  # seconds of CPU the command's process used (user and system), however busy the machine
 
 
 class Batch:
@@ -314,16 +509,20 @@ class Batch:
         return self.launcher.has_line()
 
     def wait(self, timeout: float = 120) -> list[Outcome]:
-        codes = self.launcher.read(timeout)["codes"]
-        return [Outcome(argv, code, out.read_text(), err.read_text())
-                for argv, code, (out, err) in zip(self.argvs, codes, self.files)]
+        answer = self.launcher.read(timeout)
+        return [Outcome(argv, code, out.read_text(), err.read_text(), cpu)
+                for argv, code, cpu, (out, err) in zip(self.argvs, answer["codes"], answer["cpu"], self.files)]
 
 
 class Launcher:
-    def __init__(self, work: Path):
+    """`env`: variables of the launcher process itself, so of every command, set before anything is
+    imported (Rich reads some, COLUMNS for one, when the command's consoles are made at import)."""
+
+    def __init__(self, work: Path, env: dict[str, str] | None = None):
         self.work = work
         self.batches = 0
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=work, env=LAUNCHER_ENV,
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=work,
+                                     env={**LAUNCHER_ENV, **(env or {})},
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self.buffer = b""
         assert self.read_line(120) == "ready"
@@ -356,22 +555,28 @@ class Launcher:
     def read(self, timeout: float) -> dict:
         return json.loads(self.read_line(timeout))
 
-    def start(self, *argvs: list[str], umask: int | None = None) -> Batch:
-        """Fork one child per command; they wait until the batch's `go()`."""
+    def start(self, *argvs: list[str], umask: int | None = None, cwd: Path | str | None = None,
+              env: dict[str, str] | None = None) -> Batch:
+        """Fork one child per command; they wait until the batch's `go()`. Each works in `cwd`
+        (default: the launcher's folder) with `env` added to its environment when it starts: for
+        variables the command reads as it runs ($RECIPROCAL_DATABASE_URL, the mail server's), not
+        for those read at import (see `Launcher`)."""
         self.batches += 1
         folder = self.work / f"batch{self.batches}"
         folder.mkdir()
         files = [(folder / f"{k}.out", folder / f"{k}.err") for k in range(len(argvs))]
         go = folder / "go"
-        jobs = [{"argv": a, "stdout": str(o), "stderr": str(e), **({} if umask is None else {"umask": umask})}
-                for a, (o, e) in zip(argvs, files)]
+        extra = {**({} if umask is None else {"umask": umask}), **({} if cwd is None else {"cwd": str(cwd)}),
+                 **({"env": env} if env else {})}
+        jobs = [{"argv": a, "stdout": str(o), "stderr": str(e), **extra} for a, (o, e) in zip(argvs, files)]
         self.proc.stdin.write((json.dumps({"jobs": jobs, "go": str(go)}) + "\n").encode())
         self.proc.stdin.flush()
         return Batch(self, argvs, self.read(60)["pids"], files, go)
 
-    def run(self, *argvs: list[str], umask: int | None = None) -> list[Outcome]:
+    def run(self, *argvs: list[str], umask: int | None = None, cwd: Path | str | None = None,
+            env: dict[str, str] | None = None) -> list[Outcome]:
         """Run commands at the same moment and wait for all of them."""
-        batch = self.start(*argvs, umask=umask)
+        batch = self.start(*argvs, umask=umask, cwd=cwd, env=env)
         batch.go()
         return batch.wait()
 
@@ -388,11 +593,30 @@ class Launcher:
         self.proc.wait(timeout=30)
 
 
+_shared: dict = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_launcher_home(tmp_path_factory):
+    """Where the one launcher of the session works, started on first use (`shared_launcher`)."""
+    _shared["factory"] = tmp_path_factory
+    yield
+    started = _shared.pop("launcher", None)
+    if started is not None:
+        started.close()
+
+
+def shared_launcher() -> Launcher:
+    """The session's launcher: the `launcher` fixture, and what `tests.helpers.reciprocal` runs
+    commands with."""
+    if "launcher" not in _shared:
+        _shared["launcher"] = Launcher(_shared["factory"].mktemp("launcher"))
+    return _shared["launcher"]
+
+
 @pytest.fixture(scope="session")
-def launcher(tmp_path_factory):
-    started = Launcher(tmp_path_factory.mktemp("launcher"))
-    yield started
-    started.close()
+def launcher():
+    return shared_launcher()
 
 
 def command(url: str, *args: str) -> list[str]:
@@ -471,12 +695,8 @@ def round_db(tmp_path_factory, db_template, scheme):
 
 
 def rows(url: str, statement: str) -> list[tuple]:
-    engine = create_engine(resolve_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(statement)).all()]
-    finally:
-        engine.dispose()
+    with reading(url) as conn:
+        return [tuple(r) for r in conn.execute(text(statement)).all()]
 
 
 def make_offer(**overrides) -> Offer:
@@ -492,3 +712,10 @@ def make_request(**overrides) -> Request:
                    current_tenancy="secure", bedrooms_needed=2, referred_on=date(2026, 10, 1),
                    risk=Risk.standard)
     return replace(base, **overrides)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Every background drop done before the run ends (`db_template` waits for them too, and
+    reports any that failed)."""
+    if _dropper.thread is not None:
+        _dropper.queue.join()

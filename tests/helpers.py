@@ -1,26 +1,30 @@
-"""Helpers shared by test files: the real `reciprocal` command run in subprocesses (one, or
+"""Helpers shared by test files: the real `reciprocal` command run in processes of its own (one, or
 several at once), and CSV files of valid offers for it to import."""
 from __future__ import annotations
 
 import csv
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from reciprocal.config import load_scheme
-from tests.conftest import CONFIG_DIR
+from tests.conftest import CONFIG_DIR, shared_launcher
 
 
-# -- the real command, in subprocesses -----------------------------------------------------------
+# -- the real command, in processes of its own ------------------------------------------------------
+# Each command is a real process running the real entry point with its own argv, working folder,
+# stdout, stderr and exit code, forked by the session's launcher (conftest) after every import is
+# done, rather than a new interpreter paying a second and a half (several, on a busy machine) of
+# imports first. Tests about start-up itself (tests/cli/test_startup.py) or about environment
+# variables the consoles read at import (TTY_COMPATIBLE) start interpreters of their own.
 
-def _argv(args, db: Path | str | None, config: Path | None) -> list[str]:
+def _root(args, db: Path | str | None, config: Path | None) -> list[str]:
     root = []
     if db is not None:
         root += ["--db", str(db)]
     if config is not None:
         root += ["--config", str(config)]
-    return [sys.executable, "-m", "cli.app", *root, *args]
+    return [*root, *args]
 
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("RECIPROCAL_")}
@@ -31,23 +35,23 @@ def _checked(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return proc
 
 
+def _completed(outcome) -> subprocess.CompletedProcess:
+    return _checked(subprocess.CompletedProcess(["reciprocal", *outcome.argv], outcome.code, outcome.stdout,
+                                                outcome.stderr))
+
+
 def reciprocal(*args: str, db: Path | str | None, cwd: Path, config: Path | None = CONFIG_DIR,
-               **kwargs) -> subprocess.CompletedProcess:
-    """Run the real command; no output may ever carry a traceback."""
-    return _checked(subprocess.run(_argv(args, db, config), cwd=cwd, env=ENV, capture_output=True,
-                                   text=True, timeout=120, **kwargs))
+               umask: int | None = None) -> subprocess.CompletedProcess:
+    """Run the real command in `cwd`; no output may ever carry a traceback."""
+    outcome = shared_launcher().run(_root(args, db, config), cwd=cwd, umask=umask)[0]
+    return _completed(outcome)
 
 
 def reciprocal_many(commands: list[tuple[str, ...]], db: Path | str | None, cwd: Path,
                     config: Path | None = CONFIG_DIR) -> list[subprocess.CompletedProcess]:
-    """Run several commands that write nothing at once (each costs about a second of start-up)."""
-    procs = [subprocess.Popen(_argv(args, db, config), cwd=cwd, env=ENV, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for args in commands]
-    done = []
-    for args, proc in zip(commands, procs):
-        out, err = proc.communicate(timeout=120)
-        done.append(_checked(subprocess.CompletedProcess(args, proc.returncode, out, err)))
-    return done
+    """Run several commands that write nothing at once."""
+    outcomes = shared_launcher().run(*[_root(args, db, config) for args in commands], cwd=cwd)
+    return [_completed(o) for o in outcomes]
 
 
 # -- files for the command to read ----------------------------------------------------------------

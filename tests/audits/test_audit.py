@@ -42,7 +42,7 @@ from reciprocal.audits.exports import csv_cell, csv_text, write_private
 from reciprocal.ledger import GENESIS
 from reciprocal.storage import Database, MoveRow, ProposalEventRow, resolve_url
 
-from tests.conftest import CONFIG_DIR, DEMO_DATA
+from tests.conftest import CONFIG_DIR, DEMO_DATA, ready_sqlite
 from tests.helpers import reciprocal_many
 from tests.moves import refuse, to_accepted
 from tests.history import ROUND_1, ROUND_2, build_history, sql
@@ -290,8 +290,7 @@ class LedgerHistory(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="ledger-history-")
-        self.db = Database(resolve_url(os.path.join(self.dir, "h.db")))
-        self.db.create(SCHEME.id)
+        self.db = ready_sqlite(os.path.join(self.dir, "h.db"), SCHEME.id)  # as `Database.create` makes it
         self.day = ROUND_1
         self.serial = 0
 

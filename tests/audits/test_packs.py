@@ -23,7 +23,6 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 from datetime import date, timedelta
 from email import policy
 from pathlib import Path
@@ -38,8 +37,7 @@ from reciprocal.errors import ConfigError, InputFileError, NotFoundError
 from reciprocal.intake import pot
 from reciprocal.lifecycle import run, views
 from reciprocal.lifecycle.circulate import circulate
-from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY
-from tests.helpers import ENV
+from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY, Launcher
 from tests.moves import to_accepted
 
 PACK_DAY = ROUND_DAY + timedelta(days=3)
@@ -297,17 +295,24 @@ def test_due_for_a_member_is_what_it_must_do(db, planted_scheme, week):
 
 # -- the command ----------------------------------------------------------------------------------
 
-def _run(args, db, config_dir, cwd, env=None):
-    argv = [sys.executable, "-m", "cli.app", "--db", db.url, "--config", str(config_dir), *args]
-    proc = subprocess.run(argv, cwd=cwd, env={**ENV, "COLUMNS": "80", **(env or {})}, capture_output=True,
-                          text=True, timeout=120)
+@pytest.fixture(scope="module")
+def at80(tmp_path_factory):
+    """A launcher (conftest) whose commands run with COLUMNS=80, set before the consoles are made."""
+    started = Launcher(tmp_path_factory.mktemp("launcher80"), env={"COLUMNS": "80"})
+    yield started
+    started.close()
+
+
+def _run(at80, args, db, config_dir, cwd, env=None):
+    """The real command, a process of its own forked by `at80` (its imports done) in `cwd`."""
+    proc = at80.run(["--db", db.url, "--config", str(config_dir), *args], cwd=cwd, env=env)[0]
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
-    return proc
+    return subprocess.CompletedProcess(proc.argv, proc.code, proc.stdout, proc.stderr)
 
 
-def test_the_command_at_80_columns(db, config_dir, week, tmp_path):
+def test_the_command_at_80_columns(at80, db, config_dir, week, tmp_path):
     folder = tmp_path / "packs"
-    made = _run(["pack", "--to", str(folder), "--on", "2026-11-26", "--for-provider", "fenland",
+    made = _run(at80, ["pack", "--to", str(folder), "--on", "2026-11-26", "--for-provider", "fenland",
                  "--for-provider", "cambridge_city", "--format", "md,json"], db, config_dir, tmp_path)
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines() == [
@@ -316,17 +321,18 @@ def test_the_command_at_80_columns(db, config_dir, week, tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [
         "cambridge_city-2026-11-26.json", "cambridge_city-2026-11-26.md", "fenland-2026-11-26.json",
         "fenland-2026-11-26.md"]
-    shown = _run(["round", "show", "1", "--for-provider", "fenland", "--format", "json"], db, config_dir, tmp_path)
+    shown = _run(at80, ["round", "show", "1", "--for-provider", "fenland", "--format", "json"], db, config_dir,
+                 tmp_path)
     assert shown.returncode == 0 and "OF-2611-01" not in shown.stdout and "cambridge_city" not in shown.stdout
-    table = _run(["round", "show", "1", "--for-provider", "fenland"], db, config_dir, tmp_path)
+    table = _run(at80, ["round", "show", "1", "--for-provider", "fenland"], db, config_dir, tmp_path)
     assert table.returncode == 0 and "RQ-0101" in table.stdout and "OF-2611-01" not in table.stdout
-    due = _run(["due", "--on", "2026-11-26", "--within", "20", "--for-provider", "fenland", "--format", "json"],
+    due = _run(at80, ["due", "--on", "2026-11-26", "--within", "20", "--for-provider", "fenland", "--format", "json"],
                db, config_dir, tmp_path)
     assert due.returncode == 0 and json.loads(due.stdout)["items"][0]["offer"] is None
-    unknown = _run(["pack", "--to", str(tmp_path / "x"), "--for-provider", "nobody"], db, config_dir, tmp_path)
+    unknown = _run(at80, ["pack", "--to", str(tmp_path / "x"), "--for-provider", "nobody"], db, config_dir, tmp_path)
     assert unknown.returncode == 3 and unknown.stderr.strip() == "unknown provider 'nobody' (--for-provider)"
     (tmp_path / "file").write_text("")
-    onto_file = _run(["pack", "--to", str(tmp_path / "file")], db, config_dir, tmp_path)
+    onto_file = _run(at80, ["pack", "--to", str(tmp_path / "file")], db, config_dir, tmp_path)
     assert onto_file.returncode == 2 and "is not a folder" in onto_file.stderr
     assert not (tmp_path / "x").exists() and (tmp_path / "file").read_text() == ""
 
@@ -368,11 +374,12 @@ def smtp_server():
         controller.stop()
 
 
-def test_packs_are_sent_to_each_members_contact(db, config_dir, planted_scheme, week, tmp_path, smtp_server):
+def test_packs_are_sent_to_each_members_contact(at80, db, config_dir, planted_scheme, week, tmp_path,
+                                                 smtp_server):
     controller, inbox = smtp_server
     env = {"RECIPROCAL_SMTP_HOST": "127.0.0.1", "RECIPROCAL_SMTP_PORT": str(controller.port),
            "RECIPROCAL_SMTP_FROM": "coordinator@scheme.example.org.uk"}
-    proc = _run(["pack", "--to", str(tmp_path / "p"), "--on", "2026-11-26", "--send", "--for-provider", "fenland",
+    proc = _run(at80, ["pack", "--to", str(tmp_path / "p"), "--on", "2026-11-26", "--send", "--for-provider", "fenland",
                  "--for-provider", "cambridge_city", "--for-provider", "peterborough_city"],
                 db, config_dir, tmp_path, env)
     assert proc.returncode == 0, proc.stderr
@@ -398,11 +405,11 @@ def test_packs_are_sent_to_each_members_contact(db, config_dir, planted_scheme, 
     assert b"OF-2611-02" not in cambridge and b"RQ-0111" in cambridge
 
 
-def test_a_mail_server_that_cannot_be_reached_is_a_clear_error(db, config_dir, week, tmp_path):
+def test_a_mail_server_that_cannot_be_reached_is_a_clear_error(at80, db, config_dir, week, tmp_path):
     env = {"RECIPROCAL_SMTP_HOST": "127.0.0.1", "RECIPROCAL_SMTP_PORT": str(_free_port()),
            "RECIPROCAL_SMTP_FROM": "coordinator@scheme.example.org.uk", "RECIPROCAL_SMTP_USER": "coordinator",
            "RECIPROCAL_SMTP_PASSWORD": SECRET}
-    proc = _run(["pack", "--to", str(tmp_path / "p"), "--on", "2026-11-26", "--send", "--for-provider",
+    proc = _run(at80, ["pack", "--to", str(tmp_path / "p"), "--on", "2026-11-26", "--send", "--for-provider",
                  "cambridge_city"], db, config_dir, tmp_path, env)
     assert proc.returncode == 8
     assert proc.stderr.strip() == (f"cannot send packs through 127.0.0.1:{env['RECIPROCAL_SMTP_PORT']}: "

@@ -3,10 +3,8 @@ reported with file, line, key path and reason, all problems at once."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from reciprocal.domain import MAX_BEDROOMS, Risk
 from reciprocal.errors import ConfigError, IntegrityError
 
 from tests.conftest import CONFIG_DIR
+from tests.helpers import reciprocal
 
 DISTRICTS = {
     "cambridge_city": ("cambridge", "Cambridge City Council"),
@@ -60,11 +59,8 @@ def problems_of(config_dir: Path) -> list[str]:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECIPROCAL_")}
-    proc = subprocess.run([sys.executable, "-m", "cli.app", "--db", str(cwd / "r.db"), *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-    assert "Traceback" not in proc.stdout + proc.stderr
-    return proc
+    """The real command in a process of its own (tests.helpers), in `cwd`; never a traceback."""
+    return reciprocal(*args, db=cwd / "r.db", cwd=cwd, config=None)
 
 
 # -- the shipped example ------------------------------------------------------------------------

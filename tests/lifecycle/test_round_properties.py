@@ -32,10 +32,9 @@ from reciprocal.domain import Offer, PropertyType, Request, RequestKind
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.intake.pot import add_records
 from reciprocal.lifecycle.views import round_view
-from reciprocal.storage import (Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow,
-                                resolve_url)
+from reciprocal.storage import Database, MoveRow, OfferRow, ProposalRow, RequestRow, RoundRow
 
-from tests.conftest import ROUND_DAY
+from tests.conftest import ROUND_DAY, ready_sqlite
 from tests.moves import refuse, sign_live
 from tests.oracle import headroom
 from tests.strategies import (PROVIDERS, SCHEME, balances_st, offer_st, request_st, round_st,
@@ -160,9 +159,7 @@ TMP_ROOT = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
 def fresh_db(tmp: str) -> Database:
-    db = Database(resolve_url(str(Path(tmp) / "x.db")))
-    db.create(SCHEME.id)
-    return db
+    return ready_sqlite(Path(tmp) / "x.db", SCHEME.id)  # as `Database.create` makes it
 
 
 def add_pot(db: Database, requests, offers) -> None:

@@ -26,8 +26,8 @@ from reciprocal.errors import StateError
 from reciprocal.intake import pot
 from reciprocal.ledger import balances
 from reciprocal.lifecycle import run
-from reciprocal.storage import Database, MoveRow, OfferRow, ProposalRow, RequestRow, resolve_url
-from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY
+from reciprocal.storage import MoveRow, OfferRow, ProposalRow, RequestRow
+from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY, ready_sqlite
 
 SCHEME = load_scheme(CONFIG_DIR)
 PROVIDERS = sorted(SCHEME.providers)
@@ -39,8 +39,7 @@ class WeeksOfRounds(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.dir = tempfile.mkdtemp(prefix="weeks-")
-        self.db = Database(resolve_url(os.path.join(self.dir, "w.db")))
-        self.db.create(SCHEME.id)
+        self.db = ready_sqlite(os.path.join(self.dir, "w.db"), SCHEME.id)  # as `Database.create` makes it
         self.day = ROUND_DAY
         self.serial = 0
 
