@@ -76,14 +76,18 @@ def write_instance(instance: Instance, folder: Path) -> tuple[Path, Path, Path]:
         (config / "providers" / f"{pid}.yaml").write_text(
             yaml.safe_dump(provider.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
     offers, requests = folder / "offers.csv", folder / "requests.csv"
-    for path, fields, rows in ((offers, OFFER_FIELDS, instance.offers),
-                               (requests, REQUEST_FIELDS, instance.requests)):
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(fields)
-            for row in rows:
-                writer.writerow([_cell(getattr(row, f)) for f in fields])
+    write_csv(offers, OFFER_FIELDS, instance.offers)
+    write_csv(requests, REQUEST_FIELDS, instance.requests)
     return config, offers, requests
+
+
+def write_csv(path: Path, fields: tuple[str, ...], records) -> None:
+    """Offers or requests as the CSV file a member sends (`OFFER_FIELDS`/`REQUEST_FIELDS`)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for record in records:
+            writer.writerow([_cell(getattr(record, f)) for f in fields])
 
 
 def headroom_as_limits(instance: Instance) -> dict[str, int]:

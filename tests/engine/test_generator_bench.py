@@ -4,7 +4,6 @@ measured by `python -m benchmarks.run` (and `reciprocal bench`), not asserted.
 """
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.whole_path import write_csv
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, RequestKind, Risk
 from reciprocal.simulation.generator import Instance, generate, scale_names
 from reciprocal.intake.readers import parse_offers, parse_requests
@@ -140,29 +140,12 @@ def test_realistic_mix(regional):
     assert kinds["local_authority"] > 0 and kinds["housing_association"] > 0
 
 
-def _write_csv(path: Path, fields: tuple[str, ...], records) -> None:
-    def cell(value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, tuple):
-            return ";".join(value)
-        return str(getattr(value, "value", value))
-
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(fields)
-        for record in records:
-            writer.writerow([cell(getattr(record, f)) for f in fields])
-
-
 @pytest.mark.parametrize("scale", ["pilot", "regional"])
 def test_instance_passes_intake(scale, tmp_path):
     """Written out as CSV, every generated offer and request imports through the real intake."""
     inst = generate(scale, 1)
-    _write_csv(tmp_path / "offers.csv", OFFER_FIELDS, inst.offers)
-    _write_csv(tmp_path / "requests.csv", REQUEST_FIELDS, inst.requests)
+    write_csv(tmp_path / "offers.csv", OFFER_FIELDS, inst.offers)
+    write_csv(tmp_path / "requests.csv", REQUEST_FIELDS, inst.requests)
     offers = parse_offers(tmp_path / "offers.csv", inst.scheme)
     requests = parse_requests(tmp_path / "requests.csv", inst.scheme)
     assert offers == inst.offers
