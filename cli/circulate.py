@@ -51,9 +51,9 @@ def circulate(ctx: typer.Context,
 
 def _members_table(waiting: list[dict], limit: int) -> None:
     households = len({r["request"] for m in waiting for r in m["requests"]})
-    out.print(f"{len(waiting)} member(s) could serve {households} waiting household(s); one line a member, "
-              f"those owing the scheme first. One member's list: --for-provider MEMBER; every list: --all "
-              f"or --format json.", markup=False)
+    out.print(f"{len(waiting)} member(s) could serve {households} waiting household(s): one line a member,\n"
+              f"those owing the scheme first. One member's list: --for-provider MEMBER;\n"
+              f"every list: --all or --format json.", markup=False)
     table("Members and the households their stock could serve",
           ["member", "balance", "max debt", "households", "high risk", "longest wait (weeks)"],
           [[m["member"], signed(m["balance"]), m["max_debt"], len(m["requests"]),
