@@ -211,28 +211,30 @@ class PathRun:
     problems: list[str] = field(default_factory=list)
 
 
+def _on_server(url: str, *statements: str) -> None:
+    """Run statements on the PostgreSQL server at `url`, outside any transaction."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
 def _fresh_postgres(url: str) -> str:
     """A new, empty database on the PostgreSQL server at `url`; its URL."""
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"reciprocal_whole_path_{os.getpid()}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    _on_server(url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def _drop_postgres(url: str, fresh: str) -> None:
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(fresh).database}"'))
-    engine.dispose()
+    _on_server(url, f'DROP DATABASE IF EXISTS "{make_url(fresh).database}"')
 
 
 def run_path(instance: Instance, folder: Path, backend: str, db_url: str | None,

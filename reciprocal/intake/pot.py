@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
@@ -19,7 +18,7 @@ from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import differences, read_offers, read_requests
 from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
-                      offer_values, request_values, utcnow)
+                      insert_rows, offer_values, request_values, utcnow)
 
 
 @dataclass(frozen=True)
@@ -127,8 +126,7 @@ def _store(db, records, row_type, from_row, to_row, source: str,
             else:
                 unchanged += 1
         added = len(new_rows)
-        for start in range(0, added, 1000):
-            session.execute(insert(row_type), new_rows[start:start + 1000])
+        insert_rows(session, row_type, new_rows)
         if check is not None:
             problems += check(session, records)
         if problems:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import date
 from types import SimpleNamespace
 
-from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from reciprocal.hashchain import GENESIS, chain_hash, event_payload
-from reciprocal.storage import ProposalEventRow, ProposalRow, utcnow
+from reciprocal.storage import ProposalEventRow, ProposalRow, insert_rows, utcnow
 
 
 def hash_of(row: ProposalEventRow, prev_hash: str | None = None) -> str:
@@ -51,8 +50,7 @@ def record_many(session: Session, new: list[Event]) -> list[dict]:
                       created_at=stamp, prev_hash=prev)
         values["hash"] = prev = hash_of(SimpleNamespace(**values), prev)
         rows.append(values)
-    for start in range(0, len(rows), 1000):
-        session.execute(insert(ProposalEventRow), rows[start:start + 1000])
+    insert_rows(session, ProposalEventRow, rows)
     return rows
 
 

@@ -521,6 +521,13 @@ def offer_from_row(row: OfferRow) -> Offer:
                  for_request=row.for_request)
 
 
+def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000) -> None:
+    """Insert column values in bulk, `chunk` rows a statement (imports and a round's trail write
+    thousands of rows; one ORM object each cost seconds)."""
+    for start in range(0, len(rows), chunk):
+        session.execute(insert(row_type), rows[start:start + chunk])
+
+
 def offer_values(offer: Offer) -> dict:
     """An offer's column values, for a bulk insert (building 20,000 ORM rows one by one took most
     of a national import)."""
