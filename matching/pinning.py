@@ -89,25 +89,38 @@ def choose_pins(inst: MatchingInstance) -> tuple[list[int], list[PinOutcome]]:
     pinned: list[int] = []
     pinned_request: dict[int, str] = {}
     taken: list[tuple[str, str, str | None]] = []  # the pins' moves so far (rule 9)
-    for k, i, j in sorted(candidates, key=urgency):
+    # Most urgent first. When gives count from `proposed`, a pin taken later may give a home that
+    # makes room for one refused earlier, so the candidates left are tried again until a pass
+    # pins nothing more: every home then refused for the debt limit truly breaks it beside the pins.
+    pending = sorted(candidates, key=urgency)
+    while True:
+        left = []
+        for k, i, j in pending:
+            r, o = inst.requests[i], inst.offers[j]
+            band = inst.scheme.band_of(o.bedrooms) if inst.band_headroom else None
+            move = (r.provider, o.provider, band)
+            if i in pinned_request or limit_breaches(inst.start, taken + [move], inst.scheme.debt_limit,
+                                                     inst.scheme.gives_count_from):
+                left.append((k, i, j))
+                continue
+            taken.append(move)
+            pinned.append(k)
+            pinned_request[i] = o.ref
+            outcomes.append(PinOutcome(o.ref, r.ref, PROPOSED,
+                                       f"offered for {r.ref} and proposed to it first (every hard rule allows)"))
+        if len(left) == len(pending):
+            break
+        pending = left
+    for k, i, j in pending:
         r, o = inst.requests[i], inst.offers[j]
         if i in pinned_request:
             outcomes.append(PinOutcome(o.ref, r.ref, OTHER_OFFER_FIRST,
                                        f"offered for {r.ref}, but another home offered for it "
                                        f"({pinned_request[i]}) is proposed first; the home joins the pot"))
-            continue
-        band = inst.scheme.band_of(o.bedrooms) if inst.band_headroom else None
-        move = (r.provider, o.provider, band)
-        if limit_breaches(inst.start, taken + [move], inst.scheme.debt_limit, inst.scheme.gives_count_from):
+        else:
             outcomes.append(PinOutcome(o.ref, r.ref, DEBT_LIMIT,
                                        f"offered for {r.ref}, but its landlord {r.provider} has no debt "
                                        f"headroom left for it (rule 9); the home joins the pot"))
-            continue
-        taken.append(move)
-        pinned.append(k)
-        pinned_request[i] = o.ref
-        outcomes.append(PinOutcome(o.ref, r.ref, PROPOSED,
-                                   f"offered for {r.ref} and proposed to it first (every hard rule allows)"))
     outcomes.sort(key=lambda p: p.offer)
     return pinned, outcomes
 

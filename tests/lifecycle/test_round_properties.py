@@ -40,7 +40,7 @@ from tests.oracle import headroom
 from tests.strategies import (PROVIDERS, SCHEME, balances_st, offer_st, request_st, round_st,
                               scheme_variant_st)
 
-REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority",
+REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority", "provider_past_debt_limit",
                 "provider_at_debt_limit", "not_chosen_by_objectives", "landlord_not_an_active_member",
                 "below_the_risk_gate", "compatible_offers_offered_for_other_households"}
 
