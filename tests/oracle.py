@@ -110,3 +110,34 @@ def brute_force(scheme, on, requests, offers, balances, declined=frozenset(), mu
         candidates = [m for m, v in scored if v == best]
     return optimum, eligible
 
+
+
+GIVE_STAGES = {"proposed": ("proposed", "nomination_confirmed", "viewing", "accepted"),
+               "nomination_confirmed": ("nomination_confirmed", "viewing", "accepted"),
+               "accepted": ("accepted",), "signed": ()}
+
+
+def counted_totals(ledger: dict[str, int], live, scheme=SCHEME) -> dict[str, int]:
+    """Rule 9's balance per member restated from the spec: the ledger's, less one for each live
+    proposal placing one of its tenants, plus one for each live proposal giving one of its homes
+    at a stage the scheme counts gives from. `live`: (from_provider, to_provider, stage)."""
+    out = Counter(ledger)
+    counted = GIVE_STAGES[scheme.config.fairness.gives_count_from]
+    for from_provider, to_provider, stage in live:
+        out[from_provider] -= 1
+        if stage in counted:
+            out[to_provider] += 1
+    return dict(out)
+
+
+def placement_room(matching, requests, offers, balances, provider, scheme=SCHEME) -> int:
+    """How many more of `provider`'s tenants rule 9 lets this round place on top of `matching`
+    (total account only; negative when none, the member being past its limit)."""
+    own = scheme.providers[provider].max_debt
+    limit = scheme.config.fairness.max_debt if own is None else own
+    start = balances.get(provider, 0)
+    if start < -limit:
+        return -1
+    placed = sum(requests[i].provider == provider for i, _ in matching)
+    given = sum(offers[j].provider == provider for _, j in matching)
+    return start + limit - placed + (given if scheme.config.fairness.gives_count_from == "proposed" else 0)
