@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 from sqlmodel import Session, select
 
-from reciprocal.domain import LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus
+from reciprocal.config import Scheme
+from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus,
+                               limit_breaches)
 from reciprocal.errors import InputFileError, Problem
-from reciprocal.ledger import CORRECTION, GENESIS, MOVE, entries, hash_of
+from reciprocal.ledger import CORRECTION, GENESIS, MOVE, counted, entries, hash_of
 from reciprocal.lifecycle import trail
 from reciprocal.storage import Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow, RequestRow
 
@@ -91,13 +93,15 @@ class Verification:
                 "failures": [asdict(f) for f in sorted(self.failures, key=Failure.sort_key)]}
 
 
-def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
+def verify_ledger(session: Session, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
     rows = entries(session)
     moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
     failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
     events = trail.events(session)
     failures += _sum_failures(rows) + _trail_failures(session, moves, events)
     failures += _move_fact_failures(session, moves, events)
+    if scheme is not None:
+        failures += _debt_limit_failures(session, scheme)
     if anchor is not None:
         failures += _anchor_failures(rows, anchor.strip().lower())
     head = rows[-1] if rows else None
@@ -106,13 +110,14 @@ def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
                         head.hash if head else GENESIS, failures)
 
 
-def verify(db: Database, anchor: str | None = None) -> Verification:
-    """`audit verify`: recompute the chain and the invariants (read only)."""
+def verify(db: Database, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
+    """`audit verify`: recompute the chain and the invariants (read only); with the scheme, also
+    that no proposal was made past its member's debt limit (`_debt_limit_failures`)."""
     if anchor is not None and len(anchor.strip()) < 12:
         raise InputFileError([Problem("--anchor", "give at least 12 characters of a head hash")],
                              "the anchor is too short to name one entry; nothing was checked")
     with db.reading() as session:
-        return verify_ledger(session, anchor)
+        return verify_ledger(session, anchor, scheme)
 
 
 def _chain_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
@@ -348,4 +353,28 @@ def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) ->
         if request_owner.get(move.request_ref, move.from_provider) != move.from_provider:
             out.append(Failure("move", f"its household {move.request_ref} is {request_owner[move.request_ref]}'s "
                                f"tenant, not {move.from_provider}'s", move=move.id))
+    return out
+
+
+def _debt_limit_failures(session: Session, scheme: Scheme) -> list[Failure]:
+    """Rule 9 when proposals are made: replaying the ledger and the trail (`ledger.counted`), no
+    batch of proposals (one round's solve, or one re-offer) placed a member's tenant while it was
+    past its limit, nor took it past, under the scheme's `fairness.gives_count_from` (today's
+    configs). Each proposal that placed a tenant of an account in breach is named."""
+    out = []
+    for batch in counted.batches(session, scheme):
+        named: set[int] = set()
+        for account in limit_breaches(batch.start, batch.made, scheme.debt_limit, scheme.gives_count_from):
+            placed = sum(1 for f, _, b in batch.made if f == account.provider and account.band in (None, b))
+            given = sum(1 for _, t, b in batch.made if t == account.provider and account.band in (None, b))
+            for p, e, (_, _, band) in zip(batch.proposals, batch.events, batch.made):
+                if p.from_provider != account.provider or account.band not in (None, band) or p.id in named:
+                    continue
+                named.add(p.id)
+                out.append(Failure("debt_limit", f"was made on {e.on.isoformat()} (trail event {e.id}) "
+                                   f"placing a tenant of {account} past its debt limit (rule 9): counted "
+                                   f"balance {batch.start.get(account, 0):+d} before its batch, {placed} of its "
+                                   f"tenants placed and {given} home(s) it gives in the batch, max_debt "
+                                   f"{scheme.debt_limit(account)}, gives counted from {scheme.gives_count_from}",
+                                   proposal=p.id))
     return out
