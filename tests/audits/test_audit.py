@@ -39,13 +39,12 @@ from reciprocal.config import load_scheme
 from reciprocal.domain import Offer, OfferStatus, PropertyType, Request, RequestKind, Risk
 from reciprocal.errors import InputFileError, NotFoundError, StateError
 from reciprocal.audits.exports import csv_cell, csv_text, write_private
-from reciprocal.ledger import GENESIS
 from reciprocal.storage import Database, MoveRow, ProposalEventRow, resolve_url
 
 from tests.conftest import CONFIG_DIR, DEMO_DATA, ready_sqlite
 from tests.helpers import reciprocal_many
 from tests.moves import refuse, to_accepted
-from tests.history import ROUND_1, ROUND_2, build_history, sql
+from tests.history import ROUND_1, ROUND_2, build_history, rehash_chain, sql
 
 # The state machine's strategies are built when its class is defined, so the scheme is loaded here.
 SCHEME = load_scheme(CONFIG_DIR)
@@ -262,16 +261,8 @@ def test_verify_command_names_the_entry_and_exits_7(copy, tmp_path):
 
 
 def rehash(path: Path) -> None:
-    """Recompute every prev_hash and hash with the engine's own recipe (a forger's tool)."""
-    db = Database(resolve_url(str(path)))
-    with db.transaction() as session:
-        prev = GENESIS
-        for row in ledger.entries(session):
-            row.prev_hash = prev
-            row.hash = ledger.hash_of(row, prev)
-            session.add(row)
-            session.flush()
-            prev = row.hash
+    """Recompute every ledger entry's prev_hash and hash with the engine's own recipe."""
+    rehash_chain(Database(resolve_url(str(path))), ledger.entries, ledger.hash_of)
 
 
 def drop_unique_constraints_of_move(path: Path) -> None:

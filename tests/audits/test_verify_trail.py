@@ -17,12 +17,12 @@ from sqlalchemy import text
 from reciprocal import audits
 from reciprocal.domain import RefusedBy
 from reciprocal.errors import InputFileError
-from reciprocal.hashchain import GENESIS
 from reciprocal.intake import pot
 from reciprocal.lifecycle import run, trail
 from reciprocal.storage import ProposalRow
 
 from tests.conftest import DEMO_DATA, ROUND_DAY
+from tests.history import rehash_chain
 from tests.moves import sign_live
 
 DAY = ROUND_DAY + timedelta(days=2)
@@ -60,19 +60,6 @@ def tamper(db, *statements: str) -> None:
             conn.execute(text(statement))
 
 
-def rehash_trail(db) -> None:
-    """Recompute every trail event's prev_hash and hash with the engine's own recipe (a forger's
-    tool: the recipe is public)."""
-    with db.transaction() as session:
-        prev = GENESIS
-        for event in trail.events(session):
-            event.prev_hash = prev
-            event.hash = trail.hash_of(event, prev)
-            session.add(event)
-            session.flush()
-            prev = event.hash
-
-
 def messages(result: audits.Verification) -> list[str]:
     assert not result.ok
     return [str(f) for f in result.failures]
@@ -105,7 +92,7 @@ def test_a_refusal_rewritten_in_trail_and_row_and_rehashed_is_named_by_the_ancho
                   + ("::json" if dialect == "postgresql" else ""))
     tamper(db, f"UPDATE proposal_event SET detail = {new_detail} WHERE id = {event}",
            f"UPDATE proposal SET refusal_reason = 'safety_concern', reasonable_offer = false WHERE id = {p}")
-    rehash_trail(db)
+    rehash_chain(db, trail.events, trail.hash_of)
     assert audits.verify(db).ok  # the chain agrees with itself and the row with the chain...
     found = messages(audits.verify(db, week["anchor"]))  # ...the anchor from before does not
     assert found == [f"proposal trail event {event}: its hash is not the one anchored at an earlier "
