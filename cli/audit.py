@@ -135,10 +135,11 @@ def _render(report: dict) -> None:
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context,
-                 anchor: Optional[str] = typer.Option(None, help="A head hash recorded by an earlier "
-                                                      "verify: fail unless the ledger still holds it."),
+                 anchor: Optional[str] = typer.Option(None, help="An anchor printed by an earlier verify "
+                                                      "(ledger:N:HASH,trail:M:HASH): fail unless both chains "
+                                                      "still hold those heads."),
                  format: str = typer.Option("table", "--format", help="Output format: table or json.")):
-    """Recompute the ledger's hash chain and invariants; name the first entry that fails."""
+    """Recompute the ledger's and the proposal trail's hash chains and invariants; name the first record that fails."""
     from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
@@ -149,10 +150,15 @@ def audit_verify(ctx: typer.Context,
     elif result.ok:
         out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
                   f"correction(s); chain intact, every move has both legs, no home let twice, "
-                  f"balances sum to 0; proposal trail intact, every change of stage allowed; no proposal made "
-                  f"past its member's debt limit.", markup=False)
-        out.print(f"Head: entry {result.head} {result.head_hash} (record it; check later with "
-                  f"--anchor)", markup=False)
+                  f"balances sum to 0; proposal trail intact, every change of stage allowed, every "
+                  f"proposal and move agrees with its trail; no proposal made past its member's debt "
+                  f"limit.", markup=False)
+        out.print(f"Anchor: {result.anchor} (the heads of the ledger, entry {result.head or 0}, and of the "
+                  f"proposal trail, event {result.trail_head or 0}: record it; check later with --anchor)",
+                  markup=False)
+    if fmt != "json":
+        for note in result.notes:
+            err.print(f"Note: {note}", markup=False)
     if not result.ok:
         failures = sorted(result.failures, key=lambda f: f.sort_key())
         lines = [f"ledger verification FAILED at {result.first}"]
