@@ -388,6 +388,9 @@ def _debt_limit_failures(session: Session, scheme: Scheme) -> list[Failure]:
                                    f"tenants placed and {given} home(s) it gives in the batch, max_debt "
                                    f"{scheme.debt_limit(account)}, gives counted from {scheme.gives_count_from}",
                                    proposal=p.id))
+    return out
+
+
 # -- anchors: the head of every hash chain --------------------------------------------------------
 
 # Every hash chain the engine keeps, by the name an anchor gives it, and what its records are

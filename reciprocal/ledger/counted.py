@@ -92,7 +92,10 @@ class Position:
         if not self.past_limit_by:
             return None
         head = f"past its limit by {self.past_limit_by} since {self.past_limit_since.isoformat()}"
-        causes = list(dict.fromkeys(c.public if public else c.text for c in self.causes))
+        # What took it past: a give that fell through, or a correction, when there is one; the
+        # placements that were within the limit when made are named only when nothing else is.
+        chosen = [c for c in self.causes if c.kind in ("give_fell_through", "correction")] or self.causes
+        causes = list(dict.fromkeys(c.public if public else c.text for c in chosen))
         return head + (": " + "; ".join(causes) if causes else "")
 
     def to_json(self, public: bool = False) -> dict:

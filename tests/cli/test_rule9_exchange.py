@@ -26,7 +26,7 @@ def test_at_max_debt_0_two_members_swapping_one_home_each_are_proposed_in_one_ro
     shutil.copytree(CONFIG_DIR, config)
     scheme_yaml = config / "scheme.yaml"
     text, n = re.subn(r"(?m)^(\s*max_debt:)\s*\d+", r"\1 0", scheme_yaml.read_text())
-    assert n == 1 and "gives_count_from" not in text  # the default rule: gives count from proposed
+    assert n == 1 and "gives_count_from: proposed" in text  # the default rule: gives count from proposed
     scheme_yaml.write_text(text)
     for member in ("fenland", "cambridge_city"):
         assert "max_debt" not in (config / "providers" / f"{member}.yaml").read_text()

@@ -431,4 +431,5 @@ def test_by_default_a_home_given_funds_a_third_placement_and_a_give_that_falls_t
     later = round_view(db, run_round(db, scheme, SECOND_ROUND_DAY).round_id)
     assert later["proposals"] == []
     (u,) = [u for u in later["unmatched"] if u["request"] == "RQ-9"]
-    assert u["reason_code"] == "provider_past_debt_limit" and "past its debt limit by 1" in u["reason"]
+    assert u["reason_code"] == "provider_past_debt_limit" and "past its limit by 1" in u["reason"]
+    assert "the home it was giving, refused by the household" in u["reason"]
