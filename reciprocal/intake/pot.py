@@ -149,6 +149,10 @@ OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.act
 def _rows(session: Session, row_type, *where, order: str = "ref"):
     table = row_type.__table__
     query = select(table).where(*where) if where else select(table)
+    # Read through the connection (fast: no ORM objects), which skips the session's autoflush:
+    # flush first, so a change made earlier in the same transaction (a request just marked
+    # stale, a proposal just lapsed) is what this read sees.
+    session.flush()
     return session.connection().execute(query.order_by(table.c[order])).all()
 
 

