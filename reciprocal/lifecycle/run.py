@@ -80,13 +80,20 @@ def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
 
 
-def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> Outcome:
-    """This week's round; see the module docstring."""
+def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None,
+              again: bool = False) -> Outcome:
+    """This week's round; see the module docstring. A day has one round: a second `round run` on
+    a day already run changes nothing and says so, unless `again` asks for it (homes that came in
+    later that day); a refusal's freed home is re-offered without a round."""
     with db.transaction() as session:
         last = last_round(session)
         if last is not None and on < last.on:
             raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
                              f"would come before it; nothing was changed")
+        if last is not None and on == last.on and not again:
+            raise StateError(f"round {last.id} already ran on {on.isoformat()} (`reciprocal round show "
+                             f"{last.id}`); nothing was changed. To match homes or households added since, "
+                             f"run `reciprocal round run --on {on.isoformat()} --again`")
         changes = proposals.lapse_overdue(session, scheme, on)
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)

@@ -54,3 +54,20 @@ def test_a_proposal_left_with_a_stale_household_says_so_and_signs_once_reconfirm
     run.request_change(db, scheme, "reconfirm", "RQ-0101", date(2026, 11, 25))
     signed = run.sign(db, scheme, pid, date(2026, 12, 1), date(2026, 11, 25))
     assert [c.to_status for c in signed.changes][0] == "signed"
+
+
+def test_a_second_round_on_a_day_already_run_says_so_and_changes_nothing(db_url, tmp_path, week1):
+    """Issue 20.5: six `round run` on one day made six rounds, five empty, and round numbers stopped
+    matching weeks. Now the second says so (exit 4), writes nothing; `--again` asks for another."""
+    import json
+    from tests.helpers import reciprocal
+    day = ROUND_DAY.isoformat()
+    again = reciprocal("round", "run", "--on", day, db=db_url, cwd=tmp_path)
+    assert again.returncode == 4, again.stderr
+    assert "round 1 already ran on 2026-11-23" in again.stderr and "nothing was changed" in again.stderr
+    assert "--again" in again.stderr
+    listed = reciprocal("round", "list", "--format", "json", db=db_url, cwd=tmp_path)
+    assert [r["round"] for r in json.loads(listed.stdout)] == [1]
+    forced = reciprocal("round", "run", "--on", day, "--again", "--format", "json", db=db_url, cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["round"] == 2
