@@ -71,3 +71,27 @@ def test_a_second_round_on_a_day_already_run_says_so_and_changes_nothing(db_url,
     forced = reciprocal("round", "run", "--on", day, "--again", "--format", "json", db=db_url, cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
     assert json.loads(forced.stdout)["round"] == 2
+
+
+def test_a_cancelled_pair_may_return_but_a_refused_or_lapsed_one_never_does(db, scheme, week1):
+    """Issue 20.10: after a hold the engine (rightly) proposes the same home again; after a
+    refusal or a lapse it never does. The README says the same."""
+    first = views.proposal_view(db, week1["RQ-0101"])
+    run.request_change(db, scheme, "hold", "RQ-0101", date(2026, 11, 24), reason="in hospital",
+                       until=date(2026, 11, 30))
+    run.request_change(db, scheme, "resume", "RQ-0101", date(2026, 11, 30))
+    refused = views.proposal_view(db, week1["RQ-0102"])
+    run.refuse(db, scheme, refused["id"], date(2026, 11, 25), RefusedBy.household, "too_far_from_support",
+               reasonable=False)
+    pairs = set()
+    day = date(2026, 11, 30)
+    for week in range(3):  # the refused pair never returns, whatever the weeks bring
+        outcome = run.run_round(db, scheme, day + timedelta(weeks=week))
+        pairs |= {(p["request"], p["offer"]) for p in views.round_view(db, outcome.round_id)["proposals"]}
+    assert ("RQ-0101", first["offer"]) in pairs  # cancelled by the hold: proposed again
+    assert ("RQ-0102", refused["offer"]) not in pairs
+    readme = (DEMO_DATA.parents[1] / "README.md").read_text()
+    guarantees = readme.split("What a round guarantees:")[1].split("## ")[0]
+    assert "that pair is never proposed again" not in guarantees
+    assert "a refused or lapsed pair is never proposed again" in " ".join(guarantees.split())
+    assert "a cancelled pair" in " ".join(guarantees.split())
