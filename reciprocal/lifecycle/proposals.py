@@ -237,6 +237,7 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
     request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
     _check_still_in_pot(p, offer, request)
+    _check_tenancy_start(p, request, tenancy_start, on)
     band = scheme.band_of(offer.bedrooms)
     start = ledger_balances(session, list(scheme.providers))
     over = over_debt_limit(start, receiving_effect([(p.from_provider, p.to_provider, band)]), scheme.debt_limit)
@@ -281,6 +282,23 @@ def _check_still_in_pot(p: ProposalRow, offer: OfferRow, request: RequestRow) ->
         raise StateError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
                          f"is {request.status}; only an available home and an active household can "
                          f"sign; nothing was changed")
+
+
+# How far a tenancy start may be from the day it is signed, either way: a signing recorded a few
+# weeks late, or a start agreed a few weeks ahead, is ordinary; a year out is a typing slip.
+TENANCY_START_WITHIN_DAYS = 90
+
+
+def _check_tenancy_start(p: ProposalRow, request: RequestRow, tenancy_start: date, on: date) -> None:
+    """A tenancy starts on or after the household's referral, within TENANCY_START_WITHIN_DAYS of
+    the signing day; else it is a slip, and the move's date (in the ledger for good) would be wrong."""
+    if tenancy_start < request.referred_on:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is before request "
+                         f"{request.ref} was referred ({request.referred_on.isoformat()}); nothing was changed")
+    if abs((tenancy_start - on).days) > TENANCY_START_WITHIN_DAYS:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is "
+                         f"{abs((tenancy_start - on).days)} days from the signing day {on.isoformat()}; a "
+                         f"tenancy starts within {TENANCY_START_WITHIN_DAYS} days of it; nothing was changed")
 
 
 def _check_not_before(p: ProposalRow, on: date) -> None:

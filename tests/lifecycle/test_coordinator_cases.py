@@ -6,6 +6,7 @@ when and why it was made; a tenancy start must be plausible; a cancelled pair ma
 refused or lapsed one never does."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -95,3 +96,18 @@ def test_a_cancelled_pair_may_return_but_a_refused_or_lapsed_one_never_does(db, 
     assert "that pair is never proposed again" not in guarantees
     assert "a refused or lapsed pair is never proposed again" in " ".join(guarantees.split())
     assert "a cancelled pair" in " ".join(guarantees.split())
+
+
+@pytest.mark.parametrize("start, words", [
+    (date(1900, 1, 1), "is before request RQ-0101 was referred (2026-09-14)"),
+    (date(2026, 9, 1), "is before request RQ-0101 was referred"),
+    (date(2027, 11, 25), "365 days from the signing day 2026-11-25"),
+])
+def test_a_tenancy_start_before_the_referral_or_far_from_signing_is_refused(db, scheme, week1, start, words):
+    """Issue 20.9: `sign --tenancy-start 1900-01-01` made a move 126 years before the referral."""
+    pid = week1["RQ-0101"]
+    to_accepted(db, scheme, pid, date(2026, 11, 24))
+    with pytest.raises(StateError, match=re.escape(words)):
+        run.sign(db, scheme, pid, start, date(2026, 11, 25))
+    assert views.proposal_view(db, pid)["status"] == "accepted"
+    assert run.sign(db, scheme, pid, date(2026, 12, 7), date(2026, 11, 25)).changes[0].to_status == "signed"
