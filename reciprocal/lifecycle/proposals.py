@@ -98,19 +98,32 @@ def move_facts(move: MoveRow) -> dict:
             "band": move.band}
 
 
-def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date) -> list[Change]:
-    """New proposals from a round (or a re-solve): stage `proposed`, due in working days. Stored
-    and entered in the trail together, in order (a national round makes thousands)."""
+def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
+            reoffer_after: ProposalRow | None = None) -> list[Change]:
+    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed: stage
+    `proposed`, due in working days. Each says when and why it was made (`made_on`, `made_by`; a
+    re-offer is filed with the round that first proposed the home, so that round's page says it
+    came later). Stored and entered in the trail together, in order (a national round makes
+    thousands)."""
     stage = ProposalStatus.proposed
     due = add_working_days(on, scheme.days_for(stage))
     for p in made:
         p.status, p.stage_on, p.due_on = stage.value, on, due
+        p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
     session.add_all(made)
     session.flush()
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {"round": p.round_id})
+    detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
+    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {"round": p.round_id, **detail})
                                 for p in made])
     # made now: the trail's first event comes from no stage
-    return [_change(p, None, f"proposed by round {p.round_id}; due {due.isoformat()}") for p in made]
+    return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]
+
+
+def _made_by(p: ProposalRow, on: date, reoffer_after: ProposalRow | None) -> str:
+    if reoffer_after is None:
+        return f"proposed by round {p.round_id}"
+    return (f"re-offered on {on.isoformat()}: home {reoffer_after.offer_ref} was freed when proposal "
+            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {p.round_id})")
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,

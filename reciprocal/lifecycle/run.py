@@ -54,14 +54,16 @@ def _free_pot(session, on: date):
 
 
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
-                       time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
+                       time_limit: float | None = None,
+                       reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
     reserved = proposals.reserved_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
                          time_limit, band_balances=reserved.by_band)
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
-    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on)
+    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on,
+                                reoffer_after)
     return result, changes
 
 
@@ -137,7 +139,8 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
     if not offers or not requests:
         return []
     rnd = get_round(session, ended.round_id)
-    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests)
+    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests,
+                                          reoffer_after=ended)
     report = RoundReport.from_json(rnd.report)
     rnd.report = {**rnd.report, **report.resolved(result).to_json()}
     session.add(rnd)

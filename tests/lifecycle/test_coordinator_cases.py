@@ -111,3 +111,23 @@ def test_a_tenancy_start_before_the_referral_or_far_from_signing_is_refused(db, 
         run.sign(db, scheme, pid, start, date(2026, 11, 25))
     assert views.proposal_view(db, pid)["status"] == "accepted"
     assert run.sign(db, scheme, pid, date(2026, 12, 7), date(2026, 11, 25)).changes[0].to_status == "signed"
+
+
+def test_a_re_offer_says_when_and_why_it_was_made(db, scheme, week1):
+    """Issue 20.6: a home re-offered after a refusal on 15 December was "proposed by round 1", and
+    `round show 1` changed weeks later without a word. It now says the day, the freed home and
+    the refusal, in the change printed, in the round's page and in the trail."""
+    refused = views.proposal_view(db, week1["RQ-0101"])
+    later = date(2026, 12, 15)
+    out = run.refuse(db, scheme, refused["id"], later, RefusedBy.household, "too_far_from_support",
+                     reasonable=False)
+    (reoffer,) = [c for c in out.changes if c.what == "proposal" and c.from_status is None]
+    assert reoffer.why.startswith(f"re-offered on 2026-12-15: home {refused['offer']} was freed when "
+                                  f"proposal {refused['id']} was refused")
+    shown = {p["id"]: p for p in views.round_view(db, 1)["proposals"]}
+    assert shown[int(reoffer.ref)]["made_on"] == "2026-12-15"
+    assert shown[int(reoffer.ref)]["made_by"] == reoffer.why.split("; due")[0]
+    assert shown[week1["RQ-0102"]]["made_on"] == "2026-11-23"
+    assert shown[week1["RQ-0102"]]["made_by"] == "proposed by round 1"
+    (made,) = views.proposal_view(db, int(reoffer.ref))["trail"]
+    assert made["on"] == "2026-12-15" and made["detail"] == {"round": 1, "reoffer_after": refused["id"]}
