@@ -131,3 +131,22 @@ def test_a_re_offer_says_when_and_why_it_was_made(db, scheme, week1):
     assert shown[week1["RQ-0102"]]["made_by"] == "proposed by round 1"
     (made,) = views.proposal_view(db, int(reoffer.ref))["trail"]
     assert made["on"] == "2026-12-15" and made["detail"] == {"round": 1, "reoffer_after": refused["id"]}
+
+
+def test_circulation_says_which_households_have_a_landlord_at_its_debt_limit(db, scheme):
+    """Issue 20.8: households whose landlord had no headroom were circulated like any other, and
+    the homes members offered for them went to the pot. The list now says so, for those only."""
+    from dataclasses import replace
+    from reciprocal.lifecycle.circulate import circulate
+    providers = dict(scheme.providers)
+    providers["cambridge_city"] = providers["cambridge_city"].model_copy(update={"max_debt": 0})
+    tight = replace(scheme, providers=providers)  # at zero, cambridge_city has no headroom
+    pot.import_offers(db, tight, DEMO_DATA / "offers.csv")
+    pot.import_requests(db, tight, DEMO_DATA / "requests.csv")
+    listed = circulate(db, tight, ROUND_DAY, "fenland")["member"]["requests"]
+    marked = {r["request"]: r["landlord_at_debt_limit"] for r in listed}
+    assert marked == {"RQ-0102": True, "RQ-0104": False, "RQ-0111": True, "RQ-0109": False}
+    (note,) = {r["note"] for r in listed if r["landlord_at_debt_limit"]}
+    assert "cambridge_city is at its debt limit" in note and "pot" in note
+    assert all(not r["landlord_at_debt_limit"] for m in circulate(db, scheme, ROUND_DAY)["members"]
+               for r in m["requests"])
