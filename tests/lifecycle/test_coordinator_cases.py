@@ -150,3 +150,32 @@ def test_circulation_says_which_households_have_a_landlord_at_its_debt_limit(db,
     assert "cambridge_city is at its debt limit" in note and "pot" in note
     assert all(not r["landlord_at_debt_limit"] for m in circulate(db, scheme, ROUND_DAY)["members"]
                for r in m["requests"])
+
+
+def test_a_home_not_step_free_yet_wheelchair_accessible_is_refused_at_intake(db, scheme, tmp_path):
+    """Issue 20.7: a third-floor maisonette said `step_free: no` and `wheelchair_accessible: yes`,
+    was taken as step-free and proposed to a household that needs step-free, silently."""
+    from reciprocal.errors import InputFileError
+    from reciprocal.intake.readers import record_from_options
+    lines = (DEMO_DATA / "offers.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = dict(zip(header, lines[1].split(",")))
+    bad = {**row, "ref": "OF-MAIS-3", "property_type": "maisonette", "floor": "3", "step_free": "no",
+           "wheelchair_accessible": "yes"}
+    blank = {**row, "ref": "OF-BLANK-1", "step_free": "", "wheelchair_accessible": "yes"}
+    path = tmp_path / "offers.csv"
+    path.write_text("\n".join([",".join(header), *(",".join(r[h] for h in header) for r in (bad, blank))]) + "\n")
+    with pytest.raises(InputFileError) as refused:
+        pot.import_offers(db, scheme, path)
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.field) == (2, "step_free")
+    assert "wheelchair_accessible is 'yes'" in problem.message and "step_free is 'no'" in problem.message
+    assert pot.list_offers(db) == []  # nothing written
+    path.write_text("\n".join([",".join(header), ",".join(blank[h] for h in header)]) + "\n")
+    assert pot.import_offers(db, scheme, path).added == 1  # blank step_free: step-free by rule 4
+    with pytest.raises(InputFileError) as refused:
+        record_from_options("offer", {"ref": "OF-X", "provider": "fenland", "area": "fenland", "bedrooms": "1",
+                                      "property_type": "flat", "available_from": "2026-11-26",
+                                      "step_free": "no", "wheelchair_accessible": "yes"}, scheme)
+    assert refused.value.problems[0].source == "--step-free"
+    assert "wheelchair_accessible" in refused.value.problems[0].message
