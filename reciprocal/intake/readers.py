@@ -582,3 +582,27 @@ def record_from_options(kind: str, values: dict[str, str], scheme: Scheme) -> Of
 def differences(a: Any, b: Any) -> list[str]:
     """Field names where two offers (or two requests) differ, ignoring status."""
     return [f.name for f in fields(a) if f.name != "status" and getattr(a, f.name) != getattr(b, f.name)]
+
+
+def read_refs(path: Path) -> list[tuple[int, str, str]]:
+    """The requests a file names (CSV or XLSX, a `ref` or `request` column; other columns are
+    ignored), each with its line and column: for `request reconfirm --file`. Every bad cell is named."""
+    header, rows = read_table(path)
+    names = [h.strip().lower() for h in header]
+    column = next((names.index(n) for n in ("ref", "request") if n in names), None)
+    if column is None:
+        raise InputFileError([Problem(path.name, "required column is missing (ref or request)", 1, "ref")])
+    found, problems = [], []
+    for line, cells in rows:
+        cell = cells[column] if column < len(cells) else ""
+        if not cell.strip():
+            continue  # a blank line, or a row with no household
+        try:
+            found.append((line, _ref(cell), header[column].strip()))
+        except FieldError as exc:
+            problems.append(Problem(path.name, str(exc), line, header[column].strip()))
+    if problems:
+        raise InputFileError(problems, f"{len(problems)} problem(s) in {path.name}; nothing was changed")
+    if not found:
+        raise InputFileError([Problem(path.name, "names no request")])
+    return found

@@ -157,6 +157,12 @@ def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date
         return Outcome(fn(session, scheme, ref, on, **kwargs))
 
 
+def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: date) -> Outcome:
+    """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
+    with db.transaction() as session:
+        return Outcome(cases.reconfirm_many(session, scheme, refs, on))
+
+
 def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:
     """`offer withdraw` and `offer let-outside`."""
     with db.transaction() as session:

@@ -179,3 +179,58 @@ def test_a_home_not_step_free_yet_wheelchair_accessible_is_refused_at_intake(db,
                                       "step_free": "no", "wheelchair_accessible": "yes"}, scheme)
     assert refused.value.problems[0].source == "--step-free"
     assert "wheelchair_accessible" in refused.value.problems[0].message
+
+
+def _stale_on(db, scheme, day) -> dict[str, str]:
+    outcome = run.run_round(db, scheme, day)
+    return {c.ref: c.why for c in outcome.changes if c.what == "request" and c.to_status == "stale"}
+
+
+def test_staleness_counts_from_the_schemes_days_never_the_import_day(db, scheme):
+    """Issue 20.2: a household referred on 9 January 2027 was "not reconfirmed since 2026-12-06"
+    (the machine's day of the import). Days now count from the referral, the approval or the last
+    reconfirmation, each the day the scheme stated."""
+    from tests.conftest import make_request
+    days = scheme.config.lifecycle.reconfirm_days
+    later = make_request(ref="RQ-LATE", referred_on=date(2027, 1, 9))
+    early = make_request(ref="RQ-EARLY", referred_on=date(2026, 9, 14))
+    approved = make_request(ref="RQ-APPR", referred_on=date(2026, 9, 14))
+    pot.add_records(db, [later, early])
+    pot.add_records(db, [approved], approved_on=date(2027, 1, 4))  # `request add --on 2027-01-04`
+    first = _stale_on(db, scheme, date(2026, 9, 14) + timedelta(days=days + 1))
+    assert set(first) == {"RQ-EARLY"} and "since 2026-09-14" in first["RQ-EARLY"]
+    assert _stale_on(db, scheme, date(2027, 1, 4) + timedelta(days=days)) == {}
+    second = _stale_on(db, scheme, date(2027, 1, 4) + timedelta(days=days + 1))
+    assert set(second) == {"RQ-APPR"} and "since 2027-01-04" in second["RQ-APPR"]
+    third = _stale_on(db, scheme, date(2027, 1, 9) + timedelta(days=days + 1))
+    assert set(third) == {"RQ-LATE"} and "since 2027-01-09" in third["RQ-LATE"]
+
+
+def test_many_households_are_reconfirmed_at_once_by_refs_or_a_file_all_or_none(db_url, tmp_path, scheme):
+    """Issue 20.2: reconfirmation took one household a command. Several refs, or a file with a `ref`
+    column, now; a ref that cannot be reconfirmed is named with the others and nothing changes."""
+    import json
+    from reciprocal.lifecycle import run as lifecycle
+    from reciprocal.storage import Database, resolve_url
+    from tests.helpers import reciprocal
+    assert reciprocal("offer", "import", str(DEMO_DATA / "offers.csv"), db=db_url, cwd=tmp_path).returncode == 0
+    assert reciprocal("request", "import", str(DEMO_DATA / "requests.csv"), db=db_url, cwd=tmp_path).returncode == 0
+    db = Database(resolve_url(db_url))
+    made_stale = _stale_on(db, scheme, date(2027, 6, 1))  # every demo household, from its referral
+    assert {"RQ-0101", "RQ-0102", "RQ-0103"} <= set(made_stale)
+    (tmp_path / "still.csv").write_text("request,note\nRQ-0102,\nRQ-NONE,\n\nRQ-0103,\n")
+    refused = reciprocal("request", "reconfirm", "RQ-0101", "--file", "still.csv", "--on", "2027-06-02",
+                         db=db_url, cwd=tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert "still.csv:3: request: no request with ref RQ-NONE" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert statuses(db)["RQ-0101"] == "stale"
+    (tmp_path / "still.csv").write_text("request\nRQ-0102\nRQ-0103\n")
+    done = reciprocal("request", "reconfirm", "RQ-0101", "--file", "still.csv", "--on", "2027-06-02",
+                      "--format", "json", db=db_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    changed = json.loads(done.stdout)["changes"]
+    assert [(c["ref"], c["from"], c["to"]) for c in changed] == [
+        ("RQ-0101", "stale", "active"), ("RQ-0102", "stale", "active"), ("RQ-0103", "stale", "active")]
+    twice = [("RQ-0104", ("--option", None, None))] * 2  # named twice: reconfirmed once
+    assert [c.to_status for c in lifecycle.reconfirm_many(db, scheme, twice, date(2027, 6, 2)).changes] == ["active"]
