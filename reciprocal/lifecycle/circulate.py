@@ -38,8 +38,8 @@ def _shown(item: Circulated, on: date, no_headroom: set[str]) -> dict:
 def _no_headroom(session, scheme: Scheme) -> set[str]:
     """Members with no room to have another tenant placed (rule 9), counting live proposals as a
     round does: a home offered for one of their households could not be proposed to it."""
-    reserved = proposals.reserved_balances(session, scheme)
-    return {m for m in scheme.providers if debt_headroom(reserved.of(m), scheme.max_debt(m)) == 0}
+    counted = proposals.counted_balances(session, scheme)
+    return {m for m in scheme.providers if debt_headroom(counted.of(m), scheme.max_debt(m)) == 0}
 
 
 def balance_words(balance: int) -> str:

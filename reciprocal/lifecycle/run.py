@@ -2,8 +2,8 @@
 
 `run_round`: lapse every overdue proposal (case by case), mark requests not reconfirmed in time
 stale, take the free pot (homes and households under a live proposal are reserved), solve it with
-the pure `matching.engine.solve_round` within every member's reserved headroom (rule 9 at every
-moment), and store the proposals with their reasons and due dates. A refusal may re-solve for the
+the pure `matching.engine.solve_round` within every member's debt headroom as the scheme counts it
+(rule 9: `proposals.counted_balances`), and store the proposals with their reasons and due dates. A refusal may re-solve for the
 freed home in the same week. Every function returns the `Change`s it made, for the command to print.
 """
 from __future__ import annotations
@@ -56,9 +56,9 @@ def _free_pot(session, on: date):
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
                        time_limit: float | None = None,
                        reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
-    reserved = proposals.reserved_balances(session, scheme)
-    result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
-                         time_limit, band_balances=reserved.by_band)
+    counted = proposals.counted_balances(session, scheme)
+    result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
+                         time_limit, band_balances=counted.by_band)
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
@@ -100,7 +100,7 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
-                    "balances": proposals.reserved_balances(session, scheme).total}
+                    "balances": proposals.counted_balances(session, scheme).total}
         rnd = create_round(session, on, snapshot)
         result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests, time_limit)
         report = RoundReport.first(result)
