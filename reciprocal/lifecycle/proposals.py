@@ -86,6 +86,8 @@ def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatu
         p.decided_at = utcnow()
     session.add(p)
     session.flush()
+    if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
+        detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
     trail.record(session, p, before, p.status, on, role, detail)
     if p.due_on is not None:
         why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
@@ -98,7 +100,14 @@ def move_facts(move: MoveRow) -> dict:
     landlords, the band and the day."""
     return {"tenancy_start": move.moved_on.isoformat(), "move": move.id, "request": move.request_ref,
             "offer": move.offer_ref, "from_provider": move.from_provider, "to_provider": move.to_provider,
-            "band": move.band}
+            "band": move.band, "round": move.round_id, "kind": move.kind, "bedrooms": move.bedrooms}
+
+
+def made_facts(p: ProposalRow) -> dict:
+    """What a proposal's making event records: its round, its pair, both landlords and its due
+    date, so that `audit verify` can hold those columns of the row (not chained) to it."""
+    return {"round": p.round_id, "request": p.request_ref, "offer": p.offer_ref,
+            "from_provider": p.from_provider, "to_provider": p.to_provider, "due_on": p.due_on.isoformat()}
 
 
 def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
@@ -115,8 +124,9 @@ def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
         p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
     session.add_all(made)
     session.flush()
+    # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
     detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {"round": p.round_id, **detail})
+    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {**made_facts(p), **detail})
                                 for p in made])
     # made now: the trail's first event comes from no stage
     return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]

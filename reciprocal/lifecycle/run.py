@@ -13,12 +13,14 @@ from datetime import date
 
 
 from matching.engine import RoundResult, solve_round
+from matching.explain import PROVIDER_PAST_DEBT_LIMIT
 from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
 from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
+from reciprocal.ledger import counted
 from reciprocal.lifecycle import cases, proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
@@ -59,12 +61,31 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     counted = proposals.counted_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
                          time_limit, band_balances=counted.by_band)
+    if any(u.get("reason_code") == PROVIDER_PAST_DEBT_LIMIT for u in result.unmatched):
+        result.unmatched = _why_past_limit(session, scheme, result.unmatched)
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
     changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on,
                                 reoffer_after)
     return result, changes
+
+
+def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
+    """The engine knows a landlord is past its limit; the trail knows since when and why."""
+    where = counted.positions(session, scheme)
+    out = []
+    for u in unmatched:
+        if u.get("reason_code") != PROVIDER_PAST_DEBT_LIMIT:
+            out.append(u)
+            continue
+        provider = cases.find_request(session, u["request"]).provider
+        why = where[provider].why() if provider in where else None
+        if why:
+            u = {**u, "reason": f"its provider {provider} is {why}; none of its tenants is placed until it is "
+                                f"back within; {u.get('compatible_offers', 0)} compatible offer(s) exist"}
+        out.append(u)
+    return out
 
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
