@@ -70,13 +70,18 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
 
 def write_private(path: Path, text: str) -> Path:
     """Write `text` to `path`, readable by its owner only (an existing file is narrowed too)."""
+    return write_private_bytes(path, text.encode("utf-8"))
+
+
+def write_private_bytes(path: Path, data: bytes) -> Path:
+    """Write `data` to `path`, readable by its owner only (an existing file is narrowed too)."""
     path = Path(path)
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(fd, "wb") as handle:
             fd = -1
-            handle.write(text)
+            handle.write(data)
     finally:
         if fd != -1:
             os.close(fd)
