@@ -12,7 +12,7 @@ import typer.core
 
 from reciprocal.errors import ReciprocalError
 
-from cli import (audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
+from cli import (answers, audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
                  simulate)
 from cli import config as config_group
 from cli import provider as provider_group
@@ -68,6 +68,7 @@ app.command("simulate")(simulate.simulate)
 app.command("due")(due.due)
 app.command("circulate")(circulate.circulate)
 app.command("pack")(pack.pack)
+app.add_typer(answers.answers_app, name="answers")
 
 
 @app.callback()

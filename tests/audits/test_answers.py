@@ -119,3 +119,111 @@ def test_waiting_households_offer_the_answers_their_status_allows(workbooks):
         ("RQ-0111", "on_hold", datetime(2026, 12, 10))]
     assert drop_down(sheet, "G2") == ["resume", "close"]
     assert "lost_contact" in drop_down(sheet, "H2")
+
+
+# -- the answers back -----------------------------------------------------------------------------
+
+def fill(path: Path, sheet_name: str, key, **cells) -> Path:
+    """Type answers into the row whose first cell is `key`, as a person would (drop-down values,
+    dates into date cells); save the workbook."""
+    book = load(path)
+    sheet = book[sheet_name]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == key)
+    for column, value in cells.items():
+        sheet.cell(row, header.index(column) + 1).value = value
+    book.save(path)
+    return path
+
+
+def state(db) -> dict:
+    """Everything the answers can change, without the clock's timestamps."""
+    from sqlmodel import select
+    from reciprocal.storage import OfferRow, ProposalEventRow, ProposalRow, RequestRow
+    with db.reading() as session:
+        return {
+            "proposals": sorted((p.id, p.request_ref, p.offer_ref, p.status, p.refused_by, p.viewing_on,
+                                 p.tenancy_start, p.due_on) for p in session.exec(select(ProposalRow)).all()),
+            "events": sorted((e.proposal_id, e.to_status, e.on, e.role) for e in session.exec(select(ProposalEventRow)).all()),
+            "requests": sorted((r.ref, r.status, r.reconfirmed_on, r.look_again_on) for r in session.exec(select(RequestRow)).all()),
+            "offers": sorted((o.ref, o.provider, o.status, o.for_request) for o in session.exec(select(OfferRow)).all()),
+        }
+
+
+def three_members_answer(workbooks, week) -> list[Path]:
+    """cambridge_city confirms the nomination for RQ-0101, resumes RQ-0111 and offers a home for a
+    household of its circulation list; peterborough_city refuses RQ-0102 (its home is re-offered);
+    nene_bridge_homes confirms RQ-0107's nomination."""
+    cam = workbooks["cambridge_city"]
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="confirm nomination", answered_on=datetime(2026, 11, 24))
+    fill(cam, WAITING, "RQ-0111", answer="resume", answered_on=datetime(2026, 11, 24))
+    target = rows_of(load(cam)[HOUSEHOLDS])[0]
+    fill(cam, HOUSEHOLDS, target["request"], ref="OF-2611-90", area="cambridge",
+         bedrooms=target["bedrooms_needed"], property_type="house", step_free="yes", wheelchair_accessible="no",
+         available_from=datetime(2026, 11, 30))
+    fill(workbooks["peterborough_city"], PROPOSALS, week["RQ-0102"]["id"], action="refuse (offering landlord)",
+         reason="nomination_not_accepted", note="rent arrears check", answered_on=datetime(2026, 11, 24))
+    fill(workbooks["nene_bridge_homes"], PROPOSALS, week["RQ-0107"]["id"], action="confirm nomination",
+         answered_on=datetime(2026, 11, 24))
+    return [workbooks[m] for m in ("cambridge_city", "peterborough_city", "nene_bridge_homes")]
+
+
+def the_same_by_commands(db, scheme, week, offered_for: str) -> None:
+    from reciprocal.domain import ProposalStatus, RefusedBy, Role
+    from reciprocal.domain import Offer, PropertyType
+    day = date(2026, 11, 24)
+    run.advance(db, scheme, week["RQ-0101"]["id"], day, Role.offering_landlord, ProposalStatus.nomination_confirmed)
+    run.request_change(db, scheme, "resume", "RQ-0111", day)
+    pot.add_records(db, [Offer(ref="OF-2611-90", provider="cambridge_city", area="cambridge", bedrooms=offered_for[1],
+                               property_type=PropertyType.house, step_free=True, wheelchair_accessible=False,
+                               available_from=date(2026, 11, 30), for_request=offered_for[0])], "--option", scheme,
+                    today=day)
+    run.refuse(db, scheme, week["RQ-0102"]["id"], day, RefusedBy.offering_landlord, "nomination_not_accepted",
+               "rent arrears check")
+    run.advance(db, scheme, week["RQ-0107"]["id"], day, Role.offering_landlord, ProposalStatus.nomination_confirmed)
+
+
+@pytest.fixture
+def twin(tmp_path, db_template, scheme):
+    """A second fresh database, for the same week answered by commands."""
+    import shutil
+    from tests.conftest import ON_POSTGRES, pg_create_schema, pg_drop_database, resolve_url
+    from reciprocal.storage import Database
+    if ON_POSTGRES:
+        url = pg_create_schema(scheme.id)
+    else:
+        url = str(tmp_path / "twin.db")
+        shutil.copy2(db_template, url)
+    database = Database(resolve_url(url))
+    yield database
+    database.engine.dispose()
+    if ON_POSTGRES:
+        pg_drop_database(url)
+
+
+def test_three_workbooks_in_one_import_equal_the_same_answers_by_commands(db, twin, scheme, week, workbooks):
+    from reciprocal.audits.answers import import_answers
+    files = three_members_answer(workbooks, week)
+    target = rows_of(load(workbooks["cambridge_city"])[HOUSEHOLDS])[0]
+    result = import_answers(db, scheme, files)
+    assert result.refused == [], [str(p) for f in result.files for p in f.problems]
+    lines = [c.line() for f in result.files for c in f.changes]
+    assert any("nomination_confirmed" in l and "RQ-0101" in l for l in lines), lines
+    assert any(l.startswith("request RQ-0111: on_hold -> active") for l in lines), lines
+    assert any(l.startswith("offer OF-2611-90") for l in lines), lines
+    assert any("RQ-0102" in l and "refused" in l for l in lines), lines
+    # The same answers typed as commands, in a database with the same week.
+    for b in (twin,):
+        pot.import_offers(b, scheme, DEMO_DATA / "offers.csv")
+        pot.import_requests(b, scheme, DEMO_DATA / "requests.csv")
+        run.run_round(b, scheme, ROUND_DAY)
+        run.request_change(b, scheme, "hold", "RQ-0111", ROUND_DAY, reason="waiting for a safety plan",
+                           until=date(2026, 12, 10))
+    the_same_by_commands(twin, scheme, week, (target["request"], target["bedrooms_needed"]))
+    assert state(db) == state(twin)
+    # Importing the same files again changes nothing, and says each answer is already there.
+    before = state(db)
+    again = import_answers(db, scheme, files)
+    assert again.refused == [] and all(f.changes == [] for f in again.files)
+    assert sum(len(f.already) for f in again.files) == 4  # the offer is simply unchanged
+    assert state(db) == before
