@@ -227,3 +227,149 @@ def test_three_workbooks_in_one_import_equal_the_same_answers_by_commands(db, tw
     assert again.refused == [] and all(f.changes == [] for f in again.files)
     assert sum(len(f.already) for f in again.files) == 4  # the offer is simply unchanged
     assert state(db) == before
+
+
+def append_row(path: Path, sheet_name: str, values: dict) -> int:
+    book = load(path)
+    sheet = book[sheet_name]
+    header = [c.value for c in sheet[1]]
+    row = sheet.max_row + 1
+    for column, value in values.items():
+        sheet.cell(row, header.index(column) + 1).value = value
+    book.save(path)
+    return row
+
+
+def refused_alone(db, scheme, path: Path) -> list[str]:
+    """Import one file that must be refused whole: its problems, as printed; nothing written."""
+    from reciprocal.audits.answers import import_answers
+    before = state(db)
+    result = import_answers(db, scheme, [path])
+    assert [f.file for f in result.refused] == [path.name]
+    assert state(db) == before
+    return [str(p) for p in result.refused[0].problems]
+
+
+@pytest.fixture
+def cam(workbooks, week) -> Path:
+    """cambridge_city's workbook with one good answer in it (which a refusal must not apply)."""
+    return fill(workbooks["cambridge_city"], WAITING, "RQ-0111", answer="resume")
+
+
+def test_an_action_outside_the_stage_is_refused_naming_file_sheet_row_and_column(db, scheme, week, cam):
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="household accepts")
+    assert refused_alone(db, scheme, cam) == [
+        "cambridge_city-2026-11-24.xlsx, sheet 'Your proposals':2: action: 'household accepts' is not an action "
+        "cambridge_city may take at stage proposed (confirm nomination, refuse (offering landlord))"]
+
+
+def test_a_row_where_the_other_member_acts_is_outside_the_role(db, scheme, week, workbooks):
+    # fenland referred RQ-0101: at `proposed` the offering member answers.
+    fenland = workbooks["fenland"]
+    row = append_row(fenland, PROPOSALS, {"proposal": week["RQ-0101"]["id"], "request": "RQ-0101",
+                                          "stage": "proposed", "action": "confirm nomination"})
+    assert refused_alone(db, scheme, fenland) == [
+        f"fenland-2026-11-24.xlsx, sheet 'Your proposals':{row}: action: at stage proposed the offering member "
+        f"answers, not fenland"]
+
+
+def test_another_members_proposal_is_refused(db, scheme, week, cam):
+    row = append_row(cam, PROPOSALS, {"proposal": week["RQ-0104"]["id"], "request": "RQ-0104",
+                                      "stage": "proposed", "action": "confirm nomination"})
+    assert refused_alone(db, scheme, cam) == [
+        f"cambridge_city-2026-11-24.xlsx, sheet 'Your proposals':{row}: proposal: proposal "
+        f"{week['RQ-0104']['id']} is not one of cambridge_city's proposals"]
+
+
+def test_a_stage_that_moved_on_since_the_pack_is_refused(db, scheme, week, cam):
+    from reciprocal.domain import ProposalStatus, Role
+    run.advance(db, scheme, week["RQ-0101"]["id"], PACK_DAY, Role.offering_landlord,
+                ProposalStatus.nomination_confirmed)  # by command, after the pack
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="refuse (offering landlord)", reason="other")
+    assert refused_alone(db, scheme, cam) == [
+        f"cambridge_city-2026-11-24.xlsx, sheet 'Your proposals':2: stage: proposal {week['RQ-0101']['id']} has "
+        f"moved on since the pack: it is nomination_confirmed now, not proposed"]
+
+
+def test_an_answer_given_by_command_since_is_reported_not_applied_twice(db, scheme, week, cam):
+    from reciprocal.audits.answers import import_answers
+    from reciprocal.domain import ProposalStatus, Role
+    run.advance(db, scheme, week["RQ-0101"]["id"], PACK_DAY, Role.offering_landlord,
+                ProposalStatus.nomination_confirmed)
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="confirm nomination")
+    result = import_answers(db, scheme, [cam])
+    assert result.refused == []
+    assert result.files[0].already == [f"Your proposals row 2: proposal {week['RQ-0101']['id']}: "
+                                       f"nomination_confirmed on 2026-11-24 is already in the trail"]
+    assert [c.line() for c in result.files[0].changes] == ["request RQ-0111: on_hold -> active; back in the pot"]
+
+
+def test_a_forged_member_cell_is_refused(db, scheme, week, cam):
+    book = load(cam)
+    book[FRONT]["B3"] = "peterborough_city"
+    book.save(cam)
+    assert refused_alone(db, scheme, cam) == [
+        "cambridge_city-2026-11-24.xlsx, sheet 'Front':3: member: the member cell says 'peterborough_city', but "
+        "the workbook was written for cambridge_city; nothing in it is applied"]
+
+
+def test_a_duplicated_row_is_refused(db, scheme, week, cam):
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="confirm nomination")
+    book = load(cam)
+    sheet = book[PROPOSALS]
+    sheet.append([c.value for c in sheet[2]])
+    book.save(cam)
+    assert refused_alone(db, scheme, cam) == [
+        f"cambridge_city-2026-11-24.xlsx, sheet 'Your proposals':3: proposal: proposal {week['RQ-0101']['id']} "
+        f"is answered again (first on row 2)"]
+
+
+def test_a_formula_odd_digits_and_control_characters_are_refused_all_at_once(db, scheme, week, cam):
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action='="confirm nomination"')
+    fill(cam, WAITING, "RQ-0111", answered_on="２０２６-11-24")
+    target = rows_of(load(cam)[HOUSEHOLDS])[0]["request"]
+    fill(cam, HOUSEHOLDS, target, ref="OF-2611-91", area="cambridge", bedrooms="３", property_type="flat",
+         available_from=datetime(2026, 11, 30), notes="keys at the office\u202e")
+    problems = refused_alone(db, scheme, cam)
+    where = "cambridge_city-2026-11-24.xlsx, sheet "
+    assert f"{where}'Your proposals':2: action: the cell is a formula; type the answer itself" in problems
+    assert f"{where}'Your waiting households':2: answered_on: '２０２６-11-24' is not a date (digits 0-9 only)" in problems
+    assert f"{where}'Households you could house':2: notes: the cell holds control characters" in problems
+    assert any(p.startswith(f"{where}'Households you could house':2: bedrooms:") for p in problems), problems
+
+
+def test_every_problem_in_every_file_at_once_and_good_files_still_apply(db, scheme, week, workbooks, cam):
+    from reciprocal.audits.answers import import_answers
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="household accepts")
+    peterborough = fill(workbooks["peterborough_city"], PROPOSALS, week["RQ-0102"]["id"],
+                        action="refuse (offering landlord)", reason="no_such_reason")
+    nene = fill(workbooks["nene_bridge_homes"], PROPOSALS, week["RQ-0107"]["id"], action="confirm nomination")
+    result = import_answers(db, scheme, [cam, peterborough, nene])
+    assert [f.file for f in result.refused] == [cam.name, peterborough.name]
+    problems = [str(p) for f in result.refused for p in f.problems]
+    assert len(problems) == 2 and "reason: 'no_such_reason' is not one of the scheme's refusal reasons" in problems[1]
+    assert [c.line() for c in result.files[2].changes][0].startswith(f"proposal {week['RQ-0107']['id']} ")
+    with db.reading() as session:
+        from reciprocal.storage import RequestRow
+        from sqlmodel import select
+        assert session.exec(select(RequestRow.status).where(RequestRow.ref == "RQ-0111")).one() == "on_hold"
+
+
+def test_the_command_prints_every_change_and_names_every_problem(db_url, scheme, week, workbooks, tmp_path):
+    import json
+    from tests.helpers import reciprocal
+    files = three_members_answer(workbooks, week)
+    done = reciprocal("answers", "import", *map(str, files), db=db_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "cambridge_city-2026-11-24.xlsx (cambridge_city, pack of 2026-11-24):" in done.stdout
+    assert "request RQ-0111: on_hold -> active" in done.stdout
+    again = reciprocal("answers", "import", *map(str, files), "--format", "json", db=db_url, cwd=tmp_path)
+    data = json.loads(again.stdout)
+    assert again.returncode == 0 and data["changes"] == [] and len(data["files"]) == 3
+    broken = fill(workbooks["fenland"], FRONT, "check", )  # untouched, then its check code forged:
+    book = load(broken)
+    book[FRONT]["B6"] = "0000"
+    book.save(broken)
+    refused = reciprocal("answers", "import", str(broken), db=db_url, cwd=tmp_path)
+    assert refused.returncode != 0 and "fenland-2026-11-24.xlsx, sheet 'Front':6: check:" in refused.stderr
+    assert "Traceback" not in refused.stderr and "internal error" not in refused.stderr
