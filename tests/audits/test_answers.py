@@ -27,12 +27,18 @@ PACK_DAY = ROUND_DAY + timedelta(days=1)
 @pytest.fixture
 def week(db, scheme) -> dict[str, dict]:
     """request ref -> its proposal (id, offer, from_provider, to_provider)."""
+    round_id = the_week(db, scheme)
+    return {p["request"]: p for p in views.round_view(db, round_id)["proposals"]}
+
+
+def the_week(db, scheme) -> int:
+    """The module docstring's week, in `db`; returns its round."""
     pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
     pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
     round_id = run.run_round(db, scheme, ROUND_DAY).round_id
     run.request_change(db, scheme, "hold", "RQ-0111", ROUND_DAY, reason="waiting for a safety plan",
                        until=date(2026, 12, 10))
-    return {p["request"]: p for p in views.round_view(db, round_id)["proposals"]}
+    return round_id
 
 
 @pytest.fixture
@@ -213,12 +219,7 @@ def test_three_workbooks_in_one_import_equal_the_same_answers_by_commands(db, tw
     assert any(l.startswith("offer OF-2611-90") for l in lines), lines
     assert any("RQ-0102" in l and "refused" in l for l in lines), lines
     # The same answers typed as commands, in a database with the same week.
-    for b in (twin,):
-        pot.import_offers(b, scheme, DEMO_DATA / "offers.csv")
-        pot.import_requests(b, scheme, DEMO_DATA / "requests.csv")
-        run.run_round(b, scheme, ROUND_DAY)
-        run.request_change(b, scheme, "hold", "RQ-0111", ROUND_DAY, reason="waiting for a safety plan",
-                           until=date(2026, 12, 10))
+    the_week(twin, scheme)
     the_same_by_commands(twin, scheme, week, (target["request"], target["bedrooms_needed"]))
     assert state(db) == state(twin)
     # Importing the same files again changes nothing, and says each answer is already there.
@@ -373,3 +374,30 @@ def test_the_command_prints_every_change_and_names_every_problem(db_url, scheme,
     refused = reciprocal("answers", "import", str(broken), db=db_url, cwd=tmp_path)
     assert refused.returncode != 0 and "fenland-2026-11-24.xlsx, sheet 'Front':6: check:" in refused.stderr
     assert "Traceback" not in refused.stderr and "internal error" not in refused.stderr
+
+
+LIBREOFFICE = __import__("shutil").which("soffice")
+
+
+@pytest.mark.skipif(LIBREOFFICE is None, reason="no LibreOffice: apt-get install libreoffice-calc")
+def test_a_workbook_opened_and_saved_by_libreoffice_imports_the_same(db, twin, scheme, week, workbooks, tmp_path):
+    import shutil
+    import subprocess
+    from reciprocal.audits.answers import import_answers
+    files = three_members_answer(workbooks, week)
+    # The same answers, through LibreOffice: opened and saved again as a workbook.
+    saved = tmp_path / "saved"
+    proc = subprocess.run([LIBREOFFICE, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(saved), *map(str, files)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    resaved = [saved / f.name for f in files]
+    assert all(f.exists() and f.read_bytes() != g.read_bytes() for f, g in zip(resaved, files))
+    # The twin imports the files as written; this database, as LibreOffice saved them.
+    the_week(twin, scheme)
+    direct = import_answers(twin, scheme, files)
+    through = import_answers(db, scheme, resaved)
+    assert through.refused == [], [str(p) for f in through.files for p in f.problems]
+    assert [c.line() for f in through.files for c in f.changes] == [c.line() for f in direct.files for c in f.changes]
+    assert state(db) == state(twin)
+    shutil.rmtree(tmp_path / "lo", ignore_errors=True)
