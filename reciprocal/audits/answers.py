@@ -217,19 +217,30 @@ def _bind(path: Path, book, scheme: Scheme, problems: list[Problem]) -> tuple[st
 
 # -- checking each sheet's rows --------------------------------------------------------------------
 
+class _Faults(list):
+    """One row's problems."""
+
+    def __init__(self, source: str, line: int):
+        super().__init__()
+        self.source, self.line = source, line
+
+    def fail(self, column: str, message: str) -> None:
+        self.append(Problem(self.source, message, self.line, column))
+
+
+def _answered(sheet: _Sheet, column: str):
+    """Each row that gives an answer (its `column` filled: a blank row answers nothing), with the
+    list its problems go into."""
+    for line, cell in sheet.rows:
+        if _text(cell.get(column)):
+            yield line, cell, _Faults(sheet.source, line)
+
 def _proposal_rows(session, scheme: Scheme, sheet: _Sheet, member: str, day: date,
                    problems: list[Problem]) -> list[Row]:
     out, seen = [], {}
     codes = scheme.config.lifecycle.refusal_reasons
-    for line, cell in sheet.rows:
-        bad = []
-
-        def fail(column: str, message: str):
-            bad.append(Problem(sheet.source, message, line, column))
-
-        action = _text(cell.get("action"))
-        if not action:
-            continue  # no answer on this row
+    for line, cell, bad in _answered(sheet, "action"):
+        fail, action = bad.fail, _text(cell.get("action"))
         try:
             pid = _whole(cell.get("proposal"), "a proposal id")
         except ValueError as exc:
@@ -313,15 +324,8 @@ def _proposal_apply(scheme, pid, target, by, on, values, reason, note, reasonabl
 def _waiting_rows(session, scheme: Scheme, sheet: _Sheet, member: str, day: date,
                   problems: list[Problem]) -> list[Row]:
     out, seen = [], {}
-    for line, cell in sheet.rows:
-        bad = []
-
-        def fail(column: str, message: str):
-            bad.append(Problem(sheet.source, message, line, column))
-
-        answer = _text(cell.get("answer"))
-        if not answer:
-            continue
+    for line, cell, bad in _answered(sheet, "answer"):
+        fail, answer = bad.fail, _text(cell.get("answer"))
         ref = _text(cell.get("request"))
         if ref in seen:
             fail("request", f"{ref[:40]} is answered again (first on row {seen[ref]})")

@@ -70,6 +70,10 @@ DATE_COLUMNS = {"due", "answered_on", "viewing_on", "tenancy_start", "available_
                 "look_again_on", "reconfirmed_on"}
 DATE_FORMAT = "yyyy-mm-dd"
 LIVE_STAGES = tuple(STAGE_ACTIONS)
+# The sheets whose answer depends on the row: (answer column, index of the column it depends on,
+# the choices for each value of it, words for the drop-down's error message).
+ROW_CHOICES = {PROPOSALS: ("action", 3, STAGE_ACTIONS, "an action of a proposal at"),
+               WAITING: ("answer", 1, REQUEST_ANSWERS, "an answer for a request")}
 
 
 def check_code(scheme_id: str, member: str, day: str) -> str:
@@ -180,20 +184,14 @@ def workbook_bytes(pack: dict, scheme: Scheme) -> bytes:
                           "a date (YYYY-MM-DD)")
             elif column in lists:
                 _validate(sheet, _list(DataValidation, lists[column]), cells, "one of the list's values")
-        if name == PROPOSALS:  # each row's actions: only those of its stage
-            letter = get_column_letter(header.index("action") + 1)
-            for stage, actions in STAGE_ACTIONS.items():
-                at = [r for r, row in enumerate(rows, start=2) if row[3] == stage]
-                if at:
-                    _validate(sheet, _list(DataValidation, list(actions)),
-                              " ".join(f"{letter}{r}" for r in at), f"an action of a proposal at {stage}")
-        if name == WAITING:
-            letter = get_column_letter(header.index("answer") + 1)
-            for status, allowed in REQUEST_ANSWERS.items():
-                at = [r for r, row in enumerate(rows, start=2) if row[1] == status]
+        if name in ROW_CHOICES:  # each row's drop-down: only what its stage or status allows
+            column, key, choices, what = ROW_CHOICES[name]
+            letter = get_column_letter(header.index(column) + 1)
+            for state, allowed in choices.items():
+                at = [r for r, row in enumerate(rows, start=2) if row[key] == state]
                 if at:
                     _validate(sheet, _list(DataValidation, list(allowed)),
-                              " ".join(f"{letter}{r}" for r in at), f"an answer for a request {status}")
+                              " ".join(f"{letter}{r}" for r in at), f"{what} {state}")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
