@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-
-from matching.engine import RoundResult, solve_round
-from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
@@ -24,6 +22,11 @@ from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
 from reciprocal.lifecycle.views import RoundReport, proposal_row
 from reciprocal.storage import Database, ProposalRow
+
+# The solver (OR-Tools, NumPy, pandas) is imported by the functions that solve, so that a stage
+# change, a hold or a refusal without a re-solve does not load it (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from matching.engine import RoundResult
 
 
 @dataclass
@@ -55,6 +58,8 @@ def _free_pot(session, on: date):
 
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
                        time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
+    from matching.engine import solve_round
+    from matching.pinning import NOT_IN_POT
     reserved = proposals.reserved_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
                          time_limit, band_balances=reserved.by_band)
@@ -67,6 +72,7 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     """The engine knows only the free pot; for a household outside it, say where it is."""
+    from matching.pinning import NOT_IN_POT
     if answer["outcome"] != NOT_IN_POT:
         return answer
     ref = answer["request"]
