@@ -13,15 +13,19 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from reciprocal.domain import MAX_BEDROOMS, Account, Risk
 from reciprocal.errors import ConfigError, IntegrityError, Problem, printable
 from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
+
+# networkx is imported by the methods that walk the area graph: a command that reads no buffer
+# (most reads) does not pay for it.
+if TYPE_CHECKING:
+    import networkx as nx
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
@@ -244,6 +248,7 @@ class Scheme:
 
     @cached_property
     def area_graph(self) -> nx.Graph:
+        import networkx as nx
         graph = nx.Graph()
         graph.add_nodes_from(self.config.areas)
         for area, spec in self.config.areas.items():
@@ -257,6 +262,7 @@ class Scheme:
         cached = self._buffers.get(key)
         if cached is None:
             if len(key[0]) == 1:
+                import networkx as nx
                 area = key[0][0]
                 cached = frozenset(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops)
                                    if area in self.area_graph else ())
