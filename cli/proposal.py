@@ -66,7 +66,9 @@ def proposal_list(ctx: typer.Context,
         return
     table(f"Proposals: {len(rows)}", ["id", "request", "offer", "from", "to", "stage", "since", "due"],
           [[r["id"], r["request"], r["offer"], r["from_provider"], r["to_provider"], stage_text(r["status"]),
-            r["stage_on"], r["due_on"] or ""] for r in rows], None if all_rows else limit)
+            r["stage_on"], r["due_on"] or ""] for r in rows], None if all_rows else limit,
+          empty="No proposals" + (" match those filters." if stage or member or due_within is not None or overdue
+                                  else " yet: `reciprocal round run` makes them."))
 
 
 @proposal_app.command("show")
