@@ -50,7 +50,7 @@ def _set_setting(ctx, param, value):
 
 
 app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.", cls=_GlobalOptionsAnywhere,
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
 config_group.config_app.command("init")(scaffold.config_init)
 app.add_typer(config_group.config_app, name="config")
 app.add_typer(provider_group.provider_app, name="provider")

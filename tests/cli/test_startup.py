@@ -82,12 +82,8 @@ STATE_CHANGES = [["proposal", "advance", "6", "--on", "2026-12-07"],
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
-    from tests.helpers import reciprocal
-    work = tmp_path_factory.mktemp("startup")
-    db = work / "demo.db"
-    done = reciprocal("demo", "--db", str(db), db=None, cwd=work)
-    assert done.returncode == 0, done.stderr
-    return db
+    from tests.helpers import demo_database
+    return demo_database(tmp_path_factory.mktemp("startup"))
 
 
 def _loaded_by_command(args: list[str], db, tmp_path) -> set[str]:
