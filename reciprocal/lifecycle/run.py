@@ -2,8 +2,8 @@
 
 `run_round`: lapse every overdue proposal (case by case), mark requests not reconfirmed in time
 stale, take the free pot (homes and households under a live proposal are reserved), solve it with
-the pure `matching.engine.solve_round` within every member's reserved headroom (rule 9 at every
-moment), and store the proposals with their reasons and due dates. A refusal may re-solve for the
+the pure `matching.engine.solve_round` within every member's debt headroom as the scheme counts it
+(rule 9: `proposals.counted_balances`), and store the proposals with their reasons and due dates. A refusal may re-solve for the
 freed home in the same week. Every function returns the `Change`s it made, for the command to print.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOu
                                Role)
 from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
+from reciprocal.ledger import counted
 from reciprocal.lifecycle import cases, proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
@@ -59,15 +60,36 @@ def _free_pot(session, on: date):
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
                        time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
     from matching.engine import solve_round
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
     from matching.pinning import NOT_IN_POT
-    reserved = proposals.reserved_balances(session, scheme)
-    result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
-                         time_limit, band_balances=reserved.by_band)
+    counted = proposals.counted_balances(session, scheme)
+    result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
+                         time_limit, band_balances=counted.by_band)
+    if any(u.get("reason_code") == PROVIDER_PAST_DEBT_LIMIT for u in result.unmatched):
+        result.unmatched = _why_past_limit(session, scheme, result.unmatched)
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
     changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on)
     return result, changes
+
+
+def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
+    """The engine knows a landlord is past its limit; the trail knows since when and why."""
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
+    where = counted.positions(session, scheme)
+    out = []
+    for u in unmatched:
+        if u.get("reason_code") != PROVIDER_PAST_DEBT_LIMIT:
+            out.append(u)
+            continue
+        provider = cases.find_request(session, u["request"]).provider
+        why = where[provider].why() if provider in where else None
+        if why:
+            u = {**u, "reason": f"its provider {provider} is {why}; none of its tenants is placed until it is "
+                                f"back within; {u.get('compatible_offers', 0)} compatible offer(s) exist"}
+        out.append(u)
+    return out
 
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
@@ -97,7 +119,7 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
-                    "balances": proposals.reserved_balances(session, scheme).total}
+                    "balances": proposals.counted_balances(session, scheme).total}
         rnd = create_round(session, on, snapshot)
         result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests, time_limit)
         report = RoundReport.first(result)
