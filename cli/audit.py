@@ -98,8 +98,13 @@ def _markdown(report: dict, columns, rows) -> str:
     return "\n".join(parts)
 
 
-def _ok(value) -> str:
-    return "" if value is None else ("met" if value else "BREACHED")
+def _ok(value, gives_count_from: str = "signed") -> str:
+    """The ledger's lowest balance against -max_debt. Only when gives count once signed is a
+    ledger below the limit a breach of what the scheme promised; otherwise it is what a give that
+    fell through leaves (shown as past, with why, in `past_limit_by`)."""
+    if value is None:
+        return ""
+    return "met" if value else ("BREACHED" if gives_count_from == "signed" else "past")
 
 
 def _render(report: dict) -> None:
@@ -114,7 +119,7 @@ def _render(report: dict) -> None:
                         "weeks to move", "checklist open"],
           [[r["provider"], r["given"], r["received"], signed(r["balance"]),
             " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), signed(r["lowest_balance"], str(r["lowest_balance"])),
-            r["max_debt"], stage(_ok(r["debt_limit_ok"])), r["homes_owed"],
+            r["max_debt"], stage(_ok(r["debt_limit_ok"], report.get("gives_count_from", "signed"))), r["homes_owed"],
             r["weeks_at_limit"], r["past_limit_by"] or "", r["exposure"] or "",
             r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
             r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])

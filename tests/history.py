@@ -41,7 +41,7 @@ def build_history(path: Path, scheme) -> Database:
     db = Database(resolve_url(str(path)))
     db.create(scheme.id)
     pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
+    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv", approved_on=ROUND_1)
     # The clock is set to the week's day, so that every figure below is the same on any day.
     sql(path, "UPDATE offer SET created_at = '2026-11-23 09:00:00.000000'")
     with ledger_clock(ROUND_1):

@@ -172,7 +172,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
         "providers_past_debt_limit": [r["provider"] for r in out_rows if r["past_limit_by"]],
         "checklist_outstanding": len(outstanding)}
     return {
-        "scheme": scheme.id, "scheme_name": scheme.name,
+        "scheme": scheme.id, "scheme_name": scheme.name, "gives_count_from": scheme.gives_count_from,
         "period": {"since": since.isoformat(), "until": until.isoformat()},
         "for_provider": None, "bands": bands, "providers": out_rows, "scheme_measures": measures,
         "moves_between": [{"from_provider": f, "to_provider": t, "moves": n}

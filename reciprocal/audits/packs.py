@@ -132,7 +132,9 @@ def _tables(pack: dict) -> list[tuple[str, str, list[str], list[list]]]:
                   p.get("must_act"), p.get("action"), p.get("tenancy_start")] for p in pack["proposals"]]
     requests = [[r["request"], r["status"], r["hold_reason"], r["look_again_on"], r["reconfirmed_on"],
                  r["action"]] for r in pack["requests"]]
-    circulation = [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
+    circulation = [[r["request"], r["landlord"] + (" (at debt limit: a home offered goes to the pot)"
+                                                   if r.get("landlord_at_debt_limit") else ""),
+                    r["risk"], r["bedrooms_needed"], r["needs_step_free"],
                     r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in pack["circulation"]]
     return [
         ("proposals", f"Proposals: live, and ended in the week to {pack['on']} ({len(proposals)})", PROPOSAL_COLUMNS,

@@ -110,18 +110,33 @@ def made_facts(p: ProposalRow) -> dict:
             "from_provider": p.from_provider, "to_provider": p.to_provider, "due_on": p.due_on.isoformat()}
 
 
-def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date) -> list[Change]:
-    """New proposals from a round (or a re-solve): stage `proposed`, due in working days. Stored
-    and entered in the trail together, in order (a national round makes thousands)."""
+def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
+            reoffer_after: ProposalRow | None = None) -> list[Change]:
+    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed: stage
+    `proposed`, due in working days. Each says when and why it was made (`made_on`, `made_by`; a
+    re-offer is filed with the round that first proposed the home, so that round's page says it
+    came later). Stored and entered in the trail together, in order (a national round makes
+    thousands)."""
     stage = ProposalStatus.proposed
     due = add_working_days(on, scheme.days_for(stage))
     for p in made:
         p.status, p.stage_on, p.due_on = stage.value, on, due
+        p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
     session.add_all(made)
     session.flush()
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, made_facts(p)) for p in made])
+    # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
+    detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
+    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {**made_facts(p), **detail})
+                                for p in made])
     # made now: the trail's first event comes from no stage
-    return [_change(p, None, f"proposed by round {p.round_id}; due {due.isoformat()}") for p in made]
+    return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]
+
+
+def _made_by(p: ProposalRow, on: date, reoffer_after: ProposalRow | None) -> str:
+    if reoffer_after is None:
+        return f"proposed by round {p.round_id}"
+    return (f"re-offered on {on.isoformat()}: home {reoffer_after.offer_ref} was freed when proposal "
+            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {p.round_id})")
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,
@@ -247,10 +262,8 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     _check_not_before(p, on)
     offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
     request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
-    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
-        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
-                             f"is {request.status}; refusing to let a home twice or move a household "
-                             f"twice; nothing was changed")
+    _check_still_in_pot(p, offer, request)
+    _check_tenancy_start(p, request, tenancy_start, on)
     # Rule 9 is judged when a proposal is made, never at signing: a survivor's move is not held
     # hostage to another case (a give of this member's that fell through since).
     band = scheme.band_of(offer.bedrooms)
@@ -274,6 +287,39 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
                             move_facts(move),
                             f"move {move.id}: ledger written, post-move checklist created"))
     return changes
+
+
+def _check_still_in_pot(p: ProposalRow, offer: OfferRow, request: RequestRow) -> None:
+    """A live proposal's home is available and its household active (every change that takes
+    either out of the pot cancels the proposal); say plainly which is not, and what to do."""
+    if offer.status == OfferStatus.let or request.status == RequestStatus.moved:
+        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                             f"is {request.status}; refusing to let a home twice or move a household "
+                             f"twice; nothing was changed")
+    if request.status == RequestStatus.stale:
+        raise StateError(f"proposal {p.id}: request {request.ref} is stale (not reconfirmed in time); "
+                         f"`reciprocal request reconfirm {request.ref}`, then sign again; nothing was changed")
+    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
+        raise StateError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                         f"is {request.status}; only an available home and an active household can "
+                         f"sign; nothing was changed")
+
+
+# How far a tenancy start may be from the day it is signed, either way: a signing recorded a few
+# weeks late, or a start agreed a few weeks ahead, is ordinary; a year out is a typing slip.
+TENANCY_START_WITHIN_DAYS = 90
+
+
+def _check_tenancy_start(p: ProposalRow, request: RequestRow, tenancy_start: date, on: date) -> None:
+    """A tenancy starts on or after the household's referral, within TENANCY_START_WITHIN_DAYS of
+    the signing day; else it is a slip, and the move's date (in the ledger for good) would be wrong."""
+    if tenancy_start < request.referred_on:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is before request "
+                         f"{request.ref} was referred ({request.referred_on.isoformat()}); nothing was changed")
+    if abs((tenancy_start - on).days) > TENANCY_START_WITHIN_DAYS:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is "
+                         f"{abs((tenancy_start - on).days)} days from the signing day {on.isoformat()}; a "
+                         f"tenancy starts within {TENANCY_START_WITHIN_DAYS} days of it; nothing was changed")
 
 
 def _check_not_before(p: ProposalRow, on: date) -> None:

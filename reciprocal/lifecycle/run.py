@@ -58,7 +58,8 @@ def _free_pot(session, on: date):
 
 
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
-                       time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
+                       time_limit: float | None = None,
+                       reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
     from matching.engine import solve_round
     from matching.explain import PROVIDER_PAST_DEBT_LIMIT
     from matching.pinning import NOT_IN_POT
@@ -70,7 +71,8 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
-    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on)
+    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on,
+                                reoffer_after)
     return result, changes
 
 
@@ -108,13 +110,20 @@ def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
 
 
-def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> Outcome:
-    """This week's round; see the module docstring."""
+def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None,
+              again: bool = False) -> Outcome:
+    """This week's round; see the module docstring. A day has one round: a second `round run` on
+    a day already run changes nothing and says so, unless `again` asks for it (homes that came in
+    later that day); a refusal's freed home is re-offered without a round."""
     with db.transaction() as session:
         last = last_round(session)
         if last is not None and on < last.on:
             raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
                              f"would come before it; nothing was changed")
+        if last is not None and on == last.on and not again:
+            raise StateError(f"round {last.id} already ran on {on.isoformat()} (`reciprocal round show "
+                             f"{last.id}`); nothing was changed. To match homes or households added since, "
+                             f"run `reciprocal round run --on {on.isoformat()} --again`")
         changes = proposals.lapse_overdue(session, scheme, on)
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)
@@ -158,7 +167,8 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
     if not offers or not requests:
         return []
     rnd = get_round(session, ended.round_id)
-    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests)
+    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests,
+                                          reoffer_after=ended)
     report = RoundReport.from_json(rnd.report)
     rnd.report = {**rnd.report, **report.resolved(result).to_json()}
     session.add(rnd)
@@ -173,6 +183,12 @@ def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date
         fn = {"approve": cases.approve, "hold": cases.hold, "resume": cases.resume,
               "reconfirm": cases.reconfirm, "close": cases.close}[action]
         return Outcome(fn(session, scheme, ref, on, **kwargs))
+
+
+def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: date) -> Outcome:
+    """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
+    with db.transaction() as session:
+        return Outcome(cases.reconfirm_many(session, scheme, refs, on))
 
 
 def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:

@@ -228,5 +228,5 @@ def test_a_referred_request_waits_for_its_landlords_approval(db, scheme, tmp_pat
     assert views.round_view(db, run.run_round(db, scheme, ROUND_DAY).round_id)["proposals"] == []
     out = run.request_change(db, scheme, "approve", "RQ-0101", ROUND_DAY)
     assert [(c.from_status, c.to_status) for c in out.changes] == [("referred", "active")]
-    later = run.run_round(db, scheme, ROUND_DAY)
+    later = run.run_round(db, scheme, ROUND_DAY, again=True)  # a second round that day, asked for
     assert [p["request"] for p in views.round_view(db, later.round_id)["proposals"]] == ["RQ-0101"]

@@ -191,7 +191,8 @@ def test_band_limited_rounds_keep_pins_too():
 # -- through the lifecycle --------------------------------------------------------------------------
 
 def test_the_round_says_what_became_of_each_home_offered_for_a_household(db, scheme):
-    pot.add_records(db, [make_request(ref="RQ-A"), make_request(ref="RQ-B", referred_on=ROUND_DAY - timedelta(days=400))])
+    pot.add_records(db, [make_request(ref="RQ-A"), make_request(ref="RQ-B", referred_on=ROUND_DAY - timedelta(days=400))],
+                    approved_on=ROUND_DAY)
     pot.add_records(db, [make_offer(ref="OF-A", for_request="RQ-A")], scheme=scheme, today=ROUND_DAY)
     first = run.run_round(db, scheme, ROUND_DAY)
     view = views.round_view(db, first.round_id)
