@@ -212,11 +212,13 @@ def import_decisions(db: Database, scheme: Scheme, path: Path) -> DecisionsResul
 CHUNK = 10_000
 
 
-def _known(session, ids: list[int]) -> set[int]:
-    """Which of `ids` are proposals, in a few statements however long the file."""
-    found: set[int] = set()
+def _known(session, ids: list[int]) -> dict[int, ProposalRow]:
+    """The proposals among `ids`, in a few statements however long the file. Held for the
+    transaction, so each row's `proposals.get` finds its proposal in the session, not the
+    database (100,000 rows took 16 s of CPU one query each)."""
+    found: dict[int, ProposalRow] = {}
     for k in range(0, len(ids), CHUNK):
-        found.update(session.exec(select(ProposalRow.id).where(ProposalRow.id.in_(ids[k:k + CHUNK]))).all())
+        found.update((p.id, p) for p in session.exec(select(ProposalRow).where(ProposalRow.id.in_(ids[k:k + CHUNK]))))
     return found
 
 

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy import text
 
 from reciprocal.config import load_scheme
@@ -312,6 +313,39 @@ def test_spreadsheet_habits_are_accepted(launcher, tmp_path, db_url, name, conte
     outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
     assert outcome.code == 0, outcome.stderr
     assert count(db_url, "offer") == len(OFFER_LINES) - 1
+
+
+def styled_empty_rows_below(path: Path, last_row: int = 250_000) -> Path:
+    """The demo offers, then empty rows styled down to `last_row` (a sheet formatted further
+    than its data, as spreadsheets are): a cell in every row, none holding a value."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in demo_rows():
+        sheet.append(row)
+    first = sheet.max_row + 1
+    sheet.cell(row=first, column=1).font = Font(bold=True)
+    workbook.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    styled = re.search(r'<c r="A%d" s="(\d+)"' % first, xml).group(1)
+    rows = "".join(f'<row r="{n}"><c r="A{n}" s="{styled}"/><c r="B{n}" s="{styled}"/></row>'
+                   for n in range(first + 1, last_row + 1))
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", rows + "</sheetData>").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_styled_empty_rows_below_the_data_are_not_rows(launcher, tmp_path, db_url):
+    """Issue 20 item 17: such a sheet was refused as going on "past row 200,001". Only rows
+    holding a value count; the empty tail is not walked (bounded CPU, not wall time)."""
+    path = styled_empty_rows_below(tmp_path / "offers.xlsx")
+    outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
+    assert outcome.code == 0, outcome.stderr
+    assert count(db_url, "offer") == len(OFFER_LINES) - 1
+    assert outcome.cpu < 5, f"{outcome.cpu:.1f} s of CPU"
 
 
 def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path, db_url):
