@@ -585,3 +585,55 @@ def test_config_files_that_are_not_regular_files_are_refused_unread(launcher, tm
     imported = run(launcher, "--db", shared_db, "--config", str(config), "offer", "import",
                    str(DEMO_DATA / "offers.csv"))
     assert imported.code == 2 and fingerprint(shared_db) == before
+
+
+# -- output files: --out and pack --to ------------------------------------------------------------
+
+def test_an_output_path_that_cannot_be_written_is_refused_by_name(launcher, tmp_path, shared_db):
+    """Issue 20 item 12: a folder, /dev/full or a missing folder ended in "internal error" (70),
+    and a symbolic link was written through, replacing its target. Each is now refused by name
+    (2), nothing is written, and a link's target is never touched."""
+    target = tmp_path / "precious.txt"
+    target.write_text("kept")
+    (tmp_path / "link.csv").symlink_to(target)
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    cases = {str(tmp_path): "is a folder; give a file's path",
+             "/dev/full": "/dev/full is not a regular file (a device or a pipe)",
+             str(tmp_path / "missing" / "out.csv"): f"the folder {tmp_path / 'missing'} does not exist",
+             str(tmp_path / "link.csv"): "link.csv is a symbolic link; the engine never writes through a link",
+             str(tmp_path / "dangling.csv"): "dangling.csv is a symbolic link"}
+    for out, says in cases.items():
+        outcome = run(launcher, *command(shared_db, "audit", "fairness", "--format", "csv", "--out", out))
+        assert outcome.code == 2, (out, outcome.stderr)
+        assert "--out: " in outcome.stderr and says in outcome.stderr, (out, outcome.stderr)
+    assert target.read_text() == "kept" and not (tmp_path / "nowhere.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.csv", "link.csv", "precious.txt"]
+
+
+def test_pack_never_writes_through_a_link_and_writes_nothing_then(launcher, tmp_path, shared_db):
+    target = tmp_path / "precious.txt"
+    target.write_text("kept")
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    (folder / "fenland-2026-11-26.md").symlink_to(target)
+    outcome = run(launcher, *command(shared_db, "pack", "--to", str(folder), "--on", "2026-11-26"))
+    assert outcome.code == 2, outcome.stderr
+    assert "--to: " in outcome.stderr and "fenland-2026-11-26.md is a symbolic link" in outcome.stderr
+    assert target.read_text() == "kept"
+    assert [p.name for p in folder.iterdir()] == ["fenland-2026-11-26.md"]  # no other pack, no part file
+
+
+def test_a_write_that_fails_half_way_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    """A full disk (ENOSPC) while writing: the old file is whole, no part file is left."""
+    import errno
+    from reciprocal.audits import exports
+    old = tmp_path / "report.csv"
+    old.write_text("old report")
+
+    def full(fd, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(exports.os, "replace", full)
+    with pytest.raises(InputFileError) as caught:
+        exports.write_private_files({old: "new", tmp_path / "other.csv": "x"})
+    assert f"--out: cannot write {old}: No space left on device" in str(caught.value)
+    assert old.read_text() == "old report" and sorted(p.name for p in tmp_path.iterdir()) == ["report.csv"]
