@@ -109,6 +109,15 @@ YAML_CASES = {
     "empty": (FENLAND, lambda t: "", "expected exactly one YAML document, found 0"),
     "two_documents": (FENLAND, lambda t: t + "---\nid: fenland\n",
                       "expected exactly one YAML document, found 2"),
+    # issue 20 item 14: these passed, and a line break in the name ended `pack --send` in an internal error
+    "scheme_name_with_a_line_break": ("scheme.yaml", lambda t: _replace(
+        t, "  name: Cambridgeshire & Peterborough Managed Reciprocal", '  name: "Cambs\\r\\nBcc: x@example.org"'),
+        "scheme.yaml:5: scheme.name: holds the control character \\u000d; write it on one line of plain text"),
+    "provider_name_with_an_escape": (FENLAND, lambda t: _replace(
+        t, "name: Fenland District Council", 'name: "Fenland\\e[2J"'),
+        "name: holds the control character \\u001b"),
+    "contact_with_a_trailing_newline": (FENLAND, lambda t: t + 'contact: "housing@fenland.example.gov.uk\\n"\n',
+                                        "contact: not an email address"),
 }
 
 
