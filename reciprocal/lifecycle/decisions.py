@@ -5,11 +5,14 @@ Columns: `proposal` (its id), `action` (`confirm_nomination`, `viewing`, `accept
 (`household`, `offering_landlord`, `referring_landlord`: who refused), `reason` (a refusal reason
 code of the scheme), `note`, `reasonable` (yes/no, for a household refusal) and `tenancy_start`.
 
-All or nothing: every row is read and checked first (each bad cell named with line, column and
-reason); then the rows are applied in file order in one transaction, and a row the proposal's
-stage does not allow (a viewing for a proposal that was refused, say) refuses the whole file,
-every such row listed, nothing written. Importing the same file again changes nothing: a row whose
-change the trail already holds (same proposal, same stage, same day) is skipped and counted.
+All or nothing, every problem named at once: every row is read and checked first (each bad cell
+named with line, column and reason); then, in one transaction, every proposal the file names is
+looked up (an unknown one named under `proposal`) and the rows are applied in file order through
+the commands' own functions (a refusal re-offers the freed home, as `proposal refuse` does); a row
+the proposal's stage does not allow (a viewing for a proposal that was refused, say) is named under
+`action`. Any problem refuses the whole file and nothing is written. Importing the same file again
+changes nothing: a row whose change the trail already holds (same proposal, same stage, same day)
+is skipped and counted.
 """
 from __future__ import annotations
 
