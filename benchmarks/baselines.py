@@ -12,7 +12,8 @@ checks every policy's answer with `matching.check.violations`.
   limit by design.
 - `cpsat_weighted`: the straightforward model a capable user writes first: one CP-SAT model of the
   whole round, a bool per compatible pair, at most one per request and per offer, the per-provider
-  debt limit, and ONE weighted objective (`WEIGHTS`).
+  debt limit under the scheme's rule (`fairness.gives_count_from`), and ONE weighted objective
+  (`WEIGHTS`).
 - `highs_weighted`: the same model as a MIP on HiGHS through OR-Tools MathOpt.
 - `greedy_fcfs`: first come, first served (today's manual practice): oldest referral first, each
   takes the first compatible free offer in ref order that keeps its landlord within the debt limit.
@@ -34,7 +35,7 @@ import numpy as np
 
 from matching.instance import MatchingInstance, build_instance
 from matching.rules import MatchContext
-from reciprocal.domain import Account, Risk, receiving_effect
+from reciprocal.domain import Account, Risk, ledger_effect, receiving_effect
 from reciprocal.simulation.generator import Instance
 
 # The weighted objective of the straightforward models: per move, plus per unit of |balance|.
@@ -244,8 +245,12 @@ def cpsat_weighted(instance: Instance, time_limit: float) -> BaselineResult:
         terms = [x[k] for k in recv] + [x[k] for k in give]
         coeffs = [1] * len(recv) + [-1] * len(give)
         net_received = cp_model.LinearExpr.weighted_sum(terms, coeffs)
-        if recv:  # fairness_debt_limit (rule 9 at every moment: homes given count once signed)
-            model.add(sum(x[k] for k in recv) <= inst.headroom.get(provider, 0))
+        if recv:  # fairness_debt_limit (rule 9 under the scheme's rule, as `MatchingInstance.debt_limits`)
+            placed = sum(x[k] for k in recv)
+            if Account(provider) in inst.past_limit:
+                model.add(placed == 0)
+            else:
+                model.add((net_received if inst.gives_fund else placed) <= inst.headroom.get(provider, 0))
         base = inst.balances.get(provider, 0)
         magnitude = model.new_int_var(0, abs(base) + len(recv) + len(give), f"abs_{provider}")
         model.add_abs_equality(magnitude, base - net_received)
@@ -315,8 +320,13 @@ def highs_weighted(instance: Instance, time_limit: float) -> BaselineResult:
         recv = data.received.get(provider, empty).tolist()
         give = data.given.get(provider, empty).tolist()
         net_received = mathopt.fast_sum(x[k] for k in recv) - mathopt.fast_sum(x[k] for k in give)
-        if recv:  # fairness_debt_limit (rule 9 at every moment: homes given count once signed)
-            model.add_linear_constraint(mathopt.fast_sum(x[k] for k in recv) <= inst.headroom.get(provider, 0))
+        if recv:  # fairness_debt_limit (rule 9 under the scheme's rule, as `MatchingInstance.debt_limits`)
+            placed = mathopt.fast_sum(x[k] for k in recv)
+            if Account(provider) in inst.past_limit:
+                model.add_linear_constraint(placed <= 0)
+            else:
+                model.add_linear_constraint((net_received if inst.gives_fund else placed)
+                                            <= inst.headroom.get(provider, 0))
         base = inst.balances.get(provider, 0)
         magnitude = model.add_variable(lb=0.0, name=f"abs_{provider}")
         model.add_linear_constraint(magnitude >= base - net_received)
@@ -371,19 +381,20 @@ def greedy_fcfs(instance: Instance, time_limit: float) -> BaselineResult:
         for s, group in zip(starts.tolist(), np.split(po, cuts)):
             offers_of[int(pr[s])] = group.tolist()
     taken = np.zeros(len(inst.offers), dtype=bool)
-    effect: Counter = Counter()  # this round's receiving legs so far (rule 9 at every moment)
+    effect: Counter = Counter()  # this round's counted legs so far (rule 9 under the scheme's rule)
     chosen: list[tuple[int, int]] = []
     queue = sorted(range(len(inst.requests)),
                    key=lambda i: (inst.requests[i].referred_on, inst.requests[i].ref))
     for i in queue:
         provider = inst.requests[i].provider
-        if inst.headroom.get(provider, 0) + effect[Account(provider)] - 1 < 0:
-            continue  # its landlord is at the debt limit
+        if Account(provider) in inst.past_limit or inst.headroom.get(provider, 0) + effect[Account(provider)] - 1 < 0:
+            continue  # its landlord is at (or past) the debt limit
         for j in offers_of.get(i, ()):
             if not taken[j]:
                 taken[j] = True
                 chosen.append((i, j))
-                effect.update(receiving_effect([(provider, inst.offers[j].provider, None)]))
+                move = [(provider, inst.offers[j].provider, None)]
+                effect.update(ledger_effect(move) if inst.gives_fund else receiving_effect(move))
                 break
     return BaselineResult("greedy_fcfs", _refs(inst, chosen), time.perf_counter() - start, None,
                           "HEURISTIC", note="oldest referral first, first compatible free offer by ref",

@@ -99,8 +99,13 @@ def _markdown(report: dict, columns, rows) -> str:
     return "\n".join(parts)
 
 
-def _ok(value) -> str:
-    return "" if value is None else ("met" if value else "BREACHED")
+def _ok(value, gives_count_from: str = "signed") -> str:
+    """The ledger's lowest balance against -max_debt. Only when gives count once signed is a
+    ledger below the limit a breach of what the scheme promised; otherwise it is what a give that
+    fell through leaves (shown as past, with why, in `past_limit_by`)."""
+    if value is None:
+        return ""
+    return "met" if value else ("BREACHED" if gives_count_from == "signed" else "past")
 
 
 def _render(report: dict) -> None:
@@ -110,16 +115,21 @@ def _render(report: dict) -> None:
     out.print(f"[bold]Fairness audit[/bold] {p['since']} to {p['until']}{scope}")
     # The terminal gets the essentials; --format csv/md/html/json carry every column.
     table("Providers", ["provider", "given", "received", "balance", "by band", "lowest", "max_debt",
-                        "debt limit", "owes", "wks at limit", "offers made/expected",
+                        "debt limit", "owes", "wks at limit", "past limit by", "exposure",
+                        "offers made/expected",
                         "weeks to move", "checklist open"],
           [[r["provider"], r["given"], r["received"], signed(r["balance"]),
             " ".join(f"{n:+d}" for n in r["balance_by_band"].values()), signed(r["lowest_balance"], str(r["lowest_balance"])),
-            r["max_debt"], stage(_ok(r["debt_limit_ok"])), r["homes_owed"],
-            r["weeks_at_limit"],
+            r["max_debt"], stage(_ok(r["debt_limit_ok"], report.get("gives_count_from", "signed"))), r["homes_owed"],
+            r["weeks_at_limit"], r["past_limit_by"] or "", r["exposure"] or "",
             r["offers_made"] if r["offers_expected"] is None else f"{r['offers_made']}/{r['offers_expected']}",
             r["median_weeks_to_move"], r["checklist_outstanding"]] for r in report["providers"]])
     out.print(f"by band: {', '.join(report['bands'])}", markup=False)
     table("Scheme measures", ["measure", "value"], _measures(report))
+    past = [r for r in report["providers"] if r["why_past_limit"]]
+    if past:
+        table("Past their debt limit (none of their tenants is placed until back within)",
+              ["provider", "why"], [[r["provider"], r["why_past_limit"]] for r in past])
     table(audits.board_title(report), *audits.board_table(report["for_the_board"]))
     table("Moves between providers", ["from", "to", "moves"],
           [[m["from_provider"], m["to_provider"], m["moves"]] for m in report["moves_between"]])
@@ -130,22 +140,30 @@ def _render(report: dict) -> None:
 
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context,
-                 anchor: Optional[str] = typer.Option(None, help="A head hash recorded by an earlier "
-                                                      "verify: fail unless the ledger still holds it."),
+                 anchor: Optional[str] = typer.Option(None, help="An anchor printed by an earlier verify "
+                                                      "(ledger:N:HASH,trail:M:HASH): fail unless both chains "
+                                                      "still hold those heads."),
                  format: str = typer.Option("table", "--format", help="Output format: table or json.")):
-    """Recompute the ledger's hash chain and invariants; name the first entry that fails."""
+    """Recompute the ledger's and the proposal trail's hash chains and invariants; name the first record that fails."""
     from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
-    result = audits.verify(s.database(), anchor)
+    scheme = s.scheme()
+    result = audits.verify(s.database(), anchor, scheme)
     if fmt == "json":
         print_json(result.as_dict())
     elif result.ok:
         out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
                   f"correction(s); chain intact, every move has both legs, no home let twice, "
-                  f"balances sum to 0; proposal trail intact, every change of stage allowed.", markup=False)
-        out.print(f"Head: entry {result.head} {result.head_hash} (record it; check later with "
-                  f"--anchor)", markup=False)
+                  f"balances sum to 0; proposal trail intact, every change of stage allowed, every "
+                  f"proposal and move agrees with its trail; no proposal made past its member's debt "
+                  f"limit.", markup=False)
+        out.print(f"Anchor: {result.anchor} (the heads of the ledger, entry {result.head or 0}, and of the "
+                  f"proposal trail, event {result.trail_head or 0}: record it; check later with --anchor)",
+                  markup=False)
+    if fmt != "json":
+        for note in result.notes:
+            err.print(f"Note: {note}", markup=False)
     if not result.ok:
         failures = sorted(result.failures, key=lambda f: f.sort_key())
         lines = [f"ledger verification FAILED at {result.first}"]

@@ -42,9 +42,13 @@ def circulate(ctx: typer.Context,
                               f"; {len(m['requests'])} household(s) waiting for a home in your areas")
         table(title,
               ["request", "landlord", "risk", "bedrooms", "step free", "wheelchair", "weeks waiting", "safe areas"],
-              [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
+              [[r["request"], r["landlord"] + (" (at debt limit)" if r.get("landlord_at_debt_limit") else ""),
+                r["risk"], r["bedrooms_needed"], r["needs_step_free"],
                 r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in m["requests"]],
               None if all_rows else limit)
+        if any(r.get("landlord_at_debt_limit") for r in m["requests"]):
+            out.print("  (at debt limit): that landlord has no headroom (rule 9); a home offered for its "
+                      "household now goes into the pot.", markup=False)
     if for_provider is None:
         _unserved(data["no_member_can_serve"], None if all_rows else limit)
 

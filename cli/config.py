@@ -55,6 +55,17 @@ def config_schema():
     sys.stdout.write(json_schema() + "\n")
 
 
+def debt_rule(scheme) -> str:
+    """Rule 9 in force, in one sentence (`fairness.gives_count_from`)."""
+    stage = scheme.gives_count_from
+    gives = ("a home a member gives counts from the proposal that gives it, so it funds placements "
+             "in the same round" if stage == "proposed" else
+             "a home a member gives counts once the move is signed (no balance ever passes -max_debt)"
+             if stage == "signed" else f"a home a member gives counts once its proposal is {stage}")
+    return (f"a member's tenants are placed only while its balance, counting live proposals, stays "
+            f"within -max_debt; placements count from proposed, {gives} (gives_count_from: {stage})")
+
+
 @config_app.command("show")
 def config_show(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Show the loaded scheme terms."""
@@ -68,5 +79,6 @@ def config_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
     out.print(f"objectives: {' > '.join(m.objectives)}; safety buffer {m.safety_buffer_hops} hop(s); "
               f"max_debt {scheme.config.fairness.max_debt}; horizon "
               f"{scheme.config.rounds.offer_horizon_days} days")
+    out.print(f"debt limit (rule 9): {debt_rule(scheme)}")
     table("Areas", ["area", "name", "neighbours"],
           [[a, s.name, s.neighbours] for a, s in scheme.config.areas.items()])

@@ -48,7 +48,7 @@ def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
     data = resources.files("reciprocal.demo_data")
     with resources.as_file(data / "offers.csv") as offers, resources.as_file(data / "requests.csv") as reqs:
         o = pot.import_offers(db, scheme, offers)
-        r = pot.import_requests(db, scheme, reqs)
+        r = pot.import_requests(db, scheme, reqs, approved_on=week1)  # sent by their landlords that day
     out.print(f"Imported {o.added} offers and {r.added} requests ({len(scheme.providers)} members, "
               f"{len(scheme.config.areas)} areas).")
 

@@ -28,7 +28,7 @@ def _plain(record) -> dict:
     return data
 
 
-def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -> None:
+def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False, approved_on=None) -> None:
     from reciprocal.intake import pot
     s = settings(ctx)
     scheme = s.scheme()
@@ -37,7 +37,8 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False) -
         if kind == "offer":
             result = pot.import_offers(db, scheme, file, progress=say)
         else:
-            result = pot.import_requests(db, scheme, file, referred=referred, progress=say)
+            result = pot.import_requests(db, scheme, file, referred=referred, approved_on=approved_on,
+                                         progress=say)
     out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
               f"already stored unchanged.")
 
@@ -89,14 +90,14 @@ def _withdraw(ctx: typer.Context, kind: str, ref: str, on: str | None = None, fm
     render_outcome(outcome, fmt, f"{kind.capitalize()} {ref} was already withdrawn; nothing changed.")
 
 
-def _add(ctx: typer.Context, kind: str, values: dict) -> None:
+def _add(ctx: typer.Context, kind: str, values: dict, approved_on=None) -> None:
     from reciprocal.intake import pot
     from reciprocal.intake.readers import record_from_options
     s = settings(ctx)
     scheme = s.scheme()
     db = s.database(scheme=scheme)
     record = record_from_options(kind, values, scheme)
-    result = pot.add_records(db, [record], scheme=scheme)
+    result = pot.add_records(db, [record], scheme=scheme, approved_on=approved_on)
     out.print(f"{kind.capitalize()} {record.ref} " + ("added." if result.added else "already stored, unchanged."))
 
 

@@ -193,6 +193,8 @@ def round_view(view: dict, limit: int | None = LIMIT, bounds: bool = False) -> N
     rows = []
     for p in proposals:
         why = _short_why(p)
+        if p.get("made_on") and p["made_on"] != view["on"]:  # a re-offer, made after the round
+            why = f"{p['made_by']}; {why}"
         if p["status"] in ("refused", "lapsed", "cancelled"):
             why = f"{p['status']}: " + ", ".join(x for x in (p.get("refusal_reason"), p.get("decline_reason")) if x)
         rows.append([p["id"], p["request"], p["offer"], p["from_provider"], p["to_provider"],

@@ -13,6 +13,10 @@ from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import outcome as render_outcome
 from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
 
+APPROVED_HELP = ("The day their landlord approved the requests, YYYY-MM-DD: staleness "
+                 "(`reconfirm_days`) counts from it when it is later than a household's referral. "
+                 "Default: from each household's referral day, never the day of the import.")
+
 request_app = typer.Typer(help="Property requests for members' households.", no_args_is_help=True)
 
 
@@ -20,9 +24,11 @@ request_app = typer.Typer(help="Property requests for members' households.", no_
 def request_import(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV or XLSX file of requests."),
                    referred: bool = typer.Option(False, "--referred", help="The requests await their "
                                                  "landlord's approval (`request approve REF`) before "
-                                                 "they join the pot; default: active.")):
+                                                 "they join the pot; default: active."),
+                   on: Optional[str] = typer.Option(None, "--on", help=APPROVED_HELP)):
     """Import requests from CSV/XLSX: all rows or none; every bad row is listed."""
-    _import(ctx, file, "request", referred)
+    _import(ctx, file, "request", referred, parse_date(on, "--on") if on is not None else None)
+
 
 
 @request_app.command("list")
@@ -80,11 +86,26 @@ def request_resume(ctx: typer.Context, ref: str = typer.Argument(..., help="The 
 
 
 @request_app.command("reconfirm")
-def request_reconfirm(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
+def request_reconfirm(ctx: typer.Context,
+                      refs: Optional[list[str]] = typer.Argument(None, help="The requests' refs."),
+                      file: Optional[Path] = typer.Option(None, "--file", help="A CSV or XLSX file with a "
+                                                          "`ref` (or `request`) column: every household "
+                                                          "in it."),
                       on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
                       format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
-    """Its landlord confirms the household still needs to move (a stale request returns to the pot)."""
-    _change(ctx, "reconfirm", ref, on, parse_format(format), "Nothing changed.")
+    """Their landlords confirm the households still need to move (stale requests return to the
+    pot): one or many refs, or a file; all or none, every ref that cannot be named at once."""
+    from reciprocal.intake.readers import read_refs
+    from reciprocal.lifecycle import run
+    if not refs and file is None:
+        raise typer.BadParameter("name one or more refs, or --file FILE", param_hint="REFS")
+    named = [(ref, ("--option", None, None)) for ref in refs or []]
+    if file is not None:
+        named += [(ref, (file.name, line, column)) for line, ref, column in read_refs(file)]
+    s = settings(ctx)
+    scheme = s.scheme()
+    outcome = run.reconfirm_many(s.database(scheme=scheme), scheme, named, day_or_today(on))
+    render_outcome(outcome, parse_format(format), "Nothing changed.")
 
 
 @request_app.command("close")
@@ -135,11 +156,13 @@ def request_add(ctx: typer.Context,
                                                                "the survivor consents to the move."),
                 safety_decision_on: Optional[str] = typer.Option(None, help="Perpetrator request: the day "
                                                                  "the multi-agency decision found the move "
-                                                                 "safe, YYYY-MM-DD.")):
+                                                                 "safe, YYYY-MM-DD."),
+                on: Optional[str] = typer.Option(None, "--on", help=APPROVED_HELP)):
     """Add one request (fields as in the CSV)."""
     values = dict(locals())
     values.pop("ctx")
-    _add(ctx, "request", {k: values[k] for k in REQUEST_FIELDS})
+    _add(ctx, "request", {k: values[k] for k in REQUEST_FIELDS},
+         parse_date(on, "--on") if on is not None else None)
 
 
 @request_app.command("purge")

@@ -23,7 +23,10 @@ def round_run(ctx: typer.Context,
               format: str = typer.Option("table", "--format", help=FORMAT_HELP),
               limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
               all_rows: bool = typer.Option(False, "--all", help=ALL_HELP),
-              bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP)):
+              bounds: bool = typer.Option(False, "--bounds", help=BOUNDS_HELP),
+              again: bool = typer.Option(False, "--again", help="Run another round on a day that "
+                                         "already has one (without it, a second run that day "
+                                         "changes nothing and says so).")):
     """This week's round: lapse what is overdue (case by case), then match the free pot."""
     from reciprocal.lifecycle import run, views
     fmt = parse_format(format)
@@ -33,9 +36,9 @@ def round_run(ctx: typer.Context,
     day = day_or_today(on)
     if fmt == "table":
         with out.status("Matching..."):
-            outcome = run.run_round(db, scheme, day, time_limit)
+            outcome = run.run_round(db, scheme, day, time_limit, again)
     else:
-        outcome = run.run_round(db, scheme, day, time_limit)
+        outcome = run.run_round(db, scheme, day, time_limit, again)
     before = outcome.before_matching()
     if fmt == "json":
         print_json(views.round_view(db, outcome.round_id))

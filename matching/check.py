@@ -10,7 +10,7 @@ from collections import Counter
 from reciprocal.domain import Offer, Request
 
 from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, MatchContext
-from reciprocal.domain import Balances, debt_headroom, over_debt_limit, receiving_effect
+from reciprocal.domain import Balances, ledger_effect, limit_breaches
 
 
 def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
@@ -33,13 +33,13 @@ def violations(ctx: MatchContext, requests: list[Request], offers: list[Offer],
             if n > 1:
                 out.append(f"{ONE_PROPOSAL_EACH}: {what} {ref} is in {n} proposals")
     start = Balances(dict(balances), band_balances or {})
-    # Rule 9 at every moment: the homes a provider gives count once signed, so only the receiving
-    # legs are judged against its headroom.
-    effect = receiving_effect((req[r].provider, off[o].provider, ctx.scheme.band_of(off[o].bedrooms))
-                              for r, o in proposals if r in req and o in off)
-    for account in over_debt_limit(start, effect, ctx.scheme.debt_limit):
+    # Rule 9 when proposals are made: `reciprocal.domain.limit_breaches` under the scheme's rule.
+    made = [(req[r].provider, off[o].provider, ctx.scheme.band_of(off[o].bedrooms))
+            for r, o in proposals if r in req and o in off]
+    effect = ledger_effect(made)
+    for account in limit_breaches(start, made, ctx.scheme.debt_limit, ctx.scheme.gives_count_from):
         where = "" if account.band is None else f" in band {account.band}"
-        headroom = debt_headroom(start.get(account), ctx.scheme.debt_limit(account))
-        out.append(f"{FAIRNESS_DEBT_LIMIT}: {account.provider} would receive {-effect[account]}"
-                   f"{where}, headroom {headroom}")
+        out.append(f"{FAIRNESS_DEBT_LIMIT}: {account.provider}{where} would be placed past its limit "
+                   f"(counted balance {start.get(account):+d}, net change {effect[account]:+d}, max_debt "
+                   f"{ctx.scheme.debt_limit(account)}, gives counted from {ctx.scheme.gives_count_from})")
     return out

@@ -17,7 +17,6 @@ from ortools.sat.python import cp_model
 
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
-from reciprocal.domain import Account, receiving_effect
 
 
 @dataclass(frozen=True)
@@ -73,23 +72,17 @@ def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float
     for vars_ in list(by_request.values()) + list(by_offer.values()):
         if len(vars_) > 1:
             model.add_at_most_one(vars_)
-    # fairness_debt_limit (rule 9, at every moment): the provider's tenants placed this round
-    # within its headroom; homes it gives count once signed, not in advance.
-    for provider in inst.scheme.providers:
-        if received[provider]:
-            model.add(sum(received[provider]) <= inst.headroom[provider])
-    # ... and per bedroom band (the move's band is the home's), when the scheme asks for it.
-    if inst.band_headroom:
-        by_account: dict[Account, list] = defaultdict(list)
-        for k, (i, j) in enumerate(inst.pairs):
-            band = inst.scheme.band_of(inst.offers[j].bedrooms)
-            for account, change in receiving_effect([(inst.requests[i].provider, inst.offers[j].provider,
-                                                      band)]).items():
-                if account.band is not None:  # homes received: the negative of the balance change
-                    by_account[account].append((-change, x[k]))
-        for account, terms in by_account.items():
-            if account in inst.band_headroom and any(c > 0 for c, _ in terms):
-                model.add(sum(c * v for c, v in terms) <= inst.band_headroom[account])
+    # fairness_debt_limit (rule 9): each limited account's tenants placed this round, less the
+    # homes it gives in it when gives count from `proposed`, within its headroom; none placed
+    # for an account already past its limit (`MatchingInstance.debt_limits`).
+    for limit in inst.debt_limits():
+        if not len(limit.placed):
+            continue
+        placed = sum(x[k] for k in limit.placed.tolist())
+        if limit.shut:
+            model.add(placed == 0)
+        else:
+            model.add(placed - sum(x[k] for k in limit.given.tolist()) <= limit.room)
 
     solution = Solution(chosen=[])
     if not inst.pairs:

@@ -11,12 +11,13 @@ import numpy as np
 
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
-from reciprocal.domain import Account, receiving_effect
+from reciprocal.domain import Account
 from matching.rules import FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH, PAIR_RULES, risk_gate
 
 NO_COMPATIBLE_OFFER = "no_compatible_offer"
 WENT_TO_HIGHER_PRIORITY = "compatible_offers_went_to_higher_priority"
 PROVIDER_AT_DEBT_LIMIT = "provider_at_debt_limit"
+PROVIDER_PAST_DEBT_LIMIT = "provider_past_debt_limit"
 NOT_CHOSEN = "not_chosen_by_objectives"
 OFFERED_FOR_ANOTHER = "compatible_offers_offered_for_other_households"
 LANDLORD_NOT_ACTIVE = "landlord_not_an_active_member"
@@ -37,11 +38,14 @@ def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Ob
     contributions = {obj.name: obj.pair_weight(inst, i, j) for obj in objectives if obj.linear}
     weeks = inst.waiting_days(i) // 7
     limit = inst.scheme.max_debt(frm)
+    stage = inst.scheme.gives_count_from
+    counts = ("a home it gives counts from the proposal that gives it" if inst.gives_fund
+              else f"a home it gives counts once that proposal is {stage}")
     reasons = [f"passed all hard rules ({', '.join(passed)})",
                f"{request.risk.value} risk, waiting {weeks} week(s)",
                f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused; its debt limit is "
-               f"-{limit}, and the balance counts its live proposals, never a home it gives before that "
-               f"move is signed); {to} balance {b_to:+d} -> {b_to + 1:+d} once signed (gives a home)"]
+               f"-{limit}, and the balance counts the ledger and its live proposals: each placement "
+               f"from proposed, {counts}); {to} balance {b_to:+d} -> {b_to + 1:+d} once signed (gives a home)"]
     reasons.append("meets preferences: " + ", ".join(preferences) if preferences
                    else "meets no stated preference (area or exact size)")
     if pinned:
@@ -71,7 +75,8 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
     pinned_offer = np.zeros(len(inst.offers), dtype=bool)
     pinned_offer[inst.pair_offer[np.asarray(inst.pinned, dtype=np.int64)]] = True
     pinned_away = np.bincount(inst.pair_request[pinned_offer[inst.pair_offer]], minlength=n_req)
-    effect = receiving_effect((inst.requests[i].provider, inst.offers[j].provider, None) for i, j in chosen)
+    x = inst.chosen_mask(chosen)
+    limits = {lim.account: lim for lim in inst.debt_limits()}
     out: dict[int, dict] = {}
     n_offers = len(inst.offers)
     for i, request in enumerate(inst.requests):
@@ -96,21 +101,29 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "excluded_by": {k: v for k, v in counts.items() if v},
                       "open_offers": n_offers}
             continue
-        headroom = inst.headroom.get(provider, 0)
-        placed = -effect[Account(provider)]  # its tenants placed in this solution
-        if headroom - placed <= 0:
+        total = limits.get(Account(provider))
+        if total is not None and _binds(total, x):
             balance = inst.balances.get(provider, 0)
             limit = inst.scheme.max_debt(provider)
-            if headroom == 0:
+            placed, given = int(x[total.placed].sum()), int(x[total.given].sum())
+            if total.shut:
+                reason = (f"its provider {provider} is past its debt limit by {-(balance + limit)} "
+                          f"(counted balance {balance:+d}, max_debt {limit}): a home it was giving fell "
+                          f"through, and none of its tenants is placed until it is back within; "
+                          f"{compatible} compatible offer(s) exist")
+                code = PROVIDER_PAST_DEBT_LIMIT
+            elif total.room == 0 and not given:
                 reason = (f"its provider {provider} is at its debt limit (balance {balance:+d}, "
                           f"max_debt {limit}); {compatible} compatible offer(s) exist")
+                code = PROVIDER_AT_DEBT_LIMIT
             else:
+                gives = f", {given} home(s) it gives counted" if inst.gives_fund else ""
                 reason = (f"its provider {provider} reached its debt limit in this round (balance "
-                          f"{balance:+d}, max_debt {limit}, {placed} placed this round); "
+                          f"{balance:+d}, max_debt {limit}, {placed} placed this round{gives}); "
                           f"{compatible} compatible offer(s) exist")
-            out[i] = {"reason": reason, "reason_code": PROVIDER_AT_DEBT_LIMIT,
-                      "compatible_offers": compatible}
-        elif inst.band_headroom and _band_limit_binds(inst, i, chosen):
+                code = PROVIDER_AT_DEBT_LIMIT
+            out[i] = {"reason": reason, "reason_code": code, "compatible_offers": compatible}
+        elif inst.band_headroom and _band_limit_binds(inst, i, x, limits):
             out[i] = {"reason": f"its provider {provider} is at its debt limit in the bedroom band(s) "
                                 f"of its {compatible} compatible offer(s) (band_max_debt "
                                 f"{inst.scheme.config.fairness.band_max_debt})",
@@ -149,12 +162,15 @@ def _household_cause(inst: MatchingInstance, request) -> dict | None:
     return None
 
 
-def _band_limit_binds(inst: MatchingInstance, i: int, chosen: list[tuple[int, int]]) -> bool:
+def _binds(limit, x: np.ndarray) -> bool:
+    """Whether one more placement for the account would break its rule 9 row, given choice x."""
+    return limit.shut or int(x[limit.placed].sum()) + 1 - int(x[limit.given].sum()) > limit.room
+
+
+def _band_limit_binds(inst: MatchingInstance, i: int, x: np.ndarray, limits: dict) -> bool:
     """True when every band of request i's compatible offers is full for its provider."""
     provider = inst.requests[i].provider
     band_of = inst.scheme.band_of
-    effect = receiving_effect((inst.requests[a].provider, inst.offers[b].provider,
-                               band_of(inst.offers[b].bedrooms)) for a, b in chosen)
     bands = {band_of(inst.offers[j].bedrooms) for j in inst.pair_offer[inst.pair_request == i].tolist()}
-    return all(inst.band_headroom.get(Account(provider, band), 0) + effect[Account(provider, band)] <= 0
+    return all(Account(provider, band) in limits and _binds(limits[Account(provider, band)], x)
                for band in bands)

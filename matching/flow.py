@@ -51,6 +51,7 @@ from ortools.graph.python import max_flow, min_cost_flow
 from matching.instance import MatchingInstance
 from matching.cpsat import LevelReport, Solution
 from matching.objectives import HighRiskMoved, HouseholdsMoved, Objective
+from reciprocal.domain import Account
 
 # Keep |cost| * (nodes + 1) well inside int64: the solver scales costs by the node count.
 COST_LIMIT = 2 ** 60
@@ -90,11 +91,16 @@ def _build(inst: MatchingInstance) -> Network:
     source, sink = 2 * n_p + n_r + n_o, 2 * n_p + n_r + n_o + 1
     req_provider = np.array([p_index[r.provider] for r in inst.requests], dtype=np.int64)
     off_provider = np.array([p_index[o.provider] for o in inst.offers], dtype=np.int64)
-    # Rule 9 holds at every moment, whatever order moves are signed in: a provider's tenants are
-    # placed only within its headroom, and a home it gives counts once that move is signed, never
-    # in advance. So every unit a provider's requests draw passes its gate, whose capacity is the
-    # headroom; homes it gives arrive at the provider node, past the gate.
-    gate_cap = np.array([inst.headroom.get(p, 0) for p in providers], dtype=np.int64)
+    # Rule 9. When gives count only from a later stage than `proposed`, a home a provider gives in
+    # this round does not fund its placements: every unit its requests draw passes its gate, whose
+    # capacity is the headroom, and homes it gives arrive at the provider node, past the gate. When
+    # gives count from `proposed`, gives and placements meet in the provider node (received -
+    # given = s - t, and the source arcs hold s within the headroom), so the gate only shuts a
+    # provider already past its limit.
+    if inst.gives_fund:
+        gate_cap = np.array([0 if Account(p) in inst.past_limit else n_r for p in providers], dtype=np.int64)
+    else:
+        gate_cap = np.array([inst.headroom.get(p, 0) for p in providers], dtype=np.int64)
     tails = [req_node[inst.pair_request], gate[req_provider], off_node, np.arange(n_p, dtype=np.int64)]
     heads = [off_node[inst.pair_offer], req_node, off_provider, gate]
     caps = [np.ones(inst.n_pairs, np.int64), np.ones(n_r, np.int64), np.ones(n_o, np.int64), gate_cap]
@@ -138,7 +144,9 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
     cost = np.zeros(len(net.tail), dtype=np.int64)
     # Every move passes its provider's gate, so the gates' capacities bound the moves too (at
     # national scale far tighter than the number of requests: smaller weights when folding).
-    most_moves = min(len(inst.requests), len(inst.offers), sum(max(0, h) for h in inst.headroom.values()))
+    most_moves = min(len(inst.requests), len(inst.offers))
+    if not inst.gives_fund:
+        most_moves = min(most_moves, sum(max(0, h) for h in inst.headroom.values()))
     if obj.linear:
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
@@ -187,8 +195,12 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     # its source and sink arcs have cost 0 and room for any net flow within its gate, so the
     # levels before it are solved on the core arcs with every provider node merged into the
     # source and sink, where a move is one unit of source -> sink flow.
+    # When gives fund placements (rule 9 from `proposed`) a provider node limits received - given,
+    # so it is never merged: every level is a min-cost flow on the whole network.
     first_nonlinear = next((k for k, obj in enumerate(objectives) if not obj.linear), len(objectives))
-    core = _merge_providers(net)
+    if inst.gives_fund:
+        first_nonlinear = 0
+    core = _merge_providers(net) if not inst.gives_fund else net
     by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
     # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
@@ -203,7 +215,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
         else:
             stages.append([k])
 
-    n_core = net.n_core
+    n_core = net.n_core if not inst.gives_fund else len(net.tail)
     lower = np.zeros(n_core, dtype=np.int64)  # fixed part of each arc's flow
     # A home offered for its household (`matching.pinning`) carries its unit in every solution;
     # the pins were chosen within every gate's capacity, so the network stays feasible.
@@ -212,17 +224,18 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     upper = net.cap[:n_core].copy()
     # A request whose provider's gate is shut (no headroom) can never move: its arcs are left out
     # of every solve from the start.
-    shut = upper[net.n_core - net.n_providers:][net.tail[net.n_pairs:net.n_pairs + net.n_requests]
-                                                  - net.n_providers] <= 0
+    shut = upper[net.n_core - net.n_providers:net.n_core][net.tail[net.n_pairs:net.n_pairs + net.n_requests]
+                                                          - net.n_providers] <= 0
     upper[:net.n_pairs][shut[inst.pair_request]] = 0
     upper[net.n_pairs:net.n_pairs + net.n_requests][shut] = 0
-    flow = _core_flow(inst, net, pinned)  # the pins alone: a feasible start for a max flow
+    # The pins alone: a feasible start for a max flow (never used when gives fund).
+    flow = _core_flow(inst, net, pinned) if not inst.gives_fund else lower.copy()
     stage_seconds: list[float] = []
     methods: list[str] = []
     for s, stage in enumerate(stages):
         t0 = time.perf_counter()
         full = stage[-1] >= first_nonlinear
-        if full and len(lower) == n_core:
+        if full and len(lower) == net.n_core:
             # From here on the providers' balances matter: back to the whole network, its source
             # and sink arcs free (nothing before fixed them).
             lower = np.concatenate([lower, np.zeros(len(net.tail) - n_core, dtype=np.int64)])

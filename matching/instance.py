@@ -20,7 +20,7 @@ from reciprocal.domain import Offer, Request, Risk
 from matching.offer_table import OfferTable, RequestTable, build_offer_table
 from matching.pairs import eligible_pairs, exclusion_counts
 from matching.rules import MatchContext
-from reciprocal.domain import Account, Balances, debt_headroom
+from reciprocal.domain import Account, Balances, debt_headroom, give_counted
 
 
 @dataclass
@@ -37,6 +37,64 @@ class MatchingInstance:
     band_headroom: dict[Account, int] = field(default_factory=dict)
     # Pairs fixed before optimising: homes offered for their household (`matching.pinning`).
     pinned: list[int] = field(default_factory=list)
+    # Rule 9: accounts (totals and bands) already past their limit, a counted give having fallen
+    # through: none of their tenants is placed until they are back within it.
+    past_limit: frozenset[Account] = frozenset()
+    # The counted balances (totals and bands) the round starts from: rule 9 is judged from them.
+    start: Balances = field(default_factory=Balances)
+
+    @property
+    def gives_fund(self) -> bool:
+        """Rule 9 with `gives_count_from: proposed`: a home a member gives in this round counts
+        towards its headroom in this round, so its gives fund its placements."""
+        return give_counted("proposed", self.scheme.gives_count_from)
+
+    def debt_limits(self) -> list["DebtLimit"]:
+        """Rule 9 as rows over the eligible pairs, one per limited account (every solver path
+        writes these same rows): placed - given <= room, given counted only when gives fund; no
+        placement at all for an account past its limit."""
+        providers = list(self.scheme.providers)
+        code = {p: k for k, p in enumerate(providers)}
+        outside = len(providers)  # a record of a member no longer in the configs: no limit
+        req_code = np.array([code.get(r.provider, outside) for r in self.requests] or [0], dtype=np.int64)
+        off_code = np.array([code.get(o.provider, outside) for o in self.offers] or [0], dtype=np.int64)
+        placed_by = req_code[self.pair_request] if self.n_pairs else np.zeros(0, dtype=np.int64)
+        given_by = off_code[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+        bands = [b.name for b in self.scheme.config.fairness.bands] if self.band_headroom else []
+        if bands:
+            band_code = {b: k for k, b in enumerate(bands)}
+            off_band = np.array([band_code[self.scheme.band_of(o.bedrooms)] for o in self.offers] or [0],
+                                dtype=np.int64)
+            pair_band = off_band[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+        none = np.zeros(0, dtype=np.int64)
+
+        def groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
+            order = np.argsort(keys, kind="stable")
+            return np.split(order, np.searchsorted(keys[order], np.arange(1, n)))
+
+        n_p = len(providers) + 1
+        placed = groups(placed_by, n_p)
+        given = groups(given_by, n_p) if self.gives_fund else [none] * n_p
+        limits = []
+        for p, k in code.items():
+            account = Account(p)
+            limits.append(DebtLimit(account, self.headroom.get(p, 0), account in self.past_limit,
+                                    placed[k], given[k]))
+        if bands:
+            n_b = len(bands)
+            placed_b = groups(placed_by * n_b + pair_band, n_p * n_b)
+            given_b = groups(given_by * n_b + pair_band, n_p * n_b) if self.gives_fund else [none] * (n_p * n_b)
+            for account, room in self.band_headroom.items():
+                k = code[account.provider] * n_b + bands.index(account.band)
+                limits.append(DebtLimit(account, room, account in self.past_limit, placed_b[k], given_b[k]))
+        return limits
+
+    def chosen_mask(self, chosen: list[tuple[int, int]]) -> np.ndarray:
+        """The pairs `chosen` (request index, offer index) as a 0/1 choice over the eligible pairs."""
+        n_o = max(1, len(self.offers))
+        keys = self.pair_request.astype(np.int64) * n_o + self.pair_offer
+        picked = np.array([i * n_o + j for i, j in chosen], dtype=np.int64)
+        return np.isin(keys, picked)
 
     @property
     def scheme(self) -> Scheme:
@@ -95,6 +153,23 @@ class MatchingInstance:
         return build_offer_table(self.scheme, self.ctx.on, self.offers)
 
 
+@dataclass(frozen=True)
+class DebtLimit:
+    """One account's rule 9 row: sum(placed) - sum(given) <= room over the chosen pairs, and
+    sum(placed) == 0 when `shut` (the account is past its limit)."""
+
+    account: Account
+    room: int
+    shut: bool
+    placed: np.ndarray  # indices of the pairs that place one of the account's tenants
+    given: np.ndarray  # indices of the pairs that give one of its homes (empty unless gives fund)
+
+    def breached_by(self, chosen: np.ndarray) -> bool:
+        """Whether a 0/1 choice over the pairs breaks this row."""
+        placed = int(chosen[self.placed].sum())
+        return placed > 0 and (self.shut or placed - int(chosen[self.given].sum()) > self.room)
+
+
 def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offer],
                    balances: dict[str, int],
                    band_balances: dict[str, dict[str, int]] | None = None) -> MatchingInstance:
@@ -112,8 +187,12 @@ def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offe
     matched[pair_request] = True
     excluded = exclusion_counts(ctx, reqs, table, np.flatnonzero(~matched))
     headroom = {p: debt_headroom(balances.get(p, 0), scheme.max_debt(p)) for p in scheme.providers}
+    start = Balances(dict(balances), band_balances or {})
+    past = [Account(p) for p in scheme.providers if balances.get(p, 0) + scheme.max_debt(p) < 0]
+    bands = band_headroom(scheme, band_balances or {})
+    past += [a for a in bands if start.get(a) + scheme.debt_limit(a) < 0]
     inst = MatchingInstance(ctx, requests, offers, pair_request, pair_offer, dict(balances), headroom,
-                            excluded, band_headroom(scheme, band_balances or {}))
+                            excluded, bands, past_limit=frozenset(past), start=start)
     inst.__dict__["table"] = table
     return inst
 

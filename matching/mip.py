@@ -42,7 +42,6 @@ from ortools.math_opt.python.init_arguments import StreamableSolverInitArguments
 from matching.cpsat import LevelReport, Solution
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
-from reciprocal.domain import Account, receiving_effect
 
 # HiGHS's bounds, duals and values are floats: within this (times the objective's largest
 # coefficient, for duals) of an integer or of zero they count as that integer or zero.
@@ -53,39 +52,30 @@ SOLVER = mathopt.SolverType.HIGHS
 FEASIBLE = solution_pb2.SOLUTION_STATUS_FEASIBLE
 
 
-def band_accounts(inst: MatchingInstance) -> dict[Account, np.ndarray]:
-    """The pairs each band account's limit counts (rule 9 per band: tenants of the account's
-    member placed in homes of its band), for accounts with a band headroom."""
-    band_of_offer = [inst.scheme.band_of(o.bedrooms) for o in inst.offers]
-    keys: dict[tuple[str, str, str], list[int]] = defaultdict(list)
-    for k, (i, j) in enumerate(inst.pairs):
-        keys[(inst.requests[i].provider, inst.offers[j].provider, band_of_offer[j])].append(k)
-    by_account: dict[Account, list[int]] = defaultdict(list)
-    for move, ks in keys.items():
-        for account, change in receiving_effect([move]).items():
-            if account.band is not None and account in inst.band_headroom and change < 0:
-                by_account[account].extend(ks * -change)
-    return {a: np.sort(np.asarray(ks, dtype=np.int64)) for a, ks in by_account.items()}
-
-
 def cut_back(inst: MatchingInstance, chosen: list[tuple[int, int]], objectives: list[Objective]
              ) -> list[tuple[int, int]]:
-    """A solution that ignores the band limits (the flow engine's), cut back until every band
-    account is within its headroom: unpinned moves of an account over its limit are dropped, the
-    least valuable by the objectives first. Dropping moves never breaks another limit."""
-    index = {pair: k for k, pair in enumerate(inst.pairs)}
-    keep = {index[p] for p in chosen}
-    pinned = set(inst.pinned)
+    """A solution that ignores the band limits (the flow engine's), cut back until every debt
+    limit row holds (`MatchingInstance.debt_limits`): the first account over its limit, totals
+    first, loses its least valuable unpinned placements by the objectives. When gives fund
+    placements, dropping a move also drops a home given, which can take that home's landlord over
+    its own limit, so the check repeats; the pins alone hold every limit (`matching.pinning`), so
+    it ends within them."""
+    keep = inst.chosen_mask(chosen)
+    pinned = np.zeros(inst.n_pairs, dtype=bool)
+    pinned[np.asarray(inst.pinned, dtype=np.int64)] = True
     weights = [o.pair_weights(inst) for o in objectives if o.linear]
-    for account, ks in band_accounts(inst).items():
-        counted = [k for k in ks.tolist() if k in keep]
-        over = len(counted) - inst.band_headroom[account]
-        if over <= 0:
-            continue
-        droppable = sorted((k for k in counted if k not in pinned),
+    limits = inst.debt_limits()
+    while True:
+        limit = next((lim for lim in limits if lim.breached_by(keep)), None)
+        if limit is None:
+            return [inst.pairs[k] for k in np.flatnonzero(keep).tolist()]
+        placed = limit.placed[keep[limit.placed]]
+        over = len(placed) if limit.shut else len(placed) - int(keep[limit.given].sum()) - limit.room
+        droppable = sorted((k for k in placed.tolist() if not pinned[k]),
                            key=lambda k: tuple(int(w[k]) for w in weights))
-        keep -= set(droppable[:over])
-    return [inst.pairs[k] for k in sorted(keep)]
+        if not droppable:
+            raise RuntimeError(f"the pins alone break the debt limit of {limit.account}")
+        keep[droppable[:over]] = False
 
 
 class _Model:
@@ -232,14 +222,17 @@ def solve_mip(inst: MatchingInstance, objectives: list[Objective], time_limit: f
     for ks in list(by_request.values()) + list(by_offer.values()):
         if len(ks) > 1:
             model.add_row(ks, 1.0, -math.inf, 1.0)
-    # fairness_debt_limit (rule 9, at every moment): the member's tenants placed this round within
-    # its headroom; homes it gives count once signed. The same constraints as `matching.cpsat`.
-    for provider in inst.scheme.providers:
-        if received[provider]:
-            model.add_row(received[provider], 1.0, -math.inf, inst.headroom[provider])
-    # ... and per bedroom band (the move's band is the home's).
-    for account, ks in band_accounts(inst).items():
-        model.add_row(ks, 1.0, -math.inf, inst.band_headroom[account])
+    # fairness_debt_limit (rule 9), total and per bedroom band (the move's band is the home's):
+    # the same rows as `matching.cpsat` (`MatchingInstance.debt_limits`).
+    for limit in inst.debt_limits():
+        if not len(limit.placed):
+            continue
+        if limit.shut:
+            model.add_row(limit.placed, 1.0, -math.inf, 0.0)
+        else:
+            cols = np.concatenate([limit.placed, limit.given])
+            coefs = np.concatenate([np.ones(len(limit.placed)), -np.ones(len(limit.given))])
+            model.add_row(cols, coefs, -math.inf, limit.room)
 
     for obj in objectives:
         t0 = time.perf_counter()

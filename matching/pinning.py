@@ -9,7 +9,8 @@ a home is pinned to its household (the pair is fixed before the objectives are o
 - no other home offered for the same household is pinned first (the best fit wins: preferred
   area and exact size, then the earliest available, then the ref);
 - the household's landlord still has debt headroom for it (rule 9, and per bedroom band where the
-  scheme sets `band_max_debt`), counting the pins already taken, most urgent household first.
+  scheme sets `band_max_debt`), counting the pins already taken, most urgent household first
+  (the homes they give too, when gives count from `proposed`: `reciprocal.domain.limit_breaches`).
 
 Otherwise the home joins the pot like any other and the outcome says why. The objectives are then
 optimised with the pins fixed, so each level's value is the proven optimum *given the pins*; the
@@ -17,7 +18,6 @@ round's report says how many pairs were pinned.
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +26,7 @@ import numpy as np
 from matching.instance import MatchingInstance
 from matching.rules import PAIR_RULES, MatchContext, Rule
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, Request, receiving_effect
+from reciprocal.domain import Offer, Request, limit_breaches
 
 # Outcome codes of an offer made for a household.
 PROPOSED = "proposed_to_its_household"
@@ -88,26 +88,39 @@ def choose_pins(inst: MatchingInstance) -> tuple[list[int], list[PinOutcome]]:
 
     pinned: list[int] = []
     pinned_request: dict[int, str] = {}
-    placed: Counter = Counter()  # receiving effect of the pins taken, per account
-    for k, i, j in sorted(candidates, key=urgency):
+    taken: list[tuple[str, str, str | None]] = []  # the pins' moves so far (rule 9)
+    # Most urgent first. When gives count from `proposed`, a pin taken later may give a home that
+    # makes room for one refused earlier, so the candidates left are tried again until a pass
+    # pins nothing more: every home then refused for the debt limit truly breaks it beside the pins.
+    pending = sorted(candidates, key=urgency)
+    while True:
+        left = []
+        for k, i, j in pending:
+            r, o = inst.requests[i], inst.offers[j]
+            band = inst.scheme.band_of(o.bedrooms) if inst.band_headroom else None
+            move = (r.provider, o.provider, band)
+            if i in pinned_request or limit_breaches(inst.start, taken + [move], inst.scheme.debt_limit,
+                                                     inst.scheme.gives_count_from):
+                left.append((k, i, j))
+                continue
+            taken.append(move)
+            pinned.append(k)
+            pinned_request[i] = o.ref
+            outcomes.append(PinOutcome(o.ref, r.ref, PROPOSED,
+                                       f"offered for {r.ref} and proposed to it first (every hard rule allows)"))
+        if len(left) == len(pending):
+            break
+        pending = left
+    for k, i, j in pending:
         r, o = inst.requests[i], inst.offers[j]
         if i in pinned_request:
             outcomes.append(PinOutcome(o.ref, r.ref, OTHER_OFFER_FIRST,
                                        f"offered for {r.ref}, but another home offered for it "
                                        f"({pinned_request[i]}) is proposed first; the home joins the pot"))
-            continue
-        band = inst.scheme.band_of(o.bedrooms) if inst.band_headroom else None
-        effect = receiving_effect([(r.provider, o.provider, band)])
-        if not _fits(inst, placed, effect):
+        else:
             outcomes.append(PinOutcome(o.ref, r.ref, DEBT_LIMIT,
                                        f"offered for {r.ref}, but its landlord {r.provider} has no debt "
                                        f"headroom left for it (rule 9); the home joins the pot"))
-            continue
-        placed.update({a: -change for a, change in effect.items() if change < 0})
-        pinned.append(k)
-        pinned_request[i] = o.ref
-        outcomes.append(PinOutcome(o.ref, r.ref, PROPOSED,
-                                   f"offered for {r.ref} and proposed to it first (every hard rule allows)"))
     outcomes.sort(key=lambda p: p.offer)
     return pinned, outcomes
 
@@ -115,22 +128,6 @@ def choose_pins(inst: MatchingInstance) -> tuple[list[int], list[PinOutcome]]:
 def _pair_index(inst: MatchingInstance, i: int, j: int) -> int | None:
     hits = np.flatnonzero((inst.pair_request == i) & (inst.pair_offer == j))
     return int(hits[0]) if hits.size else None
-
-
-def _fits(inst: MatchingInstance, placed: Counter, effect) -> bool:
-    """Whether one more pin with this receiving effect stays within every headroom."""
-    for account, change in effect.items():
-        if change >= 0:
-            continue
-        if account.band is None:
-            room = inst.headroom.get(account.provider, 0)
-        elif inst.band_headroom:
-            room = inst.band_headroom.get(account, 0)
-        else:
-            continue
-        if placed[account] - change > room:
-            return False
-    return True
 
 
 # Rules whose verdict on a pair changes with the day alone: an offer made for a household is not

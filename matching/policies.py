@@ -4,8 +4,8 @@ benchmarks): what coordinators do by hand today, and a random order.
 Each policy takes the same inputs as a live round (a `MatchContext`, the open requests and offers,
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
 rule, including the debt limit: a pair is proposed only if `matching.rules.is_eligible` passes it,
-and a household is placed only while its landlord's tenants placed this round stay within
-`reciprocal.domain.room_left` (rule 9). At most one proposal per request and per offer (rule 10).
+and a household is placed only while the round's moves so far keep its landlord within its limit
+under the scheme's rule (`reciprocal.domain.limit_breaches`, rule 9). At most one proposal per request and per offer (rule 10).
 What differs from the engine is only the order in which households are served: greedily, one at a
 time, instead of optimising the round as a whole.
 
@@ -16,10 +16,9 @@ rules in their NumPy form (`compatible_offers`), and gets the same answer faster
 from __future__ import annotations
 
 import random
-from collections import Counter
 from typing import Collection, Mapping, Optional
 
-from reciprocal.domain import Account, Offer, Request, receiving_effect, room_left
+from reciprocal.domain import Balances, Offer, Request, limit_breaches
 
 from matching.instance import build_instance
 from matching.rules import MatchContext, is_eligible
@@ -67,20 +66,20 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
     scheme = ctx.scheme
     rank = {o.ref: k for k, o in enumerate(offers)}
     taken: set[str] = set()
-    effect: Counter = Counter()  # this round's receiving legs so far (rule 9 at every moment)
+    made: list[tuple[str, str, None]] = []  # this round's moves so far (rule 9)
+    start = Balances(dict(balances))
     chosen: list[Pair] = []
     for request in requests:
         landlord = request.provider
-        if landlord in scheme.providers:
-            # Rule 9: only while the landlord stays within its debt limit over the whole round.
-            change = effect[Account(landlord)] - 1  # after placing one more of its tenants
-            if room_left(balances.get(landlord, 0), change, scheme.max_debt(landlord)) < 0:
-                continue
         offer = _first_free(ctx, request, offers, rank, taken, compatible)
         if offer is None:
             continue
+        # Rule 9 under the scheme's rule, over the whole round so far.
+        move = (landlord, offer.provider, None)
+        if limit_breaches(start, made + [move], scheme.debt_limit, scheme.gives_count_from):
+            continue
         taken.add(offer.ref)
-        effect.update(receiving_effect([(landlord, offer.provider, None)]))
+        made.append(move)
         chosen.append((request.ref, offer.ref))
     return chosen
 

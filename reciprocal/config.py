@@ -87,6 +87,10 @@ class Band(Strict):
 DEFAULT_BANDS = ({"name": "all", "min_bedrooms": 0, "max_bedrooms": MAX_BEDROOMS},)
 
 
+# Rule 9: the stages from which a live proposal's give counts (reciprocal.domain.GIVES_COUNT_FROM).
+GivesCountFrom = Literal["proposed", "nomination_confirmed", "accepted", "signed"]
+
+
 class FairnessTerms(Strict):
     max_debt: int = Field(ge=0, le=MAX_NUMBER, description="homes a provider may owe the scheme at most")
     bands: list[Band] = Field(
@@ -97,6 +101,13 @@ class FairnessTerms(Strict):
         default=None, ge=0, le=MAX_NUMBER,
         description="if set, homes a provider may owe the scheme at most in each bedroom band too "
                     "(needs bands); null: the limit is on the total only")
+    gives_count_from: GivesCountFrom = Field(
+        default="proposed",
+        description="the proposal stage from which a home a member gives counts towards its debt "
+                    "headroom (rule 9): proposed (a member's gives fund its placements, even in "
+                    "the same round), nomination_confirmed, accepted, or signed (the hard "
+                    "guarantee: no balance ever passes -max_debt, at the cost of most moves). "
+                    "Placements always count from proposed")
     board_after_weeks_at_limit: int = Field(
         default=8, ge=0, le=520, strict=True,
         description="a member at its debt limit (owing homes, no headroom left) for more than this "
@@ -309,6 +320,11 @@ class Scheme:
         if account.band is None:
             return self.max_debt(account.provider)
         return self.config.fairness.band_max_debt
+
+    @property
+    def gives_count_from(self) -> str:
+        """Rule 9: the proposal stage from which a home given counts (`fairness.gives_count_from`)."""
+        return self.config.fairness.gives_count_from
 
     def is_active(self, provider: str, on: date) -> bool:
         return self.why_inactive(provider, on) is None

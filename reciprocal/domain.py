@@ -254,6 +254,59 @@ def receiving_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
     return total
 
 
+# Rule 9 counts a live proposal's two legs from different stages: the placement of the request's
+# landlord's tenant from `proposed`, the home the offer's landlord gives from the scheme's
+# `fairness.gives_count_from` stage (one of these; `signed`: only once the move is in the ledger).
+GIVES_COUNT_FROM = ("proposed", "nomination_confirmed", "accepted", "signed")
+_STAGE_ORDER = {"proposed": 0, "nomination_confirmed": 1, "viewing": 2, "accepted": 3, "signed": 4}
+
+
+def give_counted(stage: str, gives_count_from: str) -> bool:
+    """Whether a live proposal at `stage` counts the home it gives, under the scheme's rule."""
+    return _STAGE_ORDER[getattr(stage, "value", stage)] >= _STAGE_ORDER[gives_count_from]
+
+
+def counted_effect(live: Iterable[tuple[str, str, str | None, str]], gives_count_from: str) -> Counter:
+    """Rule 9's count of live proposals (from_provider, to_provider, band or None, stage): each
+    placement from `proposed`, each home given from the scheme's `gives_count_from` stage. The
+    ledger's balances after this effect are the balances the debt limit is judged on."""
+    total: Counter = Counter()
+    for from_provider, to_provider, band, stage in live:
+        if give_counted(stage, gives_count_from):
+            total.update(move_effect(from_provider, to_provider, band))
+        else:
+            total.update(receiving_effect([(from_provider, to_provider, band)]))
+    return total
+
+
+def limit_breaches(start: Mapping[Account, int], made: Iterable[tuple[str, str, str | None]],
+                   limit_of: Callable[[Account], int | None], gives_count_from: str) -> list[Account]:
+    """Rule 9 when proposals are made (a round's, or a re-offer): the accounts whose tenants the
+    new proposals `made` place past the limit, totals first. `start` is the counted balance before
+    them (ledger plus `counted_effect` of the live proposals). An account with a new placement
+    must not be past its limit before them, and must be within it after them, counting the homes
+    it gives in them when gives count from `proposed` (new proposals are at that stage). An
+    account that only gives is never in breach: giving a home is always allowed."""
+    made = list(made)
+    placed = receiving_effect(made)
+    counted = ledger_effect(made) if give_counted("proposed", gives_count_from) else placed
+    over = []
+    for account, change in placed.items():
+        limit = limit_of(account)
+        if limit is None or change >= 0:
+            continue
+        room = start.get(account, 0) + limit
+        if room < 0 or room + counted[account] < 0:
+            over.append(account)
+    return sorted(over, key=lambda a: a.order)
+
+
+def past_limit_by(balance: int, max_debt: int) -> int:
+    """How many homes an account's counted balance is past its debt limit (0 when within): a
+    counted give that fell through can leave it there; it then gets no placements until back."""
+    return max(0, -(balance + max_debt))
+
+
 def debt_headroom(balance: int, max_debt: int) -> int:
     """Rule 9, fairness_debt_limit: how many more of an account's tenants may be placed from a
     balance. An account at or past `-max_debt` gets no further tenants placed until a home it

@@ -91,6 +91,7 @@ def _null(value) -> str:
 def scheme_yaml(scheme_id: str, name: str, areas: list[str]) -> str:
     matching, priority, rounds, life = MatchingTerms(), PriorityTerms(), RoundTerms(), LifecycleTerms()
     board = FairnessTerms.model_fields["board_after_weeks_at_limit"].default
+    gives = FairnessTerms.model_fields["gives_count_from"].default
     lines = [
         f"# {name}: scheme-wide MoU terms, written by `reciprocal config init`.",
         "# Every key is described in the reciprocal project's docs/config.md.",
@@ -123,6 +124,8 @@ def scheme_yaml(scheme_id: str, name: str, areas: list[str]) -> str:
     lines += [f"    - {{name: {_q(n)}, min_bedrooms: {lo}, max_bedrooms: {hi}}}" for n, lo, hi in BANDS]
     lines += [
         _c("  band_max_debt: null", "homes a member may owe in each band too; null: total only"),
+        _c(f"  gives_count_from: {gives}", "a home given counts towards headroom from this stage: "
+           "proposed, nomination_confirmed, accepted or signed"),
         _c(f"  board_after_weeks_at_limit: {board}", "weeks at the debt limit before the board is told"),
         "",
         "matching:",

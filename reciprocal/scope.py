@@ -20,7 +20,8 @@ passes its records through the function here for their type, so the rule lives i
 - reports: scheme-wide aggregates (every provider's given, received and balances) stay; anything
   that pairs a household's old landlord with its new one, or could (the moves between other
   members, other members' balance history week by week, moves by destination area), goes.
-  The members for the board (homes owed, the day each reached its debt limit) stay with the
+  Why another member is past its debt limit keeps only how far and since when (the cause names its
+  proposal and who refused it). The members for the board (homes owed, the day each reached its debt limit) stay with the
   balances: a member reaches its limit only when its own balance falls (its own household moved
   out, or a correction), never on the day it gives a home, and a home given and corrected on one
   day cancels out at the day's end, so the day names no new landlord.
@@ -173,6 +174,12 @@ def fairness_for(report: dict, viewer: str | None) -> dict:
                                                        if p == viewer}}
     out["checklist_outstanding"] = [i for i in report["checklist_outstanding"]
                                     if checklist_item_for(i, viewer) is not None]
+    # Why another member is past its debt limit names its proposal and who refused it: another
+    # member's household's answer. Its own row says why; others', only how far and since when.
+    out["providers"] = [r if r["provider"] == viewer or not r.get("why_past_limit") else
+                        {**r, "why_past_limit": f"past its limit by {r['past_limit_by']} since "
+                                                f"{r['past_limit_since']}"}
+                        for r in report["providers"]]
     out["notes"] = list(report.get("notes", [])) + [
         f"Scoped to {viewer}: moves between providers are shown only into {viewer}'s homes, the "
         f"balance history only for {viewer}, and only checklist items {viewer} must do."]

@@ -41,7 +41,7 @@ def build_history(path: Path, scheme) -> Database:
     db = Database(resolve_url(str(path)))
     db.create(scheme.id)
     pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
+    pot.import_requests(db, scheme, DEMO_DATA / "requests.csv", approved_on=ROUND_1)
     # The clock is set to the week's day, so that every figure below is the same on any day.
     sql(path, "UPDATE offer SET created_at = '2026-11-23 09:00:00.000000'")
     with ledger_clock(ROUND_1):
@@ -84,3 +84,16 @@ def sql(path: Path, *statements: str, params=()) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def rehash_chain(db: Database, records, hash_of) -> None:
+    """Recompute every prev_hash and hash of one chain (`records(session)`, in order) with the
+    engine's own recipe `hash_of(row, prev)`: a forger's tool, since the recipe is public."""
+    with db.transaction() as session:
+        prev = ledger.GENESIS
+        for row in records(session):
+            row.prev_hash = prev
+            row.hash = hash_of(row, prev)
+            session.add(row)
+            session.flush()
+            prev = row.hash

@@ -13,7 +13,7 @@ from datetime import timedelta
 from hypothesis import strategies as st
 
 from reciprocal.config import OBJECTIVE_NAMES, load_scheme
-from reciprocal.domain import AGE_BANDS, Offer, PropertyType, Request, RequestKind, Risk
+from reciprocal.domain import AGE_BANDS, GIVES_COUNT_FROM, Offer, PropertyType, Request, RequestKind, Risk
 from tests.conftest import CONFIG_DIR, ROUND_DAY
 
 SCHEME = load_scheme(CONFIG_DIR)
@@ -122,8 +122,9 @@ def scheme_variant_st(draw):
         "risk_gate": draw(st.sampled_from([None, None, None, Risk.high, Risk.medium, Risk.standard]))})
     rounds = SCHEME.config.rounds.model_copy(update={
         "offer_horizon_days": draw(st.sampled_from([28, 28, 0, 7]))})
+    fairness = SCHEME.config.fairness.model_copy(update={"gives_count_from": draw(gives_st)})
     config = SCHEME.config.model_copy(update={"matching": matching, "priority": priority,
-                                              "rounds": rounds})
+                                              "rounds": rounds, "fairness": fairness})
     providers = dict(SCHEME.providers)
     suspended = draw(st.one_of(st.none(), st.sampled_from(PROVIDERS)))
     if suspended:
@@ -135,6 +136,16 @@ def scheme_variant_st(draw):
     return replace(SCHEME, config=config, providers=providers)
 
 
-def scheme_with_objectives(order: list[str]):
+def scheme_with_objectives(order: list[str], gives: str = "proposed"):
     matching = SCHEME.config.matching.model_copy(update={"objectives": list(order)})
-    return replace(SCHEME, config=SCHEME.config.model_copy(update={"matching": matching}))
+    return with_gives(replace(SCHEME, config=SCHEME.config.model_copy(update={"matching": matching})), gives)
+
+
+# Rule 9's choices of the stage from which a home given counts (`fairness.gives_count_from`).
+gives_st = st.sampled_from(GIVES_COUNT_FROM)
+
+
+def with_gives(scheme, gives: str):
+    """The scheme with `fairness.gives_count_from` set to `gives`."""
+    fairness = scheme.config.fairness.model_copy(update={"gives_count_from": gives})
+    return replace(scheme, config=scheme.config.model_copy(update={"fairness": fairness}))

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
 from reciprocal.errors import InputFileError, Problem
-from reciprocal.ledger import CORRECTION, effective_dates, entries, given_received
+from reciprocal.ledger import CORRECTION, counted, effective_dates, entries, given_received
 from reciprocal.ledger.contribution import contributions, for_the_board
 from reciprocal.audits.proposals import proposal_figures
 from reciprocal.lifecycle.checklist import checklist_rows
@@ -127,6 +127,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
     open_items = Counter(i["owner"] for i in outstanding)
 
     positions = contributions(session, scheme, until)
+    limits = counted.positions(session, scheme, until)
     board_weeks = scheme.config.fairness.board_after_weeks_at_limit
     board = for_the_board(positions, board_weeks)
     listed = {b["provider"] for b in board}
@@ -153,6 +154,7 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
             "homes_owed": positions[p].homes_owed,
             "at_limit_since": positions[p].at_limit_since and positions[p].at_limit_since.isoformat(),
             "weeks_at_limit": positions[p].weeks_at_limit, "for_the_board": p in listed,
+            **(limits[p].to_json() if p in limits else counted.Position(p, closing[p], max_debt, None, None).to_json()),
             "households_moved": len(waits[p]), "median_weeks_to_move": _weeks(waits[p]),
             "checklist_outstanding": open_items[p]})
 
@@ -167,9 +169,10 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
         "providers_short_of_offer_commitment": [r["provider"] for r in out_rows
                                                 if r["offer_commitment_ok"] is False],
         "providers_for_the_board": [b["provider"] for b in board],
+        "providers_past_debt_limit": [r["provider"] for r in out_rows if r["past_limit_by"]],
         "checklist_outstanding": len(outstanding)}
     return {
-        "scheme": scheme.id, "scheme_name": scheme.name,
+        "scheme": scheme.id, "scheme_name": scheme.name, "gives_count_from": scheme.gives_count_from,
         "period": {"since": since.isoformat(), "until": until.isoformat()},
         "for_provider": None, "bands": bands, "providers": out_rows, "scheme_measures": measures,
         "moves_between": [{"from_provider": f, "to_provider": t, "moves": n}
@@ -193,6 +196,11 @@ def fairness_report(session: Session, scheme: Scheme, since: date | None = None,
                   "tenants are placed; at_limit_since: the first day of its current run at the limit",
                   f"for the board: members at their limit at the period's end for more than "
                   f"{board_weeks} whole week(s) (fairness.board_after_weeks_at_limit), longest first",
+                  "counted balance: rule 9's, the ledger plus every live proposal as the scheme counts "
+                  f"it (each placement from proposed, each home given from "
+                  f"{scheme.gives_count_from}); past its limit by: how far it is beyond -max_debt "
+                  "(a counted give of its fell through), since when and why; exposure: how far past "
+                  "its limit it would be if every counted live give of its fell through",
                   "weeks to move: median, from the request's referred_on to the move, for "
                   "households of that provider that moved in the period"]}
 
@@ -211,7 +219,8 @@ def fairness(db: Database, scheme: Scheme, since: date | None = None, until: dat
 
 FAIRNESS_COLUMNS = ("provider", "given", "received", "net", "balance", "lowest_balance", "max_debt",
                     "debt_limit_ok", "homes_owed", "at_limit_since", "weeks_at_limit",
-                    "for_the_board", "offers_made", "offers_expected", "offer_commitment_ok",
+                    "for_the_board", "counted_balance", "past_limit_by", "past_limit_since",
+                    "why_past_limit", "counted_gives", "exposure", "offers_made", "offers_expected", "offer_commitment_ok",
                     "offers_owed", "households_moved", "median_weeks_to_move", "checklist_outstanding")
 BOARD_COLUMNS = ("provider", "at_limit_since", "weeks_at_limit", "homes_owed", "max_debt")
 

@@ -133,6 +133,8 @@ MEASURES = {
     "providers_beyond_debt_limit": "members past their debt limit",
     "providers_short_of_offer_commitment": "members short of the homes they committed to offer",
     "providers_for_the_board": "members for the board",
+    "providers_past_debt_limit": "members past their debt limit now, counting live proposals (a home they "
+                                 "were giving fell through)",
     "checklist_outstanding": "post-move checklist items outstanding",
 }
 
@@ -161,12 +163,14 @@ def fairness_html(report: dict) -> str:
     bands = report["bands"]
     columns = ["member", "homes given", "households housed", "balance", f"by band ({' / '.join(bands)})",
                "lowest balance", "debt limit (homes)", "debt limit met", "homes owed", "at limit since (weeks)",
+               "counted balance", "past its limit (why)", "exposure",
                "offers made / expected", "commitment met", "offers owed",
                "households moved", "median weeks to move", "checklist outstanding"]
     rows = [[r["provider"], r["given"], r["received"], r["balance"],
              " / ".join(f"{r['balance_by_band'].get(b, 0):+d}" for b in bands), r["lowest_balance"],
              r["max_debt"], r["debt_limit_ok"], r["homes_owed"],
              r["at_limit_since"] and f"{r['at_limit_since']} ({r['weeks_at_limit']})",
+             r["counted_balance"], r["why_past_limit"], r["exposure"],
              f"{r['offers_made']} / {'-' if r['offers_expected'] is None else r['offers_expected']}",
              r["offer_commitment_ok"], r["offers_owed"], r["households_moved"], r["median_weeks_to_move"],
              r["checklist_outstanding"]]

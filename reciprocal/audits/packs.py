@@ -4,7 +4,9 @@ week, as files a coordinator can send, one per member and format, readable by th
 A pack for member M on day D holds:
 
 - its balance ("you owe the scheme 2 home(s)"), read from the ledger as `circulate` reads it, and
-  its debt limit;
+  its debt limit: its counted balance (rule 9's, `reciprocal.ledger.counted`), whether it is past
+  its limit, since when and why, and its exposure (how far past it would be if every counted give
+  of its fell through);
 - its offer commitment: offers a year, offers made this financial year (1 April to D) and offers
   expected to date, from the fairness audit over that period;
 - the proposals where M offers the home or referred the household: every live one, with its
@@ -34,6 +36,7 @@ from reciprocal.audits.fairness import fairness
 from reciprocal.charts import html_page
 from reciprocal.config import Scheme
 from reciprocal.errors import InputFileError, Problem
+from reciprocal.ledger import counted
 from reciprocal.lifecycle import views
 from reciprocal.lifecycle.circulate import balance_words, circulate
 from reciprocal.scope import check_viewer
@@ -63,6 +66,7 @@ class _Week:
     commitment: dict[str, dict]  # member -> its row of the fairness audit since 1 April
     proposals: list[dict]  # every proposal, newest first
     owners: views.Owners
+    limits: dict[str, counted.Position]  # member -> its standing against rule 9 on the day
 
     @classmethod
     def read(cls, db: Database, scheme: Scheme, on: date, members: list[str]) -> _Week:
@@ -72,9 +76,10 @@ class _Week:
         report = fairness(db, scheme, since=since, until=on, today=on)
         with db.reading() as session:
             owners = views.Owners.read(session)
+            limits = counted.positions(session, scheme, on)
         return cls({m["member"]: m for m in listed},
                    {r["provider"]: _commitment(r, since) for r in report["providers"]},
-                   views.proposal_list(db), owners)
+                   views.proposal_list(db), owners, limits)
 
 
 def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week | None = None) -> dict:
@@ -87,6 +92,7 @@ def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week
         "name": scheme.providers[member].name, "on": on.isoformat(),
         "balance": {"balance": listed["balance"], "owes": listed["owes"], "max_debt": listed["max_debt"],
                     "in_words": balance_words(listed["balance"])},
+        "debt_limit": {"max_debt": listed["max_debt"], **week.limits[member].to_json()},
         "offer_commitment": week.commitment[member],
         "proposals": [_with_side(p, member) for p in
                       views.member_proposals(db, member, on - timedelta(days=WEEK_DAYS - 1),
@@ -126,7 +132,9 @@ def _tables(pack: dict) -> list[tuple[str, str, list[str], list[list]]]:
                   p.get("must_act"), p.get("action"), p.get("tenancy_start")] for p in pack["proposals"]]
     requests = [[r["request"], r["status"], r["hold_reason"], r["look_again_on"], r["reconfirmed_on"],
                  r["action"]] for r in pack["requests"]]
-    circulation = [[r["request"], r["landlord"], r["risk"], r["bedrooms_needed"], r["needs_step_free"],
+    circulation = [[r["request"], r["landlord"] + (" (at debt limit: a home offered goes to the pot)"
+                                                   if r.get("landlord_at_debt_limit") else ""),
+                    r["risk"], r["bedrooms_needed"], r["needs_step_free"],
                     r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in pack["circulation"]]
     return [
         ("proposals", f"Proposals: live, and ended in the week to {pack['on']} ({len(proposals)})", PROPOSAL_COLUMNS,
@@ -143,8 +151,16 @@ def _summary(pack: dict) -> list[tuple[str, str]]:
     commitment = ("no offer commitment in your MoU terms" if c["offers_per_year"] is None else
                   f"{c['offers_per_year']} offer(s) a year; {c['offers_made']} made since {c['since']}, "
                   f"{c['offers_expected']} expected to date ({'met' if c['met'] else 'short'})")
+    d = pack.get("debt_limit")  # a pack built by hand (a test) may leave it out
+    limit = f"{b['max_debt']} home(s)"
+    if d is not None:
+        where = (f"you are {d['why_past_limit']}: none of your tenants is placed until you are back within"
+                 if d["past_limit_by"] else "within it")
+        limit += (f"; counted balance {d['counted_balance']:+d} (the ledger and your live proposals as the "
+                  f"scheme counts them); {where}; exposure {d['exposure']} (how far past it you would be "
+                  f"if every home you are giving, as counted, fell through)")
     return [("Balance", f"{b['in_words']} (balance {b['balance']:+d})"),
-            ("Debt limit", f"{b['max_debt']} home(s)"),
+            ("Debt limit", limit),
             ("Offer commitment", commitment)]
 
 

@@ -1,25 +1,29 @@
-"""`audit verify`: is the ledger what the engine wrote?
+"""`audit verify`: are the ledger and the proposal trail what the engine wrote?
 
-It recomputes the hash chain and checks the invariants the engine keeps (docs/audits.md):
+It recomputes both hash chains and checks the invariants the engine keeps (docs/audits.md):
 every move has both legs, every correction reverses both legs of one move, no home is let twice
-and no household moved twice, balances sum to zero. It names the first entry that fails.
+and no household moved twice, balances sum to zero; every proposal and move column a report
+reads agrees with the chained event that wrote it. It names the first record that fails.
 
-A hash chain alone cannot show that the newest entries were cut off together with their moves,
-or that someone who knows the (public) hash recipe rewrote the chain: `verify` prints the head
-hash, and `--anchor HASH` with a head recorded by an earlier audit (in the board's minutes, say)
-proves that nothing up to that point was removed or rewritten.
+A hash chain alone cannot show that its newest records were cut off, or that someone who knows
+the (public) hash recipe rewrote it: `verify` prints an anchor naming the head of every chain,
+and `--anchor` with one recorded by an earlier audit (in the board's minutes, say) proves that
+nothing up to those heads was removed or rewritten.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 from sqlmodel import Session, select
 
-from reciprocal.domain import LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus
+from reciprocal.config import Scheme
+from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus,
+                               limit_breaches)
 from reciprocal.errors import InputFileError, Problem
-from reciprocal.ledger import CORRECTION, GENESIS, MOVE, entries, hash_of
+from reciprocal.ledger import CORRECTION, GENESIS, MOVE, counted, entries, hash_of
 from reciprocal.lifecycle import trail
 from reciprocal.storage import Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow, RequestRow
 
@@ -74,6 +78,11 @@ class Verification:
     head: int | None
     head_hash: str
     failures: list[Failure] = field(default_factory=list)
+    trail_events: int = 0
+    trail_head: int | None = None
+    trail_head_hash: str = GENESIS
+    anchor: str = ""  # the head of every chain, to record and give back to `--anchor`
+    notes: list[str] = field(default_factory=list)  # what an anchor given did not cover
 
     @property
     def ok(self) -> bool:
@@ -87,32 +96,45 @@ class Verification:
         first = self.first
         return {"ok": self.ok, "entries": self.entries, "moves": self.moves,
                 "corrections": self.corrections, "head": self.head, "head_hash": self.head_hash,
+                "trail_events": self.trail_events, "trail_head": self.trail_head,
+                "trail_head_hash": self.trail_head_hash, "anchor": self.anchor, "notes": self.notes,
                 "first_failure": asdict(first) if first else None,
                 "failures": [asdict(f) for f in sorted(self.failures, key=Failure.sort_key)]}
 
 
-def verify_ledger(session: Session, anchor: str | None = None) -> Verification:
+def verify_ledger(session: Session, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
     rows = entries(session)
     moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
     failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
     events = trail.events(session)
     failures += _sum_failures(rows) + _trail_failures(session, moves, events)
     failures += _move_fact_failures(session, moves, events)
+    if scheme is not None:
+        failures += _debt_limit_failures(session, scheme)
+    proposals = list(session.exec(select(ProposalRow).order_by(ProposalRow.id)).all())
+    failures += _proposal_column_failures(proposals, events) + _move_round_failures(moves, proposals, rows)
+    chains = {"ledger": rows, "trail": events}
+    notes: list[str] = []
     if anchor is not None:
-        failures += _anchor_failures(rows, anchor.strip().lower())
+        anchored = parse_anchor(anchor)
+        failures += _anchor_failures(chains, anchored)
+        notes = _anchor_notes(anchored, anchor_of(chains))
     head = rows[-1] if rows else None
+    trail_head = events[-1] if events else None
     corrections = len({e.move_id for e in rows if e.entry_kind == CORRECTION})
     return Verification(len(rows), len(moves), corrections, head.id if head else None,
-                        head.hash if head else GENESIS, failures)
+                        head.hash if head else GENESIS, failures, len(events),
+                        trail_head.id if trail_head else None, trail_head.hash if trail_head else GENESIS,
+                        anchor_of(chains), notes)
 
 
-def verify(db: Database, anchor: str | None = None) -> Verification:
-    """`audit verify`: recompute the chain and the invariants (read only)."""
-    if anchor is not None and len(anchor.strip()) < 12:
-        raise InputFileError([Problem("--anchor", "give at least 12 characters of a head hash")],
-                             "the anchor is too short to name one entry; nothing was checked")
+def verify(db: Database, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
+    """`audit verify`: recompute the chains and the invariants (read only); with the scheme, also
+    that no proposal was made past its member's debt limit (`_debt_limit_failures`)."""
+    if anchor is not None:
+        parse_anchor(anchor)  # a malformed anchor is refused before anything is read
     with db.reading() as session:
-        return verify_ledger(session, anchor)
+        return verify_ledger(session, anchor, scheme)
 
 
 def _chain_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
@@ -228,13 +250,6 @@ def _sum_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
     return out
 
 
-def _anchor_failures(rows: list[LedgerEntryRow], anchor: str) -> list[Failure]:
-    if any(e.hash.startswith(anchor) for e in rows):
-        return []
-    return [Failure("anchor", f"no entry has the anchored hash {anchor[:16]}...: entries recorded "
-                    f"at that audit were removed or rewritten since")]
-
-
 def _trail_failures(session: Session, moves: list[MoveRow], events: list) -> list[Failure]:
     """The proposal trail: its hash chain, only allowed changes of stage, each proposal's stage
     the one its trail ends in, no home or household in two live proposals, and every signed
@@ -304,7 +319,8 @@ def _trail_failures(session: Session, moves: list[MoveRow], events: list) -> lis
 # A move's facts as the chained signing event records them (`proposals.move_facts`), by the move
 # row's column. Events written before the facts were recorded hold only the day and the move id.
 FACTS = {"move": "id", "tenancy_start": "moved_on", "request": "request_ref", "offer": "offer_ref",
-         "from_provider": "from_provider", "to_provider": "to_provider", "band": "band"}
+         "from_provider": "from_provider", "to_provider": "to_provider", "band": "band",
+         "round": "round_id", "kind": "kind", "bedrooms": "bedrooms"}
 
 
 def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) -> list[Failure]:
@@ -348,4 +364,220 @@ def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) ->
         if request_owner.get(move.request_ref, move.from_provider) != move.from_provider:
             out.append(Failure("move", f"its household {move.request_ref} is {request_owner[move.request_ref]}'s "
                                f"tenant, not {move.from_provider}'s", move=move.id))
+    return out
+
+
+def _debt_limit_failures(session: Session, scheme: Scheme) -> list[Failure]:
+    """Rule 9 when proposals are made: replaying the ledger and the trail (`ledger.counted`), no
+    batch of proposals (one round's solve, or one re-offer) placed a member's tenant while it was
+    past its limit, nor took it past, under the scheme's `fairness.gives_count_from` (today's
+    configs). Each proposal that placed a tenant of an account in breach is named."""
+    out = []
+    for batch in counted.batches(session, scheme):
+        named: set[int] = set()
+        for account in limit_breaches(batch.start, batch.made, scheme.debt_limit, scheme.gives_count_from):
+            placed = sum(1 for f, _, b in batch.made if f == account.provider and account.band in (None, b))
+            given = sum(1 for _, t, b in batch.made if t == account.provider and account.band in (None, b))
+            for p, e, (_, _, band) in zip(batch.proposals, batch.events, batch.made):
+                if p.from_provider != account.provider or account.band not in (None, band) or p.id in named:
+                    continue
+                named.add(p.id)
+                out.append(Failure("debt_limit", f"was made on {e.on.isoformat()} (trail event {e.id}) "
+                                   f"placing a tenant of {account} past its debt limit (rule 9): counted "
+                                   f"balance {batch.start.get(account, 0):+d} before its batch, {placed} of its "
+                                   f"tenants placed and {given} home(s) it gives in the batch, max_debt "
+                                   f"{scheme.debt_limit(account)}, gives counted from {scheme.gives_count_from}",
+                                   proposal=p.id))
+    return out
+
+
+# -- anchors: the head of every hash chain --------------------------------------------------------
+
+# Every hash chain the engine keeps, by the name an anchor gives it, and what its records are
+# called. A chain added later is added here: an anchor recorded before then says it does not
+# cover it (`_anchor_notes`).
+CHAINS = {"ledger": ("ledger entry", "entries"), "trail": ("proposal trail event", "events")}
+ANCHOR_HEX = 16  # hex digits of each head's hash an anchor prints (64 bits)
+MIN_ANCHOR_HEX = 12  # the fewest it accepts back (48 bits)
+HEX = frozenset("0123456789abcdef")
+
+
+def anchor_of(chains: dict[str, list]) -> str:
+    """The anchor to record: `ledger:N:HASH,trail:M:HASH`, each chain's newest record and the
+    first hex digits of its hash (position 0 and zeros for an empty chain). A chain's head hash
+    covers every record before it, so these pin both chains up to this audit."""
+    parts = []
+    for name, rows in chains.items():
+        head = rows[-1] if rows else None
+        parts.append(f"{name}:{head.id if head else 0}:{(head.hash if head else GENESIS)[:ANCHOR_HEX]}")
+    return ",".join(parts)
+
+
+def parse_anchor(text: str) -> dict[str, tuple[int | None, str]]:
+    """Each anchored chain's (position, hash prefix). A bare hex hash is an anchor from before
+    the trail was anchored: a ledger entry, at any position. Every problem is named at once."""
+    text = text.strip().lower()
+    if ":" not in text:
+        if len(text) < MIN_ANCHOR_HEX:
+            raise InputFileError([Problem("--anchor", f"give at least {MIN_ANCHOR_HEX} characters of a head hash")],
+                                 "the anchor is too short to name one entry; nothing was checked")
+        if not set(text) <= HEX:
+            raise InputFileError([Problem("--anchor", "the hash is hexadecimal (0-9, a-f)")],
+                                 "the anchor is not a hash; nothing was checked")
+        return {"ledger": (None, text)}
+    anchored: dict[str, tuple[int | None, str]] = {}
+    problems = []
+    for part in (p.strip() for p in text.split(",")):
+        fields = part.split(":")
+        if len(fields) != 3 or not (fields[1].isascii() and fields[1].isdigit()) or len(fields[1]) > 10:
+            problems.append(Problem("--anchor", f"{part}: write chain:position:hash, as `audit verify` prints it"))
+            continue
+        name, position, digest = fields
+        if name not in CHAINS:
+            problems.append(Problem("--anchor", f"{name}: no hash chain is called that ({', '.join(CHAINS)})"))
+        elif name in anchored:
+            problems.append(Problem("--anchor", f"{name}: named twice"))
+        elif len(digest) < MIN_ANCHOR_HEX:
+            problems.append(Problem("--anchor", f"{part}: give at least {MIN_ANCHOR_HEX} characters of the head's hash"))
+        elif not set(digest) <= HEX:
+            problems.append(Problem("--anchor", f"{part}: the hash is hexadecimal (0-9, a-f)"))
+        else:
+            anchored[name] = (int(position), digest)
+    if problems:
+        raise InputFileError(problems, "the anchor does not name the heads of the chains; nothing was checked")
+    return anchored
+
+
+def _anchor_failures(chains: dict[str, list], anchored: dict[str, tuple[int | None, str]]) -> list[Failure]:
+    """Each anchored head must still be there with the hash recorded: a record removed or
+    rewritten (even with every later hash recomputed) up to that head changes or loses it."""
+    out = []
+    for name, (position, digest) in anchored.items():
+        rows = chains[name]
+        if position is None:  # an old anchor: some ledger entry has that hash
+            if not any(e.hash.startswith(digest) for e in rows):
+                out.append(Failure("anchor", f"no entry has the anchored hash {digest[:16]}...: entries "
+                                   f"recorded at that audit were removed or rewritten since"))
+            continue
+        if position == 0:
+            continue  # the chain was empty then: nothing to hold
+        record, plural = CHAINS[name]
+        where = {"entry": position} if name == "ledger" else {"event": position}
+        row = next((r for r in rows if r.id == position), None)
+        if row is None:
+            out.append(Failure("anchor", f"it is missing, but an earlier audit anchored it: {plural} were "
+                               f"removed since", **where))
+        elif not row.hash.startswith(digest):
+            out.append(Failure("anchor", f"its hash is not the one anchored at an earlier audit: it, or "
+                               f"{'an entry' if name == 'ledger' else 'an event'} before it, was rewritten "
+                               f"since", **where))
+    return out
+
+
+def _anchor_notes(anchored: dict[str, tuple[int | None, str]], now: str) -> list[str]:
+    """What the anchor given does not cover, said plainly (it is not a failure: it proves what it
+    proved when it was recorded)."""
+    if anchored.get("ledger", (0, ""))[0] is None:
+        return ["the anchor names only a ledger entry (it was recorded before anchors covered the "
+                f"proposal trail): the trail is not covered by it; record this audit's anchor, {now}"]
+    missing = [CHAINS[name][0].rsplit(" ", 1)[0] for name in CHAINS if name not in anchored]
+    if not missing:
+        return []
+    return [f"the anchor does not cover the {' or the '.join(missing)}; record this audit's anchor, {now}"]
+
+
+# -- every column a report reads, held to the chained event that wrote it -------------------------
+
+# The columns a proposal's making event records (`proposals.propose`), by the key it records
+# them under; and those its refusal records. Events written before a key was recorded lack it,
+# and that column is then not held (a migrated proposal's one event holds none).
+MADE = {"round": "round_id", "request": "request_ref", "offer": "offer_ref",
+        "from_provider": "from_provider", "to_provider": "to_provider"}
+REFUSAL = {"by": "refused_by", "reason": "refusal_reason", "reasonable": "reasonable_offer"}
+LIVE_STAGES = frozenset(s.value for s in LIVE_PROPOSAL)
+
+
+def _shown(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _proposal_column_failures(proposals: list[ProposalRow], events: list) -> list[Failure]:
+    """A proposal row is not chained itself; each column a report, a pack or a round reads is
+    held to the event that wrote it: the pair and round to its making, the day its stage began
+    and its due date to its latest event, a refusal's party, reason and reasonable flag to the
+    refusal (and none at all if it was never refused), the viewing day to the viewing, the
+    tenancy start to the signing. (The free-text note is not chained: `request purge` blanks it;
+    `explanation` neither: purge rewrites it.)"""
+    by_proposal: dict[int, list] = {}
+    for event in events:
+        by_proposal.setdefault(event.proposal_id, []).append(event)
+    out = []
+    for p in proposals:
+        steps = by_proposal.get(p.id)
+        if not steps:
+            continue  # `_trail_failures` names it
+        first, last = steps[0], steps[-1]
+        migrated = "migrated" in (first.detail or {})
+
+        def held(column: str, recorded, because: str) -> None:
+            value = _shown(getattr(p, column))
+            if value != _shown(recorded):
+                out.append(Failure("proposal", f"its {column} is {value}, but {because}", proposal=p.id))
+
+        def recorded_by(what: str, event) -> str:
+            return f"its {what} (trail event {event.id}, chained) recorded"
+
+        made = first.detail or {}
+        for key, column in MADE.items():
+            if key in made:
+                held(column, made[key], f"{recorded_by('making', first)} {_shown(made[key])}")
+        held("stage_on", last.on, f"{recorded_by('latest event', last)} {_shown(last.on)}")
+        detail = last.detail or {}
+        if last.to_status in LIVE_STAGES and "due_on" in detail:
+            held("due_on", detail["due_on"], f"{recorded_by('latest event', last)} {detail['due_on']}")
+        elif last.to_status not in LIVE_STAGES and not migrated:
+            held("due_on", None, f"it ended {last.to_status} (trail event {last.id}, chained)")
+        if last.to_status == ProposalStatus.refused.value:
+            for key, column in REFUSAL.items():
+                if key in detail:
+                    held(column, detail[key], f"{recorded_by('refusal', last)} {detail[key]}")
+        else:
+            for column in REFUSAL.values():
+                held(column, None, f"it was never refused (its trail ends {last.to_status}, event {last.id})")
+        viewings = [e for e in steps if "viewing_on" in (e.detail or {})]
+        if viewings:
+            held("viewing_on", viewings[-1].detail["viewing_on"],
+                 f"{recorded_by('viewing', viewings[-1])} {viewings[-1].detail['viewing_on']}")
+        elif not migrated:
+            held("viewing_on", None, "no viewing day is in its trail")
+        signings = [e for e in steps if e.to_status == ProposalStatus.signed.value]
+        if signings and "tenancy_start" in (signings[-1].detail or {}):
+            start = signings[-1].detail["tenancy_start"]
+            held("tenancy_start", start, f"{recorded_by('signing', signings[-1])} {start}")
+        elif not signings:
+            held("tenancy_start", None, "it was never signed")
+    return out
+
+
+def _move_round_failures(moves: list[MoveRow], proposals: list[ProposalRow],
+                         rows: list[LedgerEntryRow]) -> list[Failure]:
+    """A move's round, which `round show` and the fairness audit read, is its proposal's round
+    and the round its ledger legs record (chained)."""
+    of_proposal = {p.id: p.round_id for p in proposals}
+    legs: dict[int, list[LedgerEntryRow]] = defaultdict(list)
+    for e in rows:
+        if e.entry_kind == MOVE:
+            legs[e.move_id].append(e)
+    out = []
+    for move in moves:
+        made_by = of_proposal.get(move.proposal_id)
+        if made_by is not None and made_by != move.round_id:
+            out.append(Failure("move", f"its round_id is {move.round_id}, but proposal {move.proposal_id} "
+                               f"is of round {made_by}", move=move.id))
+        recorded = {e.round_id for e in legs.get(move.id, [])}
+        if recorded and recorded != {move.round_id}:
+            ids = ", ".join(str(e.id) for e in legs[move.id])
+            out.append(Failure("move", f"its round_id is {move.round_id}, but its ledger legs (entries "
+                               f"{ids}, chained) record {', '.join(str(r) for r in sorted(recorded, key=str))}",
+                               move=move.id))
     return out

@@ -40,9 +40,13 @@ def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None =
 
 
 def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = False, *,
+                    approved_on: date | None = None,
                     progress: Callable[[str], None] | None = None) -> ImportResult:
     """Requests land `active` (the member that sent them approved them), or `referred` (awaiting
-    their landlord's approval, `request approve`) when `referred` is set. `progress`: as for offers."""
+    their landlord's approval, `request approve`) when `referred` is set. `approved_on`: the day
+    the member approved the active ones (`request import --on`), from which staleness counts if it
+    is later than the referral; without it, staleness counts from each household's referral, never
+    from the day of the import. `progress`: as for offers."""
     say = progress or (lambda _message: None)
     say(f"reading and checking {path.name}")
     rows = read_requests(path, scheme)
@@ -50,18 +54,25 @@ def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = F
     records = [r for _, r in rows]
     if referred:
         records = [replace(r, status=RequestStatus.referred) for r in records]
-    return _store(db, records, RequestRow, request_from_row, request_values,
+    return _store(db, records, RequestRow, request_from_row, _approved_values(None if referred else approved_on),
                   path.name, {r.ref: line for line, r in rows})
 
 
+def _approved_values(approved_on: date | None):
+    """A request's column values, with the day its landlord approved it (if stated)."""
+    if approved_on is None:
+        return request_values
+    return lambda request: {**request_values(request), "reconfirmed_on": approved_on}
+
+
 def add_records(db: Database, records: list, source: str = "--option", scheme: Scheme | None = None,
-                today: date | None = None) -> ImportResult:
+                today: date | None = None, approved_on: date | None = None) -> ImportResult:
     if isinstance(records[0], Offer):
         if scheme is None and any(r.for_request for r in records):
             raise ValueError("offers made for a household are checked against the scheme's rules")
         check = _for_request_check(scheme, source, {}, today) if scheme is not None else None
         return _store(db, records, OfferRow, offer_from_row, offer_values, source, None, check)
-    return _store(db, records, RequestRow, request_from_row, request_values, source)
+    return _store(db, records, RequestRow, request_from_row, _approved_values(approved_on), source)
 
 
 def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today: date | None):
@@ -149,6 +160,10 @@ OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.act
 def _rows(session: Session, row_type, *where, order: str = "ref"):
     table = row_type.__table__
     query = select(table).where(*where) if where else select(table)
+    # Read through the connection (fast: no ORM objects), which skips the session's autoflush:
+    # flush first, so a change made earlier in the same transaction (a request just marked
+    # stale, a proposal just lapsed) is what this read sees.
+    session.flush()
     return session.connection().execute(query.order_by(table.c[order])).all()
 
 

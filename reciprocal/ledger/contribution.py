@@ -1,12 +1,13 @@
 """Contribution targets: what each member owes the scheme, and how long it has been at its limit.
 
-Replayed from the ledger as of a day, keeping no state of its own: entries are taken in order of
-the day they take effect (`effective_dates`: a move's legs on the move's day) and balances are
-read at the end of each day, as `audit fairness` reads its lowest balance. A member is **at its
-limit** when it owes at least one home and its balance is at or beyond `-max_debt` (its own
-max_debt, else the scheme's): rule 9 then places none of its tenants until it gives a home.
-`at_limit_since` is the first day of the run of days it has been at its limit up to the day asked
-about, so a member that comes back within its limit and reaches it again starts a new run.
+Replayed as of a day, keeping no state of its own. Homes owed are the ledger's (entries taken in
+order of the day they take effect, `effective_dates`). A member is **at its limit** when it owes
+at least one home and its **counted** balance (rule 9's: the ledger plus its live proposals as the
+scheme counts them, `reciprocal.ledger.counted`) is at or beyond `-max_debt` (its own max_debt,
+else the scheme's), read at the end of each day: rule 9 then places none of its tenants until it
+is back within. `at_limit_since` is the first day of the run of days it has been at (or past) its
+limit up to the day asked about, so a member that comes back within its limit and reaches it
+again starts a new run.
 
 Members at their limit for more than `fairness.board_after_weeks_at_limit` whole weeks are listed
 for the board (`for_the_board`); `audit fairness` and `report quarterly` both list them from here.
@@ -20,8 +21,8 @@ from datetime import date
 from sqlmodel import Session
 
 from reciprocal.config import Scheme
-from reciprocal.domain import debt_headroom
 from reciprocal.ledger import effective_dates, entries
+from reciprocal.ledger.counted import at_limit, positions
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,7 @@ class Contribution:
         return None if self.at_limit_since is None else (self.on - self.at_limit_since).days // 7
 
 
-def at_limit(balance: int, max_debt: int | None) -> bool:
-    """Owes at least one home and has no headroom left under rule 9. A member with max_debt 0
-    and an even balance is not counted: it owes nothing, so there is nothing to report."""
-    return max_debt is not None and balance < 0 and debt_headroom(balance, max_debt) == 0
+__all__ = ["Contribution", "at_limit", "contributions", "for_the_board"]
 
 
 def contributions(session: Session, scheme: Scheme, on: date) -> dict[str, Contribution]:
@@ -62,15 +60,11 @@ def contributions(session: Session, scheme: Scheme, on: date) -> dict[str, Contr
             changes[day_of[e.id]][e.provider] += e.amount
     limits = {p: scheme.max_debt(p) for p in scheme.providers}
     balance: Counter = Counter()
-    since: dict[str, date] = {}
     for day in sorted(changes):
         balance.update(changes[day])
-        for provider in changes[day]:
-            if not at_limit(balance[provider], limits.get(provider)):
-                since.pop(provider, None)
-            else:
-                since.setdefault(provider, day)
-    return {p: Contribution(p, on, balance[p], limits.get(p), since.get(p)) for p in sorted(providers)}
+    counted = positions(session, scheme, on)
+    return {p: Contribution(p, on, balance[p], limits.get(p), counted[p].at_limit_since if p in counted else None)
+            for p in sorted(providers)}
 
 
 def for_the_board(positions: dict[str, Contribution], weeks: int) -> list[dict]:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
 from reciprocal.domain import LIVE_PROPOSAL, OfferStatus, RequestOutcome, RequestStatus
-from reciprocal.errors import NotFoundError, StateError
+from reciprocal.errors import InputFileError, NotFoundError, Problem, StateError
 from reciprocal.lifecycle import proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.storage import OfferRow, ProposalRow, RequestRow
@@ -98,6 +98,40 @@ def resume(session: Session, scheme: Scheme, ref: str, on: date) -> list[Change]
 def reconfirm(session: Session, scheme: Scheme, ref: str, on: date) -> list[Change]:
     row = _request(session, ref)
     _check(row, "reconfirm")
+    return _reconfirm_row(session, row, on)
+
+
+# Where a ref was named, for its problem: (source, line, column); ("--option", None, None) on the command line.
+Named = tuple[str, tuple[str, "int | None", "str | None"]]
+
+
+def reconfirm_many(session: Session, scheme: Scheme, refs: list[Named], on: date) -> list[Change]:
+    """Many households reconfirmed at once (each ref with where it was named), all or none:
+    every ref that is unknown or cannot be reconfirmed is named, and then nothing changes."""
+    wanted = sorted({ref for ref, _ in refs})
+    rows: dict[str, RequestRow] = {}
+    for start in range(0, len(wanted), 500):
+        for row in session.exec(select(RequestRow).where(RequestRow.ref.in_(wanted[start:start + 500]))).all():
+            rows[row.ref] = row
+    problems = []
+    for ref, (source, line, column) in refs:
+        row = rows.get(ref)
+        if row is None:
+            problems.append(Problem(source, f"no request with ref {ref}", line, column))
+        elif row.status not in REQUEST_FROM["reconfirm"]:
+            problems.append(Problem(source, f"request {ref} is {row.status}; `request reconfirm` needs it "
+                                    f"active or stale", line, column))
+    if problems:
+        raise InputFileError(problems, f"{len(problems)} request(s) cannot be reconfirmed; nothing was changed")
+    changes, seen = [], set()
+    for ref, _ in refs:
+        if ref not in seen:
+            seen.add(ref)
+            changes += _reconfirm_row(session, rows[ref], on)
+    return changes
+
+
+def _reconfirm_row(session: Session, row: RequestRow, on: date) -> list[Change]:
     row.reconfirmed_on = on
     if row.status == RequestStatus.active:
         session.add(row)
@@ -132,9 +166,11 @@ def end_offer(session: Session, scheme: Scheme, ref: str, on: date, status: Offe
 
 
 def mark_stale(session: Session, scheme: Scheme, on: date) -> list[Change]:
-    """Active requests not reconfirmed within `reconfirm_days` (counted from their last
-    reconfirmation, else the day they entered the engine) go stale; one with a live proposal is
-    being worked on and is left alone."""
+    """Active requests not reconfirmed within `reconfirm_days` go stale; one with a live proposal
+    is being worked on and is left alone. The days are counted from the latest day the scheme gave
+    for the household: its referral (`referred_on`), or its approval, resumption or last
+    reconfirmation (`reconfirmed_on`, each the `--on` day of its command). Never from the machine's
+    clock at import: a household imported today but referred next month is not stale before it."""
     days = scheme.config.lifecycle.reconfirm_days
     if days is None:
         return []
@@ -142,16 +178,16 @@ def mark_stale(session: Session, scheme: Scheme, on: date) -> list[Change]:
         ProposalRow.status.in_([s.value for s in LIVE_PROPOSAL]))).all())
     # Judged on three columns; only the requests going stale are loaded whole (a national pot
     # holds 20,000 active requests, and a week few of them go stale).
-    active = session.exec(select(RequestRow.ref, RequestRow.reconfirmed_on, RequestRow.created_at)
+    active = session.exec(select(RequestRow.ref, RequestRow.reconfirmed_on, RequestRow.referred_on)
                           .where(RequestRow.status == RequestStatus.active.value)
                           .order_by(RequestRow.ref)).all()
-    since = {ref: reconfirmed or created.date() for ref, reconfirmed, created in active}
+    since = {ref: max(referred, reconfirmed or referred) for ref, reconfirmed, referred in active}
     going = [ref for ref, day in since.items() if ref not in busy and day + timedelta(days=days) < on]
     rows = {}
     for start in range(0, len(going), 500):
         for row in session.exec(select(RequestRow).where(RequestRow.ref.in_(going[start:start + 500]))).all():
             rows[row.ref] = row
     return [_set(session, rows[ref], RequestStatus.stale,
-                 f"not reconfirmed since {since[ref].isoformat()} ({days} days); skipped by "
+                 f"not referred, approved or reconfirmed since {since[ref].isoformat()} ({days} days); skipped by "
                  f"rounds until `request reconfirm {ref}`") for ref in going]
 

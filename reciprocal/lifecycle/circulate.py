@@ -6,6 +6,8 @@ A member sees only what section 10 allows: the household's code, its landlord's 
 bedrooms and access a home would need, its risk, how long it has waited, and which of the
 member's own areas would be safe and acceptable; never the areas the household avoids or prefers,
 nor the survivor's area. Requests under a live proposal are being worked on and are not listed.
+A household whose landlord has no debt headroom (rule 9) is listed, and marked so: a home
+offered for it would go into the pot.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import date
 
 from matching.circulation import Circulated, circulation
 from reciprocal.config import Scheme
+from reciprocal.domain import debt_headroom
 from reciprocal.intake.pot import get_open
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.lifecycle import proposals
@@ -20,12 +23,23 @@ from reciprocal.scope import check_viewer
 from reciprocal.storage import Database
 
 
-def _shown(item: Circulated, on: date) -> dict:
+def _shown(item: Circulated, on: date, no_headroom: set[str]) -> dict:
     r = item.request
-    return {"request": r.ref, "landlord": r.provider, "kind": r.kind.value, "risk": r.risk.value,
-            "bedrooms_needed": r.bedrooms_needed, "needs_step_free": r.needs_step_free,
-            "needs_wheelchair": r.needs_wheelchair, "weeks_waiting": r.waiting_days(on) // 7,
-            "safe_areas": list(item.areas)}
+    shown = {"request": r.ref, "landlord": r.provider, "kind": r.kind.value, "risk": r.risk.value,
+             "bedrooms_needed": r.bedrooms_needed, "needs_step_free": r.needs_step_free,
+             "needs_wheelchair": r.needs_wheelchair, "weeks_waiting": r.waiting_days(on) // 7,
+             "safe_areas": list(item.areas), "landlord_at_debt_limit": r.provider in no_headroom}
+    if r.provider in no_headroom:
+        shown["note"] = (f"its landlord {r.provider} is at its debt limit: a home offered for it now "
+                         f"goes into the pot unless {r.provider} gives a home first")
+    return shown
+
+
+def _no_headroom(session, scheme: Scheme) -> set[str]:
+    """Members with no room to have another tenant placed (rule 9), counting live proposals as a
+    round does: a home offered for one of their households could not be proposed to it."""
+    counted = proposals.counted_balances(session, scheme)
+    return {m for m in scheme.providers if debt_headroom(counted.of(m), scheme.max_debt(m)) == 0}
 
 
 def balance_words(balance: int) -> str:
@@ -43,6 +57,7 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
         _, requests = get_open(session)
         busy = {p.request_ref for p in proposals.live(session)}
         balance = ledger_balances(session, list(scheme.providers)).total
+        no_headroom = _no_headroom(session, scheme)
     free = [r for r in requests if r.ref not in busy]
     wanted = [for_provider] if for_provider is not None else members
     listing = circulation(scheme, on, free, wanted)
@@ -52,7 +67,7 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
         owed = balance.get(member, 0)
         members.append({"member": member, "name": scheme.providers[member].name, "balance": owed,
                         "owes": max(0, -owed), "max_debt": scheme.max_debt(member),
-                        "requests": [_shown(i, on) for i in items]})
+                        "requests": [_shown(i, on, no_headroom) for i in items]})
     members.sort(key=lambda m: (m["balance"], m["member"]))  # those that owe the scheme first
     if for_provider is not None:
         return {"on": on.isoformat(), "member": next(m for m in members if m["member"] == for_provider)}

@@ -8,10 +8,9 @@ is never proposed again (rule 10). Signing *is* the move: ledger legs, post-move
 let, request moved, all in one transaction, and a second signing changes nothing.
 
 Every function here takes an open write transaction's session, returns the `Change`s it made and
-records each change of stage in the trail (`reciprocal.lifecycle.trail`). Rule 9 holds at every
-moment: a round only places a member's tenants within its headroom counting every live proposal
-that would place one (`reserved_balances`), so signings in any order never take a member past its
-limit; `sign` checks it once more and refuses rather than break it.
+records each change of stage in the trail (`reciprocal.lifecycle.trail`). Rule 9 is judged when
+proposals are made, on `counted_balances` (the ledger plus every live proposal as the scheme's
+`fairness.gives_count_from` counts it); a signing is never refused for it.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, OfferStatus, ProposalStatus,
-                               RefusedBy, RequestStatus, Role, over_debt_limit, receiving_effect)
+                               RefusedBy, RequestStatus, Role, counted_effect)
 from reciprocal.errors import InputFileError, IntegrityError, NotFoundError, Problem, StateError
 from reciprocal.intake.readers import note_problem
 from reciprocal.ledger import balances as ledger_balances
@@ -55,17 +54,21 @@ def never_again(session: Session) -> frozenset[tuple[str, str]]:
     return frozenset((r, o) for r, o in rows)
 
 
-def reserved_balances(session: Session, scheme: Scheme) -> Balances:
-    """The ledger's balances less every live proposal's receiving leg (total and band): what a
-    member's balance would be if every live proposal placing one of its tenants were signed and
-    none of the homes it gives. A round solved within these is within every limit at every
-    moment, whatever order the live proposals end in."""
+def counted_balances(session: Session, scheme: Scheme) -> Balances:
+    """Rule 9's balances (total and band): the ledger's, plus every live proposal as the scheme
+    counts it (`reciprocal.domain.counted_effect`): each placement of a member's tenant from
+    `proposed`, each home it gives from `fairness.gives_count_from`. A member whose counted balance
+    is past -max_debt (a counted give fell through) gets no placements until back within."""
     rows = live(session)
     bedrooms = {o.ref: o.bedrooms for o in session.exec(select(OfferRow).where(
         OfferRow.ref.in_([p.offer_ref for p in rows]))).all()} if rows else {}
-    effect = receiving_effect((p.from_provider, p.to_provider, scheme.band_of(bedrooms.get(p.offer_ref, 0)))
-                              for p in rows)
+    effect = counted_effect(((p.from_provider, p.to_provider, scheme.band_of(bedrooms.get(p.offer_ref, 0)),
+                              p.status) for p in rows), scheme.gives_count_from)
     return ledger_balances(session, list(scheme.providers)).after(effect)
+
+
+# The name the round used before gives counted (kept for callers that read it).
+reserved_balances = counted_balances
 
 
 def _change(p: ProposalRow, before: str | None, why: str) -> Change:
@@ -83,6 +86,8 @@ def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatu
         p.decided_at = utcnow()
     session.add(p)
     session.flush()
+    if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
+        detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
     trail.record(session, p, before, p.status, on, role, detail)
     if p.due_on is not None:
         why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
@@ -95,22 +100,43 @@ def move_facts(move: MoveRow) -> dict:
     landlords, the band and the day."""
     return {"tenancy_start": move.moved_on.isoformat(), "move": move.id, "request": move.request_ref,
             "offer": move.offer_ref, "from_provider": move.from_provider, "to_provider": move.to_provider,
-            "band": move.band}
+            "band": move.band, "round": move.round_id, "kind": move.kind, "bedrooms": move.bedrooms}
 
 
-def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date) -> list[Change]:
-    """New proposals from a round (or a re-solve): stage `proposed`, due in working days. Stored
-    and entered in the trail together, in order (a national round makes thousands)."""
+def made_facts(p: ProposalRow) -> dict:
+    """What a proposal's making event records: its round, its pair, both landlords and its due
+    date, so that `audit verify` can hold those columns of the row (not chained) to it."""
+    return {"round": p.round_id, "request": p.request_ref, "offer": p.offer_ref,
+            "from_provider": p.from_provider, "to_provider": p.to_provider, "due_on": p.due_on.isoformat()}
+
+
+def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
+            reoffer_after: ProposalRow | None = None) -> list[Change]:
+    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed: stage
+    `proposed`, due in working days. Each says when and why it was made (`made_on`, `made_by`; a
+    re-offer is filed with the round that first proposed the home, so that round's page says it
+    came later). Stored and entered in the trail together, in order (a national round makes
+    thousands)."""
     stage = ProposalStatus.proposed
     due = add_working_days(on, scheme.days_for(stage))
     for p in made:
         p.status, p.stage_on, p.due_on = stage.value, on, due
+        p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
     session.add_all(made)
     session.flush()
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {"round": p.round_id})
+    # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
+    detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
+    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {**made_facts(p), **detail})
                                 for p in made])
     # made now: the trail's first event comes from no stage
-    return [_change(p, None, f"proposed by round {p.round_id}; due {due.isoformat()}") for p in made]
+    return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]
+
+
+def _made_by(p: ProposalRow, on: date, reoffer_after: ProposalRow | None) -> str:
+    if reoffer_after is None:
+        return f"proposed by round {p.round_id}"
+    return (f"re-offered on {on.isoformat()}: home {reoffer_after.offer_ref} was freed when proposal "
+            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {p.round_id})")
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,
@@ -235,18 +261,11 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
     _check_not_before(p, on)
     offer = session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one()
     request = session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one()
-    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
-        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
-                             f"is {request.status}; refusing to let a home twice or move a household "
-                             f"twice; nothing was changed")
+    _check_still_in_pot(p, offer, request)
+    _check_tenancy_start(p, request, tenancy_start, on)
+    # Rule 9 is judged when a proposal is made, never at signing: a survivor's move is not held
+    # hostage to another case (a give of this member's that fell through since).
     band = scheme.band_of(offer.bedrooms)
-    start = ledger_balances(session, list(scheme.providers))
-    over = over_debt_limit(start, receiving_effect([(p.from_provider, p.to_provider, band)]), scheme.debt_limit)
-    if over:
-        account = over[0]
-        raise StateError(f"signing proposal {p.id} would take {account} to "
-                         f"{start.get(account) - 1:+d}, past its debt limit of {scheme.debt_limit(account)} "
-                         f"(rule 9); nothing was changed")
     move = MoveRow(round_id=p.round_id, proposal_id=p.id, request_ref=request.ref, offer_ref=offer.ref,
                    from_provider=request.provider, to_provider=offer.provider, kind=request.kind,
                    bedrooms=offer.bedrooms, band=band, moved_on=tenancy_start)
@@ -267,6 +286,39 @@ def sign(session: Session, scheme: Scheme, proposal_id: int, tenancy_start: date
                             move_facts(move),
                             f"move {move.id}: ledger written, post-move checklist created"))
     return changes
+
+
+def _check_still_in_pot(p: ProposalRow, offer: OfferRow, request: RequestRow) -> None:
+    """A live proposal's home is available and its household active (every change that takes
+    either out of the pot cancels the proposal); say plainly which is not, and what to do."""
+    if offer.status == OfferStatus.let or request.status == RequestStatus.moved:
+        raise IntegrityError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                             f"is {request.status}; refusing to let a home twice or move a household "
+                             f"twice; nothing was changed")
+    if request.status == RequestStatus.stale:
+        raise StateError(f"proposal {p.id}: request {request.ref} is stale (not reconfirmed in time); "
+                         f"`reciprocal request reconfirm {request.ref}`, then sign again; nothing was changed")
+    if offer.status != OfferStatus.available or request.status != RequestStatus.active:
+        raise StateError(f"proposal {p.id}: offer {offer.ref} is {offer.status} and request {request.ref} "
+                         f"is {request.status}; only an available home and an active household can "
+                         f"sign; nothing was changed")
+
+
+# How far a tenancy start may be from the day it is signed, either way: a signing recorded a few
+# weeks late, or a start agreed a few weeks ahead, is ordinary; a year out is a typing slip.
+TENANCY_START_WITHIN_DAYS = 90
+
+
+def _check_tenancy_start(p: ProposalRow, request: RequestRow, tenancy_start: date, on: date) -> None:
+    """A tenancy starts on or after the household's referral, within TENANCY_START_WITHIN_DAYS of
+    the signing day; else it is a slip, and the move's date (in the ledger for good) would be wrong."""
+    if tenancy_start < request.referred_on:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is before request "
+                         f"{request.ref} was referred ({request.referred_on.isoformat()}); nothing was changed")
+    if abs((tenancy_start - on).days) > TENANCY_START_WITHIN_DAYS:
+        raise StateError(f"proposal {p.id}: --tenancy-start {tenancy_start.isoformat()} is "
+                         f"{abs((tenancy_start - on).days)} days from the signing day {on.isoformat()}; a "
+                         f"tenancy starts within {TENANCY_START_WITHIN_DAYS} days of it; nothing was changed")
 
 
 def _check_not_before(p: ProposalRow, on: date) -> None:

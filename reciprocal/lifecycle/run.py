@@ -2,8 +2,8 @@
 
 `run_round`: lapse every overdue proposal (case by case), mark requests not reconfirmed in time
 stale, take the free pot (homes and households under a live proposal are reserved), solve it with
-the pure `matching.engine.solve_round` within every member's reserved headroom (rule 9 at every
-moment), and store the proposals with their reasons and due dates. A refusal may re-solve for the
+the pure `matching.engine.solve_round` within every member's debt headroom as the scheme counts it
+(rule 9: `proposals.counted_balances`), and store the proposals with their reasons and due dates. A refusal may re-solve for the
 freed home in the same week. Every function returns the `Change`s it made, for the command to print.
 """
 from __future__ import annotations
@@ -13,12 +13,14 @@ from datetime import date
 
 
 from matching.engine import RoundResult, solve_round
+from matching.explain import PROVIDER_PAST_DEBT_LIMIT
 from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
 from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
+from reciprocal.ledger import counted
 from reciprocal.lifecycle import cases, proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
@@ -54,15 +56,36 @@ def _free_pot(session, on: date):
 
 
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
-                       time_limit: float | None = None) -> tuple[RoundResult, list[Change]]:
-    reserved = proposals.reserved_balances(session, scheme)
-    result = solve_round(scheme, on, requests, offers, reserved.total, proposals.never_again(session),
-                         time_limit, band_balances=reserved.by_band)
+                       time_limit: float | None = None,
+                       reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
+    counted = proposals.counted_balances(session, scheme)
+    result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
+                         time_limit, band_balances=counted.by_band)
+    if any(u.get("reason_code") == PROVIDER_PAST_DEBT_LIMIT for u in result.unmatched):
+        result.unmatched = _why_past_limit(session, scheme, result.unmatched)
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
         live = {p.request_ref: p.id for p in proposals.live(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
-    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on)
+    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on,
+                                reoffer_after)
     return result, changes
+
+
+def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
+    """The engine knows a landlord is past its limit; the trail knows since when and why."""
+    where = counted.positions(session, scheme)
+    out = []
+    for u in unmatched:
+        if u.get("reason_code") != PROVIDER_PAST_DEBT_LIMIT:
+            out.append(u)
+            continue
+        provider = cases.find_request(session, u["request"]).provider
+        why = where[provider].why() if provider in where else None
+        if why:
+            u = {**u, "reason": f"its provider {provider} is {why}; none of its tenants is placed until it is "
+                                f"back within; {u.get('compatible_offers', 0)} compatible offer(s) exist"}
+        out.append(u)
+    return out
 
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
@@ -80,18 +103,25 @@ def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
 
 
-def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None) -> Outcome:
-    """This week's round; see the module docstring."""
+def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None,
+              again: bool = False) -> Outcome:
+    """This week's round; see the module docstring. A day has one round: a second `round run` on
+    a day already run changes nothing and says so, unless `again` asks for it (homes that came in
+    later that day); a refusal's freed home is re-offered without a round."""
     with db.transaction() as session:
         last = last_round(session)
         if last is not None and on < last.on:
             raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
                              f"would come before it; nothing was changed")
+        if last is not None and on == last.on and not again:
+            raise StateError(f"round {last.id} already ran on {on.isoformat()} (`reciprocal round show "
+                             f"{last.id}`); nothing was changed. To match homes or households added since, "
+                             f"run `reciprocal round run --on {on.isoformat()} --again`")
         changes = proposals.lapse_overdue(session, scheme, on)
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
-                    "balances": proposals.reserved_balances(session, scheme).total}
+                    "balances": proposals.counted_balances(session, scheme).total}
         rnd = create_round(session, on, snapshot)
         result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests, time_limit)
         report = RoundReport.first(result)
@@ -137,7 +167,8 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
     if not offers or not requests:
         return []
     rnd = get_round(session, ended.round_id)
-    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests)
+    result, proposed = _solve_and_propose(session, scheme, rnd.id, on, offers, requests,
+                                          reoffer_after=ended)
     report = RoundReport.from_json(rnd.report)
     rnd.report = {**rnd.report, **report.resolved(result).to_json()}
     session.add(rnd)
@@ -152,6 +183,12 @@ def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date
         fn = {"approve": cases.approve, "hold": cases.hold, "resume": cases.resume,
               "reconfirm": cases.reconfirm, "close": cases.close}[action]
         return Outcome(fn(session, scheme, ref, on, **kwargs))
+
+
+def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: date) -> Outcome:
+    """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
+    with db.transaction() as session:
+        return Outcome(cases.reconfirm_many(session, scheme, refs, on))
 
 
 def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:

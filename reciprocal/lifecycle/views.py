@@ -21,6 +21,7 @@ from reciprocal import scope
 from reciprocal.config import Scheme
 
 from matching.engine import PROPOSAL_KEYS, RoundResult
+from reciprocal.ledger import counted
 from reciprocal.lifecycle import proposals, trail
 from reciprocal.lifecycle.rounds import get_round, proposals_of
 from reciprocal.domain import RequestStatus
@@ -218,7 +219,22 @@ def due_list(db: Database, on, until) -> list[dict]:
 def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None) -> list[dict]:
     """`due_list`, or what one member must do as it may see it (`scope.due_item_for`)."""
     scope.check_viewer(scheme, for_provider)
-    return [r for r in (scope.due_item_for(r, for_provider) for r in due_list(db, on, until)) if r is not None]
+    rows = sorted(due_list(db, on, until) + past_limit_items(db, scheme, on),
+                  key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
+    return [r for r in (scope.due_item_for(r, for_provider) for r in rows) if r is not None]
+
+
+def past_limit_items(db: Database, scheme: Scheme, on) -> list[dict]:
+    """A member past its debt limit on `on` (a counted give of its fell through): none of its
+    tenants is placed until it is back within, so it is told, with since when and why."""
+    with db.reading() as session:
+        where = counted.positions(session, scheme, on)
+    return [{"member": p, "what": "debt_limit", "ref": p, "request": None, "offer": None,
+             "status": "past_limit", "due_on": w.past_limit_since.isoformat(), "overdue": False,
+             "action": f"{w.why()}; none of your tenants is placed until you are back within: a home you "
+                       f"give counts from {scheme.gives_count_from}",
+             **w.to_json()}
+            for p, w in where.items() if w.past_limit_by]
 
 
 def with_action(proposal: dict) -> dict:

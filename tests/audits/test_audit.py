@@ -39,13 +39,12 @@ from reciprocal.config import load_scheme
 from reciprocal.domain import Offer, OfferStatus, PropertyType, Request, RequestKind, Risk
 from reciprocal.errors import InputFileError, NotFoundError, StateError
 from reciprocal.audits.exports import csv_cell, csv_text, write_private
-from reciprocal.ledger import GENESIS
 from reciprocal.storage import Database, MoveRow, ProposalEventRow, resolve_url
 
 from tests.conftest import CONFIG_DIR, DEMO_DATA, ready_sqlite
 from tests.helpers import reciprocal_many
 from tests.moves import refuse, to_accepted
-from tests.history import ROUND_1, ROUND_2, build_history, sql
+from tests.history import ROUND_1, ROUND_2, build_history, rehash_chain, sql
 
 # The state machine's strategies are built when its class is defined, so the scheme is loaded here.
 SCHEME = load_scheme(CONFIG_DIR)
@@ -226,18 +225,23 @@ def test_a_cut_off_newest_move_and_trail_are_caught_by_the_anchor(copy, history)
         proposal_id = move.proposal_id
         signing = session.exec(select(ProposalEventRow).where(ProposalEventRow.proposal_id == proposal_id,
                                                               ProposalEventRow.to_status == "signed")).one()
+        accepted = session.exec(select(ProposalEventRow).where(ProposalEventRow.proposal_id == proposal_id,
+                                                               ProposalEventRow.to_status == "accepted")).one()
     later = f"SELECT id FROM proposal_event WHERE id > {signing.id}"
     # The whole signing removed behind the engine's back: move, legs, checklist, the trail's newest
     # events (nothing after the signing but signings of the same week), and every status put back.
     assert len(sql_rows(copy, later)) == 0
     sql(copy, "DELETE FROM ledger_entry WHERE move_id = 9", "DELETE FROM checklist_item WHERE move_id = 9",
         "DELETE FROM move WHERE id = 9", f"DELETE FROM proposal_event WHERE id = {signing.id}",
-        f"UPDATE proposal SET status = 'accepted', tenancy_start = NULL WHERE id = {proposal_id}",
+        f"UPDATE proposal SET status = 'accepted', tenancy_start = NULL, decided_at = NULL, stage_on = "
+        f"'{accepted.on}', due_on = '{accepted.detail['due_on']}' WHERE id = {proposal_id}",
         f"UPDATE offer SET status = 'available', closed_on = NULL WHERE ref = '{move.offer_ref}'",
         f"UPDATE request SET status = 'active', closed_on = NULL WHERE ref = '{move.request_ref}'")
     assert verify(copy).ok  # a hash chain alone cannot see its own tail cut off...
     result = verify(copy, anchor)
     assert [f.check for f in result.failures] == ["anchor"]  # ...an anchor from an earlier audit can
+    assert [(f.check, f.entry) for f in verify(copy, verify(history).anchor).failures] == [
+        ("anchor", 20), ("anchor", None)]  # both chains' heads were cut off
     assert verify(copy, verify(copy).head_hash[:16]).ok
     with pytest.raises(InputFileError, match="the anchor is too short"):
         verify(copy, "4b52af")
@@ -257,16 +261,8 @@ def test_verify_command_names_the_entry_and_exits_7(copy, tmp_path):
 
 
 def rehash(path: Path) -> None:
-    """Recompute every prev_hash and hash with the engine's own recipe (a forger's tool)."""
-    db = Database(resolve_url(str(path)))
-    with db.transaction() as session:
-        prev = GENESIS
-        for row in ledger.entries(session):
-            row.prev_hash = prev
-            row.hash = ledger.hash_of(row, prev)
-            session.add(row)
-            session.flush()
-            prev = row.hash
+    """Recompute every ledger entry's prev_hash and hash with the engine's own recipe."""
+    rehash_chain(Database(resolve_url(str(path))), ledger.entries, ledger.hash_of)
 
 
 def drop_unique_constraints_of_move(path: Path) -> None:

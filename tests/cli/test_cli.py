@@ -288,7 +288,8 @@ def flow(tmp_path_factory, template_db):
         # A file name with brackets is shown as it is, never read as markup.
         source = work / f"{kind}s [wk47].csv"
         shutil.copy(DEMO_DATA / f"{kind}s.csv", source)
-        proc = step(f"import_{kind}", kind, "import", str(source))
+        approved = ("--on", "2026-11-23") if kind == "request" else ()  # the day the members sent them
+        proc = step(f"import_{kind}", kind, "import", str(source), *approved)
         assert proc.returncode == 0, proc.stderr
     run = step("run", "round", "run", "--on", "2026-11-23", "--format", "json")
     assert run.returncode == 0, run.stderr

@@ -38,8 +38,8 @@ from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
 
 from tests.conftest import ROUND_DAY
 from tests.oracle import brute_force, measure, respects_debt_limit
-from tests.strategies import (PROVIDERS, SCHEME, balances_st, objective_order_st, round_st,
-                              scheme_variant_st, scheme_with_objectives)
+from tests.strategies import (PROVIDERS, SCHEME, balances_st, gives_st, objective_order_st, round_st,
+                              scheme_variant_st, scheme_with_objectives, with_gives)
 
 
 def check_against_brute_force(scheme, requests, offers, balances, declined=frozenset()):
@@ -71,10 +71,11 @@ def check_against_brute_force(scheme, requests, offers, balances, declined=froze
 # -- the tests ------------------------------------------------------------------------------------
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(round_=round_st(), balances=balances_st())
-def test_solve_round_matches_brute_force_default_objectives(round_, balances):
+@given(round_=round_st(), balances=balances_st(), gives=gives_st)
+def test_solve_round_matches_brute_force_default_objectives(round_, balances, gives):
+    """Under every choice of `fairness.gives_count_from` (rule 9)."""
     requests, offers = round_
-    check_against_brute_force(SCHEME, requests, offers, balances)
+    check_against_brute_force(with_gives(SCHEME, gives), requests, offers, balances)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -92,25 +93,25 @@ def test_solve_round_matches_brute_force_other_scheme_terms(round_, balances, sc
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(round_=round_st(), balances=balances_st(), order=objective_order_st())
-def test_solve_round_matches_brute_force_with_every_level_its_own_stage(round_, balances, order):
+@given(round_=round_st(), balances=balances_st(), order=objective_order_st(), gives=gives_st)
+def test_solve_round_matches_brute_force_with_every_level_its_own_stage(round_, balances, order, gives):
     """The flow engine folds levels into weighted stages while the weights fit in int64; on small
     rounds everything folds into one stage. Lowering its cost limit forces one stage per level,
     so the reduced-cost fixing between stages (which keeps the optimal face) is exercised too."""
     requests, offers = round_
     with mock.patch.object(matching.flow, "COST_LIMIT", 1):
-        check_against_brute_force(scheme_with_objectives(order), requests, offers, balances)
+        check_against_brute_force(scheme_with_objectives(order, gives), requests, offers, balances)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(round_=round_st(max_requests=14, max_offers=14), balances=balances_st(),
-       order=objective_order_st(), split=st.booleans())
-def test_solve_round_matches_cp_sat_model_on_medium_rounds(round_, balances, order, split):
+       order=objective_order_st(), split=st.booleans(), gives=gives_st)
+def test_solve_round_matches_cp_sat_model_on_medium_rounds(round_, balances, order, split, gives):
     """Beyond brute-force sizes: every level equals the CP-SAT lexicographic model's proven
     optimum (an independent formulation: one Boolean per eligible pair, constraints for rules 9
-    and 10, each level locked before the next)."""
+    and 10, each level locked before the next), under every choice of `gives_count_from`."""
     requests, offers = round_
-    scheme = scheme_with_objectives(order)
+    scheme = scheme_with_objectives(order, gives)
     with mock.patch.object(matching.flow, "COST_LIMIT", 1 if split else matching.flow.COST_LIMIT):
         result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
     inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
@@ -132,17 +133,19 @@ def test_solve_round_matches_cp_sat_model_on_medium_rounds(round_, balances, ord
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(round_=round_st(max_requests=16, max_offers=16), balances=balances_st(),
-       order=objective_order_st(), split=st.booleans(), data=st.data())
-def test_max_flow_levels_agree_with_min_cost_flow_levels(round_, balances, order, split, data):
+       order=objective_order_st(), split=st.booleans(), data=st.data(), gives=gives_st)
+def test_max_flow_levels_agree_with_min_cost_flow_levels(round_, balances, order, split, data, gives):
     """The levels that count moves are solved as maximum flows (from the pins, or from the
     previous level's flow, within its optimal face); solving every level as a min-cost flow
     instead (the path the brute force and CP-SAT tests above check on their own) must give the
-    same value at every level, with some homes offered for a household pinned first."""
+    same value at every level, with some homes offered for a household pinned first. When gives
+    count from `proposed` a member's gives and placements meet in its node, so no level is a
+    maximum flow and both paths are the same."""
     requests, offers = round_
     refs = [r.ref for r in requests] + ["RQ-ELSEWHERE"]
     offers = [replace(o, for_request=data.draw(st.sampled_from([None, None, *refs])))
               for o in offers]
-    scheme = scheme_with_objectives(order)
+    scheme = scheme_with_objectives(order, gives)
     objectives = objectives_for(list(order))
     inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
     inst.pinned, _ = choose_pins(inst)
@@ -152,7 +155,9 @@ def test_max_flow_levels_agree_with_min_cost_flow_levels(round_, balances, order
         with mock.patch.object(matching.flow, "MAX_FLOW_LEVELS", False):
             reference = matching.flow.solve_flow(inst, objectives)
     assert all(lv.method == "min_cost_flow" for lv in reference.levels)
-    if order[0] in ("high_risk_moved", "households_moved"):
+    if gives == "proposed":
+        assert all(lv.method == "min_cost_flow" for lv in fast.levels)
+    elif order[0] in ("high_risk_moved", "households_moved"):
         assert fast.levels[0].method == "max_flow"
     assert [(lv.name, lv.value) for lv in fast.levels] == [(lv.name, lv.value) for lv in reference.levels]
     assert all(lv.status == "OPTIMAL" and lv.bound == lv.value for lv in fast.levels)
@@ -176,8 +181,8 @@ def _off(ref, provider, area, **kw):
 
 
 def test_brute_force_finds_a_known_optimum():
-    """The brute force itself, on a case worked by hand: Fenland at -2 places no tenant, even
-    though it gives a home (a home given counts once signed), so its high-risk household waits."""
+    """The brute force itself, on a case worked by hand: with gives counted once signed, Fenland
+    at -2 places no tenant, even though it gives a home, so its high-risk household waits."""
     requests = [_req("RQ-1", "fenland", risk=Risk.high),
                 _req("RQ-2", "cambridge_city"),
                 _req("RQ-3", "huntingdonshire", referred_on=date(2026, 6, 1))]
@@ -186,7 +191,8 @@ def test_brute_force_finds_a_known_optimum():
               _off("OF-3", "granta_vale_housing", "cambridge")]
     balances = {p: 0 for p in PROVIDERS}
     balances.update(fenland=-2, cambridge_city=2)
-    optimum, _ = brute_force(SCHEME, ROUND_DAY, requests, offers, balances)
+    signed = with_gives(SCHEME, "signed")
+    optimum, _ = brute_force(signed, ROUND_DAY, requests, offers, balances)
     # 2 households can move: RQ-2 -> OF-2 (Fenland gives) and RQ-3 to a Cambridge home.
     assert optimum["high_risk_moved"] == 0
     assert optimum["households_moved"] == 2
@@ -194,6 +200,29 @@ def test_brute_force_finds_a_known_optimum():
     assert optimum["ledger_imbalance"] == min(
         measure("ledger_imbalance", m, requests, offers, balances, ROUND_DAY)
         for m in ([(1, 1), (2, 0)], [(1, 1), (2, 2)]))
+    check_against_brute_force(signed, requests, offers, balances)
+
+
+def test_brute_force_a_home_given_funds_a_placement_in_the_same_round():
+    """The same case with gives counted from `proposed` (the default): Fenland gives OF-2 to
+    Cambridge City's household in this round, which brings it back to -1, so its high-risk
+    household takes a Cambridge home in the same round: three households move, not two."""
+    requests = [_req("RQ-1", "fenland", risk=Risk.high),
+                _req("RQ-2", "cambridge_city"),
+                _req("RQ-3", "huntingdonshire", referred_on=date(2026, 6, 1))]
+    offers = [_off("OF-1", "cambridge_city", "cambridge"),
+              _off("OF-2", "fenland", "fenland"),
+              _off("OF-3", "granta_vale_housing", "cambridge")]
+    balances = {p: 0 for p in PROVIDERS}
+    balances.update(fenland=-2, cambridge_city=2)
+    assert SCHEME.gives_count_from == "proposed"
+    optimum, _ = brute_force(SCHEME, ROUND_DAY, requests, offers, balances)
+    assert optimum["high_risk_moved"] == 1
+    assert optimum["households_moved"] == 3
+    # Past its limit (-3), Fenland places no tenant even though it gives a home.
+    balances.update(fenland=-3, cambridge_city=3)
+    optimum, _ = brute_force(SCHEME, ROUND_DAY, requests, offers, balances)
+    assert optimum["high_risk_moved"] == 0 and optimum["households_moved"] == 2
     check_against_brute_force(SCHEME, requests, offers, balances)
 
 

@@ -36,11 +36,11 @@ from reciprocal.storage import Database, MoveRow, OfferRow, ProposalRow, Request
 
 from tests.conftest import ROUND_DAY, ready_sqlite
 from tests.moves import refuse, sign_live
-from tests.oracle import headroom
-from tests.strategies import (PROVIDERS, SCHEME, balances_st, offer_st, request_st, round_st,
-                              scheme_variant_st)
+from tests.oracle import counted_totals, placement_room, respects_debt_limit
+from tests.strategies import (PROVIDERS, SCHEME, balances_st, gives_st, offer_st, request_st, round_st,
+                              scheme_variant_st, with_gives)
 
-REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority",
+REASON_CODES = {"no_compatible_offer", "compatible_offers_went_to_higher_priority", "provider_past_debt_limit",
                 "provider_at_debt_limit", "not_chosen_by_objectives", "landlord_not_an_active_member",
                 "below_the_risk_gate", "compatible_offers_offered_for_other_households"}
 
@@ -60,16 +60,14 @@ def check_round(scheme, requests, offers, balances, declined, result):
         assert failed_rules(ctx, r, o) == [], p
         assert p["from_provider"] == r.provider and p["to_provider"] == o.provider
         assert p["reasons"]
-    # Rule 9 at every moment: the tenants a provider has placed count against its headroom; the
-    # homes it gives count once signed, so they make no room in the same round.
-    net = Counter(req[r_ref].provider for r_ref, _ in pairs)
-    for provider, received in net.items():
-        assert received <= headroom(balances, provider, scheme), (provider, received)
-        # Rule 9 in the words of the spec, for providers not already past the limit.
-        own = scheme.providers[provider].max_debt
-        max_debt = scheme.config.fairness.max_debt if own is None else own
-        if balances.get(provider, 0) >= -max_debt:
-            assert balances.get(provider, 0) - received >= -max_debt
+    # Rule 9 under the scheme's rule, restated in tests/oracle.py.
+    r_index = {r.ref: i for i, r in enumerate(requests)}
+    o_index = {o.ref: j for j, o in enumerate(offers)}
+    matching = [(r_index[r], o_index[o]) for r, o in pairs]
+    assert respects_debt_limit(matching, requests, offers, balances, scheme)
+
+    def room(provider: str) -> int:
+        return placement_room(matching, requests, offers, balances, provider, scheme)
 
     assert result.compatible_pairs == sum(is_eligible(ctx, r, o) for r in requests for o in offers)
 
@@ -108,14 +106,16 @@ def check_round(scheme, requests, offers, balances, declined, result):
         else:
             assert eligible, u
         if u["reason_code"] == "provider_at_debt_limit":
-            assert net[provider] >= headroom(balances, provider, scheme)
+            assert room(provider) <= 0, u
+        if u["reason_code"] == "provider_past_debt_limit":
+            assert room(provider) < 0, u
         if u["reason_code"] == "compatible_offers_went_to_higher_priority":
             assert set(eligible) <= used_offers
         if u["reason_code"] == "not_chosen_by_objectives":
             assert not households_maximal, (order, u)
         # With most households moved (and nothing before it that may prefer fewer moves), a
         # request with a free compatible home and headroom would have been moved.
-        if households_maximal and eligible and net[provider] < headroom(balances, provider, scheme):
+        if households_maximal and eligible and room(provider) > 0:
             assert set(eligible) <= used_offers, u
 
 
@@ -169,11 +169,13 @@ def add_pot(db: Database, requests, offers) -> None:
         add_records(db, offers)
 
 
-def reserved(db: Database) -> dict[str, int]:
-    """Balances as they would be if every live proposal placing a member's tenant were signed and
-    none of the homes it gives (what rule 9 at every moment must keep within the limits)."""
+def counted(db: Database, scheme) -> dict[str, int]:
+    """Rule 9's balances now, restated (tests/oracle.py): the ledger plus every live proposal as
+    the scheme counts it."""
     with db.reading() as session:
-        return proposals.reserved_balances(session, SCHEME).total
+        ledger = ledger_balances(session, PROVIDERS).total
+        live = [(p.from_provider, p.to_provider, p.status) for p in proposals.live(session)]
+    return counted_totals(ledger, live, scheme)
 
 
 def assert_within_limits(balances: dict[str, int], before: dict[str, int] | None = None) -> None:
@@ -186,10 +188,48 @@ def assert_within_limits(balances: dict[str, int], before: dict[str, int] | None
         assert balances[provider] >= floor, (provider, balances[provider])
 
 
-def answer_round(db, round_id: int, on: date, choose) -> None:
+def proposal_ids(db: Database) -> set[int]:
+    with db.reading() as session:
+        return {p.id for p in session.exec(select(ProposalRow)).all()}
+
+
+def assert_made_within_limits(db: Database, scheme, before: set[int]) -> None:
+    """The proposals a step made (a round, or a refusal's re-offer: one batch) break no debt
+    limit under the scheme's rule, judged on the counted balances at the moment they were made:
+    the counted balances now, less what the new (still `proposed`) proposals count."""
+    with db.reading() as session:
+        new = [p for p in session.exec(select(ProposalRow)).all() if p.id not in before]
+        offers = {o.ref: o for o in session.exec(select(OfferRow)).all()}
+        requests = {r.ref: r for r in session.exec(select(RequestRow)).all()}
+    if not new:
+        return
+    assert all(p.status == "proposed" for p in new)
+    now = Counter(counted(db, scheme))
+    for p in new:  # take the new proposals back out of the count
+        now[p.from_provider] += 1
+        if scheme.config.fairness.gives_count_from == "proposed":
+            now[p.to_provider] -= 1
+    reqs = [domain_request(requests[p.request_ref]) for p in new]
+    offs = [domain_offer(offers[p.offer_ref]) for p in new]
+    assert respects_debt_limit([(k, k) for k in range(len(new))], reqs, offs, dict(now), scheme), \
+        [(p.request_ref, p.offer_ref) for p in new]
+
+
+def domain_request(row: RequestRow) -> Request:
+    return Request(ref=row.ref, provider=row.provider, kind=RequestKind.survivor,
+                   current_tenancy="secure", bedrooms_needed=1, referred_on=date(2026, 1, 1))
+
+
+def domain_offer(row: OfferRow) -> Offer:
+    return Offer(ref=row.ref, provider=row.provider, area="cambridge", bedrooms=row.bedrooms,
+                 property_type=PropertyType.flat, available_from=date(2026, 1, 1))
+
+
+def answer_round(db, scheme, round_id: int, on: date, choose) -> None:
     """Answer the round's proposals one by one (including those a refusal's re-solve adds) with
     `choose`, which returns "sign" (through every stage), "refuse" or "leave" (to lapse). After
-    every step the reserved balances and the ledger stay within every limit."""
+    every step no proposal was made past a limit; with gives counted once signed, the counted
+    balances and the ledger stay within every limit at every moment."""
     seen: set[int] = set()
     while True:
         waiting = [p for p in round_view(db, round_id)["proposals"]
@@ -199,16 +239,19 @@ def answer_round(db, round_id: int, on: date, choose) -> None:
         proposal = waiting[0]
         seen.add(proposal["id"])
         what = choose(proposal)
+        before = proposal_ids(db)
         if what == "sign":
-            sign_live(db, SCHEME, on, round_id=round_id,
+            sign_live(db, scheme, on, round_id=round_id,
                       skip={p["request"] for p in round_view(db, round_id)["proposals"]
                             if p["id"] != proposal["id"]})
         elif what == "refuse":
-            out = refuse(db, SCHEME, proposal["id"], on)
+            out = refuse(db, scheme, proposal["id"], on)
             assert out.changes[0].to_status == "refused"
-        assert_within_limits(reserved(db))
-        with db.reading() as session:
-            assert_within_limits(ledger_balances(session, PROVIDERS).total)
+        assert_made_within_limits(db, scheme, before)
+        if scheme.gives_count_from == "signed":
+            assert_within_limits(counted(db, scheme))
+            with db.reading() as session:
+                assert_within_limits(ledger_balances(session, PROVIDERS).total)
 
 
 def assert_round_report(db: Database, round_id: int) -> None:
@@ -231,7 +274,7 @@ def assert_round_report(db: Database, round_id: int) -> None:
         assert level["status"] == "OPTIMAL" and level["value"] == level["bound"], level
 
 
-def assert_db_invariants(db: Database) -> None:
+def assert_db_invariants(db: Database, scheme) -> None:
     with db.reading() as session:
         totals = ledger_balances(session, PROVIDERS).total
         moves = session.exec(select(MoveRow)).all()
@@ -259,7 +302,8 @@ def assert_db_invariants(db: Database) -> None:
     event(f"moves: {min(len(moves), 5)}+" if len(moves) >= 5 else f"moves: {len(moves)}")
     event(f"refused: {min(sum(p.status == 'refused' for p in rows), 3)}")
     event(f"lapsed: {min(sum(p.status == 'lapsed' for p in rows), 3)}")
-    assert_within_limits(totals)
+    if scheme.gives_count_from == "signed":
+        assert_within_limits(totals)
 
 
 def run_two_rounds(data, choose_mode: str) -> None:
@@ -272,21 +316,25 @@ def run_two_rounds(data, choose_mode: str) -> None:
             return "sign"
         return data.draw(st.sampled_from(["sign", "sign", "refuse", "leave"]), label="answer")
 
+    scheme = with_gives(SCHEME, data.draw(gives_st, label="gives_count_from"))
     with tempfile.TemporaryDirectory(dir=TMP_ROOT) as tmp:
         db = fresh_db(tmp)
         add_pot(db, *pot1)
         for on, extra, mid in ((ROUND_DAY, None, late[0]), (SECOND_ROUND_DAY, pot2, late[1])):
             if extra is not None:
                 add_pot(db, *extra)
-            round_id = run_round(db, SCHEME, on).round_id
-            assert_within_limits(reserved(db))
+            before = proposal_ids(db)
+            round_id = run_round(db, scheme, on).round_id
+            assert_made_within_limits(db, scheme, before)
+            if scheme.gives_count_from == "signed":
+                assert_within_limits(counted(db, scheme))
             add_pot(db, *mid)
             view = round_view(db, round_id)
             assert len({p["request"] for p in view["proposals"]}) == len(view["proposals"])
             assert len({p["offer"] for p in view["proposals"]}) == len(view["proposals"])
-            answer_round(db, round_id, on, choose)
+            answer_round(db, scheme, round_id, on, choose)
             assert_round_report(db, round_id)
-            assert_db_invariants(db)
+            assert_db_invariants(db, scheme)
 
 
 # No shrinking: each example runs rounds and signings on a database; a failure still prints the
@@ -312,9 +360,10 @@ def test_db_rounds_all_signed_respect_debt_limit(data):
 
 def _pot_where_fenland_gives_one_and_could_receive_three():
     """Fenland (balance 0, max_debt 2) has three tenants to move and one home; Cambridge City has
-    three homes and one tenant. Fenland's headroom is two: two of its households are proposed
-    homes, and its own home goes to Cambridge City's household; giving it does not make room for
-    a third before that move is signed."""
+    three homes and one tenant. With gives counted once signed Fenland's headroom is two: two of
+    its households are proposed homes, and its own home goes to Cambridge City's household; giving
+    it does not make room for a third before that move is signed. With gives counted from
+    proposed, the home it gives funds the third."""
     requests = [Request(ref=f"RQ-{k}", provider="fenland", kind=RequestKind.survivor,
                         current_tenancy="secure", bedrooms_needed=2, referred_on=date(2026, 10, k))
                 for k in (1, 2, 3)]
@@ -331,6 +380,9 @@ def _pot_where_fenland_gives_one_and_could_receive_three():
 
 @pytest.mark.parametrize("giving_side", ["refused", "lapsed", "signed first", "signed last"])
 def test_debt_limit_holds_whatever_order_the_round_ends_in(db, scheme, giving_side):
+    """With gives counted once signed (the scheme's hard guarantee), no order of endings takes
+    Fenland past its limit."""
+    scheme = with_gives(scheme, "signed")
     requests, offers = _pot_where_fenland_gives_one_and_could_receive_three()
     add_pot(db, requests, offers)
     round_id = run_round(db, scheme, ROUND_DAY).round_id
@@ -353,3 +405,31 @@ def test_debt_limit_holds_whatever_order_the_round_ends_in(db, scheme, giving_si
     with db.reading() as session:
         fenland = ledger_balances(session, list(scheme.providers)).of("fenland")
     assert fenland == (-1 if giving_side in ("signed first", "signed last") else -2)
+
+
+def test_by_default_a_home_given_funds_a_third_placement_and_a_give_that_falls_through_leaves_it_past(db, scheme):
+    """The default rule: Fenland's home given in the round funds its third household. Then the
+    household refuses Fenland's home: Fenland is past its limit by one (counted), its placements
+    still sign, and the next round places none of its tenants, saying why."""
+    assert scheme.gives_count_from == "proposed"
+    requests, offers = _pot_where_fenland_gives_one_and_could_receive_three()
+    add_pot(db, requests, offers)
+    round_id = run_round(db, scheme, ROUND_DAY).round_id
+    view = round_view(db, round_id)
+    placed = [p for p in view["proposals"] if p["from_provider"] == "fenland"]
+    (given,) = [p for p in view["proposals"] if p["to_provider"] == "fenland"]
+    assert len(placed) == 3 and view["unmatched"] == []
+    refuse(db, scheme, given["id"], ROUND_DAY, resolve=False)
+    assert counted(db, scheme)["fenland"] == -3  # past its limit of 2 by one
+    sign_live(db, scheme, ROUND_DAY)  # every live placement still signs
+    with db.reading() as session:
+        assert ledger_balances(session, list(scheme.providers)).of("fenland") == -3
+    add_pot(db, [Request(ref="RQ-9", provider="fenland", kind=RequestKind.survivor, current_tenancy="secure",
+                         bedrooms_needed=2, referred_on=date(2026, 10, 9))],
+            [Offer(ref="OF-9", provider="cambridge_city", area="cambridge", bedrooms=2,
+                   property_type=PropertyType.flat, available_from=date(2026, 11, 20))])
+    later = round_view(db, run_round(db, scheme, SECOND_ROUND_DAY).round_id)
+    assert later["proposals"] == []
+    (u,) = [u for u in later["unmatched"] if u["request"] == "RQ-9"]
+    assert u["reason_code"] == "provider_past_debt_limit" and "past its limit by 1" in u["reason"]
+    assert "the home it was giving, refused by the household" in u["reason"]

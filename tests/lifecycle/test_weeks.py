@@ -172,6 +172,16 @@ class WeeksOfRounds(RuleBasedStateMachine):
         assert len({p.request_ref for p in live}) == len(live)
 
     @invariant()
+    def every_live_proposal_can_still_be_signed(self):
+        """Its home available and its household active: a change elsewhere (a household going
+        stale in a round, a review) never leaves a live proposal that signing must refuse."""
+        with self.db.reading() as session:
+            requests = {r.ref: r.status for r in session.exec(select(RequestRow)).all()}
+            offers = {o.ref: o.status for o in session.exec(select(OfferRow)).all()}
+        for p in self.proposals(*LIVE):
+            assert (requests[p.request_ref], offers[p.offer_ref]) == ("active", "available"), p.id
+
+    @invariant()
     def balances_sum_to_zero_and_no_member_past_its_limit(self):
         with self.db.reading() as session:
             bal = balances(session, PROVIDERS)

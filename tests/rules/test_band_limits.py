@@ -21,11 +21,10 @@ from reciprocal.intake.pot import add_records
 from reciprocal.ledger import balances
 from reciprocal.lifecycle.run import run_round
 from reciprocal.lifecycle.views import round_view
-from tests import oracle
 from tests.conftest import ROUND_DAY, make_offer, make_request
 from tests.moves import refuse, sign_live
 from tests.oracle import brute_force
-from tests.strategies import PROVIDERS, SCHEME, balances_st, round_st
+from tests.strategies import PROVIDERS, SCHEME, balances_st, gives_st, round_st, with_gives
 
 
 def banded(scheme, band_max_debt: int = 0, max_debt: int = 5):
@@ -49,40 +48,41 @@ def test_band_limit_blocks_a_move_the_total_limit_allows(scheme):
 
 
 def test_a_band_limit_of_zero_places_no_tenant_until_a_home_given_is_signed(scheme):
-    """Rule 9 at every moment, per band: with band_max_debt 0 an exchange in one round would take
-    whichever side signs first past the limit, so neither is proposed; a member owed a home in the
-    band has room for one of its tenants."""
-    limited = banded(scheme, band_max_debt=0)
-    requests = [make_request(ref="RQ-F"),  # Fenland's household
-                make_request(ref="RQ-C", provider="cambridge_city", avoid_areas=("cambridge",))]
-    offers = [make_offer(ref="OF-C"),  # Cambridge City's 2-bed in Cambridge
-              make_offer(ref="OF-F", provider="fenland", area="fenland")]
+    """Rule 9 per band with gives counted once signed: with band_max_debt 0 an exchange in one
+    round would take whichever side signs first past the limit, so neither is proposed; a member
+    owed a home in the band has room for one of its tenants."""
+    limited = with_gives(banded(scheme, band_max_debt=0), "signed")
+    requests, offers = _exchange()
     assert solve_round(limited, ROUND_DAY, requests, offers, {}).proposals == []
     owed = solve_round(limited, ROUND_DAY, requests, offers, {"fenland": 1},
                        band_balances={"fenland": {"2 bed": 1}})
     assert {(p["request"], p["offer"]) for p in owed.proposals} == {("RQ-F", "OF-C")}
 
 
-def band_feasible(matching, requests, offers, scheme, limit, band_balances=None):
-    """Rule 9 per band at every moment: the tenants a member has placed in a band (homes it gives
-    count once signed) within its room, max(0, band balance + band limit); band balances 0 unless
-    given."""
-    received = Counter()
-    for i, j in matching:
-        received[(requests[i].provider, scheme.band_of(offers[j].bedrooms))] += 1
-    band_balances = band_balances or {}
-    return all(n <= max(0, band_balances.get(p, {}).get(band, 0) + limit)
-               for (p, band), n in received.items())
+@pytest.mark.parametrize("gives", ["proposed", "nomination_confirmed", "accepted", "signed"])
+def test_a_band_limit_of_zero_lets_an_exchange_when_gives_count_from_proposed(scheme, gives):
+    """The default rule: each member's home given in the round funds its household's placement in
+    the same band, so the exchange is proposed whole, by the band path and by CP-SAT alike."""
+    limited = with_gives(banded(scheme, band_max_debt=0), gives)
+    requests, offers = _exchange()
+    got = {(p["request"], p["offer"]) for p in solve_round(limited, ROUND_DAY, requests, offers, {}).proposals}
+    assert got == ({("RQ-F", "OF-C"), ("RQ-C", "OF-F")} if gives == "proposed" else set())
+    inst = build_instance(MatchContext(limited, ROUND_DAY), requests, offers, {})
+    reference = cpsat.solve(inst, objectives_for(limited.config.matching.objectives))
+    assert len(reference.chosen) == len(got)
+
+
+def _exchange():
+    requests = [make_request(ref="RQ-F"),  # Fenland's household
+                make_request(ref="RQ-C", provider="cambridge_city", avoid_areas=("cambridge",))]
+    offers = [make_offer(ref="OF-C"),  # Cambridge City's 2-bed in Cambridge
+              make_offer(ref="OF-F", provider="fenland", area="fenland")]
+    return requests, offers
 
 
 def brute_force_with_bands(scheme, requests, offers, balances, limit, band_balances=None):
-    original = oracle.respects_debt_limit
-    try:
-        oracle.respects_debt_limit = lambda m, rq, of, bal, sc=scheme: (
-            original(m, rq, of, bal, sc) and band_feasible(m, rq, of, sc, limit, band_balances))
-        optimum, _ = brute_force(scheme, ROUND_DAY, requests, offers, balances)
-    finally:
-        oracle.respects_debt_limit = original
+    assert scheme.config.fairness.band_max_debt == limit
+    optimum, _ = brute_force(scheme, ROUND_DAY, requests, offers, balances, band_balances=band_balances)
     return optimum
 
 
@@ -92,10 +92,10 @@ band_balances_st = st.fixed_dictionaries(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(round_=round_st(max_requests=5, max_offers=5), balances=balances_st())
-def test_band_limited_rounds_match_brute_force(round_, balances):
+@given(round_=round_st(max_requests=5, max_offers=5), balances=balances_st(), gives=gives_st)
+def test_band_limited_rounds_match_brute_force(round_, balances, gives):
     requests, offers = round_
-    scheme = banded(SCHEME, band_max_debt=0, max_debt=2)
+    scheme = with_gives(banded(SCHEME, band_max_debt=0, max_debt=2), gives)
     result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
     optimum = brute_force_with_bands(scheme, requests, offers, balances, 0)
     got = {o["name"]: o["value"] for o in result.objectives}
@@ -106,15 +106,16 @@ def test_band_limited_rounds_match_brute_force(round_, balances):
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(round_=round_st(max_requests=5, max_offers=5), balances=balances_st(),
        band_balances=band_balances_st, limit=st.sampled_from([0, 1]), max_debt=st.sampled_from([1, 2]),
-       path=st.sampled_from(["lp", "mip-then-face", "mip-and-row"]))
+       path=st.sampled_from(["lp", "mip-then-face", "mip-and-row"]), gives=gives_st)
 def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, band_balances, limit,
-                                                              max_debt, path):
+                                                              max_debt, path, gives):
     """Every level's value, bound and status against the brute force, with band balances that give
     some members room in some bands, by each path a level can take: the LP optimum integral (its
     face kept); the LP fractional, so a MIP, whose optimum equals the LP's (the face kept); no
-    LP at all, so a MIP locked in by a row."""
+    LP at all, so a MIP locked in by a row. Under every choice of `gives_count_from`, with band
+    balances past a limit too."""
     requests, offers = round_
-    scheme = banded(SCHEME, band_max_debt=limit, max_debt=max_debt)
+    scheme = with_gives(banded(SCHEME, band_max_debt=limit, max_debt=max_debt), gives)
     real_solve, real_integral = engine.solve_mip, mip._integral
     try:
         if path == "mip-then-face":  # as if every LP optimum were fractional
@@ -145,11 +146,13 @@ def _generated(members=16, areas=5, requests=60, offers=30, seed=3, limit=1):
     return with_band_limit(instance, limit), band_balances(instance, limit, seed)
 
 
-@pytest.mark.parametrize("seed,limit", [(1, 0), (2, 1), (3, 1)])
-def test_band_path_agrees_with_the_cp_sat_model_level_by_level(seed, limit):
+@pytest.mark.parametrize("seed,limit,gives", [(1, 0, "proposed"), (2, 1, "signed"), (3, 1, "proposed"),
+                                              (4, 0, "accepted")])
+def test_band_path_agrees_with_the_cp_sat_model_level_by_level(seed, limit, gives):
     """Another solver on another formulation: the CP-SAT model of `matching.cpsat` (booleans,
     an absolute-value constraint per member) proves the same value at every level."""
     instance, bands = _generated(seed=seed, limit=limit)
+    instance = dataclasses.replace(instance, scheme=with_gives(instance.scheme, gives))
     result = solve_round(instance.scheme, instance.on, instance.requests, instance.offers,
                          instance.balances, band_balances=bands)
     inst = build_instance(MatchContext(instance.scheme, instance.on), instance.requests,

@@ -38,7 +38,7 @@ def test_a_refusal_re_offers_the_home_and_the_round_keeps_true_reasons(db, schem
     first = make_request(ref="RQ-A", referred_on=ROUND_DAY - timedelta(days=300))
     second = make_request(ref="RQ-B", referred_on=ROUND_DAY - timedelta(days=10))
     elsewhere = make_request(ref="RQ-C", bedrooms_needed=4)  # no home fits it
-    pot.add_records(db, [first, second, elsewhere])
+    pot.add_records(db, [first, second, elsewhere], approved_on=ROUND_DAY)
     pot.add_records(db, [make_offer(ref="OF-1")])
     round_id = run.run_round(db, scheme, ROUND_DAY).round_id
     before = {u["request"]: u for u in views.round_view(db, round_id)["unmatched"]}

@@ -21,6 +21,7 @@ from reciprocal.config import Scheme
 from reciprocal.domain import RequestKind, Risk, debt_headroom
 
 from tests.conftest import ROUND_DAY, make_offer, make_request
+from tests.strategies import with_gives
 
 ALL_RULE_NAMES = ["cross_provider", "safety_buffer", "size", "access", "security_of_tenure",
                   "perpetrator_opt_in", "offer_restrictions", "providers_active",
@@ -497,7 +498,8 @@ def test_fairness_debt_limit_blocks_provider_past_its_limit(scheme):
     balances = zero_balances(scheme, fenland=-3, cambridge_city=3)
     result = solve_round(scheme, ROUND_DAY, [make_request()], [make_offer()], balances)
     assert result.proposals == []
-    assert unmatched_codes(result) == {"RQ-1": "provider_at_debt_limit"}
+    assert unmatched_codes(result) == {"RQ-1": "provider_past_debt_limit"}
+    assert "past its debt limit by 1" in result.unmatched[0]["reason"]
 
 
 def test_fairness_debt_limit_allows_one_below_the_limit(scheme):
@@ -517,19 +519,47 @@ def test_fairness_debt_limit_caps_placements_within_one_round(scheme):
     assert left["reason_code"] == "provider_at_debt_limit"
 
 
-@pytest.mark.parametrize("fenland_balance", [-2, -3])
-def test_fairness_debt_limit_a_home_given_makes_room_only_once_signed(scheme, fenland_balance):
-    # Fenland is at (or past) its limit and gives a home in the same round: its own tenant still
-    # waits, because the move it gives counts once signed (rule 9 at every moment); Cambridge
-    # City's tenant takes Fenland's home.
+def _exchange_round(scheme, fenland_balance):
     requests = [make_request(ref="RQ-1"),  # Fenland's tenant
                 make_request(ref="RQ-2", provider="cambridge_city")]
     offers = [make_offer(ref="OF-1"),  # Cambridge City's home
               make_offer(ref="OF-2", provider="fenland", area="fenland")]
     balances = zero_balances(scheme, fenland=fenland_balance, cambridge_city=-fenland_balance)
-    result = solve_round(scheme, ROUND_DAY, requests, offers, balances)
+    return solve_round(scheme, ROUND_DAY, requests, offers, balances)
+
+
+@pytest.mark.parametrize("gives", ["nomination_confirmed", "accepted", "signed"])
+@pytest.mark.parametrize("fenland_balance", [-2, -3])
+def test_fairness_debt_limit_a_home_given_makes_room_only_from_the_schemes_stage(scheme, fenland_balance, gives):
+    # Fenland is at (or past) its limit and gives a home in the same round: with gives counted
+    # from a later stage than proposed its own tenant still waits, because the home it gives in
+    # this round does not count yet; Cambridge City's tenant takes Fenland's home.
+    result = _exchange_round(with_gives(scheme, gives), fenland_balance)
     assert sorted(pairs_of(result)) == [("RQ-2", "OF-2")]
-    assert unmatched_codes(result) == {"RQ-1": "provider_at_debt_limit"}
+    assert unmatched_codes(result) == {"RQ-1": "provider_at_debt_limit" if fenland_balance == -2
+                                       else "provider_past_debt_limit"}
+
+
+def test_fairness_debt_limit_a_home_given_in_the_round_funds_a_placement_by_default(scheme):
+    # The default (gives count from proposed): Fenland at its limit gives a home in this round,
+    # which funds its own tenant's placement in the same round: the exchange is proposed whole.
+    assert scheme.gives_count_from == "proposed"
+    result = _exchange_round(scheme, -2)
+    assert sorted(pairs_of(result)) == [("RQ-1", "OF-1"), ("RQ-2", "OF-2")]
+    assert_levels_optimal(result)
+    # Past its limit (a counted give fell through), it gives but places no tenant until back.
+    result = _exchange_round(scheme, -3)
+    assert sorted(pairs_of(result)) == [("RQ-2", "OF-2")]
+    assert unmatched_codes(result) == {"RQ-1": "provider_past_debt_limit"}
+
+
+def test_fairness_debt_limit_of_zero_lets_two_members_swap_in_one_round(scheme):
+    # With max_debt 0 no exchange could ever start when gives counted only once signed.
+    zero = scheme.config.fairness.model_copy(update={"max_debt": 0})
+    providers = {p: c.model_copy(update={"max_debt": None}) for p, c in scheme.providers.items()}
+    strict = replace(scheme, config=scheme.config.model_copy(update={"fairness": zero}), providers=providers)
+    assert sorted(pairs_of(_exchange_round(strict, 0))) == [("RQ-1", "OF-1"), ("RQ-2", "OF-2")]
+    assert pairs_of(_exchange_round(with_gives(strict, "signed"), 0)) == []
 
 
 def test_fairness_debt_limit_uses_providers_own_max_debt(scheme):

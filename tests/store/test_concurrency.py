@@ -62,7 +62,7 @@ def test_two_runs_at_once_never_propose_a_home_or_household_twice(launcher, pot_
     url = copy_database(pot_db, tmp_path)
     try:
         outcomes = launcher.run(*[command(url, "round", "run", "--on", ROUND_DAY.isoformat(),
-                                          "--format", "json")] * 2)
+                                          "--again", "--format", "json")] * 2)
         no_traceback(outcomes)
         assert [o.code for o in outcomes] == [0, 0], [o.stderr for o in outcomes]
         # The second run queued behind the first and saw its proposals as reserved.
