@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from reciprocal.errors import AuditFailed
 
-from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings
+from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings, write_out
 from cli.render import signed, stage, table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
@@ -24,7 +23,7 @@ def emit(text: str, output: Optional[Path]) -> None:
     """Print a rendered export, or write it to a file only its owner can read."""
     from reciprocal.audits.exports import write_private
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        write_out(text if text.endswith("\n") else text + "\n")
         return
     write_private(output, text)
     err.print(f"Wrote {output} (readable by its owner only).", markup=False)
@@ -138,6 +137,20 @@ def _render(report: dict) -> None:
           [[i["move"], i["request"], i["moved_on"], i["item"], i["owner"]] for i in items])
 
 
+def _scheme_if_any(s):
+    """The scheme when MoU configs are given or found; None when none are (the chains and the
+    invariants need no configs; the debt-limit replay does, and the result says it was skipped).
+    Configs that are given but broken are an error as in every command."""
+    from reciprocal.config import default_config_dir
+    from reciprocal.errors import ConfigError
+    if s.config is None:
+        try:
+            default_config_dir()
+        except ConfigError:
+            return None
+    return s.scheme()
+
+
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context,
                  anchor: Optional[str] = typer.Option(None, help="An anchor printed by an earlier verify "
@@ -148,16 +161,19 @@ def audit_verify(ctx: typer.Context,
     from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
-    scheme = s.scheme()
+    scheme = _scheme_if_any(s)
     result = audits.verify(s.database(), anchor, scheme)
+    if scheme is None:
+        result.notes.append("rule 9 (no proposal made past its member's debt limit) was not checked: no "
+                            "MoU configs were given or found (--config FOLDER or $RECIPROCAL_CONFIG_DIR)")
     if fmt == "json":
         print_json(result.as_dict())
     elif result.ok:
         out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
                   f"correction(s); chain intact, every move has both legs, no home let twice, "
                   f"balances sum to 0; proposal trail intact, every change of stage allowed, every "
-                  f"proposal and move agrees with its trail; no proposal made past its member's debt "
-                  f"limit.", markup=False)
+                  f"proposal and move agrees with its trail" + ("; no proposal made past its member's "
+                  "debt limit." if scheme is not None else "."), markup=False)
         out.print(f"Anchor: {result.anchor} (the heads of the ledger, entry {result.head or 0}, and of the "
                   f"proposal trail, event {result.trail_head or 0}: record it; check later with --anchor)",
                   markup=False)

@@ -9,19 +9,25 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from reciprocal.domain import MAX_BEDROOMS, Account, Risk
 from reciprocal.errors import ConfigError, IntegrityError, Problem, printable
 from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
+
+# networkx is imported by the methods that walk the area graph: a command that reads no buffer
+# (most reads) does not pay for it.
+if TYPE_CHECKING:
+    import networkx as nx
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
@@ -35,27 +41,47 @@ MAX_NUMBER = 10_000
 EMAIL_PATTERN = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$"
 
 
+def not_one_line(value: str) -> str | None:
+    """Why `value` is not one line of plain text, or None. A name or description is one line: a
+    line break (CR, LF, U+2028...), a control or a bidirectional format character would split
+    an email header or a report's line, or drive a terminal, wherever the name is shown or sent."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is None:
+        return None
+    return f"holds the control character \\u{ord(bad):04x}; write it on one line of plain text"
+
+
+def _one_line(value: str) -> str:
+    found = not_one_line(value)
+    if found:
+        raise ValueError(found)
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
 
 class SchemeInfo(Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
 
 
 class AreaConfig(Strict):
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     neighbours: list[str] = Field(default_factory=list)
 
 
 class TenancyKind(Strict):
     rank: int = Field(ge=0, le=MAX_NUMBER, description="security of tenure: higher is more secure")
-    description: str = ""
+    description: OneLine = ""
 
 
 class Band(Strict):
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     min_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
     max_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
 
@@ -215,7 +241,7 @@ class OfferCommitment(Strict):
 
 class ProviderConfig(Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     kind: Literal["local_authority", "housing_association"]
     areas: list[str] = Field(min_length=1)
     grants: dict[str, str] = Field(
@@ -232,7 +258,8 @@ class ProviderConfig(Strict):
     @field_validator("contact")
     @classmethod
     def _plausible_email(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 254 or not re.match(EMAIL_PATTERN, value)):
+        # fullmatch: `$` alone also matches before a trailing newline, which an address must not hold
+        if value is not None and (len(value) > 254 or not re.fullmatch(EMAIL_PATTERN, value)):
             raise ValueError("not an email address (give a role mailbox, such as housing-options@example.gov.uk)")
         return value
 
@@ -255,6 +282,7 @@ class Scheme:
 
     @cached_property
     def area_graph(self) -> nx.Graph:
+        import networkx as nx
         graph = nx.Graph()
         graph.add_nodes_from(self.config.areas)
         for area, spec in self.config.areas.items():
@@ -268,6 +296,7 @@ class Scheme:
         cached = self._buffers.get(key)
         if cached is None:
             if len(key[0]) == 1:
+                import networkx as nx
                 area = key[0][0]
                 cached = frozenset(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops)
                                    if area in self.area_graph else ())
@@ -416,8 +445,41 @@ def load_scheme(config_dir: Path | str | None = None) -> Scheme:
 
 
 def check_configs(config_dir: Path | str | None = None) -> ConfigReport:
-    """Read and cross-check every MoU config in `config_dir`, collecting every problem."""
+    """Read and cross-check every MoU config in `config_dir`, collecting every problem. A large
+    scheme read cleanly before, and unchanged since, comes from `reciprocal.config_cache`."""
+    from reciprocal import config_cache
     root = Path(config_dir) if config_dir is not None else default_config_dir()
+    files = [root / "scheme.yaml", *sorted((root / "providers").glob("*.yaml")),
+             *sorted((root / "providers").glob("*.yml"))]
+    key = config_cache.fingerprint(root, files) if len(files) >= config_cache.CACHE_FROM_FILES else None
+    cached = config_cache.load(root, key) if key is not None else None
+    if cached is not None:
+        report = _cached_report(root, cached)
+        if report is not None:
+            return report
+    report = _read_configs(root)
+    if key is not None and report.scheme is not None:
+        config_cache.store(root, key, {
+            "scheme": report.scheme.config.model_dump(mode="json"),
+            "providers": [p.model_dump(mode="json") for p in report.scheme.providers.values()],
+            "provider_ids": sorted(report.provider_ids)})
+    return report
+
+
+def _cached_report(root: Path, cached: dict) -> ConfigReport | None:
+    """The configs a clean read stored, validated again by the same models; None if they do not
+    validate (a cache written by hand is read from the YAML instead)."""
+    try:
+        config = SchemeConfig.model_validate(cached["scheme"])
+        providers = [ProviderConfig.model_validate(p) for p in cached["providers"]]
+        named = frozenset(str(p) for p in cached["provider_ids"])
+    except (ValidationError, KeyError, TypeError):
+        return None
+    return ConfigReport(root, Scheme(config, {p.id: p for p in providers}, str(root)), [], named)
+
+
+def _read_configs(root: Path) -> ConfigReport:
+    """Every MoU config in `root` read from its YAML and cross-checked, every problem collected."""
     problems: list[Problem] = []
     scheme_path = root / "scheme.yaml"
     if not scheme_path.is_file():

@@ -32,7 +32,7 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from reciprocal.audits.exports import csv_text, markdown_table, write_private_bytes
+from reciprocal.audits.exports import csv_text, markdown_table, write_private_files
 from reciprocal.audits.fairness import fairness
 from reciprocal.charts import html_page
 from reciprocal.config import Scheme
@@ -279,4 +279,4 @@ def write_packs(packs_: list[dict], folder: Path, formats: tuple[str, ...] | Non
         files.update({pack_file_name(p, "xlsx"): workbook_bytes(p, scheme) for p in packs_})
     folder = Path(folder)
     _private_folder(folder)
-    return [write_private_bytes(folder / name, data) for name, data in files.items()]
+    return write_private_files({folder / name: data for name, data in files.items()}, "--to")

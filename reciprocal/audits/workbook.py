@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import date
-from pathlib import Path
 
 from reciprocal.config import Scheme
 from reciprocal.domain import PropertyType, RefusedBy, RequestOutcome
@@ -222,8 +221,3 @@ def _validate(sheet, validation, cells: str, what: str) -> None:
     validation.showErrorMessage = True
     sheet.add_data_validation(validation)
     validation.add(cells)
-
-
-def write_workbook(pack: dict, scheme: Scheme, folder: Path) -> Path:
-    from reciprocal.audits.exports import write_private_bytes
-    return write_private_bytes(Path(folder) / workbook_file_name(pack), workbook_bytes(pack, scheme))

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-
-from matching.engine import RoundResult, solve_round
-from matching.explain import PROVIDER_PAST_DEBT_LIMIT
-from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
@@ -26,6 +23,11 @@ from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
 from reciprocal.lifecycle.views import RoundReport, proposal_row
 from reciprocal.storage import Database, ProposalRow
+
+# The solver (OR-Tools, NumPy, pandas) is imported by the functions that solve, so that a stage
+# change, a hold or a refusal without a re-solve does not load it (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from matching.engine import RoundResult
 
 
 @dataclass
@@ -58,6 +60,9 @@ def _free_pot(session, on: date):
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
                        time_limit: float | None = None,
                        reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
+    from matching.engine import solve_round
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
+    from matching.pinning import NOT_IN_POT
     counted = proposals.counted_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
                          time_limit, band_balances=counted.by_band)
@@ -73,6 +78,7 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
 
 def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
     """The engine knows a landlord is past its limit; the trail knows since when and why."""
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
     where = counted.positions(session, scheme)
     out = []
     for u in unmatched:
@@ -90,6 +96,7 @@ def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     """The engine knows only the free pot; for a household outside it, say where it is."""
+    from matching.pinning import NOT_IN_POT
     if answer["outcome"] != NOT_IN_POT:
         return answer
     ref = answer["request"]
@@ -146,12 +153,19 @@ def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: Refused
     """End a proposal as refused; then, unless `resolve` is off, offer the freed home to the free
     pot's households in the same week (never to the household that refused it)."""
     with db.transaction() as session:
-        changes = proposals.refuse(session, scheme, proposal_id, on, by, reason, note, reasonable)
-        if not changes or not resolve:
-            return Outcome(changes)
-        p = proposals.get(session, proposal_id)
-        changes += _resolve_for_home(session, scheme, p, on)
-        return Outcome(changes)
+        return Outcome(refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note, reasonable,
+                                          resolve))
+
+
+def refuse_and_reoffer(session, scheme: Scheme, proposal_id: int, on: date, by: RefusedBy, reason: str,
+                       note: str = "", reasonable: bool | None = None, resolve: bool = True) -> list[Change]:
+    """The one path of a refusal inside an open transaction, whatever brought it in (`proposal
+    refuse`, a decisions file): the refusal, then the freed home offered to the free pot."""
+    changes = proposals.refuse(session, scheme, proposal_id, on, by, reason, note, reasonable)
+    if not changes or not resolve:
+        return changes
+    p = proposals.get(session, proposal_id)
+    return changes + _resolve_for_home(session, scheme, p, on)
 
 
 def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> list[Change]:
