@@ -410,7 +410,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 .note {{ color: #555; font-size: 13px; max-width: 900px; }}
 .tech {{ color: #777; font-size: 11px; }}
 svg {{ max-width: 100%; height: auto; }}
-@media (max-width: 640px) {{ table {{ display: block; overflow-x: auto; max-width: 100%; }} }}
+table {{ display: block; overflow-x: auto; max-width: 100%; }}
 {style}</style>
 </head>
 <body>
