@@ -41,7 +41,7 @@ LIVE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in LIVE_PROPOSAL) + ")
 # reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
 # from before migrations refuses a version 2 database instead of misreading it.
 SCHEMA_VERSION = 2
-SCHEMA_HEAD = "0004_offer_for_request"
+SCHEMA_HEAD = "0005_case_updates"
 DEFAULT_DB = "reciprocal.db"
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
@@ -160,7 +160,8 @@ class ProposalEventRow(SQLModel, table=True):
 
     __tablename__ = "proposal_event"
     id: Optional[int] = Field(default=None, primary_key=True)  # the event's sequence number
-    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    # None: an update of a request's or an offer's facts (`case_ref`), chained with the rest.
+    proposal_id: Optional[int] = Field(default=None, foreign_key="proposal.id", index=True)
     from_status: Optional[str] = None  # None: the proposal was made
     to_status: str
     on: date  # the day it happened (the command's --on)
@@ -169,6 +170,11 @@ class ProposalEventRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     prev_hash: str
     hash: str = Field(unique=True)
+    # An update's case (`request:REF` or `offer:REF`; also in the chained detail) and its fields'
+    # values before and after, kept out of the chain so that `request purge` can blank them (the
+    # chained detail holds their digest): reciprocal.lifecycle.updates.
+    case_ref: Optional[str] = Field(default=None, index=True)
+    case_values: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class MoveRow(SQLModel, table=True):
