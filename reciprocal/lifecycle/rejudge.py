@@ -60,7 +60,8 @@ def rejudge(session: Session, scheme: Scheme, on: date, cause: str, live: list[P
                                   f"(lifecycle.on_suspension: continue)", p.request_ref, p.offer_ref))
             continue
         rule = broken[0]
-        words = "; ".join(f"{why(ctx, name, request, offer, now)} ({name})" for name in broken)
+        words = "; ".join(f"{why(ctx, name, request, offer, '' if cause == SCHEME else now)} ({name})"
+                          for name in broken)
         recorded = cause if rule != SUSPENDED else f"{SCHEME}: {_inactive(ctx, request, offer)}"
         if rule == SUSPENDED:
             words += " (lifecycle.on_suspension: cancel)"
@@ -86,18 +87,19 @@ def _inactive(ctx: MatchContext, request: Request, offer: Offer) -> str:
 def why(ctx: MatchContext, rule: str, request: Request, offer: Offer, now: str = "now") -> str:
     """Why the pair breaks `rule`, in words, naming the facts (for the coordinator's eyes)."""
     scheme = ctx.scheme
+    now = f" {now}" if now else ""  # "now" after a case's update; nothing after the scheme's terms changed
     if rule == "safety_buffer":
         if offer.area in request.avoid_areas:
-            return f"{offer.ref} is in {offer.area}, which {request.ref} {now} avoids"
+            return f"{offer.ref} is in {offer.area}, which {request.ref}{now} avoids"
         near = sorted(a for a in request.avoid_areas if offer.area in scheme.within_buffer((a,)))
         return (f"{offer.ref} is in {offer.area}, within the scheme's safety buffer of {', '.join(near)}, "
-                f"which {request.ref} {now} avoids")
+                f"which {request.ref}{now} avoids")
     if rule == "size":
-        return (f"{offer.ref} has {offer.bedrooms} bedroom(s); {request.ref} {now} needs "
+        return (f"{offer.ref} has {offer.bedrooms} bedroom(s); {request.ref}{now} needs "
                 f"{request.bedrooms_needed} to {most_bedrooms(ctx, request)}")
     if rule == "access":
         needs = "a wheelchair-accessible home" if request.needs_wheelchair else "a step-free home"
-        return f"{request.ref} {now} needs {needs}, which {offer.ref} is not"
+        return f"{request.ref}{now} needs {needs}, which {offer.ref} is not"
     if rule == "security_of_tenure":
         return (f"{offer.ref} would grant {ctx.granted_tenancy(request, offer) or 'no known tenancy'}, less "
                 f"secure than the {request.current_tenancy} tenancy {request.ref} holds")
@@ -106,14 +108,14 @@ def why(ctx: MatchContext, rule: str, request: Request, offer: Offer, now: str =
     if rule == "providers_active":
         return _inactive(ctx, request, offer)
     if rule == "perpetrator_safety":
-        return (f"{request.ref}'s move {now} lacks the survivor's consent or a safety decision, or "
+        return (f"{request.ref}'s move{now} lacks the survivor's consent or a safety decision, or "
                 f"{offer.ref} is in or near the survivor's area")
     if rule == "availability":
-        return (f"{offer.ref} is {now} available from {offer.available_from.isoformat()}, past the "
+        return (f"{offer.ref} is{now} available from {offer.available_from.isoformat()}, past the "
                 f"{scheme.config.rounds.offer_horizon_days}-day horizon")
     if rule == "reach":
         near = reach_areas(ctx, request) or ()
         return f"{offer.ref} is in {offer.area}, beyond reach of {request.ref}'s preferred areas ({len(near)} in reach)"
     if rule == "risk_gate":
-        return f"{request.ref}'s risk is {now} {request.risk.value}, below the scheme's gate"
+        return f"{request.ref}'s risk is{now} {request.risk.value}, below the scheme's gate"
     return f"{offer.ref} for {request.ref}: {RULES_BY_NAME[rule].failed}"
