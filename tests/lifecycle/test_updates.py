@@ -99,6 +99,11 @@ def test_the_readme_case_keeps_referral_and_history_and_verify_names_a_hand_edit
                            DAY, Role.referring_landlord)
     assert out.changes[1].why.startswith(f"cancelled: OF-2611-08 is in cambridge, which RQ-0103 now avoids "
                                          f"(safety_buffer)")
+    # What is recorded, and what both members see, is only that the household's circumstances
+    # changed (and the rule): never the area it now avoids.
+    cancelled = views.proposal_view(db, week1["RQ-0103"])
+    assert cancelled["decline_reason"] == "the household's circumstances changed"
+    assert cancelled["trail"][-1]["detail"] == {"why": "the household's circumstances changed", "rule": "safety_buffer"}
     view = updates.case_view(db, "request", "RQ-0103")
     assert view["facts"]["referred_on"] == "2026-08-03" and view["facts"]["status"] == "active"
     [h] = view["history"]
