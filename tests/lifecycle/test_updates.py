@@ -5,11 +5,11 @@ rule cancels it, naming the rule; one that does not leaves it; a bad updates fil
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
 from sqlmodel import select
 
 from reciprocal.audits.verify import verify as verify_db
@@ -194,11 +194,16 @@ def test_purge_blanks_an_update_values_and_verify_still_passes(db, scheme, week1
     assert verify_db(db, scheme=scheme).ok
 
 
+def configs(tmp_path: Path) -> Path:
+    """A copy of the example scheme's configs, to edit."""
+    folder = tmp_path / "configs"
+    shutil.copytree(CONFIG_DIR, folder)
+    return folder
+
+
 def suspended(tmp_path: Path, provider: str, on_suspension: str):
     """The example scheme with `provider` suspended and the suspension term given."""
-    folder = tmp_path / "configs"
-    import shutil
-    shutil.copytree(CONFIG_DIR, folder)
+    folder = configs(tmp_path)
     path = folder / "providers" / f"{provider}.yaml"
     path.write_text(path.read_text().replace("status: active", "status: suspended"))
     scheme_file = folder / "scheme.yaml"
@@ -221,12 +226,9 @@ def test_a_suspension_does_what_the_scheme_says_and_says_so(db, scheme, week1, t
 
 
 def test_a_config_change_is_judged_at_the_start_of_every_round(db, scheme, week1, tmp_path):
-    folder = tmp_path / "configs"
-    import shutil
-    shutil.copytree(CONFIG_DIR, folder)
-    scheme_file = folder / "scheme.yaml"
+    scheme_file = configs(tmp_path) / "scheme.yaml"
     scheme_file.write_text(scheme_file.read_text().replace("safety_buffer_hops: 1", "safety_buffer_hops: 2"))
-    wider = load_scheme(folder)
+    wider = load_scheme(scheme_file.parent)
     out = run.run_round(db, wider, date(2026, 11, 30))
     cancelled = {c.ref for c in out.changes if c.to_status == "cancelled"}
     # RQ-0104 now avoids fenland's area within two hops; RQ-0107's survivor is two hops from OF-2611-06.
