@@ -138,6 +138,20 @@ def _render(report: dict) -> None:
           [[i["move"], i["request"], i["moved_on"], i["item"], i["owner"]] for i in items])
 
 
+def _scheme_if_any(s):
+    """The scheme when MoU configs are given or found; None when none are (the chains and the
+    invariants need no configs; the debt-limit replay does, and the result says it was skipped).
+    Configs that are given but broken are an error as in every command."""
+    from reciprocal.config import default_config_dir
+    from reciprocal.errors import ConfigError
+    if s.config is None:
+        try:
+            default_config_dir()
+        except ConfigError:
+            return None
+    return s.scheme()
+
+
 @audit_app.command("verify")
 def audit_verify(ctx: typer.Context,
                  anchor: Optional[str] = typer.Option(None, help="An anchor printed by an earlier verify "
@@ -148,16 +162,19 @@ def audit_verify(ctx: typer.Context,
     from reciprocal import audits
     fmt = parse_format(format)
     s = settings(ctx)
-    scheme = s.scheme()
+    scheme = _scheme_if_any(s)
     result = audits.verify(s.database(), anchor, scheme)
+    if scheme is None:
+        result.notes.append("rule 9 (no proposal made past its member's debt limit) was not checked: no "
+                            "MoU configs were given or found (--config FOLDER or $RECIPROCAL_CONFIG_DIR)")
     if fmt == "json":
         print_json(result.as_dict())
     elif result.ok:
         out.print(f"OK: {result.entries} ledger entries, {result.moves} moves, {result.corrections} "
                   f"correction(s); chain intact, every move has both legs, no home let twice, "
                   f"balances sum to 0; proposal trail intact, every change of stage allowed, every "
-                  f"proposal and move agrees with its trail; no proposal made past its member's debt "
-                  f"limit.", markup=False)
+                  f"proposal and move agrees with its trail" + ("; no proposal made past its member's "
+                  "debt limit." if scheme is not None else "."), markup=False)
         out.print(f"Anchor: {result.anchor} (the heads of the ledger, entry {result.head or 0}, and of the "
                   f"proposal trail, event {result.trail_head or 0}: record it; check later with --anchor)",
                   markup=False)

@@ -33,6 +33,9 @@ def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(SC
         raise typer.BadParameter(f"'{scale}' is not one of {', '.join(scale_names())}",
                                  param_hint="--scale")
     chosen = [p.strip() for p in policies.split(",") if p.strip()] if policies else None
+    from reciprocal.audits.exports import check_writable, write_private
+    if output is not None:
+        check_writable([output])  # before the bench, not after it
     try:
         # Each step (generating, each policy) on its own line; on a terminal with a running clock.
         with activity(plain=True) as say:
@@ -40,7 +43,7 @@ def bench(scale: str = typer.Option("pilot", help=f"Instance size: {', '.join(SC
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--policies") from None
     if output is not None:
-        output.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        write_private(output, json.dumps(result, indent=2, default=str) + "\n")
     if fmt == "json":
         print_json(result)
     else:

@@ -33,6 +33,7 @@ def config_init(
 
     Never overwrites a file. Every key is described in docs/config.md; fill in the areas'
     neighbours, then check with `reciprocal --config FOLDER config validate`."""
+    from reciprocal.config import not_one_line
     from reciprocal.scaffold import ScaffoldError, parse_ids, plan, scheme_id_for, write
 
     area_ids, problems = parse_ids(areas, "--areas", DEFAULT_AREAS)
@@ -42,6 +43,8 @@ def config_init(
     problems += found
     if name is not None and not name.strip():
         problems.append(Problem("--name", "give the scheme a name"))
+    elif name is not None and not_one_line(name):
+        problems.append(Problem("--name", not_one_line(name)))
     if problems:
         raise ScaffoldError(problems)
     written = write(folder, plan(ids[0], name and name.strip(), area_ids, member_ids, date.today()))

@@ -44,10 +44,13 @@ def simulate(ctx: typer.Context,
                                        "seeds (1..N) to average over.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
-    from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
+    from reciprocal.audits.exports import check_writable, write_private
+    from reciprocal.simulation.simulate import SETTINGS, html_report, rates_for, render_table, to_json
     from reciprocal.simulation.simulate import simulate as run_simulation
     fmt = parse_format(format)
     html = one_out(html, old_html, "--html")
+    if html is not None:
+        check_writable([html])  # before the simulation, not after it
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
     scheme = settings(ctx).scheme()
@@ -73,7 +76,7 @@ def simulate(ctx: typer.Context,
     else:
         out.print(render_table(result, out.width), markup=False, highlight=False, soft_wrap=True, end="")
     if html is not None:
-        path = write_html(result, html)
+        path = write_private(html, html_report(result))
         (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
                                               highlight=False, soft_wrap=True)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 from reciprocal.domain import MAX_BEDROOMS, Account, Risk
@@ -35,27 +37,47 @@ MAX_NUMBER = 10_000
 EMAIL_PATTERN = r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$"
 
 
+def not_one_line(value: str) -> str | None:
+    """Why `value` is not one line of plain text, or None. A name or description is one line: a
+    line break (CR, LF, U+2028...), a control or a bidirectional format character would split
+    an email header or a report's line, or drive a terminal, wherever the name is shown or sent."""
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is None:
+        return None
+    return f"holds the control character \\u{ord(bad):04x}; write it on one line of plain text"
+
+
+def _one_line(value: str) -> str:
+    found = not_one_line(value)
+    if found:
+        raise ValueError(found)
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
 
 class SchemeInfo(Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
 
 
 class AreaConfig(Strict):
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     neighbours: list[str] = Field(default_factory=list)
 
 
 class TenancyKind(Strict):
     rank: int = Field(ge=0, le=MAX_NUMBER, description="security of tenure: higher is more secure")
-    description: str = ""
+    description: OneLine = ""
 
 
 class Band(Strict):
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     min_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
     max_bedrooms: int = Field(ge=0, le=MAX_NUMBER)
 
@@ -220,7 +242,7 @@ class OfferCommitment(Strict):
 
 class ProviderConfig(Strict):
     id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1)
+    name: OneLine = Field(min_length=1)
     kind: Literal["local_authority", "housing_association"]
     areas: list[str] = Field(min_length=1)
     grants: dict[str, str] = Field(
@@ -237,7 +259,8 @@ class ProviderConfig(Strict):
     @field_validator("contact")
     @classmethod
     def _plausible_email(cls, value: str | None) -> str | None:
-        if value is not None and (len(value) > 254 or not re.match(EMAIL_PATTERN, value)):
+        # fullmatch: `$` alone also matches before a trailing newline, which an address must not hold
+        if value is not None and (len(value) > 254 or not re.fullmatch(EMAIL_PATTERN, value)):
             raise ValueError("not an email address (give a role mailbox, such as housing-options@example.gov.uk)")
         return value
 

@@ -8,6 +8,7 @@ comment each; docs/config.md describes every key.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from reciprocal.config import (ID_PATTERN, FairnessTerms, LifecycleTerms, MatchingTerms, PriorityTerms,
                                RoundTerms)
-from reciprocal.errors import Problem, ProblemsError
+from reciprocal.errors import Problem, ProblemsError, printable
 from reciprocal.intake.readers import OFFER_COLUMNS, REQUEST_COLUMNS, Column
 
 DEFAULT_AREAS = ("area_one", "area_two")
@@ -227,16 +228,50 @@ def scheme_id_for(folder: Path) -> str:
 
 
 def write(folder: Path, made: Plan) -> list[Path]:
-    """Write every file of `made` under `folder`; refuse, writing nothing, if any already exists."""
+    """Write every file of `made` under `folder`. Everything is checked first (a file or a link,
+    even a dangling one, where a file or a folder would go: each named), and a failure while
+    writing removes what this call wrote: it writes everything or nothing."""
     targets = [(folder / relative, text) for relative, text in made.files.items()]
-    clashes = [Problem(str(path), "already exists; config init never overwrites a file (choose a new "
-                                  "folder, or move it away)") for path, _ in targets if path.exists()]
-    if folder.exists() and not folder.is_dir():
-        clashes.insert(0, Problem(str(folder), "is a file, not a folder"))
-    if clashes:
-        raise ScaffoldError(clashes, f"{len(clashes)} problem(s): config init wrote nothing")
-    for path, text in targets:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-    return [path for path, _ in targets]
+    problems = _clashes(folder, [path for path, _ in targets])
+    if problems:
+        raise ScaffoldError(problems, f"{len(problems)} problem(s): config init wrote nothing")
+    made_folders: list[Path] = []
+    written: list[Path] = []
+    try:
+        for path, text in targets:
+            for parent in reversed([path.parent, *path.parent.parents]):
+                if not parent.exists():
+                    parent.mkdir()
+                    made_folders.append(parent)
+            with path.open("x", encoding="utf-8", newline="") as handle:
+                written.append(path)
+                handle.write(text)
+    except OSError as exc:
+        for path in reversed(written):
+            path.unlink(missing_ok=True)
+        for parent in reversed(made_folders):
+            with contextlib.suppress(OSError):
+                parent.rmdir()
+        raise ScaffoldError([Problem(printable(str(exc.filename or folder)),
+                                     f"cannot write: {exc.strerror or 'the system refused'}")],
+                            "config init wrote nothing") from None
+    return written
+
+
+def _clashes(folder: Path, paths: list[Path]) -> list[Problem]:
+    """What stands where `config init` would write: a file or a link (followed nowhere) where a
+    file goes, anything but a folder where a folder goes."""
+    problems = []
+    folders = sorted({parent for path in paths for parent in [path.parent, *path.parent.parents]
+                      if parent == folder or folder in parent.parents})
+    for place in folders:
+        if place.is_symlink() or (place.exists() and not place.is_dir()):
+            problems.append(Problem(printable(str(place)), "is a file or a link, not a folder; config init "
+                                                           "writes only into real folders"))
+    for path in paths:
+        if path.is_symlink() or path.exists():
+            what = "a symbolic link" if path.is_symlink() else "a file"
+            problems.append(Problem(printable(str(path)), f"already exists ({what}); config init never "
+                                                          f"overwrites a file (choose a new folder, or move "
+                                                          f"it away)"))
+    return problems

@@ -11,11 +11,15 @@ holds case refs and a provider's position.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from reciprocal.errors import InputFileError, Problem, printable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -68,16 +72,62 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: Path, text: str) -> Path:
-    """Write `text` to `path`, readable by its owner only (an existing file is narrowed too)."""
-    path = Path(path)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+def write_private(path: Path, text: str, option: str = "--out") -> Path:
+    """Write `text` to `path`, readable by its owner only (an existing file is replaced by one
+    that is); see `write_private_files`."""
+    return write_private_files({Path(path): text}, option)[0]
+
+
+def write_private_files(files: dict[Path, str], option: str = "--out") -> list[Path]:
+    """Write each text to its path, owner-only. Every path is checked before anything is written
+    (a folder, a device, a missing folder, a symbolic link: each named, with `option`); then each
+    text goes to a new file beside its path and is renamed over it, so a link is never written
+    through and a failure (a full disk) leaves every path as it was and removes what it began."""
+    check_writable(list(files), option)
+    staged: list[tuple[str, Path]] = []
+    where = Path(next(iter(files)))  # the path being written, for the message
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            fd = -1
-            handle.write(text)
-    finally:
-        if fd != -1:
-            os.close(fd)
-    return path
+        for path, text in files.items():
+            path = where = Path(path)
+            fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            staged.append((part, path))
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        for part, where in staged:
+            os.replace(part, where)
+    except OSError as exc:
+        for part, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+        raise InputFileError([Problem(option, f"cannot write {printable(str(where))}: "
+                                              f"{exc.strerror or 'the system refused'}")],
+                             "nothing was written") from None
+    return [Path(path) for path in files]
+
+
+def check_writable(paths: list[Path], option: str = "--out") -> None:
+    """Refuse, naming each, paths an output file cannot be written to; a long command checks its
+    `--out` before it starts."""
+    problems = [found for found in (_cannot_write(Path(path), option) for path in paths) if found]
+    if problems:
+        raise InputFileError(problems, "nothing was written")
+
+
+def _cannot_write(path: Path, option: str) -> Problem | None:
+    """Why `path` cannot be written as an output file, or None."""
+    shown = printable(str(path))
+    if path.is_symlink():
+        return Problem(option, f"{shown} is a symbolic link; the engine never writes through a link "
+                               f"(give the path of a plain file)")
+    if path.is_dir():
+        return Problem(option, f"{shown} is a folder; give a file's path (such as {shown}/report.html)")
+    if path.exists() and not path.is_file():
+        return Problem(option, f"{shown} is not a regular file (a device or a pipe); give the path of a "
+                               f"plain file")
+    folder = path.parent
+    if not folder.exists():
+        return Problem(option, f"the folder {printable(str(folder))} does not exist; create it first")
+    if not folder.is_dir():
+        return Problem(option, f"{printable(str(folder))} is not a folder")
+    return None

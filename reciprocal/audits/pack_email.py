@@ -28,6 +28,8 @@ from reciprocal.errors import DeliveryError, InputFileError, Problem
 ENV = "RECIPROCAL_SMTP_"
 NO_CONTACT = "not sent: no contact address"
 TIMEOUT_SECONDS = 30
+# A mail server's name or address: a DNS name, IPv4, or IPv6 (bracketed or not).
+HOST_PATTERN = re.compile(r"\[?[A-Za-z0-9.:_-]{1,253}\]?")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,11 @@ class SmtpSettings:
         host, sender = env.get(ENV + "HOST", "").strip(), env.get(ENV + "FROM", "").strip()
         if not host:
             problems.append(Problem(ENV + "HOST", "required to send packs (the mail server's name)"))
-        if not re.match(EMAIL_PATTERN, sender):
+        elif not HOST_PATTERN.fullmatch(host):
+            # never echoed: a line break in it would print a line of its own
+            problems.append(Problem(ENV + "HOST", "is not a host name (letters, digits, . - and : only; "
+                                                  "no spaces or line breaks)"))
+        if not re.fullmatch(EMAIL_PATTERN, sender):
             problems.append(Problem(ENV + "FROM", "required to send packs: the mailbox they come from"))
         port_text = env.get(ENV + "PORT", "25").strip() or "25"
         port = int(port_text) if port_text.isdigit() and 0 < int(port_text) < 65536 else None

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from html import escape
 from pathlib import Path
 
-from reciprocal.audits.exports import csv_text, markdown_table, write_private
+from reciprocal.audits.exports import csv_text, markdown_table, write_private_files
 from reciprocal.audits.fairness import fairness
 from reciprocal.charts import html_page
 from reciprocal.config import Scheme
@@ -270,4 +270,4 @@ def write_packs(packs_: list[dict], folder: Path, formats: tuple[str, ...] = FOR
     texts = {pack_file_name(p, f): RENDER[f](p) for p in packs_ for f in formats}
     folder = Path(folder)
     _private_folder(folder)
-    return [write_private(folder / name, text) for name, text in texts.items()]
+    return write_private_files({folder / name: text for name, text in texts.items()}, "--to")

@@ -68,8 +68,11 @@ def looks_personal(column: str) -> bool:
 
 # What personal data typed into free text looks like: an email address, a UK phone number, a UK
 # postcode, or a date of birth. Names cannot be told from other words; the help asks for none.
+# Each is checked in time linear in the text: the email pattern starts only where a run of the
+# characters an address may hold starts (the look-behind), since a start inside a run would scan
+# the rest of it again, and 80,000 characters took 17.7 s of CPU that way.
 PERSONAL_TEXT = (
-    ("an email address", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    ("an email address", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+")),
     ("a phone number", re.compile(r"(?<![\d])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})"
                                   r"[\s-]?\d{3}[\s-]?\d{3,4}(?![\d])")),
     ("a postcode", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)),
@@ -85,12 +88,25 @@ def personal_data_in(text: str) -> str | None:
     return None
 
 
+# Every note (an offer's, a refusal's, by option or in a file) is at most this long: longer is
+# refused, never cut short silently.
+MAX_NOTE_CHARACTERS = 500
+
+
+def note_problem(text: str, rule: str = "notes are about the home and hold no personal data") -> str | None:
+    """Why a free-text note cannot be stored (too long, or what looks like personal data), or None."""
+    if len(text) > MAX_NOTE_CHARACTERS:
+        return f"the note is {len(text):,} characters; a note is at most {MAX_NOTE_CHARACTERS}"
+    found = personal_data_in(text)
+    return f"looks like {found}; {rule}" if found else None
+
+
 def _notes(value: str) -> str:
-    """Free text about the home: refused when it holds what looks like personal data."""
+    """Free text about the home: refused when it is too long or holds what looks like personal data."""
     value = value.strip()
-    found = personal_data_in(value)
+    found = note_problem(value)
     if found:
-        raise FieldError(f"looks like {found}; notes are about the home and hold no personal data")
+        raise FieldError(found)
     return value
 
 
@@ -328,8 +344,9 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         workbook = load_workbook(path, read_only=True, data_only=False)
         sheet = workbook.worksheets[0]
         # The sheet's declared range is not trusted (A1:XFD1048576 would have every row padded to
-        # 16,384 cells): read only the cells really there, within XLSX_COLUMNS columns, and stop at
-        # the first row past XLSX_LINES, which no file within MAX_ROWS needs.
+        # 16,384 cells): read only the cells really there, within XLSX_COLUMNS columns, and only
+        # down to the last row holding a value; one past XLSX_LINES (no file within MAX_ROWS needs
+        # it) refuses the sheet.
         sheet.reset_dimensions()
     except Exception:  # openpyxl raises many kinds for a broken zip
         raise InputFileError([Problem(source, "not a readable XLSX workbook")]) from None
@@ -338,27 +355,32 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     formulas: list[Problem] = []
     padding = None
     try:
-        for number, row in enumerate(sheet.iter_rows(max_col=XLSX_COLUMNS), start=1):
-            if number > XLSX_LINES:
-                raise InputFileError([Problem(source, f"the sheet goes on past row {XLSX_LINES:,}; at most "
-                                                      f"{MAX_ROWS:,} rows are read (delete the cells below "
-                                                      f"your data)")])
+        # Rows past the last one holding a value are empty, however they are styled (a sheet
+        # formatted down to row 1,048,576 holds a cell in every row): they are not walked.
+        last = _last_row_with_a_value(sheet.parent._archive, sheet._worksheet_path)
+        if last > XLSX_LINES:
+            raise InputFileError([Problem(source, f"the sheet goes on past row {XLSX_LINES:,}; at most "
+                                                  f"{MAX_ROWS:,} rows are read (delete the cells below "
+                                                  f"your data)")])
+        for number, row in enumerate(sheet.iter_rows(max_col=XLSX_COLUMNS, max_row=max(last, 1)), start=1):
             if row is padding:
                 continue  # the same empty row, standing for rows missing between rows far apart
-            if header is not None and all(getattr(cell, "value", None) is None for cell in row):
+            values = [getattr(cell, "value", None) for cell in row]
+            # Only the cells holding something are looked at (a row is padded to XLSX_COLUMNS).
+            present = [index for index, value in enumerate(values) if value is not None]
+            if header is not None and not present:
                 padding = row
                 continue  # a blank row: nothing to read
-            cells = []
-            for index, cell in enumerate(row):
-                value = getattr(cell, "value", None)
-                if getattr(cell, "data_type", None) == "f":
+            cells = [""] * len(values)
+            for index in present:
+                value = values[index]
+                if getattr(row[index], "data_type", None) == "f":
                     name = header[index] if header and index < len(header) and header[index].strip() \
                         else get_column_letter(index + 1)
                     formulas.append(Problem(source, "the cell is a formula; save the sheet with values "
                                                     "only (copy, paste as values)", number, _show(name)))
-                    value = None
-                cells.append("" if value is None else
-                             (value.isoformat()[:10] if isinstance(value, date) else str(value)))
+                    continue
+                cells[index] = value.isoformat()[:10] if isinstance(value, date) else str(value)
             if header is None:
                 header = cells
                 continue
@@ -379,6 +401,33 @@ def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     while header and not header[-1].strip():
         header.pop()
     return header, rows
+
+
+# A row's start (its number, where the sheet states it) and a cell's value, formula or inline text.
+SHEET_TAGS = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?(row|v|f|is)(?=[\s/>])([^>]*)>')
+ROW_NUMBER = re.compile(rb'\br\s*=\s*["\'](\d{1,9})["\']')
+
+
+def _last_row_with_a_value(archive: zipfile.ZipFile, member: str) -> int:
+    """The number of the sheet's last row that holds a value or a formula: one pass over the
+    sheet's XML, in time linear in its (bounded) size, reading only row starts and values."""
+    row = last = 0
+    tail = b""
+    with archive.open(member.lstrip("/")) as stream:
+        while True:
+            chunk = stream.read(1 << 20)
+            text = tail + chunk
+            # a tag cut by the chunk's end is read with the next chunk
+            cut = text.rfind(b"<") if chunk else len(text)
+            for tag in SHEET_TAGS.finditer(text, 0, cut):
+                if tag.group(1) == b"row":
+                    number = ROW_NUMBER.search(tag.group(2))
+                    row = int(number.group(1)) if number else row + 1
+                else:
+                    last = row
+            if not chunk:
+                return last
+            tail = text[cut:]
 
 
 # -- parsing and checking -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, OfferStatus, ProposalStatus,
                                RefusedBy, RequestStatus, Role, counted_effect)
 from reciprocal.errors import InputFileError, IntegrityError, NotFoundError, Problem, StateError
-from reciprocal.intake.readers import personal_data_in
+from reciprocal.intake.readers import note_problem
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
@@ -186,11 +186,10 @@ def refuse(session: Session, scheme: Scheme, proposal_id: int, on: date, by: Ref
     _check_not_before(p, on)
     p.refused_by, p.refusal_reason = by.value, reason
     p.reasonable_offer = reasonable if by == RefusedBy.household else None
-    found = personal_data_in(note or "")
+    found = note_problem((note or "").strip(), "a refusal's note holds no personal data")
     if found:
-        raise InputFileError([Problem("--note", f"looks like {found}; a refusal's note holds no personal data")],
-                             "the note was refused; nothing was changed")
-    p.decline_reason = (note or "").strip()[:500] or None
+        raise InputFileError([Problem("--note", found)], "the note was refused; nothing was changed")
+    p.decline_reason = (note or "").strip() or None
     # The free text stays on the proposal (which `request purge` can blank), never in the
     # hash-chained trail, which cannot be edited.
     detail = {"by": by.value, "reason": reason, "reasonable": p.reasonable_offer}

@@ -165,12 +165,19 @@ def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: Refused
     pot's households in the same week (never to the household that refused it)."""
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        changes = proposals.refuse(session, scheme, proposal_id, on, by, reason, note, reasonable)
-        if not changes or not resolve:
-            return Outcome(judged + changes)
-        p = proposals.get(session, proposal_id)
-        changes += _resolve_for_home(session, scheme, p, on)
-        return Outcome(judged + changes)
+        return Outcome(judged + refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note,
+                                                   reasonable, resolve))
+
+
+def refuse_and_reoffer(session, scheme: Scheme, proposal_id: int, on: date, by: RefusedBy, reason: str,
+                       note: str = "", reasonable: bool | None = None, resolve: bool = True) -> list[Change]:
+    """The one path of a refusal inside an open transaction, whatever brought it in (`proposal
+    refuse`, a decisions file): the refusal, then the freed home offered to the free pot."""
+    changes = proposals.refuse(session, scheme, proposal_id, on, by, reason, note, reasonable)
+    if not changes or not resolve:
+        return changes
+    p = proposals.get(session, proposal_id)
+    return changes + _resolve_for_home(session, scheme, p, on)
 
 
 def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> list[Change]:

@@ -758,6 +758,13 @@ HTML_LABELS = {
 
 
 def write_html(result: SimulationResult, path: Path | str) -> Path:
+    """`html_report` written to `path` (the command writes it through `audits.exports.write_private`)."""
+    path = Path(path)
+    path.write_text(html_report(result), encoding="utf-8")
+    return path
+
+
+def html_report(result: SimulationResult) -> str:
     """One self-contained HTML file (inline SVG, no scripts): the table, balances over the weeks
     per policy, and the waiting-time distribution per policy. Time axes are the rounds' dates over
     the period the page states; with more than twelve members, each balance chart draws those that
@@ -849,7 +856,4 @@ def write_html(result: SimulationResult, path: Path | str) -> Path:
     high = {POLICY_LABELS[p]: [m.weeks_waited for m in result.runs[p].moves if m.high_risk] for p in policies}
     body.append(charts.box_plot(high, title="High-risk households moved", y_label="weeks to move",
                                 width=600, height=260, empty="no high-risk household moved under any policy"))
-    page = charts.html_page(f"Simulation: {result.scheme_name}", "\n".join(body))
-    path = Path(path)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return charts.html_page(f"Simulation: {result.scheme_name}", "\n".join(body))

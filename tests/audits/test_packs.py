@@ -426,6 +426,16 @@ def test_smtp_settings_name_every_problem():
     assert SECRET not in text and SECRET not in repr(pack_email.SmtpSettings("h", 25, "a@b.uk", "u", SECRET))
 
 
+def test_a_line_break_in_the_smtp_host_is_refused_never_printed():
+    """Issue 20 item 14: a newline in RECIPROCAL_SMTP_HOST was printed raw (a forged line)."""
+    with pytest.raises(InputFileError) as caught:
+        pack_email.SmtpSettings.from_env({"RECIPROCAL_SMTP_HOST": "mail.example.org\nInjected: a line",
+                                          "RECIPROCAL_SMTP_FROM": "coordinator@scheme.example.org.uk"})
+    assert [str(p) for p in caught.value.problems] == [
+        "RECIPROCAL_SMTP_HOST: is not a host name (letters, digits, . - and : only; no spaces or line breaks)"]
+    assert "Injected" not in caught.value.message
+
+
 def test_packs_read_once_equal_each_members_own_reading(db, planted_scheme, week):
     """`packs` reads the week once for every member (circulation, audit, proposals); each pack
     must be exactly what that member's pack reads on its own."""

@@ -45,5 +45,12 @@ def test_at_max_debt_0_two_members_swapping_one_home_each_are_proposed_in_one_ro
         assert result["unmatched"] == []
         proc = reciprocal("audit", "verify", db=db, cwd=tmp_path, config=config)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "no proposal made past its member's debt limit" in proc.stdout
+        # Without configs the chains are still checked, and the output says rule 9 was not.
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        proc = reciprocal("audit", "verify", db=db, cwd=elsewhere, config=None)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "debt limit" not in proc.stdout and "rule 9" in proc.stderr and "was not checked" in proc.stderr
     finally:
         drop_database(db)

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
+from openpyxl.styles import Font
 from sqlalchemy import text
 
 from reciprocal.config import load_scheme
@@ -108,6 +109,15 @@ YAML_CASES = {
     "empty": (FENLAND, lambda t: "", "expected exactly one YAML document, found 0"),
     "two_documents": (FENLAND, lambda t: t + "---\nid: fenland\n",
                       "expected exactly one YAML document, found 2"),
+    # issue 20 item 14: these passed, and a line break in the name ended `pack --send` in an internal error
+    "scheme_name_with_a_line_break": ("scheme.yaml", lambda t: _replace(
+        t, "  name: Cambridgeshire & Peterborough Managed Reciprocal", '  name: "Cambs\\r\\nBcc: x@example.org"'),
+        "scheme.yaml:5: scheme.name: holds the control character \\u000d; write it on one line of plain text"),
+    "provider_name_with_an_escape": (FENLAND, lambda t: _replace(
+        t, "name: Fenland District Council", 'name: "Fenland\\e[2J"'),
+        "name: holds the control character \\u001b"),
+    "contact_with_a_trailing_newline": (FENLAND, lambda t: t + 'contact: "housing@fenland.example.gov.uk\\n"\n',
+                                        "contact: not an email address"),
 }
 
 
@@ -312,6 +322,39 @@ def test_spreadsheet_habits_are_accepted(launcher, tmp_path, db_url, name, conte
     outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
     assert outcome.code == 0, outcome.stderr
     assert count(db_url, "offer") == len(OFFER_LINES) - 1
+
+
+def styled_empty_rows_below(path: Path, last_row: int = 250_000) -> Path:
+    """The demo offers, then empty rows styled down to `last_row` (a sheet formatted further
+    than its data, as spreadsheets are): a cell in every row, none holding a value."""
+    workbook = Workbook()
+    sheet = workbook.active
+    for row in demo_rows():
+        sheet.append(row)
+    first = sheet.max_row + 1
+    sheet.cell(row=first, column=1).font = Font(bold=True)
+    workbook.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    xml = parts["xl/worksheets/sheet1.xml"].decode()
+    styled = re.search(r'<c r="A%d" s="(\d+)"' % first, xml).group(1)
+    rows = "".join(f'<row r="{n}"><c r="A{n}" s="{styled}"/><c r="B{n}" s="{styled}"/></row>'
+                   for n in range(first + 1, last_row + 1))
+    parts["xl/worksheets/sheet1.xml"] = xml.replace("</sheetData>", rows + "</sheetData>").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_styled_empty_rows_below_the_data_are_not_rows(launcher, tmp_path, db_url):
+    """Issue 20 item 17: such a sheet was refused as going on "past row 200,001". Only rows
+    holding a value count; the empty tail is not walked (bounded CPU, not wall time)."""
+    path = styled_empty_rows_below(tmp_path / "offers.xlsx")
+    outcome = run(launcher, *command(db_url, "offer", "import", str(path)))
+    assert outcome.code == 0, outcome.stderr
+    assert count(db_url, "offer") == len(OFFER_LINES) - 1
+    assert outcome.cpu < 5, f"{outcome.cpu:.1f} s of CPU"
 
 
 def test_a_formula_in_free_text_is_kept_as_text_and_never_run(launcher, tmp_path, db_url):
@@ -551,3 +594,55 @@ def test_config_files_that_are_not_regular_files_are_refused_unread(launcher, tm
     imported = run(launcher, "--db", shared_db, "--config", str(config), "offer", "import",
                    str(DEMO_DATA / "offers.csv"))
     assert imported.code == 2 and fingerprint(shared_db) == before
+
+
+# -- output files: --out and pack --to ------------------------------------------------------------
+
+def test_an_output_path_that_cannot_be_written_is_refused_by_name(launcher, tmp_path, shared_db):
+    """Issue 20 item 12: a folder, /dev/full or a missing folder ended in "internal error" (70),
+    and a symbolic link was written through, replacing its target. Each is now refused by name
+    (2), nothing is written, and a link's target is never touched."""
+    target = tmp_path / "precious.txt"
+    target.write_text("kept")
+    (tmp_path / "link.csv").symlink_to(target)
+    (tmp_path / "dangling.csv").symlink_to(tmp_path / "nowhere.csv")
+    cases = {str(tmp_path): "is a folder; give a file's path",
+             "/dev/full": "/dev/full is not a regular file (a device or a pipe)",
+             str(tmp_path / "missing" / "out.csv"): f"the folder {tmp_path / 'missing'} does not exist",
+             str(tmp_path / "link.csv"): "link.csv is a symbolic link; the engine never writes through a link",
+             str(tmp_path / "dangling.csv"): "dangling.csv is a symbolic link"}
+    for out, says in cases.items():
+        outcome = run(launcher, *command(shared_db, "audit", "fairness", "--format", "csv", "--out", out))
+        assert outcome.code == 2, (out, outcome.stderr)
+        assert "--out: " in outcome.stderr and says in outcome.stderr, (out, outcome.stderr)
+    assert target.read_text() == "kept" and not (tmp_path / "nowhere.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dangling.csv", "link.csv", "precious.txt"]
+
+
+def test_pack_never_writes_through_a_link_and_writes_nothing_then(launcher, tmp_path, shared_db):
+    target = tmp_path / "precious.txt"
+    target.write_text("kept")
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    (folder / "fenland-2026-11-26.md").symlink_to(target)
+    outcome = run(launcher, *command(shared_db, "pack", "--to", str(folder), "--on", "2026-11-26"))
+    assert outcome.code == 2, outcome.stderr
+    assert "--to: " in outcome.stderr and "fenland-2026-11-26.md is a symbolic link" in outcome.stderr
+    assert target.read_text() == "kept"
+    assert [p.name for p in folder.iterdir()] == ["fenland-2026-11-26.md"]  # no other pack, no part file
+
+
+def test_a_write_that_fails_half_way_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    """A full disk (ENOSPC) while writing: the old file is whole, no part file is left."""
+    import errno
+    from reciprocal.audits import exports
+    old = tmp_path / "report.csv"
+    old.write_text("old report")
+
+    def full(fd, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(exports.os, "replace", full)
+    with pytest.raises(InputFileError) as caught:
+        exports.write_private_files({old: "new", tmp_path / "other.csv": "x"})
+    assert f"--out: cannot write {old}: No space left on device" in str(caught.value)
+    assert old.read_text() == "old report" and sorted(p.name for p in tmp_path.iterdir()) == ["report.csv"]

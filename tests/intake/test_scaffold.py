@@ -3,6 +3,7 @@ readers accept, ids checked as config ids are, and never a file overwritten."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -75,6 +76,40 @@ def test_an_existing_scheme_is_never_overwritten_and_nothing_is_written(tmp_path
     assert "scheme.yaml: already exists" in info.value.message
     assert (folder / "scheme.yaml").read_text() == "mine\n"
     assert sorted(p.name for p in folder.rglob("*")) == ["scheme.yaml"]
+
+
+def test_a_dangling_link_where_a_file_goes_is_named_and_nothing_is_written(tmp_path):
+    """Issue 20 item 13: scheme.yaml was written, then the dangling link ended in an internal
+    error. Everything is checked first; a link, a file where a folder goes, each is named."""
+    folder = tmp_path / "s"
+    (folder / "providers").mkdir(parents=True)
+    (folder / "providers" / "north_council.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    (folder / "templates").write_text("a file where a folder goes\n")
+    with pytest.raises(ScaffoldError) as info:
+        scaffold(folder)
+    said = [str(p) for p in info.value.problems]
+    assert said == [f"{folder / 'templates'}: is a file or a link, not a folder; config init writes only "
+                    f"into real folders",
+                    f"{folder / 'providers' / 'north_council.yaml'}: already exists (a symbolic link); config "
+                    f"init never overwrites a file (choose a new folder, or move it away)"]
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [
+        "providers", "providers/north_council.yaml", "templates"]
+    assert not (tmp_path / "nowhere.yaml").exists()
+
+
+def test_a_failure_while_writing_removes_what_was_written(tmp_path, monkeypatch):
+    folder = tmp_path / "new" / "s"
+    real_open = Path.open
+
+    def open_until_templates(self, *args, **kwargs):
+        if self.parent.name == "templates":
+            raise OSError(28, "No space left on device", str(self))
+        return real_open(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "open", open_until_templates)
+    with pytest.raises(ScaffoldError) as info:
+        scaffold(folder)
+    assert "No space left on device" in str(info.value) and "config init wrote nothing" in str(info.value)
+    assert list(tmp_path.iterdir()) == []  # the files written and the folders made are gone
 
 
 def test_ids_are_checked_as_config_ids():
