@@ -15,28 +15,62 @@ proposals is the scheme's term `lifecycle.on_suspension`: `continue` (each is sa
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from matching.rules import RULES_BY_NAME, MatchContext, failed_rules, most_bedrooms, reach_areas
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, Role
 from reciprocal.lifecycle import proposals
 from reciprocal.lifecycle.changes import Change
-from reciprocal.storage import OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row
+from reciprocal.storage import MetaRow, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row
+
+# The rules load NumPy: imported where a proposal is judged, so that a command under configs
+# already judged starts as fast as before (README, start-up).
+if TYPE_CHECKING:
+    from matching.rules import MatchContext
 
 # What a cancellation records and both members see, by what changed.
 HOUSEHOLD = "the household's circumstances changed"
 HOME = "the home's facts changed"
 SCHEME = "the scheme's terms changed"
 SUSPENDED = "providers_active"
+# The meta key holding what the live proposals were last judged under (`rejudge_configs`).
+JUDGED_UNDER = "live_proposals_judged_under"
+
+
+def configs_key(scheme: Scheme, on: date) -> str:
+    """What the live proposals' verdicts depend on besides their cases' facts and the day: every
+    MoU term and member's config, and which members are not active on `on` (a `left` day passes
+    with no edit)."""
+    inactive = sorted(p for p in scheme.providers if not scheme.is_active(p, on))
+    body = json.dumps([scheme.config.model_dump(mode="json"),
+                       {k: v.model_dump(mode="json") for k, v in sorted(scheme.providers.items())}, inactive],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def rejudge_configs(session: Session, scheme: Scheme, on: date) -> list[Change]:
+    """At the start of a command that changes state: every live proposal judged again, unless
+    they were last judged under these very configs (nothing a rule reads has changed but the day,
+    which only ever makes a live proposal's rules easier to meet) - then nothing to do."""
+    key = configs_key(scheme, on)
+    row = session.get(MetaRow, JUDGED_UNDER)
+    if row is not None and row.value == key:
+        return []
+    changes = rejudge(session, scheme, on, SCHEME)
+    session.merge(MetaRow(key=JUDGED_UNDER, value=key))
+    return changes
 
 
 def rejudge(session: Session, scheme: Scheme, on: date, cause: str, live: list[ProposalRow] | None = None,
             now: str = "now") -> list[Change]:
     """Judge `live` (default: every live proposal) again; cancel each that breaks a hard rule.
     `cause` is what is recorded; the printed line names the rule and why, in words."""
+    from matching.rules import MatchContext, failed_rules
     live = proposals.live(session) if live is None else [p for p in live if p.status in proposals.LIVE]
     if not live:
         return []
@@ -79,13 +113,14 @@ def _rows(session: Session, row_type, refs: set[str], convert) -> dict:
     return found
 
 
-def _inactive(ctx: MatchContext, request: Request, offer: Offer) -> str:
+def _inactive(ctx: "MatchContext", request: Request, offer: Offer) -> str:
     return "; ".join(ctx.scheme.why_inactive(p, ctx.on) for p in dict.fromkeys((request.provider, offer.provider))
                      if not ctx.scheme.is_active(p, ctx.on))
 
 
-def why(ctx: MatchContext, rule: str, request: Request, offer: Offer, now: str = "now") -> str:
+def why(ctx: "MatchContext", rule: str, request: Request, offer: Offer, now: str = "now") -> str:
     """Why the pair breaks `rule`, in words, naming the facts (for the coordinator's eyes)."""
+    from matching.rules import RULES_BY_NAME, most_bedrooms, reach_areas
     scheme = ctx.scheme
     now = f" {now}" if now else ""  # "now" after a case's update; nothing after the scheme's terms changed
     if rule == "safety_buffer":

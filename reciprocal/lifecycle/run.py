@@ -10,22 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-
-from matching.engine import RoundResult, solve_round
-from matching.explain import PROVIDER_PAST_DEBT_LIMIT
-from matching.pinning import NOT_IN_POT
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
 from reciprocal.errors import StateError
 from reciprocal.intake.pot import get_open
 from reciprocal.ledger import counted
-from reciprocal.lifecycle import cases, proposals, rejudge, updates
+from reciprocal.lifecycle import cases, proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
 from reciprocal.lifecycle.views import RoundReport, proposal_row
 from reciprocal.storage import Database, ProposalRow
+
+# The solver (OR-Tools, NumPy, pandas) is imported by the functions that solve, so that a stage
+# change, a hold or a refusal without a re-solve does not load it (tests/cli/test_startup.py).
+if TYPE_CHECKING:
+    from matching.engine import RoundResult
 
 
 @dataclass
@@ -48,8 +50,9 @@ def _rejudged(db: Database, scheme: Scheme, on: date) -> list[Change]:
     configs as they are now (a term or a member's status may have changed since the last
     command), each that breaks a hard rule cancelled, in a transaction of its own so that the
     command failing later does not undo it (`reciprocal.lifecycle.rejudge`)."""
+    from reciprocal.lifecycle import rejudge
     with db.transaction() as session:
-        return rejudge.rejudge(session, scheme, on, rejudge.SCHEME)
+        return rejudge.rejudge_configs(session, scheme, on)
 
 
 def _free_pot(session, on: date):
@@ -67,6 +70,9 @@ def _free_pot(session, on: date):
 def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers, requests,
                        time_limit: float | None = None,
                        reoffer_after: ProposalRow | None = None) -> tuple[RoundResult, list[Change]]:
+    from matching.engine import solve_round
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
+    from matching.pinning import NOT_IN_POT
     counted = proposals.counted_balances(session, scheme)
     result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
                          time_limit, band_balances=counted.by_band)
@@ -82,6 +88,7 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
 
 def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
     """The engine knows a landlord is past its limit; the trail knows since when and why."""
+    from matching.explain import PROVIDER_PAST_DEBT_LIMIT
     where = counted.positions(session, scheme)
     out = []
     for u in unmatched:
@@ -99,6 +106,7 @@ def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict
 
 def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     """The engine knows only the free pot; for a household outside it, say where it is."""
+    from matching.pinning import NOT_IN_POT
     if answer["outcome"] != NOT_IN_POT:
         return answer
     ref = answer["request"]
@@ -225,10 +233,11 @@ def lapse_overdue(db: Database, scheme: Scheme, on: date) -> Outcome:
         return Outcome(judged + proposals.lapse_overdue(session, scheme, on))
 
 
-def update_cases(db: Database, scheme: Scheme, kind: str, changes: list[updates.Update], on: date,
+def update_cases(db: Database, scheme: Scheme, kind: str, changes: list, on: date,
                  role: Role = Role.coordinator) -> Outcome:
     """`request update` and `offer update` (one case, or an updates file): all or none, each live
     proposal the updates touch judged again in the same transaction."""
+    from reciprocal.lifecycle import updates
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
         return Outcome(judged + updates.update_cases(session, scheme, kind, changes, on, role))
