@@ -33,8 +33,11 @@ demo: $(RUNTIME_STAMP)
 # PostgreSQL server that scripts/pg-test-server starts (the Debian cluster 15/main) or finds in
 # $RECIPROCAL_TEST_DATABASE_URL. Each run's output is printed when both are done. The target fails
 # if either run fails, and fails loudly if PostgreSQL cannot be had: it never skips it.
+# The render tests need Debian's chromium: scripts/test-browser installs it when missing (as root);
+# a machine where it cannot be had runs the rest and says so loudly at the end.
 test: $(DEV_STAMP)
 	@work="$$(mktemp -d)"; status=0; \
+	browser=yes; bash scripts/test-browser 2> "$$work/browser.log" || browser=no; \
 	echo "==> the test suite on SQLite and on PostgreSQL, at once; output follows"; \
 	( env -u RECIPROCAL_TEST_DATABASE_URL $(PYTEST) \
 		--basetemp="$$work/sqlite" > "$$work/sqlite.log" 2>&1; echo $$? > "$$work/sqlite.rc" ) & \
@@ -52,6 +55,14 @@ test: $(DEV_STAMP)
 		cat "$$work/$$backend.log"; \
 		[ "$$(cat "$$work/$$backend.rc")" = 0 ] || status=1; \
 	done; \
+	if [ -d "$$work/sqlite/screenshots" ]; then \
+		rm -rf test-screenshots; cp -r "$$work/sqlite/screenshots" test-screenshots; \
+		echo "==> the pages as Chromium drew them: test-screenshots/"; \
+	fi; \
+	if [ "$$browser" = no ]; then \
+		echo "!!! WARNING: NO BROWSER: the render tests did NOT run in Chromium (pages unchecked):"; \
+		sed 's/^/!!!   /' "$$work/browser.log"; \
+	fi; \
 	rm -rf "$$work"; \
 	exit $$status
 

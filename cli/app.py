@@ -12,12 +12,12 @@ import typer.core
 
 from reciprocal.errors import ReciprocalError
 
-from cli import (audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
+from cli import (answers, audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
                  simulate)
 from cli import config as config_group
 from cli import provider as provider_group
 from cli import scaffold
-from cli.context import err, out, parse_date, settings
+from cli.context import ReaderGone, err, out, parse_date, settings
 
 
 class _GlobalOptionsAnywhere(typer.core.TyperGroup):
@@ -50,7 +50,7 @@ def _set_setting(ctx, param, value):
 
 
 app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.", cls=_GlobalOptionsAnywhere,
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
 config_group.config_app.command("init")(scaffold.config_init)
 app.add_typer(config_group.config_app, name="config")
 app.add_typer(provider_group.provider_app, name="provider")
@@ -68,6 +68,7 @@ app.command("simulate")(simulate.simulate)
 app.command("due")(due.due)
 app.command("circulate")(circulate.circulate)
 app.command("pack")(pack.pack)
+app.add_typer(answers.answers_app, name="answers")
 
 
 @app.callback()
@@ -105,6 +106,10 @@ def main() -> None:
     """Entry point: run the app and map every error to a message on stderr and an exit code."""
     try:
         result = app(standalone_mode=False)
+        sys.stdout.flush()  # here, so that a reader gone away is met below, not at exit
+    except (ReaderGone, BrokenPipeError):
+        _reader_gone()
+        sys.exit(0)
     except ReciprocalError as exc:
         err.print(exc.message, markup=False)
         sys.exit(exc.exit_code)
@@ -130,6 +135,14 @@ def main() -> None:
                   f"data. Re-run with RECIPROCAL_DEBUG=1 to see the traceback.", markup=False)
         sys.exit(70)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _reader_gone() -> None:
+    """Standard output's reader closed it (`| head -1`): what is left to print goes nowhere, and
+    Python's own flush at exit finds nothing to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

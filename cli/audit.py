@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from reciprocal.errors import AuditFailed
 
-from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings
+from cli.context import OUT_HELP, err, one_out, out, parse_date, parse_format, print_json, settings, write_out
 from cli.render import signed, stage, table
 
 audit_app = typer.Typer(help="Audits: fairness report, ledger verification.", no_args_is_help=True)
@@ -24,7 +23,7 @@ def emit(text: str, output: Optional[Path]) -> None:
     """Print a rendered export, or write it to a file only its owner can read."""
     from reciprocal.audits.exports import write_private
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        write_out(text if text.endswith("\n") else text + "\n")
         return
     write_private(output, text)
     err.print(f"Wrote {output} (readable by its owner only).", markup=False)

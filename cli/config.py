@@ -1,14 +1,13 @@
 """`reciprocal config ...`: validate, schema, show the MoU configs."""
 from __future__ import annotations
 
-import sys
 
 import typer
 from rich.markup import escape
 
 from reciprocal.errors import DatabaseError, Problem
 
-from cli.context import FORMAT_HELP, out, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, out, parse_format, print_json, settings, write_out
 from cli.render import table
 
 config_app = typer.Typer(help="MoU configs: validate, schema, show.", no_args_is_help=True)
@@ -52,7 +51,7 @@ def _database_problems(database, report) -> list[Problem]:
 def config_schema():
     """Print a JSON Schema of scheme.yaml and providers/<id>.yaml for editors."""
     from reciprocal.config import json_schema
-    sys.stdout.write(json_schema() + "\n")
+    write_out(json_schema() + "\n")
 
 
 def debt_rule(scheme) -> str:

@@ -20,12 +20,31 @@ if TYPE_CHECKING:
     from reciprocal.storage import Database
 
 
+class ReaderGone(Exception):
+    """Standard output's reader went away (`reciprocal ... | head -1`): `cli.app.main` ends quietly
+    with exit 0, as `ls | head` does. Not an OSError, so that Click does not turn it into exit 1."""
+
+
+def write_out(text: str) -> None:
+    """Text for scripts, on standard output as it is (JSON, CSV, a schema)."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise ReaderGone from None
+
+
 class SafeConsole(Console):
     """A console that never sends a terminal a control character it was given: every string
     printed goes through `reciprocal.errors.printable` (tables' cells through `cli.render`)."""
 
     def print(self, *objects, **kwargs) -> None:
         super().print(*(printable(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    def on_broken_pipe(self) -> None:
+        """The reader went away: stop printing (Rich's own answer is a silent exit 1)."""
+        self.quiet = True
+        raise ReaderGone
 
 
 # Piped output (CI logs, files) gets a readable width for tables instead of Rich's 80-column
@@ -65,7 +84,7 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    write_out(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 FORMAT_HELP = "Output format: table (for people) or json (for scripts)."

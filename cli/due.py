@@ -33,4 +33,6 @@ def due(ctx: typer.Context,
     table(f"Due by {until.isoformat()} ({within} working day(s) from {day.isoformat()}): {len(rows)}",
           ["member", "what", "ref", "request", "offer", "stage", "due", "overdue", "to do"],
           [[r["member"], r["what"], r["ref"], r["request"], r["offer"] or "", stage(r["status"]), r["due_on"],
-            stage("OVERDUE") if r["overdue"] else "", r["action"]] for r in rows], None if all_rows else limit)
+            stage("OVERDUE") if r["overdue"] else "", r["action"]] for r in rows], None if all_rows else limit,
+          empty=f"Nothing due by {until.isoformat()} ({within} working day(s) from {day.isoformat()})"
+                + (f" for {for_provider}." if for_provider else "."))

@@ -10,7 +10,7 @@ from cli.context import day_or_today, out, settings
 
 # reciprocal.audits.packs.FORMATS, spelled out so that loading the command does not load the
 # audits (tests/cli/test_startup.py checks that they agree).
-PACK_FORMATS = ("md", "html", "csv", "json")
+PACK_FORMATS = ("md", "html", "csv", "json", "xlsx")
 
 
 def pack(ctx: typer.Context,
@@ -20,7 +20,7 @@ def pack(ctx: typer.Context,
                                                           "(repeat for several; default: every active member)."),
          on: Optional[str] = typer.Option(None, "--on", help="The pack's day, YYYY-MM-DD (default: today)."),
          format: str = typer.Option(",".join(PACK_FORMATS), "--format", help="Formats, comma-separated: "
-                                    "md, html, csv, json."),
+                                    "md, html, csv, json, xlsx (the answers workbook)."),
          send: bool = typer.Option(False, "--send", help="Also email each pack to its member's contact "
                                    "(RECIPROCAL_SMTP_* settings).")):
     """Each member's pack: proposals, requests waiting on it, circulation list, balance and commitment."""
@@ -30,7 +30,7 @@ def pack(ctx: typer.Context,
     scheme = s.scheme()
     smtp = pack_email.SmtpSettings.from_env() if send else None  # before anything is written
     built = packs.packs(s.database(scheme=scheme), scheme, day_or_today(on), for_provider or None)
-    written = packs.write_packs(built, to, formats)
+    written = packs.write_packs(built, to, formats, scheme)
     # One line for the lot: sixteen members in four formats would be sixty-four lines.
     out.print(f"Wrote {len(written)} file(s) to {to}: {len(built)} member(s) x {', '.join(formats)} "
               f"({written[0].name if written else 'none'}, ...), readable by their owner only.",

@@ -67,7 +67,8 @@ def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], f
         cols = ["ref", "provider", "kind", "risk", "bedrooms_needed", "needs_step_free",
                 "needs_wheelchair", "referred_on", "status"]
     table(f"{kind.capitalize()}s ({status}): {len(rows)}", [HEADERS.get(c, c) for c in cols],
-          [[stage(r[c]) if c == "status" else r[c] for c in cols] for r in rows], limit)
+          [[stage(r[c]) if c == "status" else r[c] for c in cols] for r in rows], limit,
+          empty=f"No {kind}s ({status})" + (f" of {provider}." if provider else "."))
 
 
 # Short headers, so that a list fits 80 columns with every ref and member name whole.

@@ -9,7 +9,8 @@ from rich.markup import escape
 
 from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RefusedBy, Role
 
-from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
+from cli.context import (FORMAT_HELP, ON_HELP, Settings, day_or_today, out, parse_date, parse_format, print_json,
+                         settings)
 from cli.render import changes as print_changes
 from cli.render import outcome as render_outcome
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, table
@@ -23,6 +24,32 @@ ROLES = ", ".join(r.value for r in Role if r != Role.engine)
 
 def _emit(result, fmt: str, empty: str) -> None:
     render_outcome(result, fmt, empty)
+
+
+def _completed_ids(ctx: typer.Context, incomplete: str, stages: list[str] | None) -> list[tuple[str, str]]:
+    """Shell completion of a proposal's id, with its pair and stage beside it. A database that
+    is missing or unreadable completes nothing: completion never prints an error."""
+    from reciprocal.lifecycle import views
+    s = settings(ctx)
+    db = s.db or ctx.find_root().params.get("db")
+    try:
+        rows = views.proposal_list(Settings(db=db).database(), stages)
+    except Exception:  # the shell shows nothing rather than a message in the middle of a line
+        return []
+    return [(str(r["id"]), f"{r['request']} -> {r['offer']}, {r['status']}") for r in rows
+            if str(r["id"]).startswith(incomplete)]
+
+
+def complete_any(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    return _completed_ids(ctx, incomplete, None)
+
+
+def complete_live(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    return _completed_ids(ctx, incomplete, [s.value for s in LIVE_PROPOSAL])
+
+
+def _proposal_id(complete):
+    return typer.Argument(..., min=1, help="The proposal's id.", autocompletion=complete)
 
 
 @proposal_app.command("list")
@@ -66,11 +93,13 @@ def proposal_list(ctx: typer.Context,
         return
     table(f"Proposals: {len(rows)}", ["id", "request", "offer", "from", "to", "stage", "since", "due"],
           [[r["id"], r["request"], r["offer"], r["from_provider"], r["to_provider"], stage_text(r["status"]),
-            r["stage_on"], r["due_on"] or ""] for r in rows], None if all_rows else limit)
+            r["stage_on"], r["due_on"] or ""] for r in rows], None if all_rows else limit,
+          empty="No proposals" + (" match those filters." if stage or member or due_within is not None or overdue
+                                  else " yet: `reciprocal round run` makes them."))
 
 
 @proposal_app.command("show")
-def proposal_show(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+def proposal_show(ctx: typer.Context, proposal_id: int = _proposal_id(complete_any),
                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """Show one proposal: its stage, due date, reasons and its whole trail."""
     from reciprocal.lifecycle import views
@@ -90,7 +119,7 @@ def proposal_show(ctx: typer.Context, proposal_id: int = typer.Argument(..., min
 
 
 @proposal_app.command("advance")
-def proposal_advance(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+def proposal_advance(ctx: typer.Context, proposal_id: int = _proposal_id(complete_live),
                      to: Optional[str] = typer.Option(None, "--to", help="The stage it enters (default: the "
                                                       "next: nomination_confirmed, viewing, accepted)."),
                      viewing_on: Optional[str] = typer.Option(None, "--viewing-on",
@@ -111,7 +140,7 @@ def proposal_advance(ctx: typer.Context, proposal_id: int = typer.Argument(..., 
 
 
 @proposal_app.command("refuse")
-def proposal_refuse(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+def proposal_refuse(ctx: typer.Context, proposal_id: int = _proposal_id(complete_live),
                     by: str = typer.Option(..., "--by", help="Who refused: household, offering_landlord or "
                                            "referring_landlord."),
                     reason: str = typer.Option(..., "--reason", help="A reason code from the scheme's "
@@ -137,7 +166,7 @@ def proposal_refuse(ctx: typer.Context, proposal_id: int = typer.Argument(..., m
 
 
 @proposal_app.command("sign")
-def proposal_sign(ctx: typer.Context, proposal_id: int = typer.Argument(..., min=1, help="The proposal's id."),
+def proposal_sign(ctx: typer.Context, proposal_id: int = _proposal_id(complete_live),
                   tenancy_start: str = typer.Option(..., "--tenancy-start", help="The new tenancy's start "
                                                     "date, YYYY-MM-DD: the move's date."),
                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),

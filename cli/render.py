@@ -100,9 +100,13 @@ def more(shown: int, total: int, what: str = "") -> None:
 
 
 def table(title: str | Text, columns: list[str], rows: list[list], limit: int | None = None,
-          width: int | None = None) -> None:
+          width: int | None = None, empty: str | None = None) -> None:
     """A table of `rows` (the first `limit` of them, then a line saying how many more), laid out
-    to fit the terminal: see the module's docstring."""
+    to fit the terminal: see the module's docstring. With no rows and an `empty` sentence, that
+    sentence instead of a table with only its headers."""
+    if not rows and empty is not None:
+        out.print(empty, markup=False)
+        return
     total = len(rows)
     rows = rows if limit is None else rows[:limit]
     cells = [[_cell(v) for v in r] for r in rows]

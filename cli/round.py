@@ -102,4 +102,5 @@ def round_list(ctx: typer.Context, format: str = typer.Option("table", "--format
         print_json(rows)
         return
     table("Rounds", ["round", "on", "status", "proposals", "live", "signed", "ended", "unmatched"],
-          [[*list(r.values())[:2], stage(r["status"]), *list(r.values())[3:]] for r in rows])
+          [[*list(r.values())[:2], stage(r["status"]), *list(r.values())[3:]] for r in rows],
+          empty="No rounds yet: `reciprocal round run` runs this week's.")

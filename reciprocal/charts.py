@@ -129,7 +129,11 @@ def _axes(f: _Frame, x_ticks: Sequence[float], y_ticks: Sequence[float], x_label
         x = f.x(t)
         label = x_tick_labels[k] if x_tick_labels is not None else _fmt(t)
         parts.append(f'<line x1="{x:.1f}" y1="{base}" x2="{x:.1f}" y2="{base + 4}" stroke="{AXIS}"/>')
-        parts.append(f'<text x="{x:.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
+        # A label centred on the first or last tick would be cut by the chart's edge (a browser
+        # showed "30 No"): it ends, or starts, at its tick instead.
+        half = len(label) * 3.2  # about half its width at 10px
+        anchor = "end" if x + half > f.width - 1 else "start" if x - half < 1 else "middle"
+        parts.append(f'<text x="{x:.1f}" y="{base + 15}" text-anchor="{anchor}" font-size="10" '
                      f'fill="{AXIS}">{escape(label)}</text>')
     if x_label:
         parts.append(f'<text x="{(f.left + f.width - f.right) / 2:.1f}" y="{f.height - 4}" '
@@ -405,6 +409,8 @@ th:first-child, td:first-child {{ text-align: left; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 8px; }}
 .note {{ color: #555; font-size: 13px; max-width: 900px; }}
 .tech {{ color: #777; font-size: 11px; }}
+svg {{ max-width: 100%; height: auto; }}
+@media (max-width: 640px) {{ table {{ display: block; overflow-x: auto; max-width: 100%; }} }}
 {style}</style>
 </head>
 <body>

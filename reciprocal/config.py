@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import networkx as nx
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
                       model_validator)
 from pydantic_core import PydanticCustomError
@@ -24,6 +23,11 @@ from pydantic_core import PydanticCustomError
 from reciprocal.domain import MAX_BEDROOMS, Account, Risk
 from reciprocal.errors import ConfigError, IntegrityError, Problem, printable
 from reciprocal.yaml_source import YamlDocument, dotted, read_yaml
+
+# networkx is imported by the methods that walk the area graph: a command that reads no buffer
+# (most reads) does not pay for it.
+if TYPE_CHECKING:
+    import networkx as nx
 
 OBJECTIVE_NAMES = ("high_risk_moved", "households_moved", "longest_waiting", "ledger_imbalance",
                    "preference_fit")
@@ -283,6 +287,7 @@ class Scheme:
 
     @cached_property
     def area_graph(self) -> nx.Graph:
+        import networkx as nx
         graph = nx.Graph()
         graph.add_nodes_from(self.config.areas)
         for area, spec in self.config.areas.items():
@@ -296,6 +301,7 @@ class Scheme:
         cached = self._buffers.get(key)
         if cached is None:
             if len(key[0]) == 1:
+                import networkx as nx
                 area = key[0][0]
                 cached = frozenset(nx.single_source_shortest_path_length(self.area_graph, area, cutoff=hops)
                                    if area in self.area_graph else ())
@@ -444,8 +450,41 @@ def load_scheme(config_dir: Path | str | None = None) -> Scheme:
 
 
 def check_configs(config_dir: Path | str | None = None) -> ConfigReport:
-    """Read and cross-check every MoU config in `config_dir`, collecting every problem."""
+    """Read and cross-check every MoU config in `config_dir`, collecting every problem. A large
+    scheme read cleanly before, and unchanged since, comes from `reciprocal.config_cache`."""
+    from reciprocal import config_cache
     root = Path(config_dir) if config_dir is not None else default_config_dir()
+    files = [root / "scheme.yaml", *sorted((root / "providers").glob("*.yaml")),
+             *sorted((root / "providers").glob("*.yml"))]
+    key = config_cache.fingerprint(root, files) if len(files) >= config_cache.CACHE_FROM_FILES else None
+    cached = config_cache.load(root, key) if key is not None else None
+    if cached is not None:
+        report = _cached_report(root, cached)
+        if report is not None:
+            return report
+    report = _read_configs(root)
+    if key is not None and report.scheme is not None:
+        config_cache.store(root, key, {
+            "scheme": report.scheme.config.model_dump(mode="json"),
+            "providers": [p.model_dump(mode="json") for p in report.scheme.providers.values()],
+            "provider_ids": sorted(report.provider_ids)})
+    return report
+
+
+def _cached_report(root: Path, cached: dict) -> ConfigReport | None:
+    """The configs a clean read stored, validated again by the same models; None if they do not
+    validate (a cache written by hand is read from the YAML instead)."""
+    try:
+        config = SchemeConfig.model_validate(cached["scheme"])
+        providers = [ProviderConfig.model_validate(p) for p in cached["providers"]]
+        named = frozenset(str(p) for p in cached["provider_ids"])
+    except (ValidationError, KeyError, TypeError):
+        return None
+    return ConfigReport(root, Scheme(config, {p.id: p for p in providers}, str(root)), [], named)
+
+
+def _read_configs(root: Path) -> ConfigReport:
+    """Every MoU config in `root` read from its YAML and cross-checked, every problem collected."""
     problems: list[Problem] = []
     scheme_path = root / "scheme.yaml"
     if not scheme_path.is_file():

@@ -54,6 +54,15 @@ def reciprocal_many(commands: list[tuple[str, ...]], db: Path | str | None, cwd:
     return [_completed(o) for o in outcomes]
 
 
+def demo_database(folder: Path) -> Path:
+    """The demo's database (three weeks of rounds; proposal 6 live, 1 to 5 ended), made by the
+    real `reciprocal demo` in `folder`."""
+    db = folder / "demo.db"
+    done = reciprocal("demo", "--db", str(db), db=None, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return db
+
+
 # -- files for the command to read ----------------------------------------------------------------
 
 def write_offers_csv(path: Path, n: int) -> Path:

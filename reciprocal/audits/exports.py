@@ -78,7 +78,7 @@ def write_private(path: Path, text: str, option: str = "--out") -> Path:
     return write_private_files({Path(path): text}, option)[0]
 
 
-def write_private_files(files: dict[Path, str], option: str = "--out") -> list[Path]:
+def write_private_files(files: dict[Path, str | bytes], option: str = "--out") -> list[Path]:
     """Write each text to its path, owner-only. Every path is checked before anything is written
     (a folder, a device, a missing folder, a symbolic link: each named, with `option`); then each
     text goes to a new file beside its path and is renamed over it, so a link is never written
@@ -92,8 +92,8 @@ def write_private_files(files: dict[Path, str], option: str = "--out") -> list[P
             fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
             staged.append((part, path))
             os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            with os.fdopen(fd, "wb") as handle:  # a text, or a workbook's bytes
+                handle.write(text.encode("utf-8") if isinstance(text, str) else text)
         for part, where in staged:
             os.replace(part, where)
     except OSError as exc:

@@ -1,7 +1,8 @@
 """Sending members' packs by email (`reciprocal pack --send`): optional, off unless asked.
 
 Each pack goes as one message to its member's `contact` (a role mailbox in the member's YAML), the
-Markdown as the plain-text body and the HTML page as its alternative. A member with no contact is
+Markdown as the plain-text body (ending with how to answer) and the HTML page as its alternative,
+with the member's answers workbook (`<member>-<day>.xlsx`) attached. A member with no contact is
 named as not sent. The mail server comes from the environment, never from a file in the scheme:
 
 - `RECIPROCAL_SMTP_HOST` (required), `RECIPROCAL_SMTP_PORT` (default 25),
@@ -67,12 +68,31 @@ class SmtpSettings:
         return cls(host, port, sender, user, password, starttls)
 
 
-def pack_message(pack: dict, sender: str, to: str) -> EmailMessage:
+def how_to_answer(pack: dict) -> str:
+    """The body's last section: the member answers in the attached workbook, not by email."""
+    from reciprocal.audits.workbook import HOUSEHOLDS, PROPOSALS, WAITING, workbook_file_name
+    return (f"\n\n## How to answer\n\n"
+            f"Answer in the attached workbook, {workbook_file_name(pack)}: on \"{PROPOSALS}\" choose each "
+            f"proposal's action from its drop-down list (with the date, reason, viewing date or tenancy start it "
+            f"needs); on \"{HOUSEHOLDS}\" fill in a home's columns on the row of the household you offer it for; "
+            f"on \"{WAITING}\" reconfirm, resume or close your households. Leave a row blank to give no answer, "
+            f"keep the other cells and the front sheet as they are, save it as a workbook (xlsx) and send it back "
+            f"to the coordinator, who imports every member's answers at once.\n")
+
+
+def pack_message(pack: dict, sender: str, to: str, scheme: Scheme | None = None) -> EmailMessage:
+    """The pack's message; with the scheme, the answers workbook is attached and the body says how
+    to answer in it."""
     message = EmailMessage()
     message["Subject"] = f"{pack['scheme_name']}: your pack for {pack['on']}"
     message["From"], message["To"] = sender, to
-    message.set_content(pack_markdown(pack))
+    message.set_content(pack_markdown(pack) + (how_to_answer(pack) if scheme is not None else ""))
     message.add_alternative(pack_html(pack), subtype="html")
+    if scheme is not None:
+        from reciprocal.audits.workbook import workbook_bytes, workbook_file_name
+        message.add_attachment(workbook_bytes(pack, scheme), maintype="application",
+                               subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               filename=workbook_file_name(pack))
     return message
 
 
@@ -93,7 +113,7 @@ def send_packs(packs: list[dict], scheme: Scheme, settings: SmtpSettings) -> lis
                 smtp.login(settings.user, settings.password)
             for pack, result in zip(packs, results):
                 if result["to"]:
-                    smtp.send_message(pack_message(pack, settings.sender, result["to"]))
+                    smtp.send_message(pack_message(pack, settings.sender, result["to"], scheme))
                     sent.append(pack["member"])
     except (OSError, smtplib.SMTPException) as exc:
         done = f"; sent before it failed: {', '.join(sent)}" if sent else "; nothing was sent"

@@ -17,7 +17,8 @@ A pack for member M on day D holds:
 - M's own requests that wait on it: stale, on hold or in review, with what to do;
 - its circulation list, exactly `circulate(..., for_provider=M)`'s.
 
-Formats: Markdown; HTML (one self-contained page, no script and no network, one column that reads
+Formats: the answers workbook (`xlsx`, `reciprocal.audits.workbook`: where the member answers);
+Markdown; HTML (one self-contained page, no script and no network, one column that reads
 on a phone: each table row becomes a card on a narrow screen); CSV (one table with a `section`
 column, cells safe to open in a spreadsheet); JSON (the pack as it is built here).
 Files are `<member>-<day>.<ext>`, created 0600 whatever the umask, in a folder created 0700.
@@ -42,7 +43,9 @@ from reciprocal.lifecycle.circulate import balance_words, circulate
 from reciprocal.scope import check_viewer
 from reciprocal.storage import Database
 
-FORMATS = ("md", "html", "csv", "json")
+# The formats a pack is written in; the workbook needs the scheme (its reason codes, the member's areas).
+TEXT_FORMATS = ("md", "html", "csv", "json")
+FORMATS = (*TEXT_FORMATS, "xlsx")
 WEEK_DAYS = 7
 
 
@@ -260,14 +263,20 @@ def _private_folder(folder: Path) -> None:
         os.chmod(p, 0o700)  # whatever the umask
 
 
-def write_packs(packs_: list[dict], folder: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
+def write_packs(packs_: list[dict], folder: Path, formats: tuple[str, ...] | None = None,
+                scheme: Scheme | None = None) -> list[Path]:
     """Every pack in every format, one file each; returns the paths written. Every file is
-    rendered before the first is written."""
-    bad = [f for f in formats if f not in RENDER]
+    rendered before the first is written. The default formats are every text format, and the
+    answers workbook when the scheme is given."""
+    formats = formats if formats is not None else FORMATS if scheme is not None else TEXT_FORMATS
+    bad = [f for f in formats if f not in FORMATS or (f == "xlsx" and scheme is None)]
     if bad:
         raise InputFileError([Problem("--format", f"'{f}' is not one of {', '.join(FORMATS)}") for f in bad],
                              "nothing was written")
-    texts = {pack_file_name(p, f): RENDER[f](p) for p in packs_ for f in formats}
+    files = {pack_file_name(p, f): RENDER[f](p).encode("utf-8") for p in packs_ for f in formats if f != "xlsx"}
+    if "xlsx" in formats:
+        from reciprocal.audits.workbook import workbook_bytes
+        files.update({pack_file_name(p, "xlsx"): workbook_bytes(p, scheme) for p in packs_})
     folder = Path(folder)
     _private_folder(folder)
-    return write_private_files({folder / name: text for name, text in texts.items()}, "--to")
+    return write_private_files({folder / name: data for name, data in files.items()}, "--to")

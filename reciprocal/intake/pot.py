@@ -79,11 +79,12 @@ def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today
     """At intake, an offer made for a household (`for_request`) must name a household that is
     still waiting, and pass every hard rule that does not depend on the day for it: else it could
     never be proposed to that household, and it is refused naming the rule that fails."""
-    from matching.pinning import standing_failures  # the rules load numpy: only when offers are stored
     def check(session: Session, offers: list[Offer]) -> list[Problem]:
         wanted = {o.for_request for o in offers if o.for_request}
         if not wanted:
             return []
+        # The rules load NumPy: only when an offer is made for a household.
+        from matching.pinning import standing_failures
         found = {row.ref: request_from_row(row) for row in
                  session.exec(select(RequestRow).where(RequestRow.ref.in_(sorted(wanted)))).all()}
         problems = []

@@ -14,18 +14,22 @@ reading it back tolerates reports written by earlier releases.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, or_, select
 
 from reciprocal import scope
 from reciprocal.config import Scheme
 
-from matching.engine import PROPOSAL_KEYS, RoundResult
 from reciprocal.ledger import counted
 from reciprocal.lifecycle import proposals, trail
 from reciprocal.lifecycle.rounds import get_round, proposals_of
 from reciprocal.domain import RequestStatus
 from reciprocal.storage import Database, OfferRow, ProposalRow, RequestRow, RoundRow
+
+# Reading a round never loads the solver (OR-Tools, NumPy): only a solve's result needs it.
+if TYPE_CHECKING:
+    from matching.engine import RoundResult
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class RoundReport:
 def proposal_row(round_id: int, proposal: dict) -> ProposalRow:
     """A proposal of `matching.engine.solve_round` as it is stored: its explanation is every key
     beyond the pair and its two providers."""
+    from matching.engine import PROPOSAL_KEYS
     explanation = {k: v for k, v in proposal.items() if k not in PROPOSAL_KEYS}
     return ProposalRow(round_id=round_id, request_ref=proposal["request"], offer_ref=proposal["offer"],
                        from_provider=proposal["from_provider"], to_provider=proposal["to_provider"],

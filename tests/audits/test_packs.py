@@ -401,6 +401,16 @@ def test_packs_are_sent_to_each_members_contact(at80, db, config_dir, planted_sc
             if r.provider != member:
                 for area in planted(ref):
                     assert area not in body and area not in html, (member, ref)
+        # The answers workbook rides along, and the body says how to answer in it.
+        assert "## How to answer" in body and f"{member}-2026-11-26.xlsx" in body
+        (attached,) = list(message.iter_attachments())
+        assert attached.get_filename() == f"{member}-2026-11-26.xlsx"
+        from openpyxl import load_workbook
+        import io
+        sent = load_workbook(io.BytesIO(attached.get_content()))
+        kept = load_workbook(tmp_path / "p" / f"{member}-2026-11-26.xlsx")
+        assert [[c.value for row in sh.iter_rows() for c in row] for sh in sent.worksheets] == \
+            [[c.value for row in sh.iter_rows() for c in row] for sh in kept.worksheets]
     cambridge = next(c for (to,), c in inbox.messages if to == contact("cambridge_city"))
     assert b"OF-2611-02" not in cambridge and b"RQ-0111" in cambridge
 

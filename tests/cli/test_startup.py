@@ -56,3 +56,65 @@ def test_constants_spelled_out_for_start_up_agree_with_their_source(spelled, sou
         return tuple(got() if callable(got) else got)
 
     assert value(spelled) == value(source)
+
+
+# -- what each everyday command loads (issue 24) -----------------------------------------------------
+# Reads and small state changes run on the demo's database in a fresh interpreter each, and must
+# not load the solver: OR-Tools (which imports pandas), NumPy, HiGHS, nor the engine's modules.
+# `circulate` judges the rules on NumPy arrays, so it may load NumPy, never the solver.
+SOLVER = ("ortools", "pandas", "numpy", "scipy", "highspy", "matching.engine", "matching.flow",
+          "matching.mip", "matching.cpsat", "matching.explain", "matching.pinning")
+
+READS = [["due", "--on", "2026-12-07"], ["proposal", "list"], ["proposal", "show", "6"], ["round", "list"],
+         ["round", "show", "1"], ["round", "show", "1", "--format", "json"], ["offer", "list"],
+         ["request", "list"], ["ledger", "show"], ["audit", "verify"], ["config", "show"],
+         ["config", "validate"]]
+STATE_CHANGES = [["proposal", "advance", "6", "--on", "2026-12-07"],
+                 ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
+                  "--not-reasonable", "--no-resolve", "--on", "2026-12-07"],
+                 ["request", "hold", "RQ-0105", "--reason", "review", "--until", "2026-12-20",
+                  "--on", "2026-12-07"],
+                 ["request", "reconfirm", "RQ-0105", "--on", "2026-12-07"],
+                 ["offer", "withdraw", "OF-2611-03", "--on", "2026-12-07"],
+                 ["offer", "add", "--ref", "OF-T24", "--provider", "fenland", "--area", "fenland",
+                  "--bedrooms", "2", "--property-type", "flat", "--available-from", "2026-12-08"]]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    from tests.helpers import demo_database
+    return demo_database(tmp_path_factory.mktemp("startup"))
+
+
+def _loaded_by_command(args: list[str], db, tmp_path) -> set[str]:
+    import shutil
+    work = tmp_path / "work.db"
+    shutil.copy(db, work)  # a state change works on a copy: each test starts from the demo
+    code = ("import contextlib, io, sys\nfrom cli.app import main\n"
+            f"sys.argv = ['reciprocal', '--db', {str(work)!r}, *{args!r}]\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main()\n    except SystemExit as exc:\n"
+            "        assert exc.code in (0, None), exc.code")
+    return _loaded_after(code)
+
+
+def _solver(modules: set[str], allowed: tuple[str, ...] = ()) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in SOLVER)
+                  and not any(m == a or m.startswith(a + ".") for a in allowed))
+
+
+@pytest.mark.parametrize("args", READS + STATE_CHANGES, ids=" ".join)
+def test_everyday_commands_load_no_solver_nor_numerics(args, demo_db, tmp_path):
+    assert _solver(_loaded_by_command(args, demo_db, tmp_path)) == []
+
+
+def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
+    loaded = _loaded_by_command(["circulate", "--on", "2026-12-07"], demo_db, tmp_path)
+    assert "numpy" in loaded
+    assert _solver(loaded, allowed=("numpy",)) == []
+
+
+def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
+    refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
+              "--not-reasonable", "--on", "2026-12-07"]
+    assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)

@@ -66,7 +66,7 @@ def test_json_columns_keep_what_was_written(db):
 
 
 def test_a_writer_that_waits_too_long_gives_up_plainly(db, monkeypatch):
-    monkeypatch.setattr(storage, "WRITE_WAIT_SECONDS", 1)
+    monkeypatch.setattr(storage.database, "WRITE_WAIT_SECONDS", 1)
     second = Database(db.url)  # connects after the change, so SQLite's busy timeout is 1 s too
     try:
         with db.transaction() as session:
