@@ -53,17 +53,27 @@ def configs_key(scheme: Scheme, on: date) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def rejudge_configs(session: Session, scheme: Scheme, on: date) -> list[Change]:
+def rejudge_configs(session: Session, scheme: Scheme, on: date) -> tuple[list[Change], str | None]:
     """At the start of a command that changes state: every live proposal judged again, unless
     they were last judged under these very configs (nothing a rule reads has changed but the day,
-    which only ever makes a live proposal's rules easier to meet) - then nothing to do."""
+    which only ever makes a live proposal's rules easier to meet) - then nothing to do. Returns the
+    changes and, when it cancelled nothing, the key for the command to `remember` in its own
+    transaction (a refused command writes nothing, not even that)."""
     key = configs_key(scheme, on)
     row = session.get(MetaRow, JUDGED_UNDER)
     if row is not None and row.value == key:
-        return []
+        return [], None
     changes = rejudge(session, scheme, on, SCHEME)
-    session.merge(MetaRow(key=JUDGED_UNDER, value=key))
-    return changes
+    if any(c.from_status != c.to_status for c in changes):
+        remember(session, key)
+        return changes, None
+    return changes, key
+
+
+def remember(session: Session, key: str | None) -> None:
+    """Record the configs the live proposals were judged under (`rejudge_configs`)."""
+    if key is not None:
+        session.merge(MetaRow(key=JUDGED_UNDER, value=key))
 
 
 def rejudge(session: Session, scheme: Scheme, on: date, cause: str, live: list[ProposalRow] | None = None,

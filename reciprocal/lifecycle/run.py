@@ -45,14 +45,30 @@ class Outcome:
         return [c for c in self.changes if c.what != "proposal" or c.from_status is not None]
 
 
-def _rejudged(db: Database, scheme: Scheme, on: date) -> list[Change]:
+class _Judged(list):
+    """The changes `_rejudged` made, and the configs' key the command's transaction records."""
+
+    key: str | None = None
+
+    def remember(self, session) -> "_Judged":
+        if self.key is not None:
+            from reciprocal.lifecycle import rejudge
+            rejudge.remember(session, self.key)
+        return self
+
+
+def _rejudged(db: Database, scheme: Scheme, on: date) -> _Judged:
     """At the start of every command that changes state: live proposals judged again under the
     configs as they are now (a term or a member's status may have changed since the last
     command), each that breaks a hard rule cancelled, in a transaction of its own so that the
-    command failing later does not undo it (`reciprocal.lifecycle.rejudge`)."""
+    command failing later does not undo it (`reciprocal.lifecycle.rejudge`). The command's own
+    transaction calls `.remember(session)`, so that a command refused writes nothing."""
     from reciprocal.lifecycle import rejudge
     with db.transaction() as session:
-        return rejudge.rejudge_configs(session, scheme, on)
+        changes, key = rejudge.rejudge_configs(session, scheme, on)
+    judged = _Judged(changes)
+    judged.key = key
+    return judged
 
 
 def _free_pot(session, on: date):
@@ -140,6 +156,7 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
         _check_day(session, on, again)
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         _check_day(session, on, again)  # again: another writer may have run one meanwhile
         changes = judged + proposals.lapse_overdue(session, scheme, on)
         changes += cases.mark_stale(session, scheme, on)
@@ -158,12 +175,14 @@ def advance(db: Database, scheme: Scheme, proposal_id: int, on: date, role: Role
             to: ProposalStatus | None = None, viewing_on: date | None = None) -> Outcome:
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + proposals.advance(session, scheme, proposal_id, on, role, to, viewing_on))
 
 
 def sign(db: Database, scheme: Scheme, proposal_id: int, tenancy_start: date, on: date) -> Outcome:
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + proposals.sign(session, scheme, proposal_id, tenancy_start, on))
 
 
@@ -173,6 +192,7 @@ def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: Refused
     pot's households in the same week (never to the household that refused it)."""
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note,
                                                    reasonable, resolve))
 
@@ -206,6 +226,7 @@ def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date
     """`request approve|hold|resume|reconfirm|close|withdraw`."""
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         if action == "withdraw":
             return Outcome(judged + cases.close(session, scheme, ref, on, RequestOutcome.withdrawn))
         fn = {"approve": cases.approve, "hold": cases.hold, "resume": cases.resume,
@@ -217,6 +238,7 @@ def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: da
     """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + cases.reconfirm_many(session, scheme, refs, on))
 
 
@@ -224,12 +246,14 @@ def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: Offer
     """`offer withdraw` and `offer let-outside`."""
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + cases.end_offer(session, scheme, ref, on, status))
 
 
 def lapse_overdue(db: Database, scheme: Scheme, on: date) -> Outcome:
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + proposals.lapse_overdue(session, scheme, on))
 
 
@@ -240,4 +264,5 @@ def update_cases(db: Database, scheme: Scheme, kind: str, changes: list, on: dat
     from reciprocal.lifecycle import updates
     judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         return Outcome(judged + updates.update_cases(session, scheme, kind, changes, on, role))
