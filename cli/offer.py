@@ -1,4 +1,4 @@
-"""`reciprocal offer ...`: import, list, withdraw, add."""
+"""`reciprocal offer ...`: import, list, withdraw, add, update, show."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,8 @@ from reciprocal.domain import OFFER_FIELDS, OfferStatus
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, parse_format, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import outcome as render_outcome
-from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
+from cli.pot import (BY_HELP, FOR_PROVIDER_HELP, STATUS_HELP, UPDATE_FILE_HELP, _add, _import, _list, _show,
+                     _update, _withdraw)
 
 offer_app = typer.Typer(help="Empty homes members put into the pot.", no_args_is_help=True)
 
@@ -89,3 +90,42 @@ def offer_add(ctx: typer.Context,
     values = dict(locals())
     values.pop("ctx")
     _add(ctx, "offer", {k: values[k] for k in OFFER_FIELDS})
+
+
+@offer_app.command("update")
+def offer_update(ctx: typer.Context,
+                 ref: Optional[str] = typer.Argument(None, help="The offer's ref (or --file)."),
+                 available_from: Optional[str] = typer.Option(None, help="The first day the home can be let "
+                                                              "now, YYYY-MM-DD (rule 8)."),
+                 available_until: Optional[str] = typer.Option(None, help="The last day it may be proposed, "
+                                                               "YYYY-MM-DD, or none."),
+                 bedrooms: Optional[str] = typer.Option(None, help="Number of bedrooms, 0 to 10 (rule 3)."),
+                 property_type: Optional[str] = typer.Option(None, help="flat, house, bungalow, maisonette or "
+                                                             "studio."),
+                 floor: Optional[str] = typer.Option(None, help="The floor it is on, -1 to 60, or none."),
+                 step_free: Optional[str] = typer.Option(None, help="yes or no: reachable without steps, e.g. "
+                                                         "after an adaptation (rule 4)."),
+                 wheelchair_accessible: Optional[str] = typer.Option(None, help="yes or no: usable from a "
+                                                                     "wheelchair (rule 4)."),
+                 restrictions: Optional[str] = typer.Option(None, help="Every condition on who may be housed "
+                                                            "there, separated by ;: no_perpetrator, "
+                                                            "age_55_plus, age_65_plus; none for none (rule 6)."),
+                 tenancy_offered: Optional[str] = typer.Option(None, help="The tenancy granted, a tenancy kind "
+                                                               "of the MoU config, or none for the provider's "
+                                                               "grants (rule 5)."),
+                 file: Optional[Path] = typer.Option(None, "--file", help=UPDATE_FILE_HELP),
+                 by: str = typer.Option("coordinator", "--by", help=BY_HELP),
+                 on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """A home's facts changed (its date slipped, it was adapted): update them in place (the change
+    goes in the trail). Its live proposal is judged again by every hard rule and cancelled, naming
+    the rule, if it now breaks one."""
+    cells = {k: v for k, v in dict(locals()).items() if k not in ("ctx", "ref", "file", "by", "on", "format")}
+    _update(ctx, "offer", ref, cells, file, None, by, on, parse_format(format))
+
+
+@offer_app.command("show")
+def offer_show(ctx: typer.Context, ref: str = typer.Argument(..., help="The offer's ref."),
+               format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """An offer's facts, its proposals and its history of updates (before and after, when, by whom)."""
+    _show(ctx, "offer", ref, parse_format(format))

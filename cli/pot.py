@@ -106,3 +106,57 @@ STATUS_HELP = ("Which to list: available offers / active requests (the default; 
                "or any status (let, withdrawn, let_outside_scheme; referred, on_hold, stale, review, "
                "moved, closed), or all.")
 FOR_PROVIDER_HELP = "Only what this provider may see (its own records; docs/audits.md)."
+
+
+# -- `offer update`, `request update`, `offer show`, `request show` -------------------------------
+
+BY_HELP = ("Who told the coordinator of the change, as the trail records it: coordinator (default), "
+           "referring_landlord (a request) or offering_landlord (an offer).")
+UPDATE_FILE_HELP = ("A CSV or XLSX file: a `ref` column and a column for each field that changes (a blank "
+                    "cell leaves that field as it is; `none` clears an optional one); all rows or none.")
+
+
+def _update(ctx: typer.Context, kind: str, ref: str | None, cells: dict, file: Path | None, reason: str | None,
+            by: str, on: str | None, fmt: str) -> None:
+    """Parse, call the one update function, print every change (and each proposal it cancelled)."""
+    from reciprocal.domain import Role
+    from reciprocal.lifecycle import run, updates
+    try:
+        role = Role(by)
+    except ValueError:
+        raise typer.BadParameter(f"'{by}' is not a role", param_hint="--by") from None
+    given = {k: v for k, v in cells.items() if v is not None}
+    if (ref is None) == (file is None):
+        raise typer.BadParameter("name one ref, or give --file FILE", param_hint="REF")
+    if file is not None and (given or reason):
+        raise typer.BadParameter("with --file, the fields (and reason) are the file's columns", param_hint="--file")
+    if ref is not None and not given:
+        raise typer.BadParameter("give at least one field to change (see --help)", param_hint="REF")
+    asked = updates.updates_from_file(file, kind) if file is not None else [updates.Update(ref, given, reason)]
+    s = settings(ctx)
+    scheme = s.scheme()
+    result = run.update_cases(s.database(scheme=scheme), scheme, kind, asked, day_or_today(on), role)
+    render_outcome(result, fmt, "Nothing changed: every field already had that value.")
+
+
+def _show(ctx: typer.Context, kind: str, ref: str, fmt: str) -> None:
+    from reciprocal.lifecycle import updates
+    view = updates.case_view(settings(ctx).database(), kind, ref)
+    if fmt == "json":
+        print_json(view)
+        return
+    table(f"{kind} {ref}", ["field", "value"], [[k, "" if v is None else str(v)] for k, v in view["facts"].items()])
+    if view["proposals"]:
+        table("proposals", list(view["proposals"][0]), [list(p.values()) for p in view["proposals"]])
+    out.print("History:" if view["history"] else "History: no updates since it was imported.", markup=False)
+    def shown(values, field):
+        if values is None:
+            return "(purged)"
+        value = values.get(field)
+        return ";".join(value) or "(none)" if isinstance(value, list) else "(none)" if value is None else str(value)
+
+    for h in view["history"]:
+        changed = "; ".join(f"{f} {shown(h['before'], f)} -> {shown(h['after'], f)}" for f in h["fields"])
+        reason = f" (reason: {h['reason']})" if h.get("reason") else ""
+        out.print(f"  {h['on']} by the {h['role'].replace('_', ' ')} (trail event {h['seq']}): {changed}{reason}",
+                  markup=False, soft_wrap=True)

@@ -1,4 +1,4 @@
-"""`reciprocal request ...`: import, list, withdraw, add, purge."""
+"""`reciprocal request ...`: import, list, withdraw, add, update, show, purge."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,7 +11,8 @@ from reciprocal.domain import REQUEST_FIELDS, RequestOutcome
 from cli.context import FORMAT_HELP, ON_HELP, day_or_today, out, parse_date, parse_format, print_json, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP
 from cli.render import outcome as render_outcome
-from cli.pot import FOR_PROVIDER_HELP, STATUS_HELP, _add, _import, _list, _withdraw
+from cli.pot import (BY_HELP, FOR_PROVIDER_HELP, STATUS_HELP, UPDATE_FILE_HELP, _add, _import, _list, _show,
+                     _update, _withdraw)
 
 APPROVED_HELP = ("The day their landlord approved the requests, YYYY-MM-DD: staleness "
                  "(`reconfirm_days`) counts from it when it is later than a household's referral. "
@@ -186,3 +187,56 @@ def request_purge(ctx: typer.Context,
               markup=False, soft_wrap=True)
     if result.purged:
         out.print("  " + ", ".join(result.purged), markup=False, soft_wrap=True)
+
+
+@request_app.command("update")
+def request_update(ctx: typer.Context,
+                   ref: Optional[str] = typer.Argument(None, help="The request's ref (or --file)."),
+                   risk: Optional[str] = typer.Option(None, help="high, medium or standard: a risk raised to "
+                                                      "high takes effect in the next round's priority."),
+                   bedrooms_needed: Optional[str] = typer.Option(None, help="Bedrooms the household needs now, "
+                                                                 "0 to 10 (rule 3)."),
+                   max_bedrooms: Optional[str] = typer.Option(None, help="The most bedrooms it may be offered, "
+                                                              "0 to 10, or none for the scheme's terms (rule 3)."),
+                   needs_step_free: Optional[str] = typer.Option(None, help="yes or no: needs a home without "
+                                                                 "steps (rule 4)."),
+                   needs_wheelchair: Optional[str] = typer.Option(None, help="yes or no: needs a wheelchair-"
+                                                                  "accessible home (rule 4)."),
+                   avoid_areas: Optional[str] = typer.Option(None, help="Every area now unsafe for the "
+                                                             "household, separated by ; or , (the whole list, "
+                                                             "not an addition; none for no area) (rule 2)."),
+                   preferred_areas: Optional[str] = typer.Option(None, help="Every area the household would "
+                                                                 "rather live in, separated by ; or , (the whole "
+                                                                 "list; none for none) (best fit, reach)."),
+                   survivor_area: Optional[str] = typer.Option(None, help="Perpetrator request: the area where "
+                                                               "the survivor stays now (rule 7)."),
+                   survivor_consent: Optional[str] = typer.Option(None, help="Perpetrator request: yes or no, "
+                                                                  "the survivor consents (rule 7)."),
+                   safety_decision_on: Optional[str] = typer.Option(None, help="Perpetrator request: the day the "
+                                                                    "multi-agency decision found the move safe, "
+                                                                    "YYYY-MM-DD, or none (rule 7)."),
+                   current_tenancy: Optional[str] = typer.Option(None, help="The tenancy held now, a tenancy "
+                                                                 "kind of the MoU config (rule 5)."),
+                   age: Optional[str] = typer.Option(None, help="Age band: 16-24, 25-34, 35-44, 45-54, 55-64 or "
+                                                     "65+, or none (an offer's age restriction, rule 6)."),
+                   referred_on: Optional[str] = typer.Option(None, help="The referral day, YYYY-MM-DD: the "
+                                                             "household's waiting time counts from it, so it "
+                                                             "changes only with --reason."),
+                   reason: Optional[str] = typer.Option(None, help="Why --referred-on changes (no names)."),
+                   file: Optional[Path] = typer.Option(None, "--file", help=UPDATE_FILE_HELP),
+                   by: str = typer.Option("coordinator", "--by", help=BY_HELP),
+                   on: Optional[str] = typer.Option(None, "--on", help=ON_HELP),
+                   format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """A household's circumstances changed: update its facts in place (its waiting time and
+    history are kept; the change goes in the trail). Its live proposal is judged again by every
+    hard rule and cancelled, naming the rule, if it now breaks one."""
+    cells = {k: v for k, v in dict(locals()).items()
+             if k not in ("ctx", "ref", "reason", "file", "by", "on", "format")}
+    _update(ctx, "request", ref, cells, file, reason, by, on, parse_format(format))
+
+
+@request_app.command("show")
+def request_show(ctx: typer.Context, ref: str = typer.Argument(..., help="The request's ref."),
+                 format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
+    """A request's facts, its proposals and its history of updates (before and after, when, by whom)."""
+    _show(ctx, "request", ref, parse_format(format))

@@ -202,6 +202,11 @@ class LifecycleTerms(Strict):
     refusal_reasons: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REFUSAL_REASONS), min_length=1,
         description="the reason codes a refusal may give (free text goes beside the code)")
+    on_suspension: Literal["continue", "cancel"] = Field(
+        default="continue",
+        description="what a member's suspension (or leaving) does to its live proposals: continue "
+                    "(they go on to signing, and every command says so) or cancel (each is cancelled "
+                    "at the start of the next command or round, naming the member)")
 
     @field_validator("refusal_reasons")
     @classmethod

@@ -113,6 +113,7 @@ def verify_ledger(session: Session, anchor: str | None = None, scheme: Scheme | 
         failures += _debt_limit_failures(session, scheme)
     proposals = list(session.exec(select(ProposalRow).order_by(ProposalRow.id)).all())
     failures += _proposal_column_failures(proposals, events) + _move_round_failures(moves, proposals, rows)
+    failures += _case_update_failures(session, events)
     chains = {"ledger": rows, "trail": events}
     notes: list[str] = []
     if anchor is not None:
@@ -556,6 +557,51 @@ def _proposal_column_failures(proposals: list[ProposalRow], events: list) -> lis
             held("tenancy_start", start, f"{recorded_by('signing', signings[-1])} {start}")
         elif not signings:
             held("tenancy_start", None, "it was never signed")
+    return out
+
+
+def _case_update_failures(session: Session, events: list) -> list[Failure]:
+    """Every case's current row held to its trail (issue 21): each update of a household's or a
+    home's facts (an event of no proposal) names its case in the chain; the values before and
+    after kept beside it match the digest the chain recorded; and each field an update changed is,
+    in the row now, the value its latest update recorded. A purged household's values are gone
+    from both (`request purge`) and are not held."""
+    from reciprocal.lifecycle.updates import case_ref, digest, plain
+    rows = {"request": {r.ref: r for r in session.exec(select(RequestRow)).all()},
+            "offer": {r.ref: r for r in session.exec(select(OfferRow)).all()}}
+    latest: dict[tuple[str, str], dict[str, tuple]] = {}
+    out = []
+    for e in events:
+        if e.proposal_id is not None:
+            continue
+        detail = e.detail or {}
+        kind, ref = detail.get("case"), detail.get("ref")
+        if kind not in rows or e.case_ref != case_ref(kind, ref):
+            out.append(Failure("case", f"its case_ref is {e.case_ref}, but its chained record names "
+                               f"{kind}:{ref}", event=e.id))
+            continue
+        row = rows[kind].get(ref)
+        purged = kind == "request" and row is not None and row.purged_on is not None
+        if row is None:
+            out.append(Failure("case", f"it updates {kind} {ref}, which is missing", event=e.id))
+        elif e.case_values is None:
+            if not purged:
+                out.append(Failure("case", f"the values of its update of {kind} {ref} are missing, but "
+                                   f"{ref} was never purged", event=e.id))
+        elif digest(e.case_values) != detail.get("values"):
+            out.append(Failure("case", f"the values before and after of its update of {kind} {ref} are not "
+                               f"those its chained record holds the digest of: changed since", event=e.id))
+        elif not purged:
+            after = e.case_values.get("after") or {}
+            for name in detail.get("fields", []):
+                latest.setdefault((kind, ref), {})[name] = (after.get(name), e.id)
+    for (kind, ref), fields in latest.items():
+        row = rows[kind][ref]
+        for name, (value, event) in fields.items():
+            now = plain(getattr(row, name, None))
+            if now != value:
+                out.append(Failure("case", f"{kind} {ref}: its {name} is {now}, but its latest update "
+                                   f"(trail event {event}, chained) recorded {value}", event=event))
     return out
 
 

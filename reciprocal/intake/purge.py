@@ -5,7 +5,8 @@ where it must not go, where it hoped to go, its access needs, its age band, its 
 the survivor lives or when the safety decision was taken. Purging removes exactly those from each
 request closed before a given day, and from what was written about it: the proposal reasons
 (risk, preferences met), a coordinator's decline reason, and the round's unmatched reasons
-(which counted the offers its avoided areas excluded).
+(which counted the offers its avoided areas excluded), and the values before and after of each
+update of its facts (the hash-chained trail keeps which fields changed, when and by whom).
 
 What stays is what the ledger, `audit verify`, the fairness audit and the quarterly report are
 built on: the request's ref (a pseudonymous case code), provider, kind, current tenancy,
@@ -21,7 +22,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from reciprocal.domain import RequestStatus, Risk
-from reciprocal.storage import Database, ProposalRow, RequestRow, RoundRow
+from reciprocal.storage import Database, ProposalEventRow, ProposalRow, RequestRow, RoundRow
 
 CLOSED = (RequestStatus.moved.value, RequestStatus.closed.value)
 KEPT = ("ref", "provider", "kind", "current_tenancy", "bedrooms_needed", "referred_on", "status",
@@ -68,6 +69,7 @@ def purge_closed(db: Database, closed_before: date, today: date | None = None,
             session.add(row)
         _purge_proposals(session, set(refs), note)
         _purge_round_reports(session, set(refs), note)
+        _purge_updates(session, refs)
         return PurgeResult(closed_before, refs, already)
 
 
@@ -91,6 +93,17 @@ def _purge_proposals(session: Session, refs: set[str], note: str) -> None:
             if proposal.decline_reason:
                 proposal.decline_reason = "reason purged with the household's details"
             session.add(proposal)
+
+
+def _purge_updates(session: Session, refs: list[str]) -> None:
+    """The values before and after of each update of the household's facts, kept beside the trail
+    (`reciprocal.lifecycle.updates`); the chained events keep only which fields changed and when."""
+    cases = [f"request:{ref}" for ref in refs]
+    for start in range(0, len(cases), 500):
+        for event in session.exec(select(ProposalEventRow).where(
+                ProposalEventRow.case_ref.in_(cases[start:start + 500]))).all():
+            event.case_values = None
+            session.add(event)
 
 
 def _purge_round_reports(session: Session, refs: set[str], note: str) -> None:

@@ -628,6 +628,78 @@ def record_from_options(kind: str, values: dict[str, str], scheme: Scheme) -> Of
     return _build_offer(record) if kind == "offer" else _build_request(record)
 
 
+# The fields a household's or a home's update may change (`request update`, `offer update`): every
+# field a hard rule or an objective reads. `referred_on` (waiting time) changes only with a reason.
+UPDATABLE = {
+    "request": ("risk", "bedrooms_needed", "max_bedrooms", "needs_step_free", "needs_wheelchair", "avoid_areas",
+                "preferred_areas", "survivor_area", "survivor_consent", "safety_decision_on",
+                "current_tenancy", "age", "referred_on"),
+    "offer": ("available_from", "available_until", "bedrooms", "property_type", "floor", "step_free",
+              "wheelchair_accessible", "restrictions", "tenancy_offered"),
+}
+# What an update's cell says to clear an optional field (a blank cell leaves the field as it is).
+CLEAR = "none"
+
+
+def check_update(kind: str, scheme: Scheme, source: str, line: int | None, current: dict,
+                 cells: dict[str, str]) -> tuple[dict, list[Problem]]:
+    """An update's cells (raw text by field) parsed as at import, merged into the case's current
+    values (`current`), and the whole record checked as an imported row is (areas, tenancy kinds,
+    sizes, a perpetrator's survivor area, a home's contradictory access): the merged values and
+    every problem, each naming its field."""
+    columns = {c.name: c for c in (OFFER_COLUMNS if kind == "offer" else REQUEST_COLUMNS)}
+    merged, problems = dict(current), []
+    for name, cell in cells.items():
+        column = columns[name]
+        clear = cell.strip().lower() == CLEAR
+        if column.required and (clear or not cell.strip()):
+            problems.append(Problem(source, "value is required (it cannot be cleared)", line, name))
+            continue
+        try:
+            merged[name] = column.parse("" if clear else cell)
+        except FieldError as exc:
+            problems.append(Problem(source, str(exc), line, name))
+    if not problems:
+        checks = _scheme_checks_offer if kind == "offer" else _scheme_checks_request
+        problems = checks(scheme, source, line, merged)
+    return merged, problems
+
+
+def read_updates(path: Path, kind: str) -> list[tuple[int, str, dict[str, str]]]:
+    """The rows of an updates file (CSV or XLSX): `ref`, any of the fields `UPDATABLE[kind]` and
+    `reason`; each as (line, ref, {column: raw cell}) with blank cells left out (a blank leaves the
+    field as it is). A personal-data or unknown column, a bad ref or a ref twice is a problem;
+    every problem at once."""
+    header, rows = read_table(path)
+    source = path.name
+    columns = [Column("ref", _ref)] + [Column(n, _text, False) for n in UPDATABLE[kind]] + \
+        [Column("reason", _text, False)]
+    names, problems = _check_header(source, header, columns)
+    if problems:
+        refuse(source, problems)
+    found, first = [], {}
+    for line, cells in rows:
+        if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
+            problems.append(Problem(source, f"row has {len(cells)} cells but the header has {len(names)}", line))
+            continue
+        values = {n: cells[i] for i, n in enumerate(names) if i < len(cells) and cells[i].strip()}
+        try:
+            ref = _ref(values.pop("ref", ""))
+        except FieldError as exc:
+            problems.append(Problem(source, str(exc), line, "ref"))
+            continue
+        if ref in first:
+            problems.append(Problem(source, f"ref {ref} also appears on line {first[ref]}", line, "ref"))
+            continue
+        first[ref] = line
+        found.append((line, ref, values))
+    if problems:
+        refuse(source, problems)
+    if not found:
+        raise InputFileError([Problem(source, "the file has a header but no rows")])
+    return found
+
+
 def differences(a: Any, b: Any) -> list[str]:
     """Field names where two offers (or two requests) differ, ignoring status."""
     return [f.name for f in fields(a) if f.name != "status" and getattr(a, f.name) != getattr(b, f.name)]

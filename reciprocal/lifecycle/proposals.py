@@ -234,17 +234,20 @@ def lapse_overdue(session: Session, scheme: Scheme, on: date) -> list[Change]:
 
 
 def cancel_for(session: Session, scheme: Scheme, on: date, why: str, offer_ref: str | None = None,
-               request_ref: str | None = None) -> list[Change]:
+               request_ref: str | None = None, rule: str | None = None, shown: str | None = None,
+               role: Role = Role.coordinator) -> list[Change]:
     """Cancel the live proposal of a home or a household that left the pot (withdrawn, closed, on
-    hold, let outside the scheme)."""
+    hold, let outside the scheme), or that now breaks hard rule `rule` (`reciprocal.lifecycle.
+    rejudge`): `why` is recorded (trail and proposal, seen by both members), `shown` printed to
+    whoever made the change (default `why`)."""
     query = select(ProposalRow).where(ProposalRow.status.in_(LIVE))
     query = query.where(ProposalRow.offer_ref == offer_ref) if offer_ref else query.where(
         ProposalRow.request_ref == request_ref)
     changes = []
     for p in session.exec(query).all():
         p.decline_reason = why
-        changes.append(enter(session, scheme, p, ProposalStatus.cancelled, on, Role.coordinator,
-                             {"why": why}, why))
+        detail = {"why": why, **({"rule": rule} if rule else {})}
+        changes.append(enter(session, scheme, p, ProposalStatus.cancelled, on, role, detail, shown or why))
     return changes
 
 

@@ -45,6 +45,32 @@ class Outcome:
         return [c for c in self.changes if c.what != "proposal" or c.from_status is not None]
 
 
+class _Judged(list):
+    """The changes `_rejudged` made, and the configs' key the command's transaction records."""
+
+    key: str | None = None
+
+    def remember(self, session) -> "_Judged":
+        if self.key is not None:
+            from reciprocal.lifecycle import rejudge
+            rejudge.remember(session, self.key)
+        return self
+
+
+def _rejudged(db: Database, scheme: Scheme, on: date) -> _Judged:
+    """At the start of every command that changes state: live proposals judged again under the
+    configs as they are now (a term or a member's status may have changed since the last
+    command), each that breaks a hard rule cancelled, in a transaction of its own so that the
+    command failing later does not undo it (`reciprocal.lifecycle.rejudge`). The command's own
+    transaction calls `.remember(session)`, so that a command refused writes nothing."""
+    from reciprocal.lifecycle import rejudge
+    with db.transaction() as session:
+        changes, key = rejudge.rejudge_configs(session, scheme, on)
+    judged = _Judged(changes)
+    judged.key = key
+    return judged
+
+
 def _free_pot(session, on: date):
     """Available offers (within `available_until`) and active requests under no live proposal."""
     offers, requests = get_open(session)
@@ -110,21 +136,29 @@ def _why_not_in_pot(session, answer: dict, live: dict[str, int]) -> dict:
     return {**answer, "reason": f"offered for {ref}, which is {why}; the home joins the pot"}
 
 
+def _check_day(session, on: date, again: bool) -> None:
+    last = last_round(session)
+    if last is not None and on < last.on:
+        raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
+                         f"would come before it; nothing was changed")
+    if last is not None and on == last.on and not again:
+        raise StateError(f"round {last.id} already ran on {on.isoformat()} (`reciprocal round show "
+                         f"{last.id}`); nothing was changed. To match homes or households added since, "
+                         f"run `reciprocal round run --on {on.isoformat()} --again`")
+
+
 def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None = None,
               again: bool = False) -> Outcome:
     """This week's round; see the module docstring. A day has one round: a second `round run` on
     a day already run changes nothing and says so, unless `again` asks for it (homes that came in
     later that day); a refusal's freed home is re-offered without a round."""
+    with db.reading() as session:
+        _check_day(session, on, again)
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        last = last_round(session)
-        if last is not None and on < last.on:
-            raise StateError(f"round {last.id} ran on {last.on.isoformat()}; a round dated {on.isoformat()} "
-                             f"would come before it; nothing was changed")
-        if last is not None and on == last.on and not again:
-            raise StateError(f"round {last.id} already ran on {on.isoformat()} (`reciprocal round show "
-                             f"{last.id}`); nothing was changed. To match homes or households added since, "
-                             f"run `reciprocal round run --on {on.isoformat()} --again`")
-        changes = proposals.lapse_overdue(session, scheme, on)
+        judged.remember(session)
+        _check_day(session, on, again)  # again: another writer may have run one meanwhile
+        changes = judged + proposals.lapse_overdue(session, scheme, on)
         changes += cases.mark_stale(session, scheme, on)
         offers, requests = _free_pot(session, on)
         snapshot = {"offers": sorted(o.ref for o in offers), "requests": sorted(r.ref for r in requests),
@@ -139,22 +173,28 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
 
 def advance(db: Database, scheme: Scheme, proposal_id: int, on: date, role: Role,
             to: ProposalStatus | None = None, viewing_on: date | None = None) -> Outcome:
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(proposals.advance(session, scheme, proposal_id, on, role, to, viewing_on))
+        judged.remember(session)
+        return Outcome(judged + proposals.advance(session, scheme, proposal_id, on, role, to, viewing_on))
 
 
 def sign(db: Database, scheme: Scheme, proposal_id: int, tenancy_start: date, on: date) -> Outcome:
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(proposals.sign(session, scheme, proposal_id, tenancy_start, on))
+        judged.remember(session)
+        return Outcome(judged + proposals.sign(session, scheme, proposal_id, tenancy_start, on))
 
 
 def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: RefusedBy, reason: str,
            note: str = "", reasonable: bool | None = None, resolve: bool = True) -> Outcome:
     """End a proposal as refused; then, unless `resolve` is off, offer the freed home to the free
     pot's households in the same week (never to the household that refused it)."""
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note, reasonable,
-                                          resolve))
+        judged.remember(session)
+        return Outcome(judged + refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note,
+                                                   reasonable, resolve))
 
 
 def refuse_and_reoffer(session, scheme: Scheme, proposal_id: int, on: date, by: RefusedBy, reason: str,
@@ -184,26 +224,45 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
 
 def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date, **kwargs) -> Outcome:
     """`request approve|hold|resume|reconfirm|close|withdraw`."""
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
+        judged.remember(session)
         if action == "withdraw":
-            return Outcome(cases.close(session, scheme, ref, on, RequestOutcome.withdrawn))
+            return Outcome(judged + cases.close(session, scheme, ref, on, RequestOutcome.withdrawn))
         fn = {"approve": cases.approve, "hold": cases.hold, "resume": cases.resume,
               "reconfirm": cases.reconfirm, "close": cases.close}[action]
-        return Outcome(fn(session, scheme, ref, on, **kwargs))
+        return Outcome(judged + fn(session, scheme, ref, on, **kwargs))
 
 
 def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: date) -> Outcome:
     """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(cases.reconfirm_many(session, scheme, refs, on))
+        judged.remember(session)
+        return Outcome(judged + cases.reconfirm_many(session, scheme, refs, on))
 
 
 def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:
     """`offer withdraw` and `offer let-outside`."""
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(cases.end_offer(session, scheme, ref, on, status))
+        judged.remember(session)
+        return Outcome(judged + cases.end_offer(session, scheme, ref, on, status))
 
 
 def lapse_overdue(db: Database, scheme: Scheme, on: date) -> Outcome:
+    judged = _rejudged(db, scheme, on)
     with db.transaction() as session:
-        return Outcome(proposals.lapse_overdue(session, scheme, on))
+        judged.remember(session)
+        return Outcome(judged + proposals.lapse_overdue(session, scheme, on))
+
+
+def update_cases(db: Database, scheme: Scheme, kind: str, changes: list, on: date,
+                 role: Role = Role.coordinator) -> Outcome:
+    """`request update` and `offer update` (one case, or an updates file): all or none, each live
+    proposal the updates touch judged again in the same transaction."""
+    from reciprocal.lifecycle import updates
+    judged = _rejudged(db, scheme, on)
+    with db.transaction() as session:
+        judged.remember(session)
+        return Outcome(judged + updates.update_cases(session, scheme, kind, changes, on, role))

@@ -31,7 +31,7 @@ from reciprocal.storage.urls import URL_SHAPE, _secrets, check_url, safe_url
 # reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
 # from before migrations refuses a version 2 database instead of misreading it.
 SCHEMA_VERSION = 2
-SCHEMA_HEAD = "0004_offer_for_request"
+SCHEMA_HEAD = "0005_case_updates"
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
 WRITE_WAIT_SECONDS = 30

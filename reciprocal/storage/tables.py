@@ -128,7 +128,8 @@ class ProposalEventRow(SQLModel, table=True):
 
     __tablename__ = "proposal_event"
     id: Optional[int] = Field(default=None, primary_key=True)  # the event's sequence number
-    proposal_id: int = Field(foreign_key="proposal.id", index=True)
+    # None: an update of a request's or an offer's facts (`case_ref`), chained with the rest.
+    proposal_id: Optional[int] = Field(default=None, foreign_key="proposal.id", index=True)
     from_status: Optional[str] = None  # None: the proposal was made
     to_status: str
     on: date  # the day it happened (the command's --on)
@@ -137,6 +138,11 @@ class ProposalEventRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     prev_hash: str
     hash: str = Field(unique=True)
+    # An update's case (`request:REF` or `offer:REF`; also in the chained detail) and its fields'
+    # values before and after, kept out of the chain so that `request purge` can blank them (the
+    # chained detail holds their digest): reciprocal.lifecycle.updates.
+    case_ref: Optional[str] = Field(default=None, index=True)
+    case_values: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class MoveRow(SQLModel, table=True):

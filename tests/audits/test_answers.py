@@ -150,7 +150,9 @@ def state(db) -> dict:
         return {
             "proposals": sorted((p.id, p.request_ref, p.offer_ref, p.status, p.refused_by, p.viewing_on,
                                  p.tenancy_start, p.due_on) for p in session.exec(select(ProposalRow)).all()),
-            "events": sorted((e.proposal_id, e.to_status, e.on, e.role) for e in session.exec(select(ProposalEventRow)).all()),
+            # A case update is an event of no proposal (issue 21): sorted by its case instead.
+            "events": sorted((e.proposal_id or 0, e.case_ref or "", e.to_status, e.on, e.role)
+                             for e in session.exec(select(ProposalEventRow)).all()),
             "requests": sorted((r.ref, r.status, r.reconfirmed_on, r.look_again_on) for r in session.exec(select(RequestRow)).all()),
             "offers": sorted((o.ref, o.provider, o.status, o.for_request) for o in session.exec(select(OfferRow)).all()),
         }

@@ -1,10 +1,12 @@
 """Weeks of rounds with random stage answers, refusals, lapses, withdrawals, holds,
-reconfirmations and signings, in any order the commands allow (SPEC section 6).
+reconfirmations, signings, and updates of households, homes and the configs, in any order the
+commands allow (SPEC section 6, issue 21).
 
 After every step: no home let twice, no household moved twice, a refused or lapsed pair never
 proposed again (a pair cancelled by a hold may be), at most one live proposal per home and household,
 balances sum to zero in total and by band, no member past its debt limit, `audit verify` passes,
-and every state change the step made was reported by it, and nothing else."""
+every state change the step made was reported by it, and nothing else, and no live proposal
+breaks a hard rule under the facts (and configs) as they are now."""
 from __future__ import annotations
 
 import os
@@ -19,14 +21,17 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlmodel import select
 
 from reciprocal import audits
-from reciprocal.config import load_scheme
+from matching.rules import MatchContext, failed_rules
+from reciprocal.config import Scheme, load_scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Offer, OfferStatus, PropertyType, ProposalStatus,
                                RefusedBy, Request, RequestKind, RequestOutcome, Risk, Role)
-from reciprocal.errors import StateError
+from reciprocal.errors import InputFileError, StateError
 from reciprocal.intake import pot
 from reciprocal.ledger import balances
+from reciprocal.lifecycle import proposals as lifecycle_proposals
 from reciprocal.lifecycle import run
-from reciprocal.storage import MoveRow, OfferRow, ProposalRow, RequestRow
+from reciprocal.lifecycle.updates import Update
+from reciprocal.storage import MoveRow, OfferRow, ProposalRow, RequestRow, offer_from_row, request_from_row
 from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY, ready_sqlite
 
 SCHEME = load_scheme(CONFIG_DIR)
@@ -42,6 +47,7 @@ class WeeksOfRounds(RuleBasedStateMachine):
         self.db = ready_sqlite(os.path.join(self.dir, "w.db"), SCHEME.id)  # as `Database.create` makes it
         self.day = ROUND_DAY
         self.serial = 0
+        self.scheme = SCHEME  # the configs as they are now: a step may change them
 
     def teardown(self):
         self.db.engine.dispose()
@@ -65,8 +71,8 @@ class WeeksOfRounds(RuleBasedStateMachine):
         """Run one command; every state it changed must be among the changes it reported."""
         before = self.snapshot()
         try:
-            outcome = fn(self.db, SCHEME, *args, **kwargs)
-        except StateError:
+            outcome = fn(self.db, self.scheme, *args, **kwargs)
+        except (StateError, InputFileError):
             assert self.snapshot() == before  # refused: nothing changed
             return None
         after = self.snapshot()
@@ -144,7 +150,58 @@ class WeeksOfRounds(RuleBasedStateMachine):
         extra = {"reason": "test hold", "until": self.day + timedelta(days=14)} if action == "hold" else {}
         self.act(run.request_change, action, ref, self.day, **extra)
 
+    @rule(data=st.data(), field=st.sampled_from(["avoid_areas", "bedrooms_needed", "needs_step_free",
+                                                 "needs_wheelchair", "risk", "preferred_areas", "max_bedrooms"]))
+    def a_household_update(self, data, field):
+        ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+        if ref is None:
+            return
+        value = data.draw({"avoid_areas": st.sets(st.sampled_from(AREAS), max_size=2).map(";".join),
+                           "preferred_areas": st.sets(st.sampled_from(AREAS), max_size=2).map(";".join),
+                           "bedrooms_needed": st.integers(1, 3).map(str), "max_bedrooms": st.integers(1, 4).map(str),
+                           "needs_step_free": st.sampled_from(["yes", "no"]),
+                           "needs_wheelchair": st.sampled_from(["yes", "no"]),
+                           "risk": st.sampled_from([r.value for r in Risk])}[field], label=field)
+        self.act(run.update_cases, "request", [Update(ref, {field: value or "none"})], self.day)
+
+    @rule(data=st.data(), field=st.sampled_from(["available_from", "bedrooms", "wheelchair_accessible",
+                                                 "restrictions", "tenancy_offered"]))
+    def a_home_update(self, data, field):
+        ref = self.pick(data, [o.ref for o in pot.list_offers(self.db)], "offer")
+        if ref is None:
+            return
+        value = data.draw({"available_from": st.integers(-10, 60).map(lambda d: (self.day + timedelta(days=d)).isoformat()),
+                           "bedrooms": st.integers(1, 3).map(str), "wheelchair_accessible": st.sampled_from(["yes", "no"]),
+                           "restrictions": st.sampled_from(["none", "no_perpetrator", "age_55_plus"]),
+                           "tenancy_offered": st.sampled_from(["none", "starter", "secure", "assured"])}[field],
+                          label=field)
+        self.act(run.update_cases, "offer", [Update(ref, {field: value})], self.day)
+
+    @rule(hops=st.integers(0, 2), suspend=st.sets(st.sampled_from(PROVIDERS), max_size=1),
+          on_suspension=st.sampled_from(["continue", "cancel"]))
+    def a_config_change(self, hops, suspend, on_suspension):
+        """The MoU configs edited between commands: the next command judges every live proposal again."""
+        config = SCHEME.config.model_copy(update={
+            "matching": SCHEME.config.matching.model_copy(update={"safety_buffer_hops": hops}),
+            "lifecycle": SCHEME.config.lifecycle.model_copy(update={"on_suspension": on_suspension})})
+        members = {k: (v.model_copy(update={"status": "suspended"}) if k in suspend else v)
+                   for k, v in SCHEME.providers.items()}
+        self.scheme = Scheme(config, members, SCHEME.source)
+        self.act(run.lapse_overdue, self.day)
+
     # -- what must always hold -------------------------------------------------------------------
+
+    @invariant()
+    def no_live_proposal_breaks_a_hard_rule_under_the_facts_as_they_are_now(self):
+        with self.db.reading() as session:
+            declined = lifecycle_proposals.never_again(session)
+            for p in lifecycle_proposals.live(session):
+                request = request_from_row(session.exec(select(RequestRow).where(RequestRow.ref == p.request_ref)).one())
+                offer = offer_from_row(session.exec(select(OfferRow).where(OfferRow.ref == p.offer_ref)).one())
+                broken = failed_rules(MatchContext(self.scheme, max(self.day, p.stage_on), declined), request, offer)
+                if self.scheme.config.lifecycle.on_suspension == "continue":
+                    broken = [r for r in broken if r != "providers_active"]
+                assert not broken, (p.id, p.request_ref, p.offer_ref, broken)
 
     @invariant()
     def verify_passes(self):

@@ -39,7 +39,7 @@ STATUS = {"offer": {"open": "available"}, "request": {"open": "active", "withdra
 def test_the_engine_knows_the_newest_revision():
     assert migrations.head() == SCHEMA_HEAD
     assert migrations.known_revisions() == [migrations.BASELINE, PREVIOUS, "0003_proposal_lifecycle",
-                                            SCHEMA_HEAD]
+                                            "0004_offer_for_request", SCHEMA_HEAD]
 
 
 def test_a_new_database_is_built_by_the_migrations_and_matches_the_tables(db):
