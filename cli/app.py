@@ -111,6 +111,10 @@ def main() -> None:
         _reader_gone()
         sys.exit(0)
     except ReciprocalError as exc:
+        done = getattr(exc, "done_before", [])
+        if done:  # changes made (and kept) before the command was refused: never silent
+            out_ = "Before this command was refused, the configs as they are now changed (kept):\n"
+            err.print(out_ + "\n".join("  " + line for line in done), markup=False)
         err.print(exc.message, markup=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:

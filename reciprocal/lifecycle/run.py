@@ -8,6 +8,7 @@ freed home in the same week. Every function returns the `Change`s it made, for t
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from reciprocal.config import Scheme
 from reciprocal.domain import (OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, RequestStatus,
                                Role)
-from reciprocal.errors import StateError
+from reciprocal.errors import ReciprocalError, StateError
 from reciprocal.intake.pot import get_open
 from reciprocal.ledger import counted
 from reciprocal.lifecycle import cases, proposals
@@ -49,6 +50,16 @@ class _Judged(list):
     """The changes `_rejudged` made, and the configs' key the command's transaction records."""
 
     key: str | None = None
+
+    @contextmanager
+    def reported(self):
+        """Around the command's own transaction: if the command is refused, the cancellations
+        made before it (committed on their own) travel with the error, so they are still shown."""
+        try:
+            yield self
+        except ReciprocalError as exc:
+            exc.done_before = [c.line() for c in self] + list(getattr(exc, "done_before", []))
+            raise
 
     def remember(self, session) -> "_Judged":
         if self.key is not None:
@@ -155,7 +166,7 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
     with db.reading() as session:
         _check_day(session, on, again)
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         _check_day(session, on, again)  # again: another writer may have run one meanwhile
         changes = judged + proposals.lapse_overdue(session, scheme, on)
@@ -174,14 +185,14 @@ def run_round(db: Database, scheme: Scheme, on: date, time_limit: float | None =
 def advance(db: Database, scheme: Scheme, proposal_id: int, on: date, role: Role,
             to: ProposalStatus | None = None, viewing_on: date | None = None) -> Outcome:
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + proposals.advance(session, scheme, proposal_id, on, role, to, viewing_on))
 
 
 def sign(db: Database, scheme: Scheme, proposal_id: int, tenancy_start: date, on: date) -> Outcome:
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + proposals.sign(session, scheme, proposal_id, tenancy_start, on))
 
@@ -191,7 +202,7 @@ def refuse(db: Database, scheme: Scheme, proposal_id: int, on: date, by: Refused
     """End a proposal as refused; then, unless `resolve` is off, offer the freed home to the free
     pot's households in the same week (never to the household that refused it)."""
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + refuse_and_reoffer(session, scheme, proposal_id, on, by, reason, note,
                                                    reasonable, resolve))
@@ -225,7 +236,7 @@ def _resolve_for_home(session, scheme: Scheme, ended: ProposalRow, on: date) -> 
 def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date, **kwargs) -> Outcome:
     """`request approve|hold|resume|reconfirm|close|withdraw`."""
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         if action == "withdraw":
             return Outcome(judged + cases.close(session, scheme, ref, on, RequestOutcome.withdrawn))
@@ -237,7 +248,7 @@ def request_change(db: Database, scheme: Scheme, action: str, ref: str, on: date
 def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: date) -> Outcome:
     """`request reconfirm REF REF ...` or `--file`: many households at once, all or none."""
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + cases.reconfirm_many(session, scheme, refs, on))
 
@@ -245,14 +256,14 @@ def reconfirm_many(db: Database, scheme: Scheme, refs: list[cases.Named], on: da
 def offer_change(db: Database, scheme: Scheme, ref: str, on: date, status: OfferStatus) -> Outcome:
     """`offer withdraw` and `offer let-outside`."""
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + cases.end_offer(session, scheme, ref, on, status))
 
 
 def lapse_overdue(db: Database, scheme: Scheme, on: date) -> Outcome:
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + proposals.lapse_overdue(session, scheme, on))
 
@@ -263,6 +274,6 @@ def update_cases(db: Database, scheme: Scheme, kind: str, changes: list, on: dat
     proposal the updates touch judged again in the same transaction."""
     from reciprocal.lifecycle import updates
     judged = _rejudged(db, scheme, on)
-    with db.transaction() as session:
+    with judged.reported(), db.transaction() as session:
         judged.remember(session)
         return Outcome(judged + updates.update_cases(session, scheme, kind, changes, on, role))

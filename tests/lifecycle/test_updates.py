@@ -237,3 +237,14 @@ def test_a_config_change_is_judged_at_the_start_of_every_round(db, scheme, week1
         "RQ-0104": "safety_buffer", "RQ-0107": "perpetrator_safety"}
     for pid in cancelled:
         assert views.proposal_view(db, int(pid))["trail"][-1]["detail"]["why"].startswith("the scheme's terms changed")
+
+
+def test_cancellations_made_before_a_refused_command_travel_with_its_error(db, scheme, week1, tmp_path):
+    """The configs are re-judged in a transaction of their own before the command; when the
+    command itself is then refused, the cancellations it kept are still said (never silent)."""
+    from reciprocal.errors import ReciprocalError
+    changed = suspended(tmp_path, "wicken_fen_homes", "cancel")
+    with pytest.raises(ReciprocalError) as refused:
+        run.sign(db, changed, week1["RQ-0101"], DAY, DAY)  # proposed, not accepted: refused
+    assert views.proposal_view(db, week1["RQ-0104"])["status"] == "cancelled"
+    assert any(str(week1["RQ-0104"]) in line and "cancelled" in line for line in refused.value.done_before)
