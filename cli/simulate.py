@@ -120,10 +120,9 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_f
         return
     weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
     intro = (f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
-             f"requests arrived; rule 9 counts a home a member gives from {data['gives_count_from']}; "
-             f"proposals take weeks (stage timings are assumptions: reciprocal/simulation/stages.py)")
+             f"requests arrived, gives count from {data['gives_count_from']} (rule 9)")
     rows = [[label, _cell(weekly[key]), _cell(wait[key])] for label, key in STAGE_ROWS]
-    after = ("Past a limit: a member's ledger balance plus its live proposals as rule 9 counts them, "
+    after = ("Stage timings are assumptions (reciprocal/simulation/stages.py). Past a limit: a member's ledger balance plus its live proposals as rule 9 counts them, "
              "below -max_debt (a counted give fell through), measured before each round; the engine "
              "then places none of its tenants until it is back within.")
     lines = [intro, "", "| measure | a round every week | wait for every answer |", "|---|---:|---:|"]
