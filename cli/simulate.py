@@ -141,12 +141,8 @@ def _compare_gives(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> No
     from reciprocal.simulation.gives import compare_gives
     from reciprocal.simulation.gives_table import render_gives
 
-    with err.status("simulating each choice of gives_count_from...") as status:
-        data = compare_gives(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
-    if fmt == "json":
-        print_json(data)
-    else:
-        out.print(render_gives(data), markup=False, highlight=False, soft_wrap=True, end="")
+    _over_seeds("simulating each choice of gives_count_from...", compare_gives, render_gives,
+                scheme, weeks, seeds, setting, fmt)
 
 
 def _cell(value) -> str:
@@ -156,9 +152,15 @@ def _cell(value) -> str:
 def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
     from reciprocal.simulation.circulating import compare_circulation, render_circulation
 
-    with err.status("simulating pot only against pot and circulation...") as status:
-        data = compare_circulation(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
+    _over_seeds("simulating pot only against pot and circulation...", compare_circulation,
+                render_circulation, scheme, weeks, seeds, setting, fmt)
+
+
+def _over_seeds(doing: str, compare, render, scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
+    """Run a comparison over seeds 1..`seeds` with progress, then print its JSON or its table."""
+    with err.status(doing) as status:
+        data = compare(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
     if fmt == "json":
         print_json(data)
     else:
-        out.print(render_circulation(data), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render(data), markup=False, highlight=False, soft_wrap=True, end="")
