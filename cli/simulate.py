@@ -11,7 +11,6 @@ from typing import Optional
 import typer
 
 from cli.context import FORMAT_HELP, err, one_out, out, parse_format, print_json, settings
-from reciprocal.domain import GIVES_COUNT_FROM
 
 SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
                 "year per 16 members); stress: London's volume with one offer per five requests; "
@@ -55,6 +54,7 @@ def simulate(ctx: typer.Context,
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     from reciprocal.simulation.simulate import SETTINGS, rates_for, render_table, to_json, write_html
     from reciprocal.simulation.simulate import simulate as run_simulation
+    from reciprocal.domain import GIVES_COUNT_FROM
     fmt = parse_format(format)
     html = one_out(html, old_html, "--html")
     if setting not in SETTINGS:
