@@ -131,6 +131,14 @@ def _limited_accounts(scheme: Scheme, providers: list[str]) -> list[Account]:
     return [Account(p) for p in providers] + [Account(p, b) for p in providers for b in bands]
 
 
+def counted_balances(scheme: Scheme, ledger: Balances, live: list[Live], banded: bool = False) -> Balances:
+    """Rule 9's balances, as the product's round is given them: the ledger plus every live
+    proposal as the scheme's `gives_count_from` counts it (`reciprocal.domain.counted_effect`)."""
+    return ledger.after(counted_effect(
+        ((i.request.provider, i.offer.provider, scheme.band_of(i.offer.bedrooms) if banded else None, i.stage)
+         for i in live), scheme.gives_count_from))
+
+
 def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions) -> FlowRun:
     """One flow on the stream, rule 9 under the scheme's `fairness.gives_count_from`. Every round
     is checked against the hard rules (`matching.check.violations`) and against rule 9 when
@@ -154,9 +162,7 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions)
         return scheme.band_of(item.offer.bedrooms) if banded else None
 
     def counted() -> Balances:
-        """Rule 9's balances: the ledger plus every live proposal as the scheme counts it."""
-        return Balances(dict(balances), by_band).after(counted_effect(
-            ((i.request.provider, i.offer.provider, band(i), i.stage) for i in live), rule))
+        return counted_balances(scheme, Balances(dict(balances), by_band), live, banded)
 
     def end(item: Live) -> None:
         live.remove(item)

@@ -196,3 +196,16 @@ def test_the_commands(tmp_path):
     assert bad.exit_code != 0 and "viewing" in bad.output and "Traceback" not in bad.output
     alone = runner.invoke(app, ["simulate", "--compare-gives"])
     assert alone.exit_code != 0 and "needs --stages" in alone.output
+
+
+@pytest.mark.parametrize("gives_count_from, giver", [("proposed", 1), ("nomination_confirmed", 1),
+                                                     ("accepted", 0), ("signed", 0)])
+def test_each_round_counts_a_live_give_from_the_schemes_stage(scheme, gives_count_from, giver):
+    from reciprocal.domain import Balances, ProposalStatus
+    from tests.conftest import make_offer, make_request
+
+    request, offer = make_request(), make_offer()  # one member's tenant into another's home
+    live = [stages.Live(request, offer, ProposalStatus.nomination_confirmed, offer.available_from)]
+    ruled = stages.counting_gives_from(scheme, gives_count_from)
+    counted = stages.counted_balances(ruled, Balances({request.provider: 0, offer.provider: 0}), live)
+    assert counted.total == {request.provider: -1, offer.provider: giver}
