@@ -209,3 +209,22 @@ def test_each_round_counts_a_live_give_from_the_schemes_stage(scheme, gives_coun
     ruled = stages.counting_gives_from(scheme, gives_count_from)
     counted = stages.counted_balances(ruled, Balances({request.provider: 0, offer.provider: 0}), live)
     assert counted.total == {request.provider: -1, offer.provider: giver}
+
+
+@pytest.mark.parametrize("gives_count_from", ["proposed", "signed"])
+def test_band_limits_are_simulated_on_band_balances(scheme, monkeypatch, gives_count_from):
+    from tests.rules.test_band_limits import banded
+
+    rounds = []
+    real = stages.solve_round
+
+    def spy(*args, band_balances=None, **kwargs):
+        rounds.append(band_balances)
+        return real(*args, band_balances=band_balances, **kwargs)
+
+    monkeypatch.setattr(stages, "solve_round", spy)
+    limited = stages.counting_gives_from(banded(scheme, band_max_debt=1, max_debt=2), gives_count_from)
+    run_scheme, _, arrivals = stages.stage_stream(limited, 26, 3, "stress")
+    run = stages.run_flow(run_scheme, arrivals, "weekly", stages.StageAssumptions())  # checked per round
+    assert run.moves and rounds and all(b is not None for b in rounds)
+    assert any(b for b in rounds)  # once a move is signed, its band legs are counted
