@@ -40,22 +40,39 @@ def simulate(ctx: typer.Context,
                                               "homes put into the pot only, against members also "
                                               "answering circulation with homes for waiting "
                                               "households; means over --seeds seeds."),
-             seeds: int = typer.Option(20, "--seeds", min=1, max=200, help="With --circulation: how many "
-                                       "seeds (1..N) to average over.")):
+             seeds: int = typer.Option(20, "--seeds", min=1, max=200, help="With --circulation or "
+                                       "--compare-gives: how many seeds (1..N) to run."),
+             gives_count_from: Optional[str] = typer.Option(
+                 None, "--gives-count-from", help="With --stages: rule 9's fairness.gives_count_from "
+                 "for this run (proposed, nomination_confirmed, accepted or signed); default: the "
+                 "scheme's own."),
+             compare_gives: bool = typer.Option(False, "--compare-gives", help="With --stages: a round "
+                                                "every week under each choice of "
+                                                "fairness.gives_count_from on the same streams, "
+                                                "median and range over --seeds seeds.")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     from reciprocal.audits.exports import check_writable, write_private
     from reciprocal.simulation.simulate import SETTINGS, html_report, rates_for, render_table, to_json
     from reciprocal.simulation.simulate import simulate as run_simulation
+    from reciprocal.domain import GIVES_COUNT_FROM
     fmt = parse_format(format)
     html = one_out(html, old_html, "--html")
     if html is not None:
         check_writable([html])  # before the simulation, not after it
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
+    if gives_count_from is not None and gives_count_from not in GIVES_COUNT_FROM:
+        raise typer.BadParameter(f"'{gives_count_from}' is not one of {', '.join(GIVES_COUNT_FROM)}",
+                                 param_hint="--gives-count-from")
+    if (gives_count_from is not None or compare_gives) and not stages:
+        raise typer.BadParameter("needs --stages", param_hint="--gives-count-from / --compare-gives")
     scheme = settings(ctx).scheme()
+    if stages and compare_gives:
+        _compare_gives(scheme, weeks, seeds, setting, fmt)
+        return
     if stages:
-        _stages(scheme, weeks, seed, setting, fmt)
+        _stages(scheme, weeks, seed, setting, fmt, gives_count_from)
         return
     if circulation:
         _circulation(scheme, weeks, seeds, setting, fmt)
@@ -89,40 +106,46 @@ STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
               ("refused by the offering landlord", "refused_by_offering_landlord"),
               ("lapsed (no answer by the due date)", "lapsed"), ("requests still waiting", "still_waiting"),
               ("max absolute balance", "max_abs_balance"),
-              ("lowest headroom if every live placement signed", "lowest_headroom"),
+              ("worst homes past a limit", "worst_homes_past_limit"),
+              ("median homes past a limit, when past", "median_homes_past_limit"),
+              ("member-weeks past a limit", "member_weeks_past_limit"),
               ("lowest headroom the ledger reached", "lowest_ledger_headroom")]
 
 
-def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str) -> None:
+def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_from: str | None) -> None:
     from reciprocal.simulation.simulate import aligned_table
     from reciprocal.simulation.stages import compare_flows
 
     with err.status("simulating proposals through their stages..."):
-        data = compare_flows(scheme, weeks, seed, setting)
+        data = compare_flows(scheme, weeks, seed, setting, gives_count_from=gives_count_from)
     if fmt == "json":
         print_json(data)
         return
     weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
-    net = data["weekly_with_gives_counted_in_advance"]
     intro = (f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
-             f"requests arrived; proposals take weeks (stage timings are assumptions: "
-             f"reciprocal/simulation/stages.py)")
-    rows = [[label, _cell(weekly[key]), _cell(wait[key]), _cell(net[key])] for label, key in STAGE_ROWS]
-    after = ("The last column is for comparison only: counting a member's live gives before they are "
-             "signed lets a refusal or lapse on the giving side leave it past its debt limit "
-             "(a negative headroom); the product never does.")
-    lines = [intro, "", "| measure | a round every week | wait for every answer | weekly, gives counted in advance |",
-             "|---|---:|---:|---:|"]
+             f"requests arrived, gives count from {data['gives_count_from']} (rule 9)")
+    rows = [[label, _cell(weekly[key]), _cell(wait[key])] for label, key in STAGE_ROWS]
+    after = ("Stage timings are assumptions (reciprocal/simulation/stages.py). Past a limit: a member's ledger balance plus its live proposals as rule 9 counts them, "
+             "below -max_debt (a counted give fell through), measured before each round; the engine "
+             "then places none of its tenants until it is back within.")
+    lines = [intro, "", "| measure | a round every week | wait for every answer |", "|---|---:|---:|"]
     lines += [f"| {' | '.join(r)} |" for r in rows]
     if max(len(line) for line in lines) > out.width:  # a narrow terminal: short names, and a key
         import textwrap
         lines = textwrap.wrap(intro, out.width) + [""] + aligned_table(
-            ["measure", "weekly", "wait", "in advance"], rows, out.width) + [""] + textwrap.wrap(
-            "weekly: a round every week; wait: wait for every answer; in advance: weekly, gives "
-            "counted in advance.", out.width)
+            ["measure", "weekly", "wait"], rows, out.width) + [""] + textwrap.wrap(
+            "weekly: a round every week; wait: wait for every answer.", out.width)
         after = "\n".join(textwrap.wrap(after, out.width))
     lines += ["", after]
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
+def _compare_gives(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
+    from reciprocal.simulation.gives import compare_gives
+    from reciprocal.simulation.gives_table import render_gives
+
+    _over_seeds("simulating each choice of gives_count_from...", compare_gives, render_gives,
+                scheme, weeks, seeds, setting, fmt)
 
 
 def _cell(value) -> str:
@@ -132,9 +155,15 @@ def _cell(value) -> str:
 def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
     from reciprocal.simulation.circulating import compare_circulation, render_circulation
 
-    with err.status("simulating pot only against pot and circulation...") as status:
-        data = compare_circulation(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
+    _over_seeds("simulating pot only against pot and circulation...", compare_circulation,
+                render_circulation, scheme, weeks, seeds, setting, fmt)
+
+
+def _over_seeds(doing: str, compare, render, scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
+    """Run a comparison over seeds 1..`seeds` with progress, then print its JSON or its table."""
+    with err.status(doing) as status:
+        data = compare(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
     if fmt == "json":
         print_json(data)
     else:
-        out.print(render_circulation(data), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render(data), markup=False, highlight=False, soft_wrap=True, end="")

@@ -4,8 +4,12 @@ The same arrival stream as `simulate` (requests, withdrawals, offers that answer
 the engine proposes; each proposal then goes through its stages (nomination confirmed, viewing,
 accepted, signed) on working days drawn from `StageAssumptions`, or ends refused, or lapses when a
 stage passes its due date (the scheme's `lifecycle` terms). Homes and households under a live
-proposal are reserved, and the engine places a member's tenants only within its headroom counting
-every live proposal that would place one (rule 9 at every moment).
+proposal are reserved. Rule 9 is simulated as the product runs it: each round is given the ledger's
+balances plus `counted_effect` of the live proposals under the scheme's `fairness.gives_count_from`
+(each placement from `proposed`, each home given from that stage); a counted give that falls
+through can leave a member past its limit (the engine then places none of its tenants until it is
+back within, and the run counts how far and for how many member-weeks); a signing is never refused
+for it.
 
 Two flows are compared on one stream:
 - `weekly`: a round every week on the free pot, whatever is still being viewed (the product now);
@@ -14,6 +18,7 @@ Two flows are compared on one stream:
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,8 +27,9 @@ from matching.check import violations
 from matching.engine import solve_round
 from matching.rules import MatchContext
 from reciprocal.config import Scheme
-from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, Offer, ProposalStatus, Request, Risk,
-                               ledger_effect, move_effect, receiving_effect)
+from reciprocal.domain import (GIVES_COUNT_FROM, LIVE_PROPOSAL, NEXT_STAGE, Account, Balances, Offer,
+                               ProposalStatus, Request, Risk, counted_effect, limit_breaches, move_effect,
+                               past_limit_by)
 from reciprocal.errors import IntegrityError
 from reciprocal.simulation.simulate import _uniform, draw_arrivals, rates_for
 from reciprocal.simulation.generator import SCALES
@@ -65,7 +71,10 @@ class FlowRun:
     refused_by_household: int = 0
     refused_by_landlord: int = 0
     lapsed: dict = field(default_factory=lambda: {s.value: 0 for s in LIVE_PROPOSAL})
-    lowest_headroom: int = 0  # lowest balance + max_debt if every live placement were signed now
+    gives_count_from: str = "proposed"  # the scheme's rule 9 term the run was made under
+    # Homes past a limit (ledger plus counted live proposals, past -max_debt), one entry per
+    # member-week (account-week with band limits) spent past it, measured before each round.
+    past_limit: list[int] = field(default_factory=list)
     lowest_ledger_headroom: int = 0  # lowest balance + max_debt the ledger itself reached
     max_abs_balance: int = 0
     still_waiting: int = 0
@@ -82,7 +91,9 @@ class FlowRun:
                 "lapsed": sum(self.lapsed.values()), "lapsed_at_stage": dict(self.lapsed),
                 "still_waiting": self.still_waiting, "live_at_end": self.live_at_end,
                 "max_abs_balance": self.max_abs_balance,
-                "lowest_headroom": self.lowest_headroom,
+                "worst_homes_past_limit": max(self.past_limit, default=0),
+                "median_homes_past_limit": float(_median(self.past_limit) or 0),
+                "member_weeks_past_limit": len(self.past_limit),
                 "lowest_ledger_headroom": self.lowest_ledger_headroom}
 
 
@@ -106,28 +117,52 @@ def _draw(seed: int, assumptions: StageAssumptions, decline_rate: float, live: L
     return "next", days
 
 
-RESERVE = ("placements", "net")
+def counting_gives_from(scheme: Scheme, stage: str) -> Scheme:
+    """The scheme with rule 9's `fairness.gives_count_from` set to `stage` (a copy)."""
+    if stage not in GIVES_COUNT_FROM:
+        raise ValueError(f"unknown stage '{stage}' (known: {', '.join(GIVES_COUNT_FROM)})")
+    fairness = scheme.config.fairness.model_copy(update={"gives_count_from": stage})
+    return dataclasses.replace(scheme, config=scheme.config.model_copy(update={"fairness": fairness}))
 
 
-def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
-             reserve: str = "placements") -> FlowRun:
-    """`reserve`: how a round counts live proposals against a member's headroom. `placements` (the
-    product's rule): every live proposal placing one of its tenants counts, homes it gives count
-    once signed. `net` (for comparison only, the earlier rule carried across weeks): its live
-    gives count in advance too, so a refusal or lapse on the giving side can leave it past its
-    limit; `lowest_headroom` then shows how far."""
-    if reserve not in RESERVE:
-        raise ValueError(f"unknown reserve '{reserve}' (known: {', '.join(RESERVE)})")
+def _limited_accounts(scheme: Scheme, providers: list[str]) -> list[Account]:
+    bands = ([b.name for b in scheme.config.fairness.bands]
+             if scheme.config.fairness.band_max_debt is not None else [])
+    return [Account(p) for p in providers] + [Account(p, b) for p in providers for b in bands]
+
+
+def counted_balances(scheme: Scheme, ledger: Balances, live: list[Live], banded: bool = False) -> Balances:
+    """Rule 9's balances, as the product's round is given them: the ledger plus every live
+    proposal as the scheme's `gives_count_from` counts it (`reciprocal.domain.counted_effect`)."""
+    return ledger.after(counted_effect(
+        ((i.request.provider, i.offer.provider, scheme.band_of(i.offer.bedrooms) if banded else None, i.stage)
+         for i in live), scheme.gives_count_from))
+
+
+def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions) -> FlowRun:
+    """One flow on the stream, rule 9 under the scheme's `fairness.gives_count_from`. Every round
+    is checked against the hard rules (`matching.check.violations`) and against rule 9 when
+    proposals are made (`reciprocal.domain.limit_breaches`): a breach stops the run."""
     if flow not in FLOWS:
         raise ValueError(f"unknown flow '{flow}' (known: {', '.join(FLOWS)})")
-    run = FlowRun(flow)
+    rule = scheme.gives_count_from
+    run = FlowRun(flow, gives_count_from=rule)
     balances = {p: 0 for p in arrivals.providers}
+    by_band: dict[str, dict[str, int]] = {}  # the ledger's band legs (only when bands are limited)
+    accounts = _limited_accounts(scheme, arrivals.providers)
+    banded = len(accounts) > len(arrivals.providers)
     waiting: dict[str, Request] = {}
     pot: dict[str, Offer] = {}
     leaves: dict[str, int] = {}
     never_again: set[tuple[str, str]] = set()
     live: list[Live] = []
     decline_rate = arrivals.rates.decline_rate
+
+    def band(item: Live) -> str | None:
+        return scheme.band_of(item.offer.bedrooms) if banded else None
+
+    def counted() -> Balances:
+        return counted_balances(scheme, Balances(dict(balances), by_band), live, banded)
 
     def end(item: Live) -> None:
         live.remove(item)
@@ -163,8 +198,12 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
         live.remove(item)
         waiting.pop(item.request.ref, None)
         pot.pop(item.offer.ref, None)
-        for account, change in move_effect(item.request.provider, item.offer.provider).items():
-            balances[account.provider] += change
+        for account, change in move_effect(item.request.provider, item.offer.provider, band(item)).items():
+            if account.band is None:
+                balances[account.provider] += change
+            else:
+                legs = by_band.setdefault(account.provider, {})
+                legs[account.band] = legs.get(account.band, 0) + change
         run.lowest_ledger_headroom = min(run.lowest_ledger_headroom,
                                          balances[item.request.provider] + scheme.max_debt(item.request.provider))
         run.moves.append((item.request.risk == Risk.high,
@@ -173,6 +212,9 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
     for week in range(arrivals.weeks):
         on = arrivals.round_day(week)
         advance(on)
+        start = counted()
+        run.past_limit += [past for a in accounts
+                           if (past := past_limit_by(start.get(a), scheme.debt_limit(a))) > 0]
         reserved_requests = {item.request.ref for item in live}
         reserved_offers = {item.offer.ref for item in live}
         arrivals.arrive(week, waiting, pot, leaves, balances, reserved_requests, reserved_offers)
@@ -180,13 +222,17 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
             free_requests = [r for r in waiting.values() if r.ref not in reserved_requests]
             free_offers = [o for o in pot.values() if o.ref not in reserved_offers]
             if free_requests and free_offers:
-                counted = receiving_effect if reserve == "placements" else ledger_effect
-                reserved = Balances(dict(balances)).after(counted(
-                    (i.request.provider, i.offer.provider, None) for i in live)).total
                 ctx = MatchContext(scheme, on, frozenset(never_again))
-                result = solve_round(scheme, on, free_requests, free_offers, reserved, ctx.declined)
+                result = solve_round(scheme, on, free_requests, free_offers, start.total, ctx.declined,
+                                     band_balances=start.by_band if banded else None)
                 pairs = [(p["request"], p["offer"]) for p in result.proposals]
-                broken = violations(ctx, free_requests, free_offers, reserved, pairs)
+                broken = violations(ctx, free_requests, free_offers, start.total, pairs,
+                                    start.by_band if banded else None)
+                made = [(waiting[r].provider, pot[o].provider, scheme.band_of(pot[o].bedrooms) if banded else None)
+                        for r, o in pairs if r in waiting and o in pot]
+                broken += [f"fairness_debt_limit: {a} placed past its limit (gives counted from {rule})"
+                           for a in limit_breaches({a: start.get(a) for a in accounts}, made,
+                                                   scheme.debt_limit, rule)]
                 if broken:
                     raise IntegrityError(f"flow {flow} proposed moves that break hard rules in week "
                                          f"{week + 1}: " + "; ".join(broken[:5]))
@@ -194,30 +240,34 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
                 run.proposals += len(pairs)
                 for r_ref, o_ref in pairs:
                     live.append(Live(waiting[r_ref], pot[o_ref], ProposalStatus.proposed, on))
-        # Rule 9 at every moment: even if every live proposal placing a tenant were signed now.
-        worst = Balances(dict(balances)).after(receiving_effect(
-            (i.request.provider, i.offer.provider, None) for i in live)).total
-        run.lowest_headroom = min([run.lowest_headroom] + [worst[p] + scheme.max_debt(p)
-                                                           for p in arrivals.providers])
         run.max_abs_balance = max([run.max_abs_balance] + [abs(b) for b in balances.values()])
     run.still_waiting = len(waiting)
     run.live_at_end = len(live)
     return run
 
 
-def compare_flows(scheme: Scheme, weeks: int = 52, seed: int = 1, setting: str = "stress",
-                  assumptions: StageAssumptions | None = None) -> dict:
-    """The engine under both flows on one stream; plain figures for a table or JSON."""
+def stage_stream(scheme: Scheme, weeks: int, seed: int, setting: str,
+                 gives_count_from: str | None = None):
+    """The scheme a setting runs on (rule 9's `gives_count_from` set if given), its rates and the
+    seed's arrival stream."""
     run_scheme, rates = rates_for(scheme, setting)
+    if gives_count_from is not None:
+        run_scheme = counting_gives_from(run_scheme, gives_count_from)
     spec = SCALES["regional"] if setting == "regional" else SCALES["pilot"]
-    arrivals = draw_arrivals(run_scheme, weeks, seed, rates, spec)
+    return run_scheme, rates, draw_arrivals(run_scheme, weeks, seed, rates, spec)
+
+
+def compare_flows(scheme: Scheme, weeks: int = 52, seed: int = 1, setting: str = "stress",
+                  assumptions: StageAssumptions | None = None, gives_count_from: str | None = None) -> dict:
+    """The engine under both flows on one stream, rule 9 under the scheme's `gives_count_from`
+    (or the one given); plain figures for a table or JSON."""
+    run_scheme, rates, arrivals = stage_stream(scheme, weeks, seed, setting, gives_count_from)
     assumptions = assumptions or StageAssumptions()
     runs = {flow: run_flow(run_scheme, arrivals, flow, assumptions) for flow in FLOWS}
-    net = run_flow(run_scheme, arrivals, "weekly", assumptions, reserve="net")
     return {"scheme": run_scheme.id, "setting": setting, "seed": seed, "weeks": weeks,
+            "gives_count_from": run_scheme.gives_count_from,
             "requests_arrived": sum(len(w) for w in arrivals.requests),
             "assumptions": {"days": assumptions.days, "no_answer": assumptions.no_answer,
                             "landlord_refusal": assumptions.landlord_refusal,
                             "household_refusal": rates.decline_rate},
-            "flows": {flow: run.measures() for flow, run in runs.items()},
-            "weekly_with_gives_counted_in_advance": net.measures()}
+            "flows": {flow: run.measures() for flow, run in runs.items()}}

@@ -1,0 +1,51 @@
+"""Rule 9's four choices of `fairness.gives_count_from` compared on the same streams.
+
+For each seed the arrival stream is drawn once and the weekly flow of `reciprocal.simulation.stages`
+runs under each choice (`proposed`, `nomination_confirmed`, `accepted`, `signed`), so differences
+between the choices are the rule's, not the stream's. Each measure is reported per choice as its
+median over the seeds with the lowest and highest, and every seed's value for JSON.
+`render_gives` (in `reciprocal.simulation.gives_table`) makes the table.
+"""
+from __future__ import annotations
+
+import statistics
+from typing import Callable, Optional
+
+from reciprocal.config import Scheme
+from reciprocal.domain import GIVES_COUNT_FROM
+from reciprocal.simulation.stages import StageAssumptions, counting_gives_from, run_flow, stage_stream
+
+# The measures compared, in the order of the table (keys of `FlowRun.measures`).
+COMPARED = ("households_moved", "high_risk_moved", "median_weeks_to_tenancy_start",
+            "worst_homes_past_limit", "median_homes_past_limit", "member_weeks_past_limit",
+            "lowest_ledger_headroom")
+
+
+def spread(values: list[float | None]) -> dict:
+    """Median, lowest and highest over seeds (a seed with no value, such as no move, is left out)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return {"median": None, "min": None, "max": None, "values": values}
+    return {"median": round(statistics.median(known), 1), "min": min(known), "max": max(known),
+            "values": values}
+
+
+def compare_gives(scheme: Scheme, setting: str = "stress", seeds: int = 20, weeks: int = 52,
+                  assumptions: StageAssumptions | None = None,
+                  progress: Optional[Callable[[str], None]] = None) -> dict:
+    """The weekly flow under every choice of `gives_count_from`, seeds 1..`seeds`, on one setting."""
+    assumptions = assumptions or StageAssumptions()
+    per_choice: dict[str, list[dict]] = {choice: [] for choice in GIVES_COUNT_FROM}
+    run_scheme = requests = None
+    for seed in range(1, seeds + 1):
+        run_scheme, _, arrivals = stage_stream(scheme, weeks, seed, setting)
+        requests = (requests or []) + [sum(len(w) for w in arrivals.requests)]
+        for choice in GIVES_COUNT_FROM:
+            if progress:
+                progress(f"seed {seed} of {seeds}, gives counted from {choice}...")
+            run = run_flow(counting_gives_from(run_scheme, choice), arrivals, "weekly", assumptions)
+            per_choice[choice].append(run.measures())
+    return {"scheme": run_scheme.id, "setting": setting, "weeks": weeks, "seeds": seeds,
+            "requests_arrived": spread(requests),
+            "choices": {choice: {key: spread([m[key] for m in runs]) for key in COMPARED}
+                        for choice, runs in per_choice.items()}}
