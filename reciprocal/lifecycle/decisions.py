@@ -13,6 +13,11 @@ the proposal's stage does not allow (a viewing for a proposal that was refused, 
 `action`. Any problem refuses the whole file and nothing is written. Importing the same file again
 changes nothing: a row whose change the trail already holds (same proposal, same stage, same day)
 is skipped and counted.
+
+Before the rows, as at the start of every command that changes state, the live proposals are
+judged again under the configs as they are now (`run._rejudged`, on the file's earliest day):
+each that now breaks a hard rule is cancelled and printed first, and kept even if the file is
+then refused (its error carries them, `_Judged.reported`).
 """
 from __future__ import annotations
 
@@ -172,7 +177,11 @@ def import_decisions(db: Database, scheme: Scheme, path: Path) -> DecisionsResul
     rows, problems = read_rows(path, scheme)
     source = path.name
     result = DecisionsResult()
-    with db.transaction() as session:
+    days = [row.on for row in rows if row.on != date.min]
+    judged = run._rejudged(db, scheme, min(days)) if days else run._Judged()
+    with judged.reported(), db.transaction() as session:
+        judged.remember(session)
+        result.changes += judged
         ids = sorted({row.proposal for row in rows if row.proposal})
         known = _known(session, ids)
         recorded = _recorded(session, [i for i in ids if i in known])

@@ -17,7 +17,7 @@ from reciprocal.config import load_scheme
 from reciprocal.domain import Role
 from reciprocal.errors import InputFileError
 from reciprocal.intake import purge
-from reciprocal.lifecycle import run, updates, views
+from reciprocal.lifecycle import decisions, run, updates, views
 from reciprocal.lifecycle.updates import Update
 from reciprocal.storage import ProposalEventRow, RequestRow
 from tests.conftest import CONFIG_DIR
@@ -248,3 +248,27 @@ def test_cancellations_made_before_a_refused_command_travel_with_its_error(db, s
         run.sign(db, changed, week1["RQ-0101"], DAY, DAY)  # proposed, not accepted: refused
     assert views.proposal_view(db, week1["RQ-0104"])["status"] == "cancelled"
     assert any(str(week1["RQ-0104"]) in line and "cancelled" in line for line in refused.value.done_before)
+
+
+def test_a_decisions_file_judges_the_configs_first_and_prints_the_cancellations(db, scheme, week1, tmp_path):
+    """`proposal import` re-judges the live proposals under the configs as they are now before
+    its rows, through the same path as every command (`run._rejudged`), its changes first."""
+    changed = suspended(tmp_path, "wicken_fen_homes", "cancel")
+    file = write(tmp_path / "decisions.csv",
+                 f"proposal,action,on\n{week1['RQ-0101']},confirm_nomination,{DAY.isoformat()}\n")
+    result = decisions.import_decisions(db, changed, file)
+    assert [(c.ref, c.to_status) for c in result.changes] == [
+        (str(week1["RQ-0104"]), "cancelled"), (str(week1["RQ-0101"]), "nomination_confirmed")]
+    assert "wicken_fen_homes" in result.changes[0].why and "on_suspension: cancel" in result.changes[0].why
+    assert views.proposal_view(db, week1["RQ-0104"])["status"] == "cancelled"
+
+
+def test_a_decisions_file_refused_still_says_the_cancellations_it_kept(db, scheme, week1, tmp_path):
+    changed = suspended(tmp_path, "wicken_fen_homes", "cancel")
+    file = write(tmp_path / "decisions.csv",
+                 f"proposal,action,on\n{week1['RQ-0104']},confirm_nomination,{DAY.isoformat()}\n")
+    with pytest.raises(InputFileError) as refused:
+        decisions.import_decisions(db, changed, file)
+    assert [p.field for p in refused.value.problems] == ["action"]
+    assert any(str(week1["RQ-0104"]) in line and "cancelled" in line for line in refused.value.done_before)
+    assert views.proposal_view(db, week1["RQ-0104"])["status"] == "cancelled"
