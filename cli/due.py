@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from cli.context import FORMAT_HELP, day_or_today, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, day_or_today, parse_date, parse_format, print_json, settings
 from cli.render import ALL_HELP, LIMIT, LIMIT_HELP, stage, table
 
 
@@ -14,10 +14,13 @@ def due(ctx: typer.Context,
         on: Optional[str] = typer.Option(None, "--on", help="The day to look from, YYYY-MM-DD (default: today)."),
         for_provider: Optional[str] = typer.Option(None, "--for-provider", help="Only what that member must "
                                                    "do, as it may see it."),
+        since: Optional[str] = typer.Option(None, "--since", help="Show households and homes updated from "
+                                            "this day, YYYY-MM-DD (default: since each member's last pack)."),
         format: str = typer.Option("table", "--format", help=FORMAT_HELP),
         limit: int = typer.Option(LIMIT, "--limit", min=1, help=LIMIT_HELP),
         all_rows: bool = typer.Option(False, "--all", help=ALL_HELP)):
-    """What is due or overdue, by the member who must act: proposal stages and holds to look at again."""
+    """What is due or overdue, by the member who must act: proposal stages, holds to look at again, and
+    households and homes updated since the member's last pack."""
     from reciprocal.lifecycle import views
     from reciprocal.working_days import add_working_days
     fmt = parse_format(format)
@@ -25,7 +28,8 @@ def due(ctx: typer.Context,
     scheme = s.scheme()
     day = day_or_today(on)
     until = add_working_days(day, within)
-    rows = views.due_for(s.database(scheme=scheme), scheme, day, until, for_provider)
+    rows = views.due_for(s.database(scheme=scheme), scheme, day, until, for_provider,
+                         parse_date(since, "--since") if since else None)
     if fmt == "json":
         print_json({"on": day.isoformat(), "until": until.isoformat(), "for_provider": for_provider,
                     "items": rows})

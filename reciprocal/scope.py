@@ -48,6 +48,9 @@ REFERRER_FIELDS = ("id", "what", "ref", "request", "from_provider", "status", "r
                    "reasonable_offer", "member", "must_act", "action")
 # Who must act, as the referring member is told it when the offering member must.
 OFFERING_MEMBER = "the offering member"
+# What the other member of a live proposal learns of an update of a household or a home.
+CIRCUMSTANCES_CHANGED = "the household's circumstances changed"
+HOME_CHANGED = "the home's facts changed"
 # Parts of a proposal's explanation (matching.explain) that tell the household's preferred areas.
 PREFERENCE_REASONS = ("meets preferences", "meets no stated preference")
 PREFERENCE_KEYS = ("preferences_met", "avoid_areas", "preferred_areas", "survivor_area")
@@ -152,6 +155,24 @@ def round_for(view: dict, viewer: str | None, request_owner: dict[str, str], off
             # household's landlord must not learn who offered, nor where).
             "for_request": [f for f in view.get("for_request", []) if offer_owner.get(f["offer"]) == viewer],
             "changes_before": changes}
+
+
+def case_change_for(change: dict, viewer: str | None) -> dict | None:
+    """An update of a household's or a home's facts (`reciprocal.lifecycle.since_pack`), with
+    `owner` (the case's landlord) and `proposal` (the viewer's live proposal it touches, if any).
+    Its landlord sees which fields changed, before and after. In a live proposal the other member
+    learns only that something changed: the offering member that the household's circumstances
+    changed (never which, nor its areas); the referring member that the home's facts changed,
+    never the home (as its proposals show it)."""
+    if viewer is None or change["owner"] == viewer:
+        return change
+    if change["proposal"] is None:
+        return None
+    household = change["what"] == "request"
+    return {"what": change["what"], "ref": change["request"] if household else str(change["proposal"]),
+            "owner": None, "proposal": change["proposal"], "request": change["request"],
+            "offer": change["offer"] if household else None, "on": change["on"], "by": None, "fields": [],
+            "change": CIRCUMSTANCES_CHANGED if household else HOME_CHANGED, "event": change["event"]}
 
 
 def checklist_item_for(item: dict, viewer: str | None) -> dict | None:

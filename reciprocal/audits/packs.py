@@ -15,6 +15,10 @@ A pack for member M on day D holds:
   the whole history. Each passes through `reciprocal.scope.proposal_for`: where M referred the
   household it never learns the offering member, the home or its area;
 - M's own requests that wait on it: stale, on hold or in review, with what to do;
+- what changed since M's last pack (`reciprocal.lifecycle.since_pack`): its households and homes
+  updated, and the households and homes of its live proposals as it may see them (the offering
+  member learns only that the household's circumstances changed); `packs(..., since=DAY)` counts
+  from a day instead. Writing the packs records their day for each member (`record_pack_days`);
 - its circulation list, exactly `circulate(..., for_provider=M)`'s.
 
 Formats: the answers workbook (`xlsx`, `reciprocal.audits.workbook`: where the member answers);
@@ -38,7 +42,8 @@ from reciprocal.charts import html_page
 from reciprocal.config import Scheme
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import counted
-from reciprocal.lifecycle import views
+from reciprocal.lifecycle import since_pack, views
+from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.circulate import balance_words, circulate
 from reciprocal.scope import check_viewer
 from reciprocal.storage import Database
@@ -70,25 +75,28 @@ class _Week:
     proposals: list[dict]  # every proposal, newest first
     owners: views.Owners
     limits: dict[str, counted.Position]  # member -> its standing against rule 9 on the day
+    changed: dict[str, since_pack.Changed]  # member -> what changed since its last pack
 
     @classmethod
-    def read(cls, db: Database, scheme: Scheme, on: date, members: list[str]) -> _Week:
-        since = financial_year_start(on)
+    def read(cls, db: Database, scheme: Scheme, on: date, members: list[str], since: date | None = None) -> _Week:
+        year = financial_year_start(on)
         listed = circulate(db, scheme, on, members=members)["members"]
         # A member's own row of the audit: the same scoped or not (scoping hides others' rows).
-        report = fairness(db, scheme, since=since, until=on, today=on)
+        report = fairness(db, scheme, since=year, until=on, today=on)
         with db.reading() as session:
             owners = views.Owners.read(session)
             limits = counted.positions(session, scheme, on)
+            changed = since_pack.changes_for(session, members, on, since, owners=owners)
         return cls({m["member"]: m for m in listed},
-                   {r["provider"]: _commitment(r, since) for r in report["providers"]},
-                   views.proposal_list(db), owners, limits)
+                   {r["provider"]: _commitment(r, year) for r in report["providers"]},
+                   views.proposal_list(db), owners, limits, changed)
 
 
-def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week | None = None) -> dict:
+def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week | None = None,
+                since: date | None = None) -> dict:
     """One member's pack on day `on`, as a JSON-ready dict (see the module docstring)."""
     check_viewer(scheme, member)
-    week = week or _Week.read(db, scheme, on, [member])
+    week = week or _Week.read(db, scheme, on, [member], since)
     listed = week.circulation[member]
     return {
         "scheme": scheme.id, "scheme_name": scheme.name, "member": member,
@@ -102,6 +110,8 @@ def member_pack(db: Database, scheme: Scheme, member: str, on: date, week: _Week
                                              week.proposals, week.owners)],
         "requests": views.member_requests(db, member),
         "circulation": listed["requests"],
+        "changed_since": week.changed[member].since.to_json(),
+        "changes": week.changed[member].changes,
     }
 
 
@@ -110,14 +120,25 @@ def _with_side(proposal: dict, member: str) -> dict:
     return {"your_side": side, **proposal, "must_act": "you" if proposal["must_act"] == member else proposal["must_act"]}
 
 
-def packs(db: Database, scheme: Scheme, on: date, members: list[str] | None = None) -> list[dict]:
-    """The packs of `members` (default: every active member), in member order."""
+def packs(db: Database, scheme: Scheme, on: date, members: list[str] | None = None,
+          since: date | None = None) -> list[dict]:
+    """The packs of `members` (default: every active member), in member order; what changed
+    counted from each member's last pack, or from the day `since`."""
     for m in members or []:
         check_viewer(scheme, m)
     chosen = sorted(set(members or [p.id for p in scheme.providers.values()
                                     if p.status == "active" and (p.left is None or p.left >= on)]))
-    week = _Week.read(db, scheme, on, chosen)
+    week = _Week.read(db, scheme, on, chosen, since)
     return [member_pack(db, scheme, m, on, week) for m in chosen]
+
+
+def record_pack_days(db: Database, packs_: list[dict]) -> list[Change]:
+    """After the packs are written: their day recorded for each member, so that its next pack and
+    `due` show what changed since (`since_pack.record`)."""
+    with db.transaction() as session:
+        return [c for day in sorted({p["on"] for p in packs_})
+                for c in since_pack.record(session, [p["member"] for p in packs_ if p["on"] == day],
+                                           date.fromisoformat(day))]
 
 
 # -- the tables every format shares ---------------------------------------------------------------
@@ -125,6 +146,7 @@ def packs(db: Database, scheme: Scheme, on: date, members: list[str] | None = No
 PROPOSAL_COLUMNS = ["proposal", "request", "your side", "home", "stage", "due", "who acts", "to do",
                     "tenancy start"]
 REQUEST_COLUMNS = ["request", "status", "hold reason", "look again on", "reconfirmed on", "to do"]
+CHANGE_COLUMNS = ["case", "ref", "proposal", "on", "what changed"]
 CIRCULATION_COLUMNS = ["request", "landlord", "risk", "bedrooms", "step free", "wheelchair",
                        "weeks waiting", "safe areas"]
 
@@ -139,7 +161,9 @@ def _tables(pack: dict) -> list[tuple[str, str, list[str], list[list]]]:
                                                    if r.get("landlord_at_debt_limit") else ""),
                     r["risk"], r["bedrooms_needed"], r["needs_step_free"],
                     r["needs_wheelchair"], r["weeks_waiting"], r["safe_areas"]] for r in pack["circulation"]]
+    changes = [[c["what"], c["ref"], c["proposal"], c["on"], c["change"]] for c in pack.get("changes", [])]
     return [
+        ("changes", f"Changed since {_since_words(pack)} ({len(changes)})", CHANGE_COLUMNS, changes),
         ("proposals", f"Proposals: live, and ended in the week to {pack['on']} ({len(proposals)})", PROPOSAL_COLUMNS,
          proposals),
         ("requests", f"Your requests waiting on you: stale, on hold or in review ({len(requests)})", REQUEST_COLUMNS,
@@ -147,6 +171,13 @@ def _tables(pack: dict) -> list[tuple[str, str, list[str], list[list]]]:
         ("circulation", f"Circulation: households waiting for a home in your areas ({len(circulation)})",
          CIRCULATION_COLUMNS, circulation),
     ]
+
+
+def _since_words(pack: dict) -> str:
+    since = pack.get("changed_since") or {}
+    if since.get("pack_of"):
+        return f"your pack of {since['pack_of']}"
+    return since.get("from_day") or "the week"
 
 
 def _summary(pack: dict) -> list[tuple[str, str]]:
@@ -228,7 +259,7 @@ def pack_csv(pack: dict) -> str:
     for key, _, columns, section in _tables(pack):
         rows.append([key, *columns])  # each section's own header
         rows += [[key, *row] for row in section]
-    width = max(len(PROPOSAL_COLUMNS), len(REQUEST_COLUMNS), len(CIRCULATION_COLUMNS))
+    width = max(len(PROPOSAL_COLUMNS), len(REQUEST_COLUMNS), len(CIRCULATION_COLUMNS), len(CHANGE_COLUMNS))
     rows = [r + [""] * (width + 1 - len(r)) for r in rows]
     header = ["section"] + [f"column {i}" for i in range(1, width + 1)]
     return csv_text(header, rows)

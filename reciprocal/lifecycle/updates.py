@@ -147,12 +147,12 @@ def _apply(session: Session, kind: str, u: Update, row, merged: dict, changed: l
         values["reason"] = u.reason.strip()[:500]
     detail = {"case": kind, "ref": u.ref, "fields": changed, "values": digest(values)}
     event = trail.record_case(session, case_ref(kind, u.ref), on, role.value, detail, values)
-    words = "; ".join(f"{n} {_shown(before[n])} -> {_shown(after[n])}" for n in changed)
+    words = "; ".join(f"{n} {shown(before[n])} -> {shown(after[n])}" for n in changed)
     return Change(kind, u.ref, row.status, row.status,
                   f"updated by the {role.value.replace('_', ' ')} on {on.isoformat()} (trail event {event.id}): {words}")
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     if isinstance(value, list):
         return ";".join(value) or "(none)"
     return "(none)" if value is None else str(value).lower() if isinstance(value, bool) else str(value)

@@ -14,6 +14,7 @@ reading it back tolerates reports written by earlier releases.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, or_, select
@@ -221,10 +222,13 @@ def due_list(db: Database, on, until) -> list[dict]:
     return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
 
 
-def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None) -> list[dict]:
-    """`due_list`, or what one member must do as it may see it (`scope.due_item_for`)."""
+def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None,
+            since: date | None = None) -> list[dict]:
+    """`due_list`, or what one member must do as it may see it (`scope.due_item_for`), with what
+    changed for it since its last pack (`changed_items`)."""
     scope.check_viewer(scheme, for_provider)
-    rows = sorted(due_list(db, on, until) + past_limit_items(db, scheme, on),
+    rows = sorted(due_list(db, on, until) + past_limit_items(db, scheme, on)
+                  + changed_items(db, scheme, on, for_provider, since),
                   key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
     return [r for r in (scope.due_item_for(r, for_provider) for r in rows) if r is not None]
 
@@ -240,6 +244,21 @@ def past_limit_items(db: Database, scheme: Scheme, on) -> list[dict]:
                        f"give counts from {scheme.gives_count_from}",
              **w.to_json()}
             for p, w in where.items() if w.past_limit_by]
+
+
+def changed_items(db: Database, scheme: Scheme, on, for_provider: str | None = None,
+                  since: date | None = None) -> list[dict]:
+    """Each member's households and homes updated since its last pack up to `on` (or since the
+    day `since`), as it may see them (`reciprocal.lifecycle.since_pack`): to take into account."""
+    from reciprocal.lifecycle import since_pack
+    members = [for_provider] if for_provider else sorted(scheme.providers)
+    with db.reading() as session:
+        changed = since_pack.changes_for(session, members, on, since, same_day=True)
+    return [{"member": m, "what": "update", "ref": c["ref"], "request": c["request"], "offer": c["offer"],
+             "status": "updated", "due_on": c["on"], "overdue": False,
+             "action": f"{c['what']} updated since {got.since.words()}: {c['change']}",
+             "proposal": c["proposal"]}
+            for m, got in changed.items() for c in got.changes]
 
 
 def with_action(proposal: dict) -> dict:
