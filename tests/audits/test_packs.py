@@ -317,7 +317,8 @@ def test_the_command_at_80_columns(at80, db, config_dir, week, tmp_path):
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines() == [
         f"Wrote 4 file(s) to {folder}: 2 member(s) x md, json (cambridge_city-2026-11-26.md, ...), "
-        f"readable by their owner only."]
+        f"readable by their owner only.",
+        "Recorded 2026-11-26 as the pack day of 2 member(s): their next packs and `due` show what changed since."]
     assert sorted(p.name for p in folder.iterdir()) == [
         "cambridge_city-2026-11-26.json", "cambridge_city-2026-11-26.md", "fenland-2026-11-26.json",
         "fenland-2026-11-26.md"]
