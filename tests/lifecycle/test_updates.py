@@ -272,3 +272,29 @@ def test_a_decisions_file_refused_still_says_the_cancellations_it_kept(db, schem
     assert [p.field for p in refused.value.problems] == ["action"]
     assert any(str(week1["RQ-0104"]) in line and "cancelled" in line for line in refused.value.done_before)
     assert views.proposal_view(db, week1["RQ-0104"])["status"] == "cancelled"
+
+
+REQUESTS = ("ref,provider,kind,current_tenancy,bedrooms_needed,max_bedrooms,needs_step_free,needs_wheelchair,"
+            "avoid_areas,preferred_areas,risk,referred_on,age,survivor_area,survivor_consent,safety_decision_on\n"
+            "RQ-0901,fenland,survivor,secure,2,,no,no,fenland,,standard,2026-06-01,,,,\n"
+            "RQ-0902,fenland,survivor,secure,2,,no,no,fenland,,standard,2026-09-01,,,,\n")
+OFFER = ("ref,provider,area,bedrooms,property_type,floor,step_free,wheelchair_accessible,tenancy_offered,"
+         "weekly_rent,available_from,restrictions,notes\n"
+         "OF-0901,cambridge_city,cambridge,2,flat,1,no,no,,100.00,2026-11-16,,\n")
+
+
+@pytest.mark.parametrize("raised", [False, True])
+def test_a_risk_raised_to_high_takes_effect_in_the_next_rounds_priority(db, scheme, tmp_path, raised):
+    """Two households compete for one home: the one waiting longer has it, unless the other's
+    risk is raised to high before the round (most high-risk households moved comes first)."""
+    from reciprocal.intake import pot
+    pot.import_requests(db, scheme, write(tmp_path / "requests.csv", REQUESTS), approved_on=date(2026, 11, 2))
+    first = run.run_round(db, scheme, date(2026, 11, 23))
+    assert views.round_view(db, first.round_id)["proposals"] == []
+    if raised:
+        out = run.update_cases(db, scheme, "request", [Update("RQ-0902", {"risk": "high"})], DAY)
+        assert [c.line().split("): ")[-1] for c in out.changes] == ["risk standard -> high"]
+    pot.import_offers(db, scheme, write(tmp_path / "offers.csv", OFFER))
+    second = run.run_round(db, scheme, date(2026, 11, 30))
+    [p] = views.round_view(db, second.round_id)["proposals"]
+    assert (p["request"], p["offer"]) == ("RQ-0902" if raised else "RQ-0901", "OF-0901")
