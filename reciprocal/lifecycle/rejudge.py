@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
+from reciprocal import scope
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request, Role
 from reciprocal.lifecycle import proposals
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     from matching.rules import MatchContext
 
 # What a cancellation records and both members see, by what changed.
-HOUSEHOLD = "the household's circumstances changed"
-HOME = "the home's facts changed"
+HOUSEHOLD = scope.CIRCUMSTANCES_CHANGED
+HOME = scope.HOME_CHANGED
 SCHEME = "the scheme's terms changed"
 SUSPENDED = "providers_active"
 # The meta key holding what the live proposals were last judged under (`rejudge_configs`).
