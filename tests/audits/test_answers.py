@@ -45,7 +45,7 @@ def the_week(db, scheme) -> int:
 def workbooks(db, scheme, week, tmp_path) -> dict[str, Path]:
     built = packs.packs(db, scheme, PACK_DAY)
     written = packs.write_packs(built, tmp_path / "packs", ("xlsx",), scheme)
-    return {p.name.rsplit("-", 3)[0]: p for p in written}
+    return {p.name.rsplit("-", 3)[0]: p for p in written if p.suffix == ".xlsx"}
 
 
 def load(path: Path):
