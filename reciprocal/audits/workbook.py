@@ -245,4 +245,5 @@ def _validate(sheet, validation, cells: str, what: str) -> None:
     validation.error, validation.errorTitle = f"Choose {what}.", "Not an allowed answer"
     validation.showErrorMessage = True
     sheet.add_data_validation(validation)
-    validation.add(cells)
+    for part in cells.split():  # openpyxl takes one range at a time ("G2 G5" raised ValueError)
+        validation.add(part)

@@ -525,3 +525,16 @@ def test_the_command_prints_the_configs_cancellations_first(db_url, scheme, week
     head, _, rest = done.stdout.partition("cambridge_city-2026-11-24.xlsx")
     assert "The configs as they are now, judged before the answers:" in head
     assert f"proposal {week['RQ-0104']['id']}" in head and "cancelled" in head
+
+
+def test_a_workbook_with_two_proposals_at_one_stage_has_each_rows_drop_down(db, scheme, week):
+    """A member acting on two proposals at one stage: `pack` failed (openpyxl took "G2 G3" for one
+    cell) as soon as a member had two, which the answers benchmark met in its second week."""
+    import io
+    from openpyxl import load_workbook
+    from reciprocal.audits.workbook import workbook_bytes
+    pack = next(p for p in packs.packs(db, scheme, PACK_DAY) if p["member"] == "cambridge_city")
+    mine = [p for p in pack["proposals"] if p.get("must_act") == "you"]
+    pack["proposals"] = mine + [{**mine[0], "id": mine[0]["id"] + 100}]
+    sheet = load_workbook(io.BytesIO(workbook_bytes(pack, scheme)))[PROPOSALS]
+    assert drop_down(sheet, "G2") == drop_down(sheet, "G3") == list(STAGE_ACTIONS["proposed"])
