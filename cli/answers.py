@@ -1,4 +1,4 @@
-"""`reciprocal answers import FILE...`: members' returned workbooks, every file at once (README: Weeks of rounds, worked)."""
+"""`reciprocal answers import FILE...`: members' returned workbooks (or their CSV twins), every file at once (README: Weeks of rounds, worked)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,9 +15,10 @@ answers_app = typer.Typer(help="Members' answers: their returned pack workbooks,
 
 @answers_app.command("import")
 def answers_import(ctx: typer.Context,
-                   files: List[Path] = typer.Argument(..., help="The returned workbooks (<member>-<day>.xlsx)."),
+                   files: List[Path] = typer.Argument(..., help="The returned workbooks (<member>-<day>.xlsx) or their CSV twins "
+                                                       "(<member>-<day>-proposals|households|waiting.csv)."),
                    format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
-    """Apply every returned workbook: each file all or nothing, every problem of every file named."""
+    """Apply every returned workbook or CSV twin: each file all or nothing, every problem of every file named."""
     from reciprocal.audits.answers import import_answers
     from reciprocal.errors import InputFileError
     fmt = parse_format(format)
@@ -27,6 +28,9 @@ def answers_import(ctx: typer.Context,
     if fmt == "json":
         print_json(result.to_json())
     else:
+        if result.rejudged:  # kept whatever becomes of the files: said first, never silent
+            out.print("The configs as they are now, judged before the answers:", markup=False)
+            print_changes(result.rejudged)
         for f in result.files:
             if f.problems:
                 continue

@@ -1,9 +1,11 @@
 """Members' returned workbooks, imported in one go (`reciprocal answers import FILE...`).
 
 Each file is a member's answers workbook (`reciprocal.audits.workbook`), bound by its front sheet
-(and its name, where it kept it) to the member and the pack day it was written for. Every file is
-read and every row checked before anything is applied; a problem names the file, the sheet, the
-row and the column:
+(and its name, where it kept it) to the member and the pack day it was written for, or one of its
+CSV twins (`<member>-<day>-proposals|households|waiting.csv`), bound by its first line; a twin's
+rows take the very path of the workbook's sheet's rows, with the same checks and messages. Every
+file is read and every row checked before anything is applied; a problem names the file, the
+sheet (a workbook's), the row and the column:
 
 - a row acting outside the member's role (an action its role may not take at that stage, or a
   stage where the other member acts), on a proposal that is not the member's, on a stage that has
@@ -17,7 +19,9 @@ the commands call (`reciprocal.lifecycle.run`: advance, refuse (with the freed h
 sign, request_change; offers through `reciprocal.intake.pot.add_records`), so a workbook's answer
 is the command's, with its trail event and its printed changes. A row whose answer the trail
 already holds (the same file imported again, or answered by command since) is reported, not
-applied twice. Files with problems are refused whole; the others are applied.
+applied twice. Files with problems are refused whole; the others are applied. Before any row is
+checked, the live proposals are judged again under the configs as they are now, as at the start of
+every command that changes state (`run._rejudged`): what that cancels is kept and reported first.
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from reciprocal.audits.workbook import (FRONT, FRONT_CELLS, HOUSEHOLDS, LIVE_STAGES, OFFER_ANSWER, OUTCOMES,
-                                        PROPOSALS, REQUEST_ANSWERS, STAGE_ACTIONS, VERSION, WAITING,
+                                        PROPOSALS, REQUEST_ANSWERS, STAGE_ACTIONS, TWINS, VERSION, WAITING,
                                         check_code)
 from reciprocal.config import Scheme
 from reciprocal.domain import ProposalStatus, RequestOutcome, RequestStatus, Role
@@ -41,7 +45,8 @@ from reciprocal.lifecycle import run, views
 from reciprocal.lifecycle.changes import Change
 from reciprocal.storage import Database, OfferRow, ProposalEventRow, ProposalRow, RequestRow
 
-NAME = re.compile(r"(?P<member>[a-z0-9_]+)-(?P<day>\d{4}-\d{2}-\d{2})(\.answers)?\.xlsx")
+NAME = re.compile(r"(?P<member>[a-z0-9_]+)-(?P<day>\d{4}-\d{2}-\d{2})"
+                  r"(\.answers\.xlsx|\.xlsx|-(?P<twin>proposals|households|waiting)\.csv)")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # Who answers each stage's advance, as the trail records it (refusals record who refused).
 ADVANCE_ROLE = {"nomination_confirmed": Role.offering_landlord, "viewing": Role.offering_landlord,
@@ -79,6 +84,7 @@ class FileResult:
 @dataclass
 class AnswersResult:
     files: list[FileResult]
+    rejudged: list[Change] = field(default_factory=list)  # made at the start, kept whatever the files
 
     @property
     def refused(self) -> list[FileResult]:
@@ -86,7 +92,8 @@ class AnswersResult:
 
     def to_json(self) -> dict:
         return {"files": [f.to_json() for f in self.files],
-                "changes": [c.to_json() for f in self.files for c in f.changes]}
+                "rejudged": [c.to_json() for c in self.rejudged],
+                "changes": [c.to_json() for c in self.rejudged] + [c.to_json() for f in self.files for c in f.changes]}
 
 
 class _Within:
@@ -113,27 +120,22 @@ def _where(path: Path, sheet: str) -> str:
 
 
 class _Sheet:
-    """A sheet's rows as {column: value}, every cell checked for what no answer may hold."""
+    """A sheet's rows as {column: value}, every cell checked for what no answer may hold: the one
+    path of every row, whether it came from a workbook's sheet or from its CSV twin."""
 
-    def __init__(self, path: Path, book, name: str, problems: list[Problem]):
-        self.source, self.rows = _where(path, name), []
-        if name not in book.sheetnames:
-            problems.append(Problem(path.name, f"the sheet '{name}' is missing; return the workbook as it was sent"))
-            return
-        values = list(book[name].iter_rows(max_col=readers.XLSX_COLUMNS))
-        if not values:
-            return
-        header = [str(c.value).strip() if c.value is not None else "" for c in values[0]]
-        for number, cells in enumerate(values[1:], start=2):
+    def __init__(self, source: str, header: list, lines, problems: list[Problem]):
+        """`lines`: (row number, [(value, whether the cell is a formula)]) after the header."""
+        self.source, self.rows = source, []
+        header = [str(c).strip() if c is not None else "" for c in header]
+        for number, cells in lines:
             row = {}
-            for column, cell in zip(header, cells):
+            for column, (value, formula) in zip(header, cells):
                 if not column:
                     continue
-                if cell.data_type == "f":
+                if formula:
                     problems.append(Problem(self.source, "the cell is a formula; type the answer itself",
                                             number, column))
                     continue
-                value = cell.value
                 if isinstance(value, str):
                     if CONTROL.search(value):
                         problems.append(Problem(self.source, "the cell holds control characters", number, column))
@@ -142,6 +144,23 @@ class _Sheet:
                 row[column] = value
             if any(v is not None for v in row.values()):
                 self.rows.append((number, row))
+
+    @classmethod
+    def of_book(cls, path: Path, book, name: str, problems: list[Problem]) -> "_Sheet":
+        if name not in book.sheetnames:
+            problems.append(Problem(path.name, f"the sheet '{name}' is missing; return the workbook as it was sent"))
+            return cls(_where(path, name), [], [], problems)
+        values = list(book[name].iter_rows(max_col=readers.XLSX_COLUMNS))
+        lines = [(number, [(c.value, c.data_type == "f") for c in cells])
+                 for number, cells in enumerate(values[1:], start=2)]
+        return cls(_where(path, name), [c.value for c in values[0]] if values else [], lines, problems)
+
+    @classmethod
+    def of_csv(cls, path: Path, header: list[str], lines: list[tuple[int, list[str]]],
+               problems: list[Problem]) -> "_Sheet":
+        # A CSV cell is text: one starting with = is what a spreadsheet would take for a formula.
+        return cls(path.name, header, [(number, [(c, c.lstrip().startswith("=")) for c in cells])
+                                       for number, cells in lines], problems)
 
 
 def _text(value) -> str:
@@ -173,44 +192,40 @@ def _day(value) -> date | None:
     return readers.parse_date_cell(text)
 
 
-def _bind(path: Path, book, scheme: Scheme, problems: list[Problem]) -> tuple[str, date] | None:
-    """The member and day the workbook was written for, from its front sheet, held to its check code
-    (and to its file name where it kept it)."""
-    source = _where(path, FRONT)
-    if FRONT not in book.sheetnames:
-        problems.append(Problem(path.name, "not an answers workbook: it has no front sheet"))
+def _bind(path: Path, cell: dict, at, scheme: Scheme, problems: list[Problem],
+          bound_by: str = "front sheet") -> tuple[str, date] | None:
+    """The member and day the file was written for, from its front sheet's cells (a CSV twin: its
+    first line), held to its check code (and to its file name where it kept it). `at(key)` is
+    where a key's cell is: (source, line)."""
+    def fail(key: str, message: str) -> None:
+        source, line = at(key)
+        problems.append(Problem(source, message, line, key))
+
+    if cell.get("version") != VERSION:
+        fail("version", f"the workbook's version is '{_text(cell.get('version'))[:40]}', not '{VERSION}'")
         return None
-    front = book[FRONT]
-    cell = {key: front[f"B{row}"].value for key, row in FRONT_CELLS.items()}
-    if cell["version"] != VERSION:
-        problems.append(Problem(source, f"the workbook's version is '{_text(cell['version'])[:40]}', not "
-                                        f"'{VERSION}'", FRONT_CELLS["version"], "version"))
-        return None
-    if cell["scheme"] != scheme.id:
-        problems.append(Problem(source, f"the workbook is for scheme '{_text(cell['scheme'])[:40]}', not "
-                                        f"'{scheme.id}'", FRONT_CELLS["scheme"], "scheme"))
+    if cell.get("scheme") != scheme.id:
+        fail("scheme", f"the workbook is for scheme '{_text(cell.get('scheme'))[:40]}', not '{scheme.id}'")
         return None
     try:
-        day = _day(cell["day"])
+        day = _day(cell.get("day"))
     except ValueError as exc:
-        problems.append(Problem(source, str(exc), FRONT_CELLS["day"], "day"))
+        fail("day", str(exc))
         return None
-    member = _text(cell["member"])
-    written_for = [m for m in scheme.providers if day and check_code(scheme.id, m, day.isoformat()) == cell["check"]]
+    member = _text(cell.get("member"))
+    written_for = [m for m in scheme.providers if day and check_code(scheme.id, m, day.isoformat()) == cell.get("check")]
     if not written_for:
-        problems.append(Problem(source, "the check code does not match the member and day: the front sheet "
-                                        "was changed; return the workbook as it was sent", FRONT_CELLS["check"],
-                                "check"))
+        fail("check", "the check code does not match the member and day: the front sheet was changed; return "
+                      "the workbook as it was sent")
         return None
     if member != written_for[0]:
-        problems.append(Problem(source, f"the member cell says '{member[:40]}', but the workbook was written for "
-                                        f"{written_for[0]}; nothing in it is applied", FRONT_CELLS["member"],
-                                "member"))
+        fail("member", f"the member cell says '{member[:40]}', but the workbook was written for "
+                       f"{written_for[0]}; nothing in it is applied")
         return None
     named = NAME.fullmatch(path.name)
     if named and (named["member"], named["day"]) != (member, day.isoformat()):
         problems.append(Problem(path.name, f"the file is named for {named['member']} on {named['day']}, but its "
-                                           f"front sheet is {member}'s of {day.isoformat()}"))
+                                           f"{bound_by} is {member}'s of {day.isoformat()}"))
         return None
     return member, day
 
@@ -445,19 +460,85 @@ def _open(path: Path, problems: list[Problem]):
     return None
 
 
-def import_file(db: Database, scheme: Scheme, path: Path) -> FileResult:
-    """One returned workbook, all or nothing (see the module docstring)."""
-    path = Path(path)
-    problems: list[Problem] = []
-    book = _open(path, problems)
-    bound = _bind(path, book, scheme, problems) if book is not None else None
+@dataclass
+class _Read:
+    """One file read and bound, before the database is touched: its member, day and sheets."""
+
+    path: Path
+    problems: list[Problem]
+    member: str = ""
+    day: date | None = None
+    sheets: dict[str, _Sheet] = field(default_factory=dict)
+
+
+def _read_book(path: Path, scheme: Scheme) -> _Read:
+    read = _Read(path, [])
+    book = _open(path, read.problems)
+    if book is None:
+        return read
+    if FRONT not in book.sheetnames:
+        read.problems.append(Problem(path.name, "not an answers workbook: it has no front sheet"))
+        return read
+    front = book[FRONT]
+    cell = {key: front[f"B{row}"].value for key, row in FRONT_CELLS.items()}
+    bound = _bind(path, cell, lambda key: (_where(path, FRONT), FRONT_CELLS[key]), scheme, read.problems)
+    if bound is not None:
+        read.member, read.day = bound
+        read.sheets = {name: _Sheet.of_book(path, book, name, read.problems) for name in (PROPOSALS, HOUSEHOLDS, WAITING)}
+    return read
+
+
+def _read_twin(path: Path, scheme: Scheme) -> _Read:
+    """A CSV twin (`reciprocal.audits.workbook.twins_bytes`): its first line binds it, the second is
+    the header; its rows take the workbook's path from there."""
+    read = _Read(path, [])
+    try:
+        binding, lines = readers.read_table(path)
+    except InputFileError as exc:
+        read.problems += exc.problems
+        return read
+    cell = dict(c.strip().lstrip("#").strip().partition("=")[::2] for c in binding if "=" in c)
+    cell = {k.strip(): v.strip() for k, v in cell.items()}
+    sheet = {twin: name for name, twin in TWINS.items()}.get(cell.get("sheet", ""))
+    bound = _bind(path, cell, lambda key: (path.name, 1), scheme, read.problems, "first line")
     if bound is None:
+        return read
+    if sheet is None:
+        read.problems.append(Problem(path.name, f"'{_text(cell.get('sheet'))[:40]}' is not one of the answer "
+                                                f"sheets ({', '.join(TWINS.values())})", 1, "sheet"))
+        return read
+    named = NAME.fullmatch(path.name)
+    if named and named["twin"] != TWINS[sheet]:
+        read.problems.append(Problem(path.name, f"the file is named for the {named['twin']} sheet, but its first "
+                                                f"line is the {TWINS[sheet]} sheet's"))
+        return read
+    read.member, read.day = bound
+    header, rows = (lines[0][1], lines[1:]) if lines else ([], [])
+    read.sheets = {name: _Sheet(path.name, [], [], read.problems) for name in (PROPOSALS, HOUSEHOLDS, WAITING)}
+    read.sheets[sheet] = _Sheet.of_csv(path, header, rows, read.problems)
+    return read
+
+
+def _read(path: Path, scheme: Scheme) -> _Read:
+    """A returned workbook, or one of its CSV twins (by the file's type)."""
+    return _read_twin(path, scheme) if path.suffix.lower() == ".csv" else _read_book(path, scheme)
+
+
+def import_file(db: Database, scheme: Scheme, path: Path) -> FileResult:
+    """One returned workbook or CSV twin, all or nothing (see the module docstring)."""
+    return _apply(db, scheme, _read(Path(path), scheme))
+
+
+def _apply(db: Database, scheme: Scheme, read: _Read, judged: run._Judged | None = None) -> FileResult:
+    path, problems, sheets = read.path, read.problems, read.sheets
+    if read.day is None:
         return FileResult(path.name, "", "", problems=problems)
-    member, day = bound
+    member, day = read.member, read.day
     result = FileResult(path.name, member, day.isoformat())
-    sheets = {name: _Sheet(path, book, name, problems) for name in (PROPOSALS, HOUSEHOLDS, WAITING)}
     try:
         with db.transaction() as session:
+            if judged is not None:
+                judged.remember(session)
             rows = _proposal_rows(session, scheme, sheets[PROPOSALS], member, day, problems)
             rows += _waiting_rows(session, scheme, sheets[WAITING], member, day, problems)
             rows += _offer_rows(session, scheme, sheets[HOUSEHOLDS], member, day, problems)
@@ -473,7 +554,7 @@ def import_file(db: Database, scheme: Scheme, path: Path) -> FileResult:
                 except InputFileError as exc:
                     problems += exc.problems
                 except ReciprocalError as exc:  # a state the checks did not foresee
-                    problems.append(Problem(_where(path, row.sheet), exc.message, row.line, row.key))
+                    problems.append(Problem(sheets[row.sheet].source, exc.message, row.line, row.key))
                 if problems:  # the session may be half-way through the row: stop, undo the file
                     raise _Refused
                 result.applied += 1
@@ -488,5 +569,15 @@ class _Refused(Exception):
 
 
 def import_answers(db: Database, scheme: Scheme, paths: list[Path]) -> AnswersResult:
-    """Every file, each all or nothing; every problem of every file is in the result."""
-    return AnswersResult([import_file(db, scheme, Path(p)) for p in paths])
+    """Every file, each all or nothing; every problem of every file is in the result. Every file
+    is read and bound first; then, as at the start of every command that changes state, the live
+    proposals are judged again under the configs as they are now (`run._rejudged`, on the latest
+    day a file is bound to), before any row is checked against them; a cancellation it makes is
+    kept (and reported) whatever becomes of the files."""
+    read = [_read(Path(p), scheme) for p in paths]
+    days = [r.day for r in read if r.day is not None]
+    if not days:
+        return AnswersResult([_apply(db, scheme, r) for r in read])
+    judged = run._rejudged(db, scheme, max(days))
+    with judged.reported():
+        return AnswersResult([_apply(db, scheme, r, judged) for r in read], list(judged))

@@ -21,7 +21,8 @@ A pack for member M on day D holds:
   from a day instead. Writing the packs records their day for each member (`record_pack_days`);
 - its circulation list, exactly `circulate(..., for_provider=M)`'s.
 
-Formats: the answers workbook (`xlsx`, `reciprocal.audits.workbook`: where the member answers);
+Formats: the answers workbook (`xlsx`, `reciprocal.audits.workbook`: where the member answers,
+with its answer sheets' CSV twins `<member>-<day>-proposals|households|waiting.csv` beside it);
 Markdown; HTML (one self-contained page, no script and no network, one column that reads
 on a phone: each table row becomes a card on a narrow screen); CSV (one table with a `section`
 column, cells safe to open in a spreadsheet); JSON (the pack as it is built here).
@@ -306,8 +307,10 @@ def write_packs(packs_: list[dict], folder: Path, formats: tuple[str, ...] | Non
                              "nothing was written")
     files = {pack_file_name(p, f): RENDER[f](p).encode("utf-8") for p in packs_ for f in formats if f != "xlsx"}
     if "xlsx" in formats:
-        from reciprocal.audits.workbook import workbook_bytes
-        files.update({pack_file_name(p, "xlsx"): workbook_bytes(p, scheme) for p in packs_})
+        from reciprocal.audits.workbook import twins_bytes, workbook_bytes
+        for p in packs_:
+            files[pack_file_name(p, "xlsx")] = workbook_bytes(p, scheme)
+            files.update(twins_bytes(p))  # the same sheets as CSV, for a member who answers in CSV
     folder = Path(folder)
     _private_folder(folder)
     return write_private_files({folder / name: data for name, data in files.items()}, "--to")

@@ -86,6 +86,31 @@ def workbook_file_name(pack: dict) -> str:
     return f"{pack['member']}-{pack['on']}.xlsx"
 
 
+# The CSV twins: each answer sheet as its own CSV file, for a member whose spreadsheet or housing
+# system works in CSV: `<member>-<day>-<twin>.csv`. A CSV has no front sheet, so its first line
+# binds it instead: `# version=...,scheme=...,member=...,day=...,sheet=...,check=...` (cells a
+# spreadsheet keeps as text); the header is the second line, the rows follow.
+TWINS = {PROPOSALS: "proposals", HOUSEHOLDS: "households", WAITING: "waiting"}
+BINDING = ("version", "scheme", "member", "day", "sheet", "check")
+
+
+def twin_file_name(pack: dict, sheet: str) -> str:
+    return f"{pack['member']}-{pack['on']}-{TWINS[sheet]}.csv"
+
+
+def twins_bytes(pack: dict) -> dict[str, bytes]:
+    """Each answer sheet as a CSV file (file name -> bytes), bound like the workbook."""
+    from reciprocal.audits.exports import csv_text
+    out = {}
+    for sheet, (header, rows) in sheet_rows(pack).items():
+        values = (VERSION, pack["scheme"], pack["member"], pack["on"], TWINS[sheet],
+                  check_code(pack["scheme"], pack["member"], pack["on"]))
+        binding = [f"{key}={value}" for key, value in zip(BINDING, values)]
+        binding[0] = "# " + binding[0]
+        out[twin_file_name(pack, sheet)] = csv_text(binding, [header, *rows]).encode("utf-8")
+    return out
+
+
 def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
@@ -220,4 +245,5 @@ def _validate(sheet, validation, cells: str, what: str) -> None:
     validation.error, validation.errorTitle = f"Choose {what}.", "Not an allowed answer"
     validation.showErrorMessage = True
     sheet.add_data_validation(validation)
-    validation.add(cells)
+    for part in cells.split():  # openpyxl takes one range at a time ("G2 G5" raised ValueError)
+        validation.add(part)

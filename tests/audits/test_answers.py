@@ -45,7 +45,7 @@ def the_week(db, scheme) -> int:
 def workbooks(db, scheme, week, tmp_path) -> dict[str, Path]:
     built = packs.packs(db, scheme, PACK_DAY)
     written = packs.write_packs(built, tmp_path / "packs", ("xlsx",), scheme)
-    return {p.name.rsplit("-", 3)[0]: p for p in written}
+    return {p.name.rsplit("-", 3)[0]: p for p in written if p.suffix == ".xlsx"}
 
 
 def load(path: Path):
@@ -403,3 +403,138 @@ def test_a_workbook_opened_and_saved_by_libreoffice_imports_the_same(db, twin, s
     assert [c.line() for f in through.files for c in f.changes] == [c.line() for f in direct.files for c in f.changes]
     assert state(db) == state(twin)
     shutil.rmtree(tmp_path / "lo", ignore_errors=True)
+
+
+# -- the CSV twins --------------------------------------------------------------------------------
+
+@pytest.fixture
+def twins(db, scheme, week, tmp_path) -> dict[str, Path]:
+    """Every CSV twin the pack writes beside the workbooks, by file name."""
+    built = packs.packs(db, scheme, PACK_DAY)
+    return {p.name: p for p in packs.write_packs(built, tmp_path / "csv", ("xlsx",), scheme) if p.suffix == ".csv"}
+
+
+def fill_csv(path: Path, key, **cells) -> Path:
+    """Type answers into the twin's row whose first cell is `key` (as text, as a CSV holds it)."""
+    import csv
+    with path.open(newline="", encoding="utf-8") as f:
+        lines = list(csv.reader(f))
+    header = lines[1]
+    row = next(r for r in lines[2:] if r[0] == str(key))
+    for column, value in cells.items():
+        row[header.index(column)] = value
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(lines)
+    return path
+
+
+def test_csv_twins_import_the_same_as_the_workbooks(db, twin, scheme, week, workbooks, twins):
+    from reciprocal.audits.answers import import_answers
+    assert {n for n in twins if n.startswith("cambridge_city-")} == {
+        f"cambridge_city-2026-11-24-{t}.csv" for t in ("proposals", "households", "waiting")}
+    first = twins["cambridge_city-2026-11-24-proposals.csv"].read_text().splitlines()[0]
+    assert first == (f"# version=reciprocal answers workbook 1,scheme={scheme.id},member=cambridge_city,"
+                     f"day=2026-11-24,sheet=proposals,check={check_code(scheme.id, 'cambridge_city', '2026-11-24')}")
+    # The workbooks' answers (three members), imported into the twin database.
+    the_week(twin, scheme)
+    by_book = import_answers(twin, scheme, three_members_answer(workbooks, week))
+    # The same answers typed into the CSV twins, imported here.
+    target = rows_of(load(workbooks["cambridge_city"])[HOUSEHOLDS])[0]
+    files = [
+        fill_csv(twins["cambridge_city-2026-11-24-proposals.csv"], week["RQ-0101"]["id"],
+                 action="confirm nomination", answered_on="2026-11-24"),
+        fill_csv(twins["cambridge_city-2026-11-24-waiting.csv"], "RQ-0111", answer="resume", answered_on="24/11/2026"),
+        fill_csv(twins["cambridge_city-2026-11-24-households.csv"], target["request"], ref="OF-2611-90",
+                 area="cambridge", bedrooms=str(target["bedrooms_needed"]), property_type="house", step_free="yes",
+                 wheelchair_accessible="no", available_from="2026-11-30"),
+        fill_csv(twins["peterborough_city-2026-11-24-proposals.csv"], week["RQ-0102"]["id"],
+                 action="refuse (offering landlord)", reason="nomination_not_accepted", note="rent arrears check",
+                 answered_on="2026-11-24"),
+        fill_csv(twins["nene_bridge_homes-2026-11-24-proposals.csv"], week["RQ-0107"]["id"],
+                 action="confirm nomination", answered_on="2026-11-24"),
+    ]
+    by_csv = import_answers(db, scheme, files)
+    assert by_csv.refused == [], [str(p) for f in by_csv.files for p in f.problems]
+    assert (sorted(c.line() for f in by_csv.files for c in f.changes)
+            == sorted(c.line() for f in by_book.files for c in f.changes))
+    assert state(db) == state(twin)
+    # Again: nothing applied twice.
+    again = import_answers(db, scheme, files)
+    assert all(f.changes == [] for f in again.files) and sum(len(f.already) for f in again.files) == 4
+
+
+def test_a_bad_csv_cell_is_refused_naming_file_row_and_column_nothing_written(db, scheme, week, twins):
+    waiting = fill_csv(twins["cambridge_city-2026-11-24-waiting.csv"], "RQ-0111", answer="resume")
+    proposals = fill_csv(twins["cambridge_city-2026-11-24-proposals.csv"], week["RQ-0101"]["id"],
+                         action="household accepts")
+    assert refused_alone(db, scheme, proposals) == [
+        "cambridge_city-2026-11-24-proposals.csv:3: action: 'household accepts' is not an action cambridge_city "
+        "may take at stage proposed (confirm nomination, refuse (offering landlord))"]
+    fill_csv(waiting, "RQ-0111", answered_on="２０２６-11-24", outcome="=1+1")
+    assert refused_alone(db, scheme, waiting) == [
+        "cambridge_city-2026-11-24-waiting.csv:3: outcome: the cell is a formula; type the answer itself",
+        "cambridge_city-2026-11-24-waiting.csv:3: answered_on: '２０２６-11-24' is not a date (digits 0-9 only)"]
+
+
+def test_a_csv_twin_is_bound_to_its_member_day_and_sheet(db, scheme, week, twins, tmp_path):
+    path = twins["cambridge_city-2026-11-24-waiting.csv"]
+    fill_csv(path, "RQ-0111", answer="resume")
+    text = path.read_text()
+    forged = tmp_path / "forged.csv"
+    forged.write_text(text.replace("member=cambridge_city", "member=peterborough_city", 1))
+    assert refused_alone(db, scheme, forged) == [
+        "forged.csv:1: member: the member cell says 'peterborough_city', but the workbook was written for "
+        "cambridge_city; nothing in it is applied"]
+    renamed = tmp_path / "fenland-2026-11-24-waiting.csv"
+    renamed.write_text(text)
+    assert refused_alone(db, scheme, renamed) == [
+        "fenland-2026-11-24-waiting.csv: the file is named for fenland on 2026-11-24, but its first line is "
+        "cambridge_city's of 2026-11-24"]
+    unbound = tmp_path / "cambridge_city-2026-11-24-proposals.csv"
+    unbound.write_text(text)
+    assert refused_alone(db, scheme, unbound) == [
+        "cambridge_city-2026-11-24-proposals.csv: the file is named for the proposals sheet, but its first line "
+        "is the waiting sheet's"]
+
+
+# -- the configs judged again at the start ----------------------------------------------------------
+
+def test_the_import_judges_the_configs_first_and_keeps_what_that_cancels(db, scheme, week, cam, tmp_path):
+    """As every command that changes state: the live proposals judged again under the configs as
+    they are now, in a transaction of their own, before any row; a refused file does not undo it."""
+    from reciprocal.audits.answers import import_answers
+    from tests.lifecycle.test_updates import suspended
+    changed = suspended(tmp_path, "wicken_fen_homes", "cancel")
+    fill(cam, PROPOSALS, week["RQ-0101"]["id"], action="household accepts")  # refused: outside the stage
+    result = import_answers(db, changed, [cam])
+    assert [f.file for f in result.refused] == [cam.name]
+    [said] = [c for c in result.rejudged if c.request == "RQ-0104"]
+    assert said.to_status == "cancelled" and "providers_active" in said.why
+    assert views.proposal_view(db, week["RQ-0104"]["id"])["status"] == "cancelled"
+    assert result.to_json()["changes"][0]["ref"] == str(week["RQ-0104"]["id"])
+
+
+def test_the_command_prints_the_configs_cancellations_first(db_url, scheme, week, workbooks, tmp_path):
+    from tests.helpers import reciprocal
+    from tests.lifecycle.test_updates import suspended
+    changed = suspended(tmp_path, "wicken_fen_homes", "cancel")
+    files = three_members_answer(workbooks, week)
+    assert changed.providers["wicken_fen_homes"].status == "suspended"
+    done = reciprocal("answers", "import", *map(str, files), db=db_url, cwd=tmp_path, config=tmp_path / "configs")
+    assert done.returncode == 0, done.stderr
+    head, _, rest = done.stdout.partition("cambridge_city-2026-11-24.xlsx")
+    assert "The configs as they are now, judged before the answers:" in head
+    assert f"proposal {week['RQ-0104']['id']}" in head and "cancelled" in head
+
+
+def test_a_workbook_with_two_proposals_at_one_stage_has_each_rows_drop_down(db, scheme, week):
+    """A member acting on two proposals at one stage: `pack` failed (openpyxl took "G2 G3" for one
+    cell) as soon as a member had two, which the answers benchmark met in its second week."""
+    import io
+    from openpyxl import load_workbook
+    from reciprocal.audits.workbook import workbook_bytes
+    pack = next(p for p in packs.packs(db, scheme, PACK_DAY) if p["member"] == "cambridge_city")
+    mine = [p for p in pack["proposals"] if p.get("must_act") == "you"]
+    pack["proposals"] = mine + [{**mine[0], "id": mine[0]["id"] + 100}]
+    sheet = load_workbook(io.BytesIO(workbook_bytes(pack, scheme)))[PROPOSALS]
+    assert drop_down(sheet, "G2") == drop_down(sheet, "G3") == list(STAGE_ACTIONS["proposed"])
