@@ -1,6 +1,7 @@
 """`reciprocal simulate`: a year of weekly rounds under four policies on the same arrivals.
 
-A thin skin over `reciprocal.simulation.simulate`: parse, run, render (table, JSON, HTML report).
+A thin skin over `reciprocal.simulation`: parse, run, render (`reciprocal.simulation_report`: table,
+JSON, HTML report).
 """
 from __future__ import annotations
 
@@ -53,8 +54,9 @@ def simulate(ctx: typer.Context,
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     from reciprocal.audits.exports import check_writable, write_private
-    from reciprocal.simulation.simulate import SETTINGS, html_report, rates_for, render_table, to_json
+    from reciprocal.simulation.arrivals import SETTINGS, rates_for
     from reciprocal.simulation.simulate import simulate as run_simulation
+    from reciprocal.simulation_report import html_report, render_table, to_json
     from reciprocal.domain import GIVES_COUNT_FROM
     fmt = parse_format(format)
     html = one_out(html, old_html, "--html")
@@ -113,7 +115,7 @@ STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
 
 
 def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_from: str | None) -> None:
-    from reciprocal.simulation.simulate import aligned_table
+    from reciprocal.simulation_report import aligned_table
     from reciprocal.simulation.stages import compare_flows
 
     with err.status("simulating proposals through their stages..."):
@@ -142,7 +144,7 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_f
 
 def _compare_gives(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
     from reciprocal.simulation.gives import compare_gives
-    from reciprocal.simulation.gives_table import render_gives
+    from reciprocal.simulation_report import render_gives
 
     _over_seeds("simulating each choice of gives_count_from...", compare_gives, render_gives,
                 scheme, weeks, seeds, setting, fmt)
@@ -153,7 +155,8 @@ def _cell(value) -> str:
 
 
 def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
-    from reciprocal.simulation.circulating import compare_circulation, render_circulation
+    from reciprocal.simulation.circulating import compare_circulation
+    from reciprocal.simulation_report import render_circulation
 
     _over_seeds("simulating pot only against pot and circulation...", compare_circulation,
                 render_circulation, scheme, weeks, seeds, setting, fmt)

@@ -4,7 +4,7 @@ For each seed the arrival stream is drawn once and the weekly flow of `reciproca
 runs under each choice (`proposed`, `nomination_confirmed`, `accepted`, `signed`), so differences
 between the choices are the rule's, not the stream's. Each measure is reported per choice as its
 median over the seeds with the lowest and highest, and every seed's value for JSON.
-`render_gives` (in `reciprocal.simulation.gives_table`) makes the table.
+`render_gives` (in `reciprocal.simulation_report`) makes the table.
 """
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ from reciprocal.domain import (GIVES_COUNT_FROM, LIVE_PROPOSAL, NEXT_STAGE, Acco
                                ProposalStatus, Request, Risk, counted_effect, limit_breaches, move_effect,
                                past_limit_by)
 from reciprocal.errors import IntegrityError
-from reciprocal.simulation.simulate import _uniform, draw_arrivals, rates_for
+from reciprocal.simulation.arrivals import draw_arrivals, rates_for
+from reciprocal.simulation.draws import uniform as _uniform
 from reciprocal.simulation.generator import SCALES
 from reciprocal.working_days import add_working_days
 
