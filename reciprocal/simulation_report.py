@@ -322,12 +322,29 @@ def _number(value) -> str:
 
 
 def render_gives(data: dict) -> str:
-    choices = list(data["choices"])
     requests = data["requests_arrived"]
-    lines = [f"{data['scheme']}, setting {data['setting']}, seeds 1-{data['seeds']}, {data['weeks']} weeks "
+    intro = (f"{data['scheme']}, setting {data['setting']}, seeds 1-{data['seeds']}, {data['weeks']} weeks "
              f"(a round every week), {_spread_cell(requests)} requests arrived; median over seeds (lowest to "
-             f"highest); rule 9 counts a home a member gives from the stage named in each column", "",
-             "| measure | " + " | ".join(choices) + " |", "|---|" + "---:|" * len(choices)]
+             f"highest); rule 9 counts a home a member gives from the stage named in each column")
+    return "\n".join([intro, ""] + _choices_table(data)) + "\n"
+
+
+def render_replay(data: dict) -> str:
+    """`reciprocal.simulation.replay.replay`: the same table as `render_gives`, on the stored year."""
+    left = ", ".join(f"{n} {why}" for why, n in data["left_out"].items() if n)
+    intro = (f"{data['scheme']}: the stored requests and offers replayed, a round every week from "
+             f"{data['since']} to {data['until']} ({data['weeks']} weeks): "
+             f"{_spread_cell(data['requests_arrived'])} requests and {data['offers_arrived']} offers arrived"
+             + (f" (left out, never in a pot: {left})" if left else "")
+             + f"; answer times drawn by seeds 1-{data['seeds']}, median (lowest to highest); rule 9 "
+             f"counts a home a member gives from the stage named in each column. Nothing was written "
+             f"to the database.")
+    return "\n".join([intro, ""] + _choices_table(data)) + "\n"
+
+
+def _choices_table(data: dict) -> list[str]:
+    choices = list(data["choices"])
+    lines = ["| measure | " + " | ".join(choices) + " |", "|---|" + "---:|" * len(choices)]
     for key, label in GIVES_LABELS.items():
         lines.append(f"| {label} | " + " | ".join(_spread_cell(data["choices"][c][key]) for c in choices) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
