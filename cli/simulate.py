@@ -1,10 +1,12 @@
 """`reciprocal simulate`: a year of weekly rounds under four policies on the same arrivals.
 
-A thin skin over `reciprocal.simulation.simulate`: parse, run, render (table, JSON, HTML report).
+A thin skin over `reciprocal.simulation`: parse, run, render (`reciprocal.simulation_report`: table,
+JSON, HTML report).
 """
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, datetime
 from pathlib import Path
 from typing import Optional
 
@@ -49,12 +51,23 @@ def simulate(ctx: typer.Context,
              compare_gives: bool = typer.Option(False, "--compare-gives", help="With --stages: a round "
                                                 "every week under each choice of "
                                                 "fairness.gives_count_from on the same streams, "
-                                                "median and range over --seeds seeds.")):
+                                                "median and range over --seeds seeds."),
+             replay: bool = typer.Option(False, "--replay", help="Instead: the requests and offers stored "
+                                         "in the database, with their real dates, replayed a round every "
+                                         "week under each choice of fairness.gives_count_from (answer "
+                                         "times drawn over --seeds seeds); writes nothing."),
+             since: Optional[datetime] = typer.Option(None, "--since", formats=["%Y-%m-%d"],
+                                                      help="With --replay: the first round's day "
+                                                      "(default: the first stored round's)."),
+             until: Optional[datetime] = typer.Option(None, "--until", formats=["%Y-%m-%d"],
+                                                      help="With --replay: the last day a round may "
+                                                      "run (default: the last stored round's).")):
     """Compare the engine with first-come-first-served, a no-ledger engine and random order over
     the same weekly arrivals: moves, waiting times, balances, price of fairness."""
     from reciprocal.audits.exports import check_writable, write_private
-    from reciprocal.simulation.simulate import SETTINGS, html_report, rates_for, render_table, to_json
+    from reciprocal.simulation.arrivals import SETTINGS, rates_for
     from reciprocal.simulation.simulate import simulate as run_simulation
+    from reciprocal.simulation_report import html_report, render_table, to_json
     from reciprocal.domain import GIVES_COUNT_FROM
     fmt = parse_format(format)
     html = one_out(html, old_html, "--html")
@@ -67,7 +80,12 @@ def simulate(ctx: typer.Context,
                                  param_hint="--gives-count-from")
     if (gives_count_from is not None or compare_gives) and not stages:
         raise typer.BadParameter("needs --stages", param_hint="--gives-count-from / --compare-gives")
+    if (since is not None or until is not None) and not replay:
+        raise typer.BadParameter("needs --replay", param_hint="--since / --until")
     scheme = settings(ctx).scheme()
+    if replay:
+        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds, fmt)
+        return
     if stages and compare_gives:
         _compare_gives(scheme, weeks, seeds, setting, fmt)
         return
@@ -113,7 +131,7 @@ STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
 
 
 def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_from: str | None) -> None:
-    from reciprocal.simulation.simulate import aligned_table
+    from reciprocal.simulation_report import aligned_table
     from reciprocal.simulation.stages import compare_flows
 
     with err.status("simulating proposals through their stages..."):
@@ -142,7 +160,7 @@ def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_f
 
 def _compare_gives(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
     from reciprocal.simulation.gives import compare_gives
-    from reciprocal.simulation.gives_table import render_gives
+    from reciprocal.simulation_report import render_gives
 
     _over_seeds("simulating each choice of gives_count_from...", compare_gives, render_gives,
                 scheme, weeks, seeds, setting, fmt)
@@ -153,7 +171,8 @@ def _cell(value) -> str:
 
 
 def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
-    from reciprocal.simulation.circulating import compare_circulation, render_circulation
+    from reciprocal.simulation.circulating import compare_circulation
+    from reciprocal.simulation_report import render_circulation
 
     _over_seeds("simulating pot only against pot and circulation...", compare_circulation,
                 render_circulation, scheme, weeks, seeds, setting, fmt)
@@ -167,3 +186,29 @@ def _over_seeds(doing: str, compare, render, scheme, weeks: int, seeds: int, set
         print_json(data)
     else:
         out.print(render(data), markup=False, highlight=False, soft_wrap=True, end="")
+
+
+def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, seeds: int, fmt: str) -> None:
+    """The stored year replayed (`reciprocal.simulation.replay`), read in one session that never
+    commits."""
+    from reciprocal.errors import StateError
+    from reciprocal.simulation.replay import replay, stored_days, stored_year
+    from reciprocal.simulation_report import render_replay
+
+    db = settings(ctx).database(scheme=scheme)
+    if since is None or until is None:
+        days = stored_days(db)
+        if days is None:
+            raise StateError("no round is stored in this database: give --since and --until for the replay; "
+                             "nothing was changed")
+        since, until = since or days[0], until or days[1]
+    if until < since:
+        raise typer.BadParameter(f"{until.isoformat()} is before --since {since.isoformat()}",
+                                 param_hint="--until")
+    year = stored_year(db, scheme, since, until)
+    with err.status("replaying the stored year under each choice of gives_count_from...") as status:
+        data = replay(year, seeds, progress=lambda m: status.update(m))
+    if fmt == "json":
+        print_json(data)
+    else:
+        out.print(render_replay(data), markup=False, highlight=False, soft_wrap=True, end="")

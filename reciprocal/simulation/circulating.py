@@ -19,8 +19,8 @@ from reciprocal.config import Scheme
 from reciprocal.simulation.answers import (ANSWERS, CAMBS_CIRCULATED, CAMBS_MOVES, CAMBS_OFFERS,
                                            CAMBS_REFERRALS, AnswerTerms)
 from reciprocal.simulation.generator import SCALES
-from reciprocal.simulation.simulate import (LONDON_MOVES, LONDON_REQUESTS, PolicyRun, draw_arrivals,
-                                            rates_for, run_policy)
+from reciprocal.simulation.arrivals import LONDON_MOVES, LONDON_REQUESTS, draw_arrivals, rates_for
+from reciprocal.simulation.simulate import PolicyRun, run_policy
 
 # Settings whose request volume is London's, which counts requests circulated, not referrals.
 LONDON_VOLUME = ("stress", "generous")
@@ -88,35 +88,3 @@ def compare_circulation(scheme: Scheme, setting: str = "default", seeds: int = 2
             "years": round(years, 2), "rates": rates.basis,
             "assumptions": dataclasses.asdict(answers),
             "means": means, "per_seed": per_seed, "seed_figures": seed_figures}
-
-
-def _seed_figure(data: dict, key: str) -> str:
-    """The seed figure beside a measure, where the setting is calibrated to one."""
-    if data["setting"] == "default" and data["weeks"] == 52:
-        year = data["seed_figures"]["cambridgeshire_year"]
-        return str(year.get({"circulated": "circulated", "offers": "offers", "moves": "moves",
-                             "referrals": "referrals"}.get(key, ""), ""))
-    if data["setting"] in LONDON_VOLUME and key == "moves_per_circulated":
-        return f"{data['seed_figures']['london_moves_per_request']} (London)"
-    return ""
-
-
-def render_circulation(data: dict) -> str:
-    """The comparison as a Markdown table: means over the seeds, the seed figure beside."""
-    seed_column = "Cambridgeshire 2019/20" if data["setting"] == "default" else "London 2016-24"
-    lines = [f"{data['scheme']}, setting {data['setting']}: {data['weeks']} weeks, mean over "
-             f"{data['seeds']} seeds (1..{data['seeds']}); the engine in both columns", "",
-             f"| measure | pot only | pot and circulation | {seed_column} |", "|---|---:|---:|---:|"]
-    for key, label in MEASURES:
-        pot, circ = data["means"]["pot"][key], data["means"]["circulation"][key]
-        lines.append(f"| {label} | {'-' if pot is None else pot:g} | {'-' if circ is None else circ:g} "
-                     f"| {_seed_figure(data, key)} |")
-    a = data["assumptions"]
-    lines += ["", f"Rates: {data['rates']}.",
-              f"Assumptions (reciprocal/simulation/answers.py): a referral is approved and circulated "
-              f"with probability {a['approved_share']:.2f} (Cambridgeshire's 11 of 17); an even member "
-              f"keeps {a['answer_share']:.0%} of its homes back for a household on its circulation "
-              f"list, more the more it owes ({a['balance_response']:g} per home), for up to "
-              f"{a['hold_weeks']} weeks, then puts it into the pot; the homes drawn are the same in "
-              f"both columns."]
-    return "\n".join(lines) + "\n"

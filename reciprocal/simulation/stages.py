@@ -31,7 +31,8 @@ from reciprocal.domain import (GIVES_COUNT_FROM, LIVE_PROPOSAL, NEXT_STAGE, Acco
                                ProposalStatus, Request, Risk, counted_effect, limit_breaches, move_effect,
                                past_limit_by)
 from reciprocal.errors import IntegrityError
-from reciprocal.simulation.simulate import _uniform, draw_arrivals, rates_for
+from reciprocal.simulation.arrivals import draw_arrivals, rates_for
+from reciprocal.simulation.draws import uniform as _uniform
 from reciprocal.simulation.generator import SCALES
 from reciprocal.working_days import add_working_days
 
@@ -79,6 +80,8 @@ class FlowRun:
     max_abs_balance: int = 0
     still_waiting: int = 0
     live_at_end: int = 0
+    # Each round's day and its proposals (request, offer), in the order the engine made them.
+    proposed: list[tuple[date, list[tuple[str, str]]]] = field(default_factory=list)
 
     def measures(self) -> dict:
         weeks = [w for _, w in self.moves]
@@ -139,15 +142,18 @@ def counted_balances(scheme: Scheme, ledger: Balances, live: list[Live], banded:
          for i in live), scheme.gives_count_from))
 
 
-def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions) -> FlowRun:
+def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions,
+             opening: dict[str, int] | None = None) -> FlowRun:
     """One flow on the stream, rule 9 under the scheme's `fairness.gives_count_from`. Every round
     is checked against the hard rules (`matching.check.violations`) and against rule 9 when
-    proposals are made (`reciprocal.domain.limit_breaches`): a breach stops the run."""
+    proposals are made (`reciprocal.domain.limit_breaches`): a breach stops the run. `arrivals` is
+    a drawn `Arrivals` or a scheme's stored year (`reciprocal.simulation.replay`); `opening`: the
+    ledger's balances before the first round (all zero if not given)."""
     if flow not in FLOWS:
         raise ValueError(f"unknown flow '{flow}' (known: {', '.join(FLOWS)})")
     rule = scheme.gives_count_from
     run = FlowRun(flow, gives_count_from=rule)
-    balances = {p: 0 for p in arrivals.providers}
+    balances = {p: (opening or {}).get(p, 0) for p in arrivals.providers}
     by_band: dict[str, dict[str, int]] = {}  # the ledger's band legs (only when bands are limited)
     accounts = _limited_accounts(scheme, arrivals.providers)
     banded = len(accounts) > len(arrivals.providers)
@@ -238,6 +244,7 @@ def run_flow(scheme: Scheme, arrivals, flow: str, assumptions: StageAssumptions)
                                          f"{week + 1}: " + "; ".join(broken[:5]))
                 run.rounds += 1
                 run.proposals += len(pairs)
+                run.proposed.append((on, pairs))
                 for r_ref, o_ref in pairs:
                     live.append(Live(waiting[r_ref], pot[o_ref], ProposalStatus.proposed, on))
         run.max_abs_balance = max([run.max_abs_balance] + [abs(b) for b in balances.values()])

@@ -21,7 +21,8 @@ from matching.circulation import serving_areas
 from matching.rules import MatchContext, failed_rules
 from reciprocal.simulation import simulate as sim
 from reciprocal.simulation.answers import ANSWERS, Answering, home_for
-from reciprocal.simulation.circulating import MEASURES, compare_circulation, render_circulation
+from reciprocal.simulation.circulating import MEASURES, compare_circulation
+from reciprocal.simulation_report import render_circulation
 
 from tests.conftest import ROUND_DAY
 from tests.strategies import PROVIDERS, SCHEME, request_st

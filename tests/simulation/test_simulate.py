@@ -20,6 +20,7 @@ import typer
 from typer.testing import CliRunner
 
 import reciprocal.simulation.simulate as sim
+import reciprocal.simulation_report as report
 from matching import check
 from matching.policies import compatible_offers, first_come_first_served, random_order
 from matching.rules import MatchContext, is_eligible
@@ -49,25 +50,26 @@ def default(scheme) -> sim.SimulationResult:
 
 def test_the_same_seed_gives_the_same_result(scheme, stress):
     again = sim.simulate(scheme, weeks=52, seed=1, setting="stress")
-    assert sim.to_json(again) == sim.to_json(stress)
-    assert sim.render_table(again) == sim.render_table(stress)
+    assert report.to_json(again) == report.to_json(stress)
+    assert report.render_table(again) == report.render_table(stress)
 
 
 def test_another_seed_gives_another_stream(scheme, stress):
     other = sim.simulate(scheme, weeks=52, seed=2, setting="stress")
-    assert sim.to_json(other)["policies"] != sim.to_json(stress)["policies"]
+    assert report.to_json(other)["policies"] != report.to_json(stress)["policies"]
 
 
 def test_the_result_does_not_depend_on_the_process(tmp_path, stress):
     """String hashing differs between processes; nothing may depend on it."""
     script = ("import json, sys\nfrom reciprocal.config import load_scheme\n"
-              "from reciprocal.simulation.simulate import simulate, to_json\n"
+              "from reciprocal.simulation.simulate import simulate\n"
+              "from reciprocal.simulation_report import to_json\n"
               "json.dump(to_json(simulate(load_scheme(sys.argv[1]), 52, 1, 'stress')), sys.stdout)\n")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     proc = subprocess.run([sys.executable, "-c", script, str(ROOT / "mou_configs")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == json.loads(json.dumps(sim.to_json(stress)))
+    assert json.loads(proc.stdout) == json.loads(json.dumps(report.to_json(stress)))
 
 
 # -- the hard rules, every week --------------------------------------------------------------------
@@ -181,9 +183,9 @@ def test_the_default_stream_is_the_seed_figures_and_says_it_is_sparse(scheme, de
     rates = default.rates
     assert (rates.requests_per_year, rates.offers_per_year) == (17, 4)
     assert default.requests_arrived < 40
-    text = sim.render_table(default)
+    text = report.render_table(default)
     assert "Small counts" in text and "within chance" in text
-    assert "Small counts" not in sim.render_table(sim.simulate(scheme, 52, 1, "generous"))
+    assert "Small counts" not in report.render_table(sim.simulate(scheme, 52, 1, "generous"))
 
 
 def test_the_regional_setting_runs_on_the_synthetic_region(scheme):
@@ -259,15 +261,15 @@ def test_policies_give_the_same_answer_with_precomputed_compatibility(scheme):
 # -- outputs ---------------------------------------------------------------------------------------
 
 def test_table_json_and_html(tmp_path, stress):
-    text = sim.render_table(stress)
-    for _, label, _ in sim.ROWS:
+    text = report.render_table(stress)
+    for _, label, _ in report.ROWS:
         assert label in text
     for label in sim.POLICY_LABELS.values():
         assert label in text
-    data = json.loads(json.dumps(sim.to_json(stress)))
+    data = json.loads(json.dumps(report.to_json(stress)))
     assert set(data["policies"]) == set(sim.POLICIES)
     assert len(data["policies"]["engine"]["balances_by_week"]) == 52
-    page = sim.write_html(stress, tmp_path / "sim.html").read_text()
+    page = report.write_html(stress, tmp_path / "sim.html").read_text()
     assert page.count("<svg") >= 2 * len(sim.POLICIES) + 1
     assert "<script" not in page and "https://" not in page and "src=" not in page
 
@@ -306,17 +308,17 @@ def test_the_command(tmp_path):
 
 
 def test_the_table_fits_an_80_column_terminal_and_stays_markdown_when_wide(stress):
-    wide = sim.render_table(stress, 140)
-    assert wide == sim.render_table(stress) and "| measure" in wide
-    narrow = sim.render_table(stress, 80)
+    wide = report.render_table(stress, 140)
+    assert wide == report.render_table(stress) and "| measure" in wide
+    narrow = report.render_table(stress, 80)
     assert all(len(line) <= 80 for line in narrow.splitlines()), narrow
     assert "FCFS: first come, first served" in narrow
-    for _, label, _ in sim.ROWS:  # every measure on one line with its four figures
+    for _, label, _ in report.ROWS:  # every measure on one line with its four figures
         assert re.search(rf"^{re.escape(label)} +\S+ +\S+ +\S+ +\S+$", narrow, re.M), label
 
 
 def test_the_html_page_is_dated_plain_and_says_when_there_is_nothing_to_draw(tmp_path, scheme, stress):
-    page = sim.write_html(stress, tmp_path / "stress.html").read_text()
+    page = report.write_html(stress, tmp_path / "stress.html").read_text()
     last = stress.start + timedelta(days=7 * (stress.weeks - 1))
     assert f"after each round, {stress.start.isoformat()} to {last.isoformat()}</h2>" in page
     assert ">Nov 2026</text>" in page  # the first round's month on the time axis, not "week 1"
@@ -327,14 +329,14 @@ def test_the_html_page_is_dated_plain_and_says_when_there_is_nothing_to_draw(tmp
     # No offer arrives in two weeks of the default setting: nobody moves, and the page says so.
     quiet = sim.simulate(scheme, weeks=2, seed=1, setting="default")
     assert not any(quiet.runs[p].moves for p in quiet.runs)
-    empty = sim.write_html(quiet, tmp_path / "quiet.html").read_text()
+    empty = report.write_html(quiet, tmp_path / "quiet.html").read_text()
     assert "nothing to draw: no household moved" in empty
     assert "<td>none</td>" in empty
 
 
 def test_the_regional_balance_charts_draw_the_members_that_matter(tmp_path, scheme):
     result = sim.simulate(scheme, weeks=3, seed=1, setting="regional", policies=("engine",))
-    page = sim.write_html(result, tmp_path / "regional.html").read_text()
+    page = report.write_html(result, tmp_path / "regional.html").read_text()
     assert len(result.providers) == 80
     assert re.search(r"Drawn: 12 of 80 members .*; the other 68 stayed within &plusmn;\d+\.", page)
     chart = page[page.index("<figure"):page.index("</figure>")]

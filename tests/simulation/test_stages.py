@@ -11,7 +11,7 @@ from reciprocal.domain import GIVES_COUNT_FROM, Account, limit_breaches
 from reciprocal.errors import IntegrityError
 from reciprocal.simulation import stages
 from reciprocal.simulation.gives import COMPARED, compare_gives, spread
-from reciprocal.simulation.gives_table import render_gives
+from reciprocal.simulation_report import render_gives
 from reciprocal.simulation.stages import compare_flows
 
 

@@ -1,0 +1,156 @@
+"""A scheme's own stored year, replayed week by week under each debt rule, writing nothing.
+
+`stored_year` reads, in one reading session that never commits, the requests and offers stored
+in the scheme's database with their real dates, and the ledger's balances before `since`:
+
+- a household arrives on the earliest of the day it was stored and the first stored round whose
+  pot held it (never before its `referred_on`); one still `referred` (never approved by its
+  landlord) or purged never arrives;
+- a home arrives on the earliest of the day it was stored and the first stored round whose pot
+  held it; it leaves after its `available_until`, or on the day it was withdrawn or let outside
+  the scheme;
+- a household that closed other than by moving through the scheme (another route, no longer
+  needs to move, lost contact, withdrawn) leaves on the day it closed. What the scheme really did
+  with a household or a home (its proposals and moves) is not replayed: that is what each policy
+  decides again. Holds and reconfirmation are not replayed either.
+
+`replay` then runs the engine's weekly round (`reciprocal.simulation.stages.run_flow`, the flow
+with a round every week) on that stream under each choice of `fairness.gives_count_from`, with the
+staged model's answer times (`StageAssumptions`, drawn per seed), over seeds 1..`seeds`. The
+stored year stands in for the drawn `Arrivals`: it has the same `arrive` and `round_day`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable, Optional
+
+from sqlmodel import select
+
+from reciprocal.config import Scheme
+from reciprocal.domain import Offer, OfferStatus, Request, RequestStatus
+from reciprocal.simulation.arrivals import Rates
+from reciprocal.simulation.gives import runs_by_choice, summary
+from reciprocal.simulation.stages import StageAssumptions
+from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow, RoundRow,
+                                offer_from_row, request_from_row)
+
+GONE = (OfferStatus.withdrawn.value, OfferStatus.let_outside_scheme.value)
+
+
+@dataclass
+class StoredYear:
+    """The stored requests and offers by replay week, with the days they leave the pot."""
+
+    scheme: Scheme
+    since: date
+    weeks: int
+    providers: list[str]
+    requests: list[list[Request]]  # by the week they arrive
+    offers: list[list[Offer]]
+    request_leaves: dict[str, date]  # closed outside the scheme that day
+    offer_leaves: dict[str, date]  # no longer available after that day
+    opening: dict[str, int]  # the ledger's balances before `since`
+    left_out: dict[str, int]  # households never in a pot (still referred, purged), by why
+    rates: Rates = field(default_factory=lambda: Rates(0, 0, basis="the scheme's stored year"))
+    seed: int = 1  # draws the answer times only: the arrivals are the stored ones
+
+    def round_day(self, week: int) -> date:
+        return self.since + timedelta(days=7 * week)
+
+    def arrive(self, week: int, waiting: dict, pot: dict, leaves: dict, balances: dict,
+               reserved_requests=frozenset(), reserved_offers=frozenset()) -> tuple[int, int, int]:
+        """The week's stored arrivals into `waiting` and `pot`; households closed and homes gone by
+        this round leave, unless a live proposal holds them. Returns (offers arrived, requests
+        withdrawn, offers gone)."""
+        on = self.round_day(week)
+        waiting.update((r.ref, r) for r in self.requests[week])
+        pot.update((o.ref, o) for o in self.offers[week])
+        withdrawn = [ref for ref in waiting if ref in self.request_leaves
+                     and self.request_leaves[ref] <= on and ref not in reserved_requests]
+        gone = [ref for ref in pot if ref in self.offer_leaves
+                and self.offer_leaves[ref] < on and ref not in reserved_offers]
+        for ref in withdrawn:
+            del waiting[ref]
+        for ref in gone:
+            del pot[ref]
+        return len(self.offers[week]), len(withdrawn), len(gone)
+
+
+def _week(since: date, weeks: int, day: date) -> Optional[int]:
+    """The replay week whose round first sees something that arrived on `day` (None: after the last)."""
+    week = max(0, -(-(day - since).days // 7))
+    return week if week < weeks else None
+
+
+def stored_days(db: Database) -> Optional[tuple[date, date]]:
+    """The first and last stored rounds' days (None: no round is stored)."""
+    with db.reading() as session:
+        days = [r.on for r in session.exec(select(RoundRow))]
+    return (min(days), max(days)) if days else None
+
+
+def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> StoredYear:
+    """The stored stream between `since` and `until` (rounds on `since` and every 7 days after,
+    up to `until`); read only."""
+    if until < since:
+        raise ValueError(f"--until {until.isoformat()} is before --since {since.isoformat()}")
+    weeks = (until - since).days // 7 + 1
+    with db.reading() as session:
+        first_in_pot: dict[str, date] = {}
+        for rnd in session.exec(select(RoundRow).order_by(RoundRow.on, RoundRow.id)):
+            for ref in (rnd.snapshot or {}).get("requests", []) + (rnd.snapshot or {}).get("offers", []):
+                first_in_pot.setdefault(ref, rnd.on)
+        request_rows = list(session.exec(select(RequestRow).order_by(RequestRow.id)))
+        offer_rows = list(session.exec(select(OfferRow).order_by(OfferRow.id)))
+        moved_on = {m.id: m.moved_on for m in session.exec(select(MoveRow))}
+        entries = list(session.exec(select(LedgerEntryRow)))
+    providers = sorted(scheme.providers)
+    opening = {p: 0 for p in providers}
+    for e in entries:
+        day = moved_on.get(e.move_id) if e.move_id is not None else e.created_at.date()
+        if day is not None and day < since and e.provider in opening:
+            opening[e.provider] += e.amount
+    year = StoredYear(scheme, since, weeks, providers, [[] for _ in range(weeks)], [[] for _ in range(weeks)],
+                      {}, {}, opening, {"still referred": 0, "purged": 0})
+    for row in request_rows:
+        if row.status == RequestStatus.referred.value or row.purged_on is not None:
+            year.left_out["still referred" if row.purged_on is None else "purged"] += 1
+            continue
+        arrived = min(filter(None, (first_in_pot.get(row.ref), row.created_at.date())))
+        week = _week(since, weeks, max(arrived, row.referred_on))
+        if week is None:
+            continue
+        year.requests[week].append(dataclasses.replace(request_from_row(row), status=RequestStatus.active))
+        if row.status == RequestStatus.closed.value and row.closed_on is not None:
+            year.request_leaves[row.ref] = row.closed_on
+    for row in offer_rows:
+        week = _week(since, weeks, min(filter(None, (first_in_pot.get(row.ref), row.created_at.date()))))
+        if week is None:
+            continue
+        year.offers[week].append(dataclasses.replace(offer_from_row(row), status=OfferStatus.available))
+        ends = [d for d in (row.available_until,
+                            row.closed_on - timedelta(days=1) if row.status in GONE and row.closed_on else None) if d]
+        if ends:
+            year.offer_leaves[row.ref] = min(ends)
+    return year
+
+
+def replay(year: StoredYear, seeds: int = 1, assumptions: StageAssumptions | None = None,
+           progress: Optional[Callable[[str], None]] = None) -> dict:
+    """The stored year under every choice of `gives_count_from`, seeds 1..`seeds` (the answer
+    times differ by seed; the arrivals never do): the same figures as `compare_gives`."""
+    assumptions = assumptions or StageAssumptions()
+    per_choice: dict[str, list[dict]] = {}
+    for seed in range(1, seeds + 1):
+        runs = runs_by_choice(year.scheme, dataclasses.replace(year, seed=seed), assumptions, year.opening,
+                              progress=progress and (lambda m: progress(f"seed {seed} of {seeds}, {m}")))
+        for choice, run in runs.items():
+            per_choice.setdefault(choice, []).append(run.measures())
+    arrived = sum(len(w) for w in year.requests)
+    return {"scheme": year.scheme.id, "setting": "replay", "since": year.since.isoformat(),
+            "until": year.round_day(year.weeks - 1).isoformat(), "weeks": year.weeks, "seeds": seeds,
+            "requests_arrived": {"median": arrived, "min": arrived, "max": arrived, "values": [arrived] * seeds},
+            "offers_arrived": sum(len(w) for w in year.offers), "left_out": year.left_out,
+            "opening_balances": year.opening, "choices": summary(per_choice)}
