@@ -180,9 +180,9 @@ def _off(ref, provider, area, **kw):
     return Offer(ref=ref, provider=provider, area=area, **base)
 
 
-def test_brute_force_finds_a_known_optimum():
-    """The brute force itself, on a case worked by hand: with gives counted once signed, Fenland
-    at -2 places no tenant, even though it gives a home, so its high-risk household waits."""
+def _fenland_gives_and_waits():
+    """Fenland at -2 (its limit) with a high-risk household, and a home it gives; two other
+    households and two Cambridge homes."""
     requests = [_req("RQ-1", "fenland", risk=Risk.high),
                 _req("RQ-2", "cambridge_city"),
                 _req("RQ-3", "huntingdonshire", referred_on=date(2026, 6, 1))]
@@ -191,6 +191,13 @@ def test_brute_force_finds_a_known_optimum():
               _off("OF-3", "granta_vale_housing", "cambridge")]
     balances = {p: 0 for p in PROVIDERS}
     balances.update(fenland=-2, cambridge_city=2)
+    return requests, offers, balances
+
+
+def test_brute_force_finds_a_known_optimum():
+    """The brute force itself, on a case worked by hand: with gives counted once signed, Fenland
+    at -2 places no tenant, even though it gives a home, so its high-risk household waits."""
+    requests, offers, balances = _fenland_gives_and_waits()
     signed = with_gives(SCHEME, "signed")
     optimum, _ = brute_force(signed, ROUND_DAY, requests, offers, balances)
     # 2 households can move: RQ-2 -> OF-2 (Fenland gives) and RQ-3 to a Cambridge home.
@@ -207,14 +214,7 @@ def test_brute_force_a_home_given_funds_a_placement_in_the_same_round():
     """The same case with gives counted from `proposed` (the default): Fenland gives OF-2 to
     Cambridge City's household in this round, which brings it back to -1, so its high-risk
     household takes a Cambridge home in the same round: three households move, not two."""
-    requests = [_req("RQ-1", "fenland", risk=Risk.high),
-                _req("RQ-2", "cambridge_city"),
-                _req("RQ-3", "huntingdonshire", referred_on=date(2026, 6, 1))]
-    offers = [_off("OF-1", "cambridge_city", "cambridge"),
-              _off("OF-2", "fenland", "fenland"),
-              _off("OF-3", "granta_vale_housing", "cambridge")]
-    balances = {p: 0 for p in PROVIDERS}
-    balances.update(fenland=-2, cambridge_city=2)
+    requests, offers, balances = _fenland_gives_and_waits()
     assert SCHEME.gives_count_from == "proposed"
     optimum, _ = brute_force(SCHEME, ROUND_DAY, requests, offers, balances)
     assert optimum["high_risk_moved"] == 1
