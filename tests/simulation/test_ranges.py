@@ -1,5 +1,7 @@
 """Honest ranges (issue 22 step 3): median with the nearest-rank 5th-95th percentile range over
 seeds, and whether two policies' ranges overlap."""
+import pytest
+
 from reciprocal.simulation.ranges import overlap, percentile, spread
 
 
@@ -70,3 +72,26 @@ def test_the_circulation_table_shows_medians_and_marks_overlapping_columns(schem
     assert "| homes offered | 2 (1 to 3) | 4 (3 to 5) ~ |" in text
     assert "| households moved | 1 | 8 (7 to 9) |" in text
     assert "~ the two columns' 5-95% ranges overlap" in text and "median over 3 seeds" in text
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_progress_line_counts_the_seeds_only_on_a_terminal(monkeypatch, terminal):
+    import io
+
+    import typer
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    import cli.simulate
+    screen = io.StringIO()
+    monkeypatch.setattr(cli.simulate, "err", Console(file=screen, force_terminal=terminal, width=160))
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("simulate")(cli.simulate.simulate)
+    done = CliRunner().invoke(app, ["simulate", "--stages", "--compare-gives", "--seeds", "2", "--weeks", "4",
+                                    "--setting", "stress"])
+    assert done.exit_code == 0, done.output
+    if terminal:
+        assert "seed 2 of 2" in screen.getvalue() and "1/2" in screen.getvalue()
+    else:
+        assert screen.getvalue() == ""
