@@ -6,9 +6,11 @@ JSON, HTML report).
 from __future__ import annotations
 
 import dataclasses
+import re
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
@@ -18,6 +20,12 @@ SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 refe
                 "year per 16 members); stress: London's volume with one offer per five requests; "
                 "generous: London's volume with the tri-borough's 16 offers per 18 requests; "
                 "regional: a synthetic 80-member region, 200 requests a week.")
+
+# Seeds run by default: 50 keeps --circulation and --compare-gives on the default setting under
+# 60 CPU seconds (measured: 7.3 s and 4.2 s, docs/simulation.md); a replay reads a real stored year
+# whose size is the scheme's, so it keeps 20.
+SEEDS = 50
+REPLAY_SEEDS = 20
 
 
 def simulate(ctx: typer.Context,
@@ -42,8 +50,9 @@ def simulate(ctx: typer.Context,
                                               "homes put into the pot only, against members also "
                                               "answering circulation with homes for waiting "
                                               "households; means over --seeds seeds."),
-             seeds: int = typer.Option(20, "--seeds", min=1, max=200, help="With --circulation or "
-                                       "--compare-gives: how many seeds (1..N) to run."),
+             seeds: Optional[int] = typer.Option(None, "--seeds", min=1, max=200, help="With "
+                                                 "--circulation, --compare-gives or --replay: how many "
+                                                 "seeds (1..N) to run; default 50 (20 with --replay)."),
              gives_count_from: Optional[str] = typer.Option(
                  None, "--gives-count-from", help="With --stages: rule 9's fairness.gives_count_from "
                  "for this run (proposed, nomination_confirmed, accepted or signed); default: the "
@@ -84,8 +93,9 @@ def simulate(ctx: typer.Context,
         raise typer.BadParameter("needs --replay", param_hint="--since / --until")
     scheme = settings(ctx).scheme()
     if replay:
-        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds, fmt)
+        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt)
         return
+    seeds = seeds or SEEDS
     if stages and compare_gives:
         _compare_gives(scheme, weeks, seeds, setting, fmt)
         return
@@ -180,12 +190,34 @@ def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None
 
 def _over_seeds(doing: str, compare, render, scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
     """Run a comparison over seeds 1..`seeds` with progress, then print its JSON or its table."""
-    with err.status(doing) as status:
-        data = compare(scheme, setting, seeds, weeks, progress=lambda m: status.update(m))
+    with seed_progress(doing) as say:
+        data = compare(scheme, setting, seeds, weeks, progress=say)
     if fmt == "json":
         print_json(data)
     else:
         out.print(render(data), markup=False, highlight=False, soft_wrap=True, end="")
+
+
+@contextmanager
+def seed_progress(doing: str) -> Iterator[Callable[[str], None]]:
+    """A progress line on stderr while seeds run (seeds done of all, time so far), only when
+    stderr is a terminal: a pipe or a log gets nothing. The models report "seed K of N, ..."."""
+    if not err.is_terminal:
+        yield lambda message: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(doing, total=None)
+
+        def say(message: str) -> None:
+            seed = re.match(r"seed (\d+) of (\d+)", message)
+            if seed:
+                progress.update(task, completed=int(seed[1]) - 1, total=int(seed[2]))
+            progress.update(task, description=f"{doing} {message}", refresh=True)
+
+        yield say
 
 
 def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, seeds: int, fmt: str) -> None:
@@ -206,8 +238,8 @@ def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, 
         raise typer.BadParameter(f"{until.isoformat()} is before --since {since.isoformat()}",
                                  param_hint="--until")
     year = stored_year(db, scheme, since, until)
-    with err.status("replaying the stored year under each choice of gives_count_from...") as status:
-        data = replay(year, seeds, progress=lambda m: status.update(m))
+    with seed_progress("replaying the stored year under each choice of gives_count_from...") as say:
+        data = replay(year, seeds, progress=say)
     if fmt == "json":
         print_json(data)
     else:

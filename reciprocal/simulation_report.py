@@ -17,6 +17,7 @@ from typing import Optional
 import numpy as np
 
 from reciprocal.simulation.circulating import LONDON_VOLUME, MEASURES
+from reciprocal.simulation.ranges import overlap
 from reciprocal.simulation.simulate import POLICY_LABELS, SimulationResult
 
 # -- the year's comparison (`reciprocal.simulation.simulate.simulate`) ------------------------------
@@ -273,15 +274,22 @@ def _seed_figure(data: dict, key: str) -> str:
 
 
 def render_circulation(data: dict) -> str:
-    """The comparison as a Markdown table: means over the seeds, the seed figure beside."""
+    """The comparison as a Markdown table: medians over the seeds with their 5-95% ranges, a mark
+    where the two columns' ranges overlap, the seed figure beside."""
     seed_column = "Cambridgeshire 2019/20" if data["setting"] == "default" else "London 2016-24"
-    lines = [f"{data['scheme']}, setting {data['setting']}: {data['weeks']} weeks, mean over "
-             f"{data['seeds']} seeds (1..{data['seeds']}); the engine in both columns", "",
+    lines = [f"{data['scheme']}, setting {data['setting']}: {data['weeks']} weeks, median over "
+             f"{data['seeds']} seeds (1..{data['seeds']}) with its 5th to 95th percentile; the engine in "
+             f"both columns", "",
              f"| measure | pot only | pot and circulation | {seed_column} |", "|---|---:|---:|---:|"]
+    marked = False
     for key, label in MEASURES:
-        pot, circ = data["means"]["pot"][key], data["means"]["circulation"][key]
-        lines.append(f"| {label} | {'-' if pot is None else pot:g} | {'-' if circ is None else circ:g} "
-                     f"| {_seed_figure(data, key)} |")
+        pot, circ = data["ranges"]["pot"][key], data["ranges"]["circulation"][key]
+        mark = _uncertain(pot, circ)
+        marked = marked or mark
+        lines.append(f"| {label} | {_spread_cell(pot)} | {_spread_cell(circ, mark)} | {_seed_figure(data, key)} |")
+    if marked:
+        lines += ["", f"{OVERLAP_MARK} the two columns' 5-95% ranges overlap: the difference may be the seeds', "
+                  f"not the way homes are offered."]
     a = data["assumptions"]
     lines += ["", f"Rates: {data['rates']}.",
               f"Assumptions (reciprocal/simulation/answers.py): a referral is approved and circulated "
@@ -296,7 +304,7 @@ def render_circulation(data: dict) -> str:
 # -- rule 9's choices of gives_count_from (`reciprocal.simulation.gives`) -----------------------
 
 # The table of `compare_gives`: one row per measure, one column per choice of
-# `fairness.gives_count_from`, each cell the median over seeds and the range (Markdown, the form
+# `fairness.gives_count_from`, each cell the median over seeds and its 5-95% range (Markdown, the form
 # docs/simulation.md quotes).
 GIVES_LABELS = {"households_moved": "households moved (signed)",
                 "high_risk_moved": "high-risk households moved",
@@ -307,25 +315,36 @@ GIVES_LABELS = {"households_moved": "households moved (signed)",
                 "lowest_ledger_headroom": "lowest headroom the ledger reached"}
 
 
-def _spread_cell(s: dict) -> str:
+# Marks a figure whose 5-95% range overlaps the one it is compared with (`reciprocal.simulation.ranges`).
+OVERLAP_MARK = "~"
+
+
+def _uncertain(a: dict, b: dict) -> bool:
+    """Two figures whose medians differ but whose 5-95% ranges overlap."""
+    return a["median"] != b["median"] and overlap(a, b)
+
+
+def _spread_cell(s: dict, mark: bool = False) -> str:
+    """The median over seeds, with its 5th to 95th percentile when they differ."""
     if s["median"] is None:
         return "-"
-    if s["min"] == s["max"]:
-        return _number(s["median"])
-    return f"{_number(s['median'])} ({_number(s['min'])} to {_number(s['max'])})"
+    text = _number(s["median"])
+    if s["p5"] != s["p95"]:
+        text += f" ({_number(s['p5'])} to {_number(s['p95'])})"
+    return text + (f" {OVERLAP_MARK}" if mark else "")
 
 
 def _number(value) -> str:
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
+        return f"{value:.2g}" if abs(value) < 1 else f"{value:,.1f}"
     return f"{int(value):,}"
 
 
 def render_gives(data: dict) -> str:
     requests = data["requests_arrived"]
     intro = (f"{data['scheme']}, setting {data['setting']}, seeds 1-{data['seeds']}, {data['weeks']} weeks "
-             f"(a round every week), {_spread_cell(requests)} requests arrived; median over seeds (lowest to "
-             f"highest); rule 9 counts a home a member gives from the stage named in each column")
+             f"(a round every week), {_spread_cell(requests)} requests arrived; median over seeds (5th to "
+             f"95th percentile); rule 9 counts a home a member gives from the stage named in each column")
     return "\n".join([intro, ""] + _choices_table(data)) + "\n"
 
 
@@ -336,15 +355,24 @@ def render_replay(data: dict) -> str:
              f"{data['since']} to {data['until']} ({data['weeks']} weeks): "
              f"{_spread_cell(data['requests_arrived'])} requests and {data['offers_arrived']} offers arrived"
              + (f" (left out, never in a pot: {left})" if left else "")
-             + f"; answer times drawn by seeds 1-{data['seeds']}, median (lowest to highest); rule 9 "
+             + f"; answer times drawn by seeds 1-{data['seeds']}, median (5th to 95th percentile); rule 9 "
              f"counts a home a member gives from the stage named in each column. Nothing was written "
              f"to the database.")
     return "\n".join([intro, ""] + _choices_table(data)) + "\n"
 
 
 def _choices_table(data: dict) -> list[str]:
+    """One row per measure, one column per choice; a figure is marked where its 5-95% range
+    overlaps the column to its left (the neighbouring stage) though their medians differ."""
     choices = list(data["choices"])
     lines = ["| measure | " + " | ".join(choices) + " |", "|---|" + "---:|" * len(choices)]
+    marked = False
     for key, label in GIVES_LABELS.items():
-        lines.append(f"| {label} | " + " | ".join(_spread_cell(data["choices"][c][key]) for c in choices) + " |")
+        cells = [data["choices"][c][key] for c in choices]
+        marks = [False] + [_uncertain(left, right) for left, right in zip(cells, cells[1:])]
+        marked = marked or any(marks)
+        lines.append(f"| {label} | " + " | ".join(_spread_cell(c, m) for c, m in zip(cells, marks)) + " |")
+    if marked:
+        lines += ["", f"{OVERLAP_MARK} its 5-95% range overlaps the column to its left: the difference may be "
+                  f"the seeds', not the rule's."]
     return lines

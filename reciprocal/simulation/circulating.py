@@ -5,7 +5,8 @@ of `reciprocal.simulation.answers` (approved referrals only, in both modes), the
 twice: members putting every home into the pot at random (the simulation before circulation), and
 members answering their circulation lists with homes made for waiting households. The homes
 members offer in a week are the same draws in both (their count rises the more a member owes), so
-the difference is only where the homes go. Means over the seeds are set beside the seed figures:
+the difference is only where the homes go. Medians over the seeds, with their 5-95% ranges
+(`reciprocal.simulation.ranges`), are set beside the seed figures:
 Cambridgeshire's year (17 referrals, 11 requests circulated, 4 offers, 4 moves) and London's
 scheme (277 moves for 1,401 requests: one move per five requests).
 """
@@ -19,6 +20,7 @@ from reciprocal.config import Scheme
 from reciprocal.simulation.answers import (ANSWERS, CAMBS_CIRCULATED, CAMBS_MOVES, CAMBS_OFFERS,
                                            CAMBS_REFERRALS, AnswerTerms)
 from reciprocal.simulation.generator import SCALES
+from reciprocal.simulation.ranges import spread
 from reciprocal.simulation.arrivals import LONDON_MOVES, LONDON_REQUESTS, draw_arrivals, rates_for
 from reciprocal.simulation.simulate import PolicyRun, run_policy
 
@@ -78,6 +80,7 @@ def compare_circulation(scheme: Scheme, setting: str = "default", seeds: int = 2
         per_seed.append({mode: _figures(run_policy(arrivals, "engine", answer=(mode == "circulation")),
                                         referrals) for mode in MODES})
     means = {mode: {key: _mean([s[mode][key] for s in per_seed]) for key, _ in MEASURES} for mode in MODES}
+    ranges = {mode: {key: spread([s[mode][key] for s in per_seed]) for key, _ in MEASURES} for mode in MODES}
     years = weeks / 52
     seed_figures = {
         "cambridgeshire_year": {"referrals": CAMBS_REFERRALS, "circulated": CAMBS_CIRCULATED,
@@ -87,4 +90,4 @@ def compare_circulation(scheme: Scheme, setting: str = "default", seeds: int = 2
     return {"scheme": run_scheme.name, "setting": setting, "seeds": seeds, "weeks": weeks,
             "years": round(years, 2), "rates": rates.basis,
             "assumptions": dataclasses.asdict(answers),
-            "means": means, "per_seed": per_seed, "seed_figures": seed_figures}
+            "means": means, "ranges": ranges, "per_seed": per_seed, "seed_figures": seed_figures}

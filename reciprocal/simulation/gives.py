@@ -3,31 +3,23 @@
 For each seed the arrival stream is drawn once and the weekly flow of `reciprocal.simulation.stages`
 runs under each choice (`proposed`, `nomination_confirmed`, `accepted`, `signed`), so differences
 between the choices are the rule's, not the stream's. Each measure is reported per choice as its
-median over the seeds with the lowest and highest, and every seed's value for JSON.
+median over the seeds with its 5-95% range (`reciprocal.simulation.ranges`), and every seed's
+value for JSON.
 `render_gives` (in `reciprocal.simulation_report`) makes the table.
 """
 from __future__ import annotations
 
-import statistics
 from typing import Callable, Optional
 
 from reciprocal.config import Scheme
 from reciprocal.domain import GIVES_COUNT_FROM
+from reciprocal.simulation.ranges import spread
 from reciprocal.simulation.stages import StageAssumptions, counting_gives_from, run_flow, stage_stream
 
 # The measures compared, in the order of the table (keys of `FlowRun.measures`).
 COMPARED = ("households_moved", "high_risk_moved", "median_weeks_to_tenancy_start",
             "worst_homes_past_limit", "median_homes_past_limit", "member_weeks_past_limit",
             "lowest_ledger_headroom")
-
-
-def spread(values: list[float | None]) -> dict:
-    """Median, lowest and highest over seeds (a seed with no value, such as no move, is left out)."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return {"median": None, "min": None, "max": None, "values": values}
-    return {"median": round(statistics.median(known), 1), "min": min(known), "max": max(known),
-            "values": values}
 
 
 def runs_by_choice(run_scheme: Scheme, arrivals, assumptions: StageAssumptions,

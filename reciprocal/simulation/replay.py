@@ -32,6 +32,7 @@ from reciprocal.config import Scheme
 from reciprocal.domain import Offer, OfferStatus, Request, RequestStatus
 from reciprocal.simulation.arrivals import Rates
 from reciprocal.simulation.gives import runs_by_choice, summary
+from reciprocal.simulation.ranges import spread
 from reciprocal.simulation.stages import StageAssumptions
 from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow, RoundRow,
                                 offer_from_row, request_from_row)
@@ -151,6 +152,6 @@ def replay(year: StoredYear, seeds: int = 1, assumptions: StageAssumptions | Non
     arrived = sum(len(w) for w in year.requests)
     return {"scheme": year.scheme.id, "setting": "replay", "since": year.since.isoformat(),
             "until": year.round_day(year.weeks - 1).isoformat(), "weeks": year.weeks, "seeds": seeds,
-            "requests_arrived": {"median": arrived, "min": arrived, "max": arrived, "values": [arrived] * seeds},
+            "requests_arrived": spread([arrived] * seeds),
             "offers_arrived": sum(len(w) for w in year.offers), "left_out": year.left_out,
             "opening_balances": year.opening, "choices": summary(per_choice)}

@@ -166,7 +166,8 @@ def test_the_comparison_runs_every_choice_on_the_same_streams(scheme, by_choice)
 
 
 def test_spread_is_the_median_and_range_leaving_out_seeds_without_a_value():
-    assert spread([3, None, 1, 10]) == {"median": 3, "min": 1, "max": 10, "values": [3, None, 1, 10]}
+    assert spread([3, None, 1, 10]) == {"median": 3, "p5": 1, "p95": 10, "min": 1, "max": 10,
+                                        "values": [3, None, 1, 10]}
     assert spread([None])["median"] is None
 
 
