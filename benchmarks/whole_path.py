@@ -154,7 +154,7 @@ def commands(day: date) -> list[tuple[str, list[str]]]:
         ("config validate", ["config", "validate"]),
         ("init", ["init"]),
         ("offer import", ["offer", "import", "offers.csv"]),
-        ("request import", ["request", "import", "requests.csv"]),
+        ("request import", ["request", "import", "requests.csv", "--on", on]),
         ("round run", ["round", "run", "--on", on]),
         ("round show --format json", ["round", "show", "1", "--format", "json"]),
         ("round show", ["round", "show", "1"]),

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from reciprocal.domain import OfferStatus
 
-from cli.context import day_or_today, out, parse_format, print_json, settings
+from cli.context import day_or_today, err, out, parse_format, print_json, settings
 from cli.progress import activity
 from cli.render import outcome as render_outcome
 from cli.render import stage, table
@@ -41,6 +41,14 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False, a
                                          progress=say)
     out.print(f"Imported {escape(file.name)}: {result.added} new {kind}(s), {result.unchanged} "
               f"already stored unchanged.")
+    days = scheme.config.lifecycle.reconfirm_days
+    if kind == "request" and result.added and not referred and approved_on is None and days is not None:
+        # Staleness counts from the days the scheme gave (issue 20): without --on, a household's
+        # referral. Said, so that a waiting list imported today does not go stale by surprise.
+        err.print(f"Note: no --on given, so staleness counts from each household's referral day: one "
+                  f"referred more than {days} days before a round goes stale at it unless reconfirmed "
+                  f"(`request reconfirm`) or imported with --on DAY (the day its landlord approved it).",
+                  markup=False)
 
 
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
