@@ -108,8 +108,8 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
             placed, given = int(x[total.placed].sum()), int(x[total.given].sum())
             if total.shut:
                 reason = (f"its provider {provider} is past its debt limit by {-(balance + limit)} "
-                          f"(counted balance {balance:+d}, max_debt {limit}): a home it was giving fell "
-                          f"through, and none of its tenants is placed until it is back within; "
+                          f"(counted balance {balance:+d}, max_debt {limit}): none of its tenants is placed "
+                          f"until it is back within; "
                           f"{compatible} compatible offer(s) exist")
                 code = PROVIDER_PAST_DEBT_LIMIT
             elif total.room == 0 and not given:

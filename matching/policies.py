@@ -4,8 +4,9 @@ benchmarks): what coordinators do by hand today, and a random order.
 Each policy takes the same inputs as a live round (a `MatchContext`, the open requests and offers,
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
 rule, including the debt limit: a pair is proposed only if `matching.rules.is_eligible` passes it,
-and a household is placed only while the round's moves so far keep its landlord within its limit
-under the scheme's rule (`reciprocal.domain.limit_breaches`, rule 9). At most one proposal per request and per offer (rule 10).
+and a household is placed only while the round's moves so far keep its landlord within its total
+limit under the scheme's rule (`reciprocal.domain.limit_breaches`, rule 9; per-band limits are
+not applied: the simulation and the benchmarks that use these policies run without them). At most one proposal per request and per offer (rule 10).
 What differs from the engine is only the order in which households are served: greedily, one at a
 time, instead of optimising the round as a whole.
 

@@ -113,6 +113,7 @@ class _Step:
     event: ProposalEventRow | None = None
     proposal: ProposalRow | None = None
     entry: LedgerEntryRow | None = None
+    band: str | None = None  # a proposal event's: the band its home had at that moment
 
 
 @dataclass
@@ -140,21 +141,46 @@ def _replay(session: Session, scheme: Scheme) -> _Replay:
     events = list(session.exec(select(ProposalEventRow).order_by(ProposalEventRow.id)).all())
     move_of = {m.proposal_id: m for m in session.exec(select(MoveRow)).all()}
     bedrooms = dict(session.exec(select(OfferRow.ref, OfferRow.bedrooms)).all())
-    band = {pid: (move_of[pid].band if pid in move_of else scheme.band_of(bedrooms.get(p.offer_ref, 0)))
-            for pid, p in props.items()}
+    # A home's bedrooms (so its band) may be updated while a proposal for it is live (`offer
+    # update`): each proposal counts in the band its home had at each moment. The homes' bedrooms
+    # before their first update are read off the updates' kept values (today's where none).
+    updates = [e for e in events if e.proposal_id is None and (e.case_ref or "").startswith("offer:")
+               and "bedrooms" in ((e.case_values or {}).get("after") or {})]
+    for e in reversed(updates):
+        before = ((e.case_values or {}).get("before") or {}).get("bedrooms")
+        if before is not None:
+            bedrooms[e.case_ref.split(":", 1)[1]] = before
+    band = {pid: scheme.band_of(bedrooms.get(p.offer_ref, 0)) for pid, p in props.items()}
+    of_offer: dict[str, list[int]] = {}
+    for pid, p in props.items():
+        of_offer.setdefault(p.offer_ref, []).append(pid)
     steps: list[_Step] = []
     stage: dict[int, str] = {}
     signing: dict[int, int] = {}  # move id -> its signing event
     for e in events:
+        if e.proposal_id is None and e in updates:
+            ref = e.case_ref.split(":", 1)[1]
+            new_band = scheme.band_of(e.case_values["after"]["bedrooms"])
+            effect: Counter = Counter()
+            for pid in of_offer.get(ref, []):
+                if stage.get(pid) in LIVE and band[pid] != new_band:
+                    effect.subtract(_counts(props[pid], band[pid], stage[pid], rule))
+                    effect.update(_counts(props[pid], new_band, stage[pid], rule))
+                band[pid] = new_band
+            if any(effect.values()):
+                steps.append(_Step(e.on, (e.id, 0, 0), {a: n for a, n in effect.items() if n}))
+            continue
         p = props.get(e.proposal_id)
         if p is None:
             continue
+        if e.to_status == SIGNED and p.id in move_of:
+            band[p.id] = move_of[p.id].band  # the move's band, as the ledger wrote it
         effect = _counts(p, band[p.id], e.to_status, rule)
         effect.subtract(_counts(p, band[p.id], stage.get(p.id), rule))
         stage[p.id] = e.to_status
         if e.to_status == SIGNED and p.id in move_of:
             signing[move_of[p.id].id] = e.id
-        steps.append(_Step(e.on, (e.id, 0, 0), {a: n for a, n in effect.items() if n}, e, p))
+        steps.append(_Step(e.on, (e.id, 0, 0), {a: n for a, n in effect.items() if n}, e, p, band=band[p.id]))
     rows = entries(session)
     day_of = effective_dates(session)
     signed_legs = [(r.id, signing[r.move_id]) for r in rows if r.entry_kind == MOVE and r.move_id in signing]
@@ -296,7 +322,7 @@ def batches(session: Session, scheme: Scheme) -> Iterator[Batch]:
             p = step.proposal
             current.events.append(e)
             current.proposals.append(p)
-            current.made.append((p.from_provider, p.to_provider, replay.band[p.id]))
+            current.made.append((p.from_provider, p.to_provider, step.band))
         balance.update(step.effect)
     if current is not None:
         yield current

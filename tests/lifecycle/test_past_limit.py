@@ -180,3 +180,31 @@ def test_a_proposal_inserted_by_hand_while_past_the_limit_is_named_by_verify(db,
     assert [f.proposal for f in named] == [forged_id]
     assert str(named[0]).startswith(f"proposal {forged_id}: was made on {ROUND_2.isoformat()}")
     assert "fenland past its debt limit" in str(named[0]) and "counted balance -2" in str(named[0])
+
+
+def test_a_homes_bedrooms_updated_while_proposed_moves_its_band_and_verify_judges_each_batch_in_its_own_band(db, scheme):
+    """A proposal counts in the band its home has at each moment: an `offer update` of the
+    bedrooms moves a live proposal into another band (the member may end past that band's limit,
+    and is shown so), but the round that made it is judged in the band it was made in; a batch
+    really made past a band limit is still named (found by a review: verify replayed every batch
+    in today's band)."""
+    import dataclasses
+
+    from reciprocal.lifecycle.updates import Update
+    fair = scheme.config.fairness.model_copy(update={"band_max_debt": 1, "max_debt": 5})
+    banded = dataclasses.replace(scheme, config=scheme.config.model_copy(update={"fairness": fair}),
+                                 providers={p: c.model_copy(update={"max_debt": None})
+                                            for p, c in scheme.providers.items()})
+    day = date(2026, 11, 23)
+    pot.add_records(db, [make_request(ref="RQ-1", max_bedrooms=3), make_request(ref="RQ-2", max_bedrooms=3)],
+                    approved_on=day)
+    pot.add_records(db, [make_offer(ref="OF-1", bedrooms=3), make_offer(ref="OF-2", bedrooms=2)])
+    made = views.round_view(db, run.run_round(db, banded, day).round_id)["proposals"]
+    assert {(p["request"], p["offer"]) for p in made} == {("RQ-1", "OF-1"), ("RQ-2", "OF-2")}
+    assert audits.verify(db, scheme=banded).ok
+    run.update_cases(db, banded, "offer", [Update("OF-1", {"bedrooms": "2"})], day + timedelta(days=2))
+    with db.reading() as session:
+        assert proposals.counted_balances(session, banded).by_band["fenland"].get("2 bed") == -2
+        assert len(proposals.live(session)) == 2  # a fairness band never cancels a household's proposal
+    result = audits.verify(db, scheme=banded)
+    assert result.ok, [str(f) for f in result.failures]
