@@ -164,7 +164,7 @@ def _household_cause(inst: MatchingInstance, request) -> dict | None:
 
 def _binds(limit, x: np.ndarray) -> bool:
     """Whether one more placement for the account would break its rule 9 row, given choice x."""
-    return limit.shut or int(x[limit.placed].sum()) + 1 - int(x[limit.given].sum()) > limit.room
+    return limit.room_left(x) <= 0
 
 
 def _band_limit_binds(inst: MatchingInstance, i: int, x: np.ndarray, limits: dict) -> bool:

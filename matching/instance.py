@@ -164,10 +164,16 @@ class DebtLimit:
     placed: np.ndarray  # indices of the pairs that place one of the account's tenants
     given: np.ndarray  # indices of the pairs that give one of its homes (empty unless gives fund)
 
+    def room_left(self, chosen: np.ndarray) -> int:
+        """Placements still allowed beside a 0/1 choice over the pairs (negative: the row is
+        broken if any is placed); -1 for an account past its limit."""
+        if self.shut:
+            return -1
+        return self.room - int(chosen[self.placed].sum()) + int(chosen[self.given].sum())
+
     def breached_by(self, chosen: np.ndarray) -> bool:
         """Whether a 0/1 choice over the pairs breaks this row."""
-        placed = int(chosen[self.placed].sum())
-        return placed > 0 and (self.shut or placed - int(chosen[self.given].sum()) > self.room)
+        return bool(chosen[self.placed].any()) and self.room_left(chosen) < 0
 
 
 def build_instance(ctx: MatchContext, requests: list[Request], offers: list[Offer],

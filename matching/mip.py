@@ -70,7 +70,7 @@ def cut_back(inst: MatchingInstance, chosen: list[tuple[int, int]], objectives: 
         if limit is None:
             return [inst.pairs[k] for k in np.flatnonzero(keep).tolist()]
         placed = limit.placed[keep[limit.placed]]
-        over = len(placed) if limit.shut else len(placed) - int(keep[limit.given].sum()) - limit.room
+        over = len(placed) if limit.shut else -limit.room_left(keep)
         droppable = sorted((k for k in placed.tolist() if not pinned[k]),
                            key=lambda k: tuple(int(w[k]) for w in weights))
         if not droppable:

@@ -67,10 +67,6 @@ def counted_balances(session: Session, scheme: Scheme) -> Balances:
     return ledger_balances(session, list(scheme.providers)).after(effect)
 
 
-# The name the round used before gives counted (kept for callers that read it).
-reserved_balances = counted_balances
-
-
 def _change(p: ProposalRow, before: str | None, why: str) -> Change:
     return Change("proposal", str(p.id), before, p.status, why, p.request_ref, p.offer_ref)
 

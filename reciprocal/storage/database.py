@@ -118,11 +118,7 @@ class Database:
     def check_ready(self, scheme_id: str | None = None, check_revision: bool = True) -> None:
         """Refuse to work on a missing, uninitialised, foreign, older or newer database."""
         self._check_exists()
-        try:
-            connection = self.engine.connect()
-        except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
-            raise DatabaseError(f"cannot connect to database {self.display()} "
-                                f"({self._reason(exc)})") from None
+        connection = self._connect()
         try:
             rows = _meta(connection)
             revision = _revision(connection)
@@ -151,6 +147,13 @@ class Database:
         return (f"database {self.display()} is at schema revision {revision}, which this engine does "
                 f"not know (a newer release made it?); use that release, or restore a backup")
 
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
+            raise DatabaseError(f"cannot connect to database {self.display()} "
+                                f"({self._reason(exc)})") from None
+
     def _check_exists(self) -> None:
         if self.path is not None and not self.path.exists():
             raise DatabaseError(f"database {self.display()} does not exist; run `reciprocal init` first")
@@ -158,11 +161,7 @@ class Database:
     @contextmanager
     def _migrating(self) -> Iterator[Connection]:
         """A connection holding the write lock, for schema work: committed whole or not at all."""
-        try:
-            connection = self.engine.connect()
-        except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
-            raise DatabaseError(f"cannot connect to database {self.display()} "
-                                f"({self._reason(exc)})") from None
+        connection = self._connect()
         try:
             self._lock(connection)
             yield connection
