@@ -33,7 +33,8 @@ demo: $(RUNTIME_STAMP)
 # PostgreSQL server that scripts/pg-test-server starts (the Debian cluster 15/main) or finds in
 # $RECIPROCAL_TEST_DATABASE_URL. Each run's output is printed when both are done. The target fails
 # if either run fails, and fails loudly if PostgreSQL cannot be had: it never skips it.
-# The render tests need Debian's chromium: scripts/test-browser installs it when missing (as root);
+# The render tests need Debian's chromium, the workbook round trip libreoffice-calc: scripts/test-browser
+# installs them when missing (as root);
 # a machine where it cannot be had runs the rest and says so loudly at the end.
 test: $(DEV_STAMP)
 	@work="$$(mktemp -d)"; status=0; \
@@ -60,7 +61,7 @@ test: $(DEV_STAMP)
 		echo "==> the pages as Chromium drew them: test-screenshots/"; \
 	fi; \
 	if [ "$$browser" = no ]; then \
-		echo "!!! WARNING: NO BROWSER: the render tests did NOT run in Chromium (pages unchecked):"; \
+		echo "!!! WARNING: MISSING TEST PACKAGES: the render tests (Chromium) or the workbook round trip (LibreOffice) did NOT run:"; \
 		sed 's/^/!!!   /' "$$work/browser.log"; \
 	fi; \
 	rm -rf "$$work"; \
