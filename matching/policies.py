@@ -1,5 +1,6 @@
 """Matching policies other than the engine, for comparing against it (the year-long simulation,
-benchmarks): what coordinators do by hand today, and a random order.
+benchmarks): what coordinators do by hand today (first come, first served rounds; the first
+suitable home offered wins), and a random order.
 
 Each policy takes the same inputs as a live round (a `MatchContext`, the open requests and offers,
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
@@ -36,6 +37,45 @@ def first_come_first_served(ctx: MatchContext, requests: list[Request], offers: 
     by_age = sorted(requests, key=lambda r: (r.referred_on, r.ref))
     by_availability = sorted(offers, key=lambda o: (o.available_from, o.ref))
     return _serve_in_order(ctx, by_age, by_availability, balances, compatible)
+
+
+def first_offered(ctx: MatchContext, requests: list[Request], offers: list[Offer],
+                  balances: dict[str, int], compatible: Optional[Compatible] = None) -> list[Pair]:
+    """Today's practice in the schemes: no round, no optimisation. Homes are taken in the order
+    they were offered (earliest `available_from`, then ref); a home a member offered for a
+    household goes to that household when it suits it, any other to the household circulated
+    longest (earliest `referred_on`, then ref) that it suits. The first suitable home offered
+    wins; the ledger plays no part in the order (rule 9 is still kept, as every hard rule)."""
+    scheme = ctx.scheme
+    by_age = sorted(requests, key=lambda r: (r.referred_on, r.ref))
+    position = {r.ref: k for k, r in enumerate(by_age)}
+    suits = compatible if compatible is not None else {
+        r.ref: {o.ref for o in offers if is_eligible(ctx, r, o)} for r in requests}
+    suited_by: dict[str, list[int]] = {}  # offer ref -> positions of the households it suits
+    for r, refs in suits.items():
+        if r in position:
+            for ref in refs:
+                suited_by.setdefault(ref, []).append(position[r])
+    taken: set[str] = set()
+    made: list[tuple[str, str, None]] = []
+    start = Balances(dict(balances))
+    chosen: list[Pair] = []
+    for offer in sorted(offers, key=lambda o: (o.available_from, o.ref)):
+        candidates = sorted(k for k in suited_by.get(offer.ref, ()) if by_age[k].ref not in taken)
+        wanted = offer.for_request if offer.for_request in position else None
+        if wanted is not None and position[wanted] in candidates:
+            candidates.remove(position[wanted])
+            candidates.insert(0, position[wanted])
+        for k in candidates:
+            request = by_age[k]
+            move = (request.provider, offer.provider, None)
+            if limit_breaches(start, made + [move], scheme.debt_limit, scheme.gives_count_from):
+                continue
+            taken.add(request.ref)
+            made.append(move)
+            chosen.append((request.ref, offer.ref))
+            break
+    return chosen
 
 
 def random_order(ctx: MatchContext, requests: list[Request], offers: list[Offer],

@@ -1,4 +1,4 @@
-"""How members answer circulation in the simulation: the assumptions, in one place.
+"""How members answer circulation in the simulated weekly process.
 
 In the real schemes most homes are found because a member sees a circulated request and offers a
 home *for* that household (README, Weeks of rounds, worked; Cambridgeshire's year: 17 referrals, 11 requests
@@ -6,24 +6,23 @@ circulated, 4 offers, 4 moves). The simulation models it so:
 
 - A referral is circulated only once its landlord approves it: each is approved with probability
   `approved_share` (Cambridgeshire's 11 circulated of 17 referrals), drawn once per household; the
-  rest leave by another route before approval and are never in the pot, in either mode, so the
-  comparison stays paired.
+  rest leave by another route before approval and are never in the pot (the same draw for every
+  policy).
 - Every week, each member's circulation list is what `matching.circulation` would send it: the
   waiting households its stock could serve, most urgent first.
-- A member's homes arrive as before (`Arrivals.offer_count`: the same Poisson draws in both
-  modes, whose rate rises the more the member owes the scheme). With circulation, each home is
+- A member's homes arrive by `Arrivals.offer_count` (Poisson draws shared by every policy, whose
+  rate rises the more the member owes the scheme). Each home is
   kept back for a household on the member's list with probability `answer_probability(balance)`
   (`answer_share` for a member that is even, more the more it owes, at most 1); the rest go into
-  the pot at once, as in the pot-only mode. A kept home is offered, as soon as the member's list
+  the pot at once (`answer_share=0`: every home into the pot, no circulation answered). A kept home is offered, as soon as the member's list
   holds a household no home has yet been offered for, for the most urgent such household; one not
-  used within `hold_weeks` goes into the pot as drawn (so both modes offer the same homes, and
-  only where they go differs). The home offered is one the member
+  used within `hold_weeks` goes into the pot as drawn. The home offered is one the member
   would offer that household: in one of the areas its list names as safe, of the bedrooms it
   needs, meeting its access needs, available now, no restrictions, on the member's own grants.
 
-`approved_share` comes from the seed; `answer_share`, `balance_response` and `hold_weeks` are
-assumptions (no seed figure gives them). docs/simulation.md compares the means over 20 seeds with
-Cambridgeshire's year and London's one move per five requests circulated.
+`approved_share` comes from the seed; `answer_share`, `answer_response` and `hold_weeks` are
+assumptions (`reciprocal.simulation.assumptions`); docs/simulation.md checks the result against
+Cambridgeshire's year and London's scheme.
 """
 from __future__ import annotations
 
@@ -32,33 +31,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from reciprocal.domain import Offer, PropertyType, Request
+from reciprocal.simulation.assumptions import Assumptions
 from reciprocal.simulation.draws import uniform as _uniform
-
-# Cambridgeshire's year (April 2019 to March 2020, ../shared/seeds): 17 referrals received, 11
-# property requests circulated, 4 property offers, 4 successful moves.
-CAMBS_REFERRALS, CAMBS_CIRCULATED, CAMBS_OFFERS, CAMBS_MOVES = 17, 11, 4, 4
-
-
-@dataclass(frozen=True)
-class AnswerTerms:
-    # Of referrals, approved by their landlord and circulated: Cambridgeshire's 11 of 17.
-    approved_share: float = CAMBS_CIRCULATED / CAMBS_REFERRALS
-    answer_share: float = 0.9  # of an even member's homes, kept for a circulated household
-    balance_response: float = 0.25  # per home owed, as the offer rate's response
-    hold_weeks: int = 13  # how long a member keeps a home back for a household to appear
-
-    def answer_probability(self, balance: int) -> float:
-        return min(1.0, self.answer_share * (1 + self.balance_response) ** (-balance))
-
-
-ANSWERS = AnswerTerms()
 
 
 @dataclass
 class Answering:
     """One run's homes kept back by members for households on their lists."""
 
-    terms: AnswerTerms
+    terms: Assumptions
     kept: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # member -> (week, k)
 
     def holds(self, seed: int, week: int, provider: str, k: int, balance: int) -> bool:

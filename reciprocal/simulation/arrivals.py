@@ -23,7 +23,8 @@ from typing import Optional
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request
 from reciprocal.simulation import generator
-from reciprocal.simulation.answers import AnswerTerms, Answering
+from reciprocal.simulation.answers import Answering
+from reciprocal.simulation.assumptions import Assumptions
 from reciprocal.simulation.draws import uniform as _uniform
 from reciprocal.simulation.generator import ROUND_DAY, SCALES, Scale, synthetic_scheme
 
@@ -40,31 +41,22 @@ LONDON_REQUESTS, LONDON_MOVES, LONDON_YEARS = 1_401, 277, 7.5  # London's whole 
 
 @dataclass(frozen=True)
 class Rates:
-    """How the arrival stream is drawn. Volumes are scheme-wide, per year; the rest are per week.
-
-    The behavioural figures (declines, withdrawals, how long a home waits, how strongly offers
-    respond to the ledger) are assumptions, not measurements: no seed figure gives them. They are
-    the same for every policy, and can be changed here.
-    """
+    """A setting's volumes, scheme-wide, per year, and where they come from. How households and
+    members behave is in `reciprocal.simulation.assumptions.Assumptions`."""
 
     requests_per_year: float
     offers_per_year: float
-    decline_rate: float = 0.15  # share of proposals a household declines
-    withdraw_rate: float = 0.02  # each week, share of waiting requests withdrawn (other routes)
-    offer_open_weeks: int = 4  # a home unused this many weeks after it is available is let locally
-    # Offer rate multiplier per home of balance: (1 + r) ** -balance, kept within [1/3, 3].
-    # A provider owing 2 homes offers 1.56 times as often as an even one; one owed 2, 0.64 times.
-    balance_response: float = 0.25
     basis: str = ""  # where the volumes come from, in words
 
 
-def rates_for(scheme: Scheme, setting: str) -> tuple[Scheme, Rates]:
+def rates_for(scheme: Scheme, setting: str, assumptions: Optional[Assumptions] = None) -> tuple[Scheme, Rates]:
     """The scheme a setting runs on and its rates.
 
     - `default`: Cambridgeshire's year per member (17 referrals and 4 offers among 16 members),
       times this scheme's active members: exactly the seed figures on the shipped scheme;
-    - `stress`: London's whole-scheme volume (1,401 requests over 7.5 years) with offers as scarce
-      as its moves (277: about one per five requests);
+    - `stress`: London's whole-scheme volume (1,401 requests circulated over 7.5 years: referrals
+      drawn at that volume over the assumed share approved) with offers as scarce as its moves
+      (277: about one per five requests);
     - `generous`: the same request volume with offers as plentiful as the tri-borough's (16 offers
       per 18 requests);
     - `regional`: the generator's synthetic region (80 members over 33 areas), 200 requests a week
@@ -72,7 +64,10 @@ def rates_for(scheme: Scheme, setting: str) -> tuple[Scheme, Rates]:
     """
     if setting not in SETTINGS:
         raise ValueError(f"unknown setting '{setting}' (known: {', '.join(SETTINGS)})")
+    approved = (assumptions or Assumptions()).approved_share
     london_requests = LONDON_REQUESTS / LONDON_YEARS
+    referred = (f"; requests circulated, so referrals drawn at 1/{approved:.2f} times that volume"
+                if approved > 0 else "")
     if setting == "default":
         members = sum(1 for p in scheme.providers.values() if p.status == "active")
         share = members / CAMBS_MEMBERS
@@ -83,17 +78,17 @@ def rates_for(scheme: Scheme, setting: str) -> tuple[Scheme, Rates]:
                   f"scheme's {members} active members")
     if setting == "stress":
         return scheme, Rates(
-            requests_per_year=london_requests, offers_per_year=LONDON_MOVES / LONDON_YEARS,
+            requests_per_year=london_requests / (approved or 1), offers_per_year=LONDON_MOVES / LONDON_YEARS,
             basis=f"London's whole scheme: {LONDON_REQUESTS:,} requests and {LONDON_MOVES} moves over "
                   f"{LONDON_YEARS:g} years, i.e. {london_requests:.0f} requests and "
-                  f"{LONDON_MOVES / LONDON_YEARS:.0f} offers a year (one per five requests)")
+                  f"{LONDON_MOVES / LONDON_YEARS:.0f} offers a year (one per five requests){referred}")
     if setting == "generous":
         ratio = TRIBOROUGH_OFFERS / TRIBOROUGH_REQUESTS
         return scheme, Rates(
-            requests_per_year=london_requests, offers_per_year=london_requests * ratio,
+            requests_per_year=london_requests / (approved or 1), offers_per_year=london_requests * ratio,
             basis=f"London's request volume ({london_requests:.0f} a year) with offers as plentiful as "
                   f"the tri-borough's ({TRIBOROUGH_OFFERS} offers per "
-                  f"{TRIBOROUGH_REQUESTS} requests)")
+                  f"{TRIBOROUGH_REQUESTS} requests){referred}")
     spec = SCALES["regional"]
     regional = synthetic_scheme(spec, random.Random(f"reciprocal-sim/regional-scheme/{spec.name}"))
     return regional, Rates(
@@ -101,6 +96,53 @@ def rates_for(scheme: Scheme, setting: str) -> tuple[Scheme, Rates]:
         basis=f"a synthetic region ({spec.providers} members over {spec.areas} areas, from "
               f"reciprocal.simulation.generator): 200 requests and 100 offers a week; the scheme in "
               f"mou_configs is not used")
+
+
+# -- the pot a week arrives into -------------------------------------------------------------------
+
+@dataclass
+class Pot:
+    """The households waiting and the homes in the pot, as one run of the process holds them, with
+    what arrives and leaves counted. `reserved_*`: under a live proposal (they never leave while
+    it lives); `paused`: households on hold, stale or in review (waiting, but in no round)."""
+
+    balances: dict[str, int]  # the ledger's, by member (signed moves)
+    waiting: dict[str, Request] = field(default_factory=dict)
+    offers: dict[str, Offer] = field(default_factory=dict)
+    leaves: dict[str, int] = field(default_factory=dict)  # offer ref -> week it is let outside
+    reserved_requests: set = field(default_factory=set)
+    reserved_offers: set = field(default_factory=set)
+    paused: dict[str, int] = field(default_factory=dict)  # request ref -> week it is back
+    referred: int = 0
+    circulated: set = field(default_factory=set)  # approved referrals, circulated to the members
+    listed: set = field(default_factory=set)  # of them, on some member's circulation list
+    offered: int = 0  # homes into the pot (or offered for a household)
+    offered_for_households: int = 0
+    withdrawn: int = 0
+    unused: int = 0  # homes nobody took: let outside the scheme unused
+
+    def add(self, offer: Offer, leave: int) -> None:
+        self.offers[offer.ref] = offer
+        self.leaves[offer.ref] = leave
+        self.offered += 1
+        self.offered_for_households += offer.for_request is not None
+
+    def circulating(self) -> list[Request]:
+        """The households on this week's circulation: waiting, under no live proposal, not paused."""
+        return [r for ref, r in self.waiting.items()
+                if ref not in self.reserved_requests and ref not in self.paused]
+
+    def leave(self, requests: list[str], offers: list[str]) -> None:
+        """Households withdrawn and homes let outside the scheme, unless a live proposal holds them."""
+        for ref in requests:
+            if ref not in self.reserved_requests:
+                del self.waiting[ref]
+                self.paused.pop(ref, None)
+                self.withdrawn += 1
+        for ref in offers:
+            if ref not in self.reserved_offers:
+                del self.offers[ref]
+                self.unused += 1
 
 
 # -- the arrival stream ----------------------------------------------------------------------------
@@ -138,9 +180,7 @@ class Arrivals:
     withdraw_week: dict[str, int]  # a request still waiting then is withdrawn
     offer_draw: list[list[float]]  # [week][provider]: the shared uniform for offer counts
     offer_rate: dict[str, float]  # per provider, offers a week at a balance of zero
-    # How members answer circulation (`reciprocal.simulation.answers`); None: every referral is
-    # in the pot at once and members never answer (the simulation before circulation).
-    answers: Optional[AnswerTerms] = None
+    assumptions: Assumptions = field(default_factory=Assumptions)
     _offers: dict[tuple[int, str, int], tuple[Offer, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -150,68 +190,42 @@ class Arrivals:
         return self.start + timedelta(days=7 * week)
 
     def offer_count(self, week: int, provider: str, balance: int) -> int:
-        response = (1 + self.rates.balance_response) ** (-balance)
-        response = min(3.0, max(1 / 3, response))
         k = self._index[provider]
-        return _poisson(self.offer_draw[week][k], self.offer_rate[provider] * response)
+        return _poisson(self.offer_draw[week][k],
+                        self.offer_rate[provider] * self.assumptions.offer_multiplier(balance))
 
     def approved(self, ref: str) -> bool:
-        """Whether a referral's landlord approves it for circulation (always, without `answers`)."""
-        return self.answers is None or _uniform(self.seed, "approved", ref) < self.answers.approved_share
+        """Whether a referral's landlord approves it for circulation (the same draw for every policy)."""
+        return _uniform(self.seed, "approved", ref) < self.assumptions.approved_share
 
-    def arrive(self, week: int, waiting: dict, pot: dict, leaves: dict, balances: dict,
-               reserved_requests=frozenset(), reserved_offers=frozenset(),
-               answering: Optional[Answering] = None, circulated: Optional[set] = None,
-               listed: Optional[set] = None) -> tuple[int, int, int]:
-        """The week's new requests and offers into `waiting` and `pot`, then the requests withdrawn
-        and the homes let locally this week, except those `reserved` by a live proposal. With
-        `answers`, only approved referrals arrive (and are circulated: added to `circulated`), the
-        week's circulation lists are drawn (the households some member could serve are added to
-        `listed`) and, with `answering`, members offer homes for the households on their lists.
-        Returns (offers arrived, requests withdrawn, offers left
-        unused)."""
+    def arrive(self, week: int, pot: "Pot", answering: Answering) -> None:
+        """The week's approved referrals into the waiting list (each circulated), the members'
+        circulation lists and homes (some kept back for households on their lists, the rest into
+        the pot, kept homes whose time ran out into the pot as drawn), then the households
+        withdrawn and the homes let outside the scheme this week, except those a live proposal
+        holds. Counts go to `pot`."""
         for r in self.requests[week]:
+            pot.referred += 1
             if self.approved(r.ref):
-                waiting[r.ref] = r
-                if circulated is not None:
-                    circulated.add(r.ref)
-        lists = self._circulate(week, waiting, reserved_requests, listed)
-        arrived = 0
-        for provider in self.providers:
-            for k in range(self.offer_count(week, provider, balances[provider])):
-                if answering is not None and answering.holds(self.seed, week, provider, k, balances[provider]):
-                    continue  # kept for a household on the member's list (below)
-                offer, leave = self.offer(week, provider, k)
-                pot[offer.ref] = offer
-                leaves[offer.ref] = leave
-                arrived += 1
-        if answering is not None:
-            made, expired = answering.answer(self.seed, week, self.round_day(week), lists, pot)
-            for offer in made:
-                pot[offer.ref] = offer
-                leaves[offer.ref] = week + self.rates.offer_open_weeks
-            for drawn_week, provider, k in expired:
-                offer, leave = self.offer(drawn_week, provider, k)
-                pot[offer.ref] = offer
-                leaves[offer.ref] = max(leave, week + self.rates.offer_open_weeks)
-            arrived += len(made) + len(expired)
-        withdrawn = [ref for ref in waiting if self.withdraw_week[ref] <= week and ref not in reserved_requests]
-        unused = [ref for ref in pot if leaves[ref] <= week and ref not in reserved_offers]
-        for ref in withdrawn:
-            del waiting[ref]
-        for ref in unused:
-            del pot[ref]
-        return arrived, len(withdrawn), len(unused)
-
-    def _circulate(self, week: int, waiting: dict, reserved_requests, listed: Optional[set]) -> dict:
-        """This week's circulation lists (only with `answers`): member -> `Circulated` items."""
-        if self.answers is None:
-            return {}
-        free = [r for ref, r in waiting.items() if ref not in reserved_requests]
+                pot.waiting[r.ref] = r
+                pot.circulated.add(r.ref)
+        free = pot.circulating()
         lists = circulation(self.scheme, self.round_day(week), free) if free else {}
-        if listed is not None:
-            listed.update(c.request.ref for items in lists.values() for c in items)
-        return lists
+        pot.listed.update(c.request.ref for items in lists.values() for c in items)
+        for provider in self.providers:
+            balance = pot.balances[provider]
+            for k in range(self.offer_count(week, provider, balance)):
+                if answering.holds(self.seed, week, provider, k, balance):
+                    continue  # kept for a household on the member's list (below)
+                pot.add(*self.offer(week, provider, k))
+        made, expired = answering.answer(self.seed, week, self.round_day(week), lists, pot.offers)
+        for offer in made:
+            pot.add(offer, week + self.assumptions.offer_open_weeks)
+        for drawn_week, provider, k in expired:
+            offer, leave = self.offer(drawn_week, provider, k)
+            pot.add(offer, max(leave, week + self.assumptions.offer_open_weeks))
+        pot.leave([ref for ref in pot.waiting if self.withdraw_week[ref] <= week],
+                  [ref for ref in pot.offers if pot.leaves[ref] <= week])
 
     def offer(self, week: int, provider: str, k: int) -> tuple[Offer, int]:
         """The `k`-th home `provider` would offer in `week`, and the week it leaves the pot unused.
@@ -226,14 +240,16 @@ class Arrivals:
             horizon = self.scheme.config.rounds.offer_horizon_days
             # Weeks until the home can be matched (within the round's horizon), then its open weeks.
             wait = max(0, math.ceil(((made.available_from - on).days - horizon) / 7))
-            self._offers[key] = (made, week + wait + self.rates.offer_open_weeks)
+            self._offers[key] = (made, week + wait + self.assumptions.offer_open_weeks)
         return self._offers[key]
 
 
 def draw_arrivals(scheme: Scheme, weeks: int, seed: int, rates: Rates, spec: Scale | None = None,
-                  start: date = ROUND_DAY, answers: Optional[AnswerTerms] = None) -> Arrivals:
+                  start: date = ROUND_DAY, assumptions: Optional[Assumptions] = None) -> Arrivals:
     """The shared stream: requests by week with their withdrawal weeks, offer-count draws, and each
     provider's base offer rate. Deterministic for (scheme, weeks, seed, rates)."""
+    assumptions = assumptions or Assumptions()
+    withdraw_rate = assumptions.withdraw_rate
     rng = random.Random(f"reciprocal-sim/{seed}/stream")
     spec = spec or SCALES["pilot"]
     providers = sorted(scheme.providers)
@@ -277,10 +293,10 @@ def draw_arrivals(scheme: Scheme, weeks: int, seed: int, rates: Rates, spec: Sca
                                     referred_on=on - timedelta(days=made.randint(1, 7)))
             this_week.append(r)
             arrival_week[r.ref] = week
-            stay = 1 + int(math.log(1 - rng.random()) / math.log(1 - rates.withdraw_rate)) \
-                if 0 < rates.withdraw_rate < 1 else weeks + 1
+            stay = 1 + int(math.log(1 - rng.random()) / math.log(1 - withdraw_rate)) \
+                if 0 < withdraw_rate < 1 else weeks + 1
             withdraw_week[r.ref] = week + stay
         requests.append(this_week)
     offer_draw = [[rng.random() for _ in providers] for _ in range(weeks)]
     return Arrivals(scheme, seed, weeks, start, rates, spec, providers, requests, arrival_week,
-                    withdraw_week, offer_draw, offer_rate, answers)
+                    withdraw_week, offer_draw, offer_rate, assumptions)

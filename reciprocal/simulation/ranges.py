@@ -34,3 +34,8 @@ def overlap(a: dict, b: dict) -> bool:
     if a["median"] is None or b["median"] is None:
         return False
     return a["p5"] <= b["p95"] and b["p5"] <= a["p95"]
+
+
+def median(values: list[float]) -> Optional[float]:
+    """The median to one decimal (None for no values)."""
+    return round(statistics.median(values), 1) if values else None

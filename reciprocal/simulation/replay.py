@@ -14,10 +14,14 @@ in the scheme's database with their real dates, and the ledger's balances before
   with a household or a home (its proposals and moves) is not replayed: that is what each policy
   decides again. Holds and reconfirmation are not replayed either.
 
-`replay` then runs the engine's weekly round (`reciprocal.simulation.stages.run_flow`, the flow
-with a round every week) on that stream under each choice of `fairness.gives_count_from`, with the
-staged model's answer times (`StageAssumptions`, drawn per seed), over seeds 1..`seeds`. The
-stored year stands in for the drawn `Arrivals`: it has the same `arrive` and `round_day`.
+`replay` then runs every column of `reciprocal.simulation.compare` (today's practice,
+first-come-first-served rounds, the engine under each choice of `fairness.gives_count_from`) on
+that stream through the one weekly process (`reciprocal.simulation.process.run`), with answer
+times, refusals and lapses drawn from `Assumptions` per seed, over seeds 1..`seeds`: the arrivals
+never differ between seeds. Homes members offered for a household are stored with it
+(`for_request`), so members' answers to circulation are the real ones (no home is kept back by
+assumption). The stored year stands in for the drawn `Arrivals`: it has the same `arrive` and
+`round_day`.
 """
 from __future__ import annotations
 
@@ -30,10 +34,8 @@ from sqlmodel import select
 
 from reciprocal.config import Scheme
 from reciprocal.domain import Offer, OfferStatus, Request, RequestStatus
-from reciprocal.simulation.arrivals import Rates
-from reciprocal.simulation.gives import runs_by_choice, summary
-from reciprocal.simulation.ranges import spread
-from reciprocal.simulation.stages import StageAssumptions
+from reciprocal.simulation.arrivals import Pot, Rates
+from reciprocal.simulation.assumptions import Assumptions
 from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow, RoundRow,
                                 offer_from_row, request_from_row)
 
@@ -56,27 +58,24 @@ class StoredYear:
     left_out: dict[str, int]  # households never in a pot (still referred, purged), by why
     rates: Rates = field(default_factory=lambda: Rates(0, 0, basis="the scheme's stored year"))
     seed: int = 1  # draws the answer times only: the arrivals are the stored ones
+    # Members' answers to circulation are stored (homes offered for a household): none kept back.
+    assumptions: Assumptions = field(default_factory=lambda: Assumptions(answer_share=0.0))
 
     def round_day(self, week: int) -> date:
         return self.since + timedelta(days=7 * week)
 
-    def arrive(self, week: int, waiting: dict, pot: dict, leaves: dict, balances: dict,
-               reserved_requests=frozenset(), reserved_offers=frozenset()) -> tuple[int, int, int]:
-        """The week's stored arrivals into `waiting` and `pot`; households closed and homes gone by
-        this round leave, unless a live proposal holds them. Returns (offers arrived, requests
-        withdrawn, offers gone)."""
+    def arrive(self, week: int, pot: Pot, answering=None) -> None:
+        """The week's stored arrivals into the waiting list (each circulated) and the pot;
+        households closed and homes gone by this round leave, unless a live proposal holds them."""
         on = self.round_day(week)
-        waiting.update((r.ref, r) for r in self.requests[week])
-        pot.update((o.ref, o) for o in self.offers[week])
-        withdrawn = [ref for ref in waiting if ref in self.request_leaves
-                     and self.request_leaves[ref] <= on and ref not in reserved_requests]
-        gone = [ref for ref in pot if ref in self.offer_leaves
-                and self.offer_leaves[ref] < on and ref not in reserved_offers]
-        for ref in withdrawn:
-            del waiting[ref]
-        for ref in gone:
-            del pot[ref]
-        return len(self.offers[week]), len(withdrawn), len(gone)
+        for r in self.requests[week]:
+            pot.referred += 1
+            pot.waiting[r.ref] = r
+            pot.circulated.add(r.ref)
+        for o in self.offers[week]:
+            pot.add(o, self.weeks + 1)
+        pot.leave([ref for ref in pot.waiting if ref in self.request_leaves and self.request_leaves[ref] <= on],
+                  [ref for ref in pot.offers if ref in self.offer_leaves and self.offer_leaves[ref] < on])
 
 
 def _week(since: date, weeks: int, day: date) -> Optional[int]:
@@ -138,20 +137,38 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
     return year
 
 
-def replay(year: StoredYear, seeds: int = 1, assumptions: StageAssumptions | None = None,
-           progress: Optional[Callable[[str], None]] = None) -> dict:
-    """The stored year under every choice of `gives_count_from`, seeds 1..`seeds` (the answer
-    times differ by seed; the arrivals never do): the same figures as `compare_gives`."""
-    assumptions = assumptions or StageAssumptions()
-    per_choice: dict[str, list[dict]] = {}
+def replay(year: StoredYear, seeds: int = 1, progress: Optional[Callable[[str], None]] = None):
+    """The stored year under every column of `reciprocal.simulation.compare`, seeds 1..`seeds`
+    (the answer times differ by seed; the arrivals never do): a `Replay`."""
+    from reciprocal.simulation import process
+    from reciprocal.simulation.compare import Comparison, columns
+    from reciprocal.simulation.stages import counting_gives_from
+
+    cols = columns(year.scheme)
+    result = Comparison(year.scheme.id, year.scheme.name, "replay", year.weeks, seeds, year.rates,
+                        year.assumptions, cols, {c.key: [] for c in cols}, providers=year.providers)
     for seed in range(1, seeds + 1):
-        runs = runs_by_choice(year.scheme, dataclasses.replace(year, seed=seed), assumptions, year.opening,
-                              progress=progress and (lambda m: progress(f"seed {seed} of {seeds}, {m}")))
-        for choice, run in runs.items():
-            per_choice.setdefault(choice, []).append(run.measures())
-    arrived = sum(len(w) for w in year.requests)
-    return {"scheme": year.scheme.id, "setting": "replay", "since": year.since.isoformat(),
-            "until": year.round_day(year.weeks - 1).isoformat(), "weeks": year.weeks, "seeds": seeds,
-            "requests_arrived": spread([arrived] * seeds),
-            "offers_arrived": sum(len(w) for w in year.offers), "left_out": year.left_out,
-            "opening_balances": year.opening, "choices": summary(per_choice)}
+        stream = dataclasses.replace(year, seed=seed)
+        for c in cols:
+            if progress is not None:
+                progress(f"seed {seed} of {seeds}, {c.label}")
+            done = process.run(counting_gives_from(year.scheme, c.gives_count_from), stream, c.policy, year.opening)
+            result.per_seed[c.key].append(done.figures())
+            if seed == 1:
+                result.first_runs[c.key] = done
+    return Replay(result, year.since, year.round_day(year.weeks - 1), year.left_out, year.opening)
+
+
+@dataclass
+class Replay:
+    """A replay's comparison and what the stored year was."""
+
+    comparison: object  # `reciprocal.simulation.compare.Comparison`
+    since: date
+    until: date
+    left_out: dict[str, int]
+    opening: dict[str, int]
+
+    def to_json(self) -> dict:
+        return {**self.comparison.to_json(), "since": self.since.isoformat(), "until": self.until.isoformat(),
+                "left_out": self.left_out, "opening_balances": self.opening}
