@@ -1,4 +1,4 @@
-"""`reciprocal simulate`: a year of weekly rounds under four policies on the same arrivals.
+"""`reciprocal simulate`: the scheme's weekly process, each policy on the same streams, over seeds.
 
 A thin skin over `reciprocal.simulation`: parse, run, render (`reciprocal.simulation_report`: table,
 JSON, HTML report).
@@ -14,188 +14,157 @@ from typing import Callable, Iterator, Optional
 
 import typer
 
-from cli.context import FORMAT_HELP, err, one_out, out, parse_format, print_json, settings
+from cli.context import FORMAT_HELP, err, out, parse_format, print_json, settings
 
-SETTING_HELP = ("default: the scheme's own calibration (Cambridgeshire's 17 referrals and 4 offers a "
-                "year per 16 members); stress: London's volume with one offer per five requests; "
-                "generous: London's volume with the tri-borough's 16 offers per 18 requests; "
-                "regional: a synthetic 80-member region, 200 requests a week.")
+SETTING_HELP = ("default: the scheme's own volume (Cambridgeshire's 17 referrals and 4 homes a year per "
+                "16 members); stress: London's volume (1,401 requests circulated and 277 moves over 7.5 "
+                "years); generous: London's volume with the tri-borough's 16 homes per 18 requests; "
+                "regional: a synthetic 80-member region, 200 referrals a week.")
 
-# Seeds run by default: 50 keeps --circulation and --compare-gives on the default setting under
-# 60 CPU seconds (measured: 7.3 s and 4.2 s, docs/simulation.md); a replay reads a real stored year
-# whose size is the scheme's, so it keeps 20.
+# Seeds run by default: 50 keeps the default setting under 60 CPU seconds for every column
+# (docs/simulation.md); a replay reads a real stored year whose size is the scheme's, so it keeps 20.
 SEEDS = 50
 REPLAY_SEEDS = 20
+SENSITIVITY_SEEDS = 20
 
 
 def simulate(ctx: typer.Context,
-             weeks: int = typer.Option(52, "--weeks", min=1, max=520, help="Weekly rounds to simulate."),
-             seed: int = typer.Option(1, "--seed", help="Seed of the arrival stream: the same seed "
-                                      "gives the same result."),
              setting: str = typer.Option("default", "--setting", help=SETTING_HELP),
+             seeds: Optional[int] = typer.Option(None, "--seeds", min=1, max=500, help="How many seeds (streams) "
+                                                 "to run; each figure is the median over them with its 5-95% "
+                                                 "range. Default 50 (20 with --replay or --sensitivity)."),
+             seed: int = typer.Option(1, "--seed", min=1, help="The first seed: seeds SEED..SEED+SEEDS-1 run."),
+             weeks: int = typer.Option(52, "--weeks", min=1, max=520, help="Weekly rounds in a run."),
+             policies: str = typer.Option("today,fcfs,engine", "--policies", help="Policies, comma-separated: "
+                                          "today (today's practice: the first suitable home offered wins), "
+                                          "fcfs (first come, first served rounds), engine (the weekly round), "
+                                          "engine_wait (the engine, waiting for every answer before the next round)."),
+             gives: str = typer.Option(",".join(("proposed", "nomination_confirmed", "accepted", "signed")),
+                                       "--gives-count-from", help="The engine's columns: one per choice of "
+                                       "fairness.gives_count_from (rule 9), comma-separated."),
+             assume: list[str] = typer.Option([], "--assume", help="Change one assumption for this run, "
+                                              "NAME=VALUE (a range as LO-HI); repeat for more. The names: "
+                                              "--format json lists them, with their sources."),
+             every: bool = typer.Option(False, "--every", help="Every measure, not only the headline ones."),
              format: str = typer.Option("table", "--format", help=FORMAT_HELP),
-             html: Optional[Path] = typer.Option(None, "--out", help="Also write a self-contained "
-                                                 "HTML report (charts of balances and waiting times) to "
-                                                 "this file."),
-             old_html: Optional[Path] = typer.Option(None, "--html", hidden=True,
-                                                     help="Old spelling of --out."),
+             html: Optional[Path] = typer.Option(None, "--out", help="Also write a self-contained HTML report "
+                                                 "(households moved over the year, waits, balances) to this file."),
              requests_per_year: Optional[float] = typer.Option(
-                 None, "--requests-per-year", min=0, help="Override the setting's request volume."),
+                 None, "--requests-per-year", min=0, help="Override the setting's referral volume."),
              offers_per_year: Optional[float] = typer.Option(
-                 None, "--offers-per-year", min=0, help="Override the setting's offer volume."),
-             stages: bool = typer.Option(False, "--stages", help="Instead: the engine with proposals "
-                                         "that take weeks (stages, refusals, lapses), a round every "
-                                         "week against waiting for every answer before the next."),
-             circulation: bool = typer.Option(False, "--circulation", help="Instead: the engine with "
-                                              "homes put into the pot only, against members also "
-                                              "answering circulation with homes for waiting "
-                                              "households; means over --seeds seeds."),
-             seeds: Optional[int] = typer.Option(None, "--seeds", min=1, max=200, help="With "
-                                                 "--circulation, --compare-gives or --replay: how many "
-                                                 "seeds (1..N) to run; default 50 (20 with --replay)."),
-             gives_count_from: Optional[str] = typer.Option(
-                 None, "--gives-count-from", help="With --stages: rule 9's fairness.gives_count_from "
-                 "for this run (proposed, nomination_confirmed, accepted or signed); default: the "
-                 "scheme's own."),
-             compare_gives: bool = typer.Option(False, "--compare-gives", help="With --stages: a round "
-                                                "every week under each choice of "
-                                                "fairness.gives_count_from on the same streams, "
-                                                "median and range over --seeds seeds."),
-             replay: bool = typer.Option(False, "--replay", help="Instead: the requests and offers stored "
-                                         "in the database, with their real dates, replayed a round every "
-                                         "week under each choice of fairness.gives_count_from (answer "
-                                         "times drawn over --seeds seeds); writes nothing."),
+                 None, "--offers-per-year", min=0, help="Override the setting's volume of homes."),
+             calibration: bool = typer.Option(False, "--calibration", help="Instead: today's practice at "
+                                              "Cambridgeshire's and London's volumes beside their seed years."),
+             sensitivity: bool = typer.Option(False, "--sensitivity", help="Instead: moves at both seed "
+                                              "volumes with each assumption halved and doubled."),
+             replay: bool = typer.Option(False, "--replay", help="Instead: the requests and homes stored in the "
+                                         "database, with their real dates, replayed under each policy "
+                                         "(answer times drawn over --seeds seeds); writes nothing."),
              since: Optional[datetime] = typer.Option(None, "--since", formats=["%Y-%m-%d"],
                                                       help="With --replay: the first round's day "
                                                       "(default: the first stored round's)."),
              until: Optional[datetime] = typer.Option(None, "--until", formats=["%Y-%m-%d"],
                                                       help="With --replay: the last day a round may "
                                                       "run (default: the last stored round's).")):
-    """Compare the engine with first-come-first-served, a no-ledger engine and random order over
-    the same weekly arrivals: moves, waiting times, balances, price of fairness."""
-    from reciprocal.audits.exports import check_writable, write_private
-    from reciprocal.simulation.arrivals import SETTINGS, rates_for
-    from reciprocal.simulation.simulate import simulate as run_simulation
-    from reciprocal.simulation_report import html_report, render_table, to_json
+    """What would this engine, with our terms, do for our households, against what we do today?
+    The scheme's weekly process simulated (referrals, circulation, homes offered for households,
+    weekly rounds, stages, refusals, lapses, signing) over many seeds, each policy on the same
+    streams: medians with their 5-95% ranges."""
+    from reciprocal.audits.exports import check_writable
     from reciprocal.domain import GIVES_COUNT_FROM
+    from reciprocal.simulation.arrivals import SETTINGS
+    from reciprocal.simulation.assumptions import Assumptions
+    from reciprocal.simulation.process import POLICIES
+
     fmt = parse_format(format)
-    html = one_out(html, old_html, "--html")
     if html is not None:
         check_writable([html])  # before the simulation, not after it
     if setting not in SETTINGS:
         raise typer.BadParameter(f"'{setting}' is not one of {', '.join(SETTINGS)}", param_hint="--setting")
-    if gives_count_from is not None and gives_count_from not in GIVES_COUNT_FROM:
-        raise typer.BadParameter(f"'{gives_count_from}' is not one of {', '.join(GIVES_COUNT_FROM)}",
-                                 param_hint="--gives-count-from")
-    if (gives_count_from is not None or compare_gives) and not stages:
-        raise typer.BadParameter("needs --stages", param_hint="--gives-count-from / --compare-gives")
+    chosen = _listed(policies, POLICIES, "--policies")
+    choices = _listed(gives, GIVES_COUNT_FROM, "--gives-count-from")
+    changes = {}
+    for item in assume:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"'{item}' is not NAME=VALUE", param_hint="--assume")
+        changes[name.strip()] = value.strip()
+    try:
+        assumptions = Assumptions().with_changes(changes)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--assume") from None
+    if sum((calibration, sensitivity, replay)) > 1:
+        raise typer.BadParameter("choose one of them", param_hint="--calibration / --sensitivity / --replay")
     if (since is not None or until is not None) and not replay:
         raise typer.BadParameter("needs --replay", param_hint="--since / --until")
     scheme = settings(ctx).scheme()
     if replay:
-        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt)
+        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt, html)
         return
-    seeds = seeds or SEEDS
-    if stages and compare_gives:
-        _compare_gives(scheme, weeks, seeds, setting, fmt)
+    if calibration or sensitivity:
+        _calibration(scheme, seeds, fmt, sensitivity)
         return
-    if stages:
-        _stages(scheme, weeks, seed, setting, fmt, gives_count_from)
-        return
-    if circulation:
-        _circulation(scheme, weeks, seeds, setting, fmt)
-        return
+    from reciprocal.simulation.compare import columns, compare
+    from reciprocal.simulation.arrivals import rates_for
+
+    run_scheme, base = rates_for(scheme, setting, assumptions)
     rates = None
     if requests_per_year is not None or offers_per_year is not None:
-        _, base = rates_for(scheme, setting)
-        changes = {k: v for k, v in (("requests_per_year", requests_per_year),
+        volumes = {k: v for k, v in (("requests_per_year", requests_per_year),
                                      ("offers_per_year", offers_per_year)) if v is not None}
-        rates = dataclasses.replace(base, **changes,
-                                    basis=base.basis + "; volumes overridden on the command line: "
-                                    + ", ".join(f"{k} {v:g}" for k, v in changes.items()))
-    with err.status("simulating...") as status:
-        result = run_simulation(scheme, weeks=weeks, seed=seed, setting=setting, rates=rates,
-                                progress=lambda message: status.update(message))
+        rates = dataclasses.replace(base, **volumes, basis=base.basis + "; volumes set on the command line: "
+                                    + ", ".join(f"{k} {v:g}" for k, v in volumes.items()))
+    cols = columns(run_scheme, chosen, choices)
+    with seed_progress("simulating...") as say:
+        result = compare(scheme, setting, seeds or SEEDS, weeks, cols, assumptions, rates, progress=say,
+                         first_seed=seed)
+    _show(result, fmt, html, every)
+
+
+def _listed(text: str, known: tuple[str, ...], option: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise typer.BadParameter(f"'{', '.join(unknown) or text}' is not among {', '.join(known)}",
+                                 param_hint=option)
+    return names
+
+
+def _show(result, fmt: str, html: Optional[Path], every: bool) -> None:
+    from reciprocal.audits.exports import write_private
+    from reciprocal.simulation_report import html_report, render_comparison
+
     if fmt == "json":
-        print_json(to_json(result))
+        print_json(result.to_json())
     else:
-        out.print(render_table(result, out.width), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_comparison(result, out.width, every), markup=False, highlight=False, soft_wrap=True,
+                  end="")
     if html is not None:
         path = write_private(html, html_report(result))
         (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
                                               highlight=False, soft_wrap=True)
 
 
-STAGE_ROWS = [("rounds run", "rounds"), ("proposals made", "proposals"),
-              ("households moved (signed)", "households_moved"), ("high-risk households moved", "high_risk_moved"),
-              ("median weeks, request to tenancy start", "median_weeks_to_tenancy_start"),
-              ("median weeks, high risk", "median_weeks_high_risk"),
-              ("refused by the household", "refused_by_household"),
-              ("refused by the offering landlord", "refused_by_offering_landlord"),
-              ("lapsed (no answer by the due date)", "lapsed"), ("requests still waiting", "still_waiting"),
-              ("max absolute balance", "max_abs_balance"),
-              ("worst homes past a limit", "worst_homes_past_limit"),
-              ("median homes past a limit, when past", "median_homes_past_limit"),
-              ("member-weeks past a limit", "member_weeks_past_limit"),
-              ("lowest headroom the ledger reached", "lowest_ledger_headroom")]
+def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool) -> None:
+    from reciprocal.simulation.calibration import calibrate, sensitivity as vary
+    from reciprocal.simulation_report import render_calibration, render_sensitivity
 
-
-def _stages(scheme, weeks: int, seed: int, setting: str, fmt: str, gives_count_from: str | None) -> None:
-    from reciprocal.simulation_report import aligned_table
-    from reciprocal.simulation.stages import compare_flows
-
-    with err.status("simulating proposals through their stages..."):
-        data = compare_flows(scheme, weeks, seed, setting, gives_count_from=gives_count_from)
-    if fmt == "json":
-        print_json(data)
+    if sensitivity:
+        with seed_progress("each assumption halved and doubled...") as say:
+            base, rows = vary(scheme, seeds or SENSITIVITY_SEEDS, progress=say)
+        if fmt == "json":
+            print_json({"seeds": seeds or SENSITIVITY_SEEDS, "as_assumed": base,
+                        "assumptions": [dataclasses.asdict(r) for r in rows]})
+        else:
+            out.print(render_sensitivity(base, rows), markup=False, highlight=False, soft_wrap=True, end="")
         return
-    weekly, wait = data["flows"]["weekly"], data["flows"]["wait"]
-    intro = (f"{data['scheme']}, setting {setting}, seed {seed}: {weeks} weeks, {data['requests_arrived']} "
-             f"requests arrived, gives count from {data['gives_count_from']} (rule 9)")
-    rows = [[label, _cell(weekly[key]), _cell(wait[key])] for label, key in STAGE_ROWS]
-    after = ("Stage timings are assumptions (reciprocal/simulation/stages.py). Past a limit: a member's ledger balance plus its live proposals as rule 9 counts them, "
-             "below -max_debt (a counted give fell through), measured before each round; the engine "
-             "then places none of its tenants until it is back within.")
-    lines = [intro, "", "| measure | a round every week | wait for every answer |", "|---|---:|---:|"]
-    lines += [f"| {' | '.join(r)} |" for r in rows]
-    if max(len(line) for line in lines) > out.width:  # a narrow terminal: short names, and a key
-        import textwrap
-        lines = textwrap.wrap(intro, out.width) + [""] + aligned_table(
-            ["measure", "weekly", "wait"], rows, out.width) + [""] + textwrap.wrap(
-            "weekly: a round every week; wait: wait for every answer.", out.width)
-        after = "\n".join(textwrap.wrap(after, out.width))
-    lines += ["", after]
-    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
-
-
-def _compare_gives(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
-    from reciprocal.simulation.gives import compare_gives
-    from reciprocal.simulation_report import render_gives
-
-    _over_seeds("simulating each choice of gives_count_from...", compare_gives, render_gives,
-                scheme, weeks, seeds, setting, fmt)
-
-
-def _cell(value) -> str:
-    return "-" if value is None else str(value)
-
-
-def _circulation(scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
-    from reciprocal.simulation.circulating import compare_circulation
-    from reciprocal.simulation_report import render_circulation
-
-    _over_seeds("simulating pot only against pot and circulation...", compare_circulation,
-                render_circulation, scheme, weeks, seeds, setting, fmt)
-
-
-def _over_seeds(doing: str, compare, render, scheme, weeks: int, seeds: int, setting: str, fmt: str) -> None:
-    """Run a comparison over seeds 1..`seeds` with progress, then print its JSON or its table."""
-    with seed_progress(doing) as say:
-        data = compare(scheme, setting, seeds, weeks, progress=say)
+    with seed_progress("today's practice at the seed years' volumes...") as say:
+        checks = calibrate(scheme, seeds or SEEDS, progress=say)
     if fmt == "json":
-        print_json(data)
+        print_json({"seeds": seeds or SEEDS, "checks": [{**dataclasses.asdict(c), "inside": c.inside}
+                                                        for c in checks]})
     else:
-        out.print(render(data), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_calibration(checks), markup=False, highlight=False, soft_wrap=True, end="")
 
 
 @contextmanager
@@ -220,7 +189,8 @@ def seed_progress(doing: str) -> Iterator[Callable[[str], None]]:
         yield say
 
 
-def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, seeds: int, fmt: str) -> None:
+def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, seeds: int, fmt: str,
+            html: Optional[Path]) -> None:
     """The stored year replayed (`reciprocal.simulation.replay`), read in one session that never
     commits."""
     from reciprocal.errors import StateError
@@ -238,9 +208,15 @@ def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, 
         raise typer.BadParameter(f"{until.isoformat()} is before --since {since.isoformat()}",
                                  param_hint="--until")
     year = stored_year(db, scheme, since, until)
-    with seed_progress("replaying the stored year under each choice of gives_count_from...") as say:
-        data = replay(year, seeds, progress=say)
+    with seed_progress("replaying the stored year under each policy...") as say:
+        done = replay(year, seeds, progress=say)
     if fmt == "json":
-        print_json(data)
+        print_json(done.to_json())
     else:
-        out.print(render_replay(data), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_replay(done), markup=False, highlight=False, soft_wrap=True, end="")
+    if html is not None:
+        from reciprocal.audits.exports import write_private
+        from reciprocal.simulation_report import html_report
+        path = write_private(html, html_report(done.comparison))
+        (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
+                                              highlight=False, soft_wrap=True)

@@ -6,7 +6,7 @@ Each policy takes the same inputs as a live round (a `MatchContext`, the open re
 the ledger balances) and returns proposals as (request ref, offer ref) pairs. Each obeys every hard
 rule, including the debt limit: a pair is proposed only if `matching.rules.is_eligible` passes it,
 and a household is placed only while the round's moves so far keep its landlord within its total
-limit under the scheme's rule (`reciprocal.domain.limit_breaches`, rule 9; per-band limits are
+limit under the scheme's rule (`reciprocal.domain.LimitCheck`: `limit_breaches`, rule 9, a move at a time; per-band limits are
 not applied: the simulation and the benchmarks that use these policies run without them). At most one proposal per request and per offer (rule 10).
 What differs from the engine is only the order in which households are served: greedily, one at a
 time, instead of optimising the round as a whole.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from typing import Collection, Mapping, Optional
 
-from reciprocal.domain import Balances, Offer, Request, limit_breaches
+from reciprocal.domain import Balances, LimitCheck, Offer, Request
 
 from matching.instance import build_instance
 from matching.rules import MatchContext, is_eligible
@@ -57,8 +57,7 @@ def first_offered(ctx: MatchContext, requests: list[Request], offers: list[Offer
             for ref in refs:
                 suited_by.setdefault(ref, []).append(position[r])
     taken: set[str] = set()
-    made: list[tuple[str, str, None]] = []
-    start = Balances(dict(balances))
+    rule9 = LimitCheck(Balances(dict(balances)), scheme.debt_limit, scheme.gives_count_from)
     chosen: list[Pair] = []
     for offer in sorted(offers, key=lambda o: (o.available_from, o.ref)):
         candidates = sorted(k for k in suited_by.get(offer.ref, ()) if by_age[k].ref not in taken)
@@ -69,10 +68,10 @@ def first_offered(ctx: MatchContext, requests: list[Request], offers: list[Offer
         for k in candidates:
             request = by_age[k]
             move = (request.provider, offer.provider, None)
-            if limit_breaches(start, made + [move], scheme.debt_limit, scheme.gives_count_from):
+            if not rule9.fits(move):
                 continue
             taken.add(request.ref)
-            made.append(move)
+            rule9.add(move)
             chosen.append((request.ref, offer.ref))
             break
     return chosen
@@ -107,8 +106,7 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
     scheme = ctx.scheme
     rank = {o.ref: k for k, o in enumerate(offers)}
     taken: set[str] = set()
-    made: list[tuple[str, str, None]] = []  # this round's moves so far (rule 9)
-    start = Balances(dict(balances))
+    rule9 = LimitCheck(Balances(dict(balances)), scheme.debt_limit, scheme.gives_count_from)  # the round so far
     chosen: list[Pair] = []
     for request in requests:
         landlord = request.provider
@@ -117,10 +115,10 @@ def _serve_in_order(ctx: MatchContext, requests: list[Request], offers: list[Off
             continue
         # Rule 9 under the scheme's rule, over the whole round so far.
         move = (landlord, offer.provider, None)
-        if limit_breaches(start, made + [move], scheme.debt_limit, scheme.gives_count_from):
+        if not rule9.fits(move):
             continue
         taken.add(offer.ref)
-        made.append(move)
+        rule9.add(move)
         chosen.append((request.ref, offer.ref))
     return chosen
 

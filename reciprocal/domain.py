@@ -301,6 +301,37 @@ def limit_breaches(start: Mapping[Account, int], made: Iterable[tuple[str, str, 
     return sorted(over, key=lambda a: a.order)
 
 
+class LimitCheck:
+    """`limit_breaches` one proposal at a time, for policies that build a batch greedily: `fits`
+    says whether adding a move to the batch so far leaves `limit_breaches(start, batch + [move])`
+    empty, given that every move added so far fitted; `add` puts it in the batch. Adding a move can
+    only lower its placing account's count (and raise the giver's), so only the placing accounts
+    need checking: linear in the batch, where calling `limit_breaches` each time is quadratic."""
+
+    def __init__(self, start: Mapping[Account, int], limit_of: Callable[[Account], int | None],
+                 gives_count_from: str) -> None:
+        self.start, self.limit_of = start, limit_of
+        self.funds = give_counted("proposed", gives_count_from)
+        self.counted: Counter = Counter()
+
+    def _effect(self, move: tuple[str, str, str | None]) -> Counter:
+        return move_effect(*move) if self.funds else receiving_effect([move])
+
+    def fits(self, move: tuple[str, str, str | None]) -> bool:
+        effect = self._effect(move)
+        for account in receiving_effect([move]):
+            limit = self.limit_of(account)
+            if limit is None:
+                continue
+            room = self.start.get(account, 0) + limit
+            if room < 0 or room + self.counted[account] + effect[account] < 0:
+                return False
+        return True
+
+    def add(self, move: tuple[str, str, str | None]) -> None:
+        self.counted.update(self._effect(move))
+
+
 def past_limit_by(balance: int, max_debt: int) -> int:
     """How many homes an account's counted balance is past its debt limit (0 when within): a
     counted give that fell through can leave it there; it then gets no placements until back."""

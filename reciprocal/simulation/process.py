@@ -134,6 +134,9 @@ class Run:
             "still_waiting": self.still_waiting,
             "max_abs_balance": max((abs(b) for week in self.balances for b in week), default=0),
             "lowest_ledger_headroom": self.lowest_ledger_headroom,
+            # Series for the report's charts (not in the tables):
+            "moved_by_week": [sum(1 for m in self.moves if m.week <= w) for w in range(len(self.balances))],
+            "waits": weeks,
         }
 
 

@@ -36,9 +36,9 @@ def page_files(tmp_path_factory, scheme) -> dict[str, Path]:
     report = audits.fairness(db, scheme, today=ROUND_2)
     # The member with the most to show: proposals on both sides and a long circulation list.
     built = max(packs(db, scheme, ROUND_2), key=lambda p: (len(p["proposals"]), len(p["circulation"])))
-    from reciprocal.simulation.simulate import simulate
+    from reciprocal.simulation.compare import compare
     from reciprocal.simulation_report import write_html
-    result = simulate(scheme, weeks=26, seed=1, setting="stress")
+    result = compare(scheme, "stress", seeds=3, weeks=26)
     files = {"audit": folder / "audit.html", "pack": folder / "pack.html"}
     files["audit"].write_text(fairness_html(report), encoding="utf-8")
     files["pack"].write_text(pack_html(built), encoding="utf-8")

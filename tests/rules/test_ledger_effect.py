@@ -80,3 +80,31 @@ def test_after_hold_backs_no_account_is_pushed_past_its_limit(moves, start, max_
     # Only receiving moves of an over account are held, so nothing is held when nothing is over.
     if not over_debt_limit(balances, ledger_effect(m[:3] for m in moves), limits(max_debt, band_limit)):
         assert held == []
+
+
+MEMBERS = ("a", "b", "c", "d")
+moves_drawn = st.lists(st.tuples(st.sampled_from(MEMBERS), st.sampled_from(MEMBERS),
+                                 st.sampled_from((None, "1 bed", "2 bed"))).filter(lambda m: m[0] != m[1]),
+                       max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moves=moves_drawn, start=st.dictionaries(st.sampled_from(MEMBERS), st.integers(-4, 3)),
+       limits=st.dictionaries(st.sampled_from(MEMBERS), st.one_of(st.none(), st.integers(0, 3))),
+       rule=st.sampled_from(("proposed", "nomination_confirmed", "accepted", "signed")))
+def test_the_greedy_check_a_move_at_a_time_agrees_with_limit_breaches(moves, start, limits, rule):
+    """`LimitCheck` (the hand policies' batch, built greedily) lets a move in exactly when
+    `limit_breaches` finds nothing in the batch with it, whatever came before."""
+    from reciprocal.domain import LimitCheck, limit_breaches
+    balances = {Account(m): b for m, b in start.items()}
+
+    def limit_of(account: Account):
+        return limits.get(account.provider, 2) if account.band is None else 1
+
+    check, batch = LimitCheck(balances, limit_of, rule), []
+    for move in moves:
+        agrees = not limit_breaches(balances, batch + [move], limit_of, rule)
+        assert check.fits(move) == agrees, (batch, move)
+        if agrees:
+            check.add(move)
+            batch.append(move)
