@@ -199,8 +199,10 @@ def render_replay(replay) -> str:
     head = (f"{comparison.scheme_name} ({comparison.scheme}): the stored requests and homes replayed, a "
             f"round every week from {replay.since.isoformat()} to {replay.until.isoformat()} "
             f"({comparison.weeks} weeks)" + (f"; left out, never in a pot: {left}" if left else "")
-            + f"; answer times, refusals and lapses drawn by seeds 1-{comparison.seeds}, each figure the "
-            f"median with its 5th to 95th percentile. Nothing was written to the database.")
+            + f"; a pair the scheme really proposed is answered as the trail says (the same working days, "
+            f"refusal or lapse), any other pair's answers drawn by seeds 1-{comparison.seeds}; each figure "
+            f"the median with its 5th to 95th percentile. Holds and reconfirmations are not replayed. "
+            f"Nothing was written to the database.")
     return "\n".join([head, ""] + comparison_table(comparison, None, every=True)) + "\n"
 
 

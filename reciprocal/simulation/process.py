@@ -220,7 +220,7 @@ def run(scheme: Scheme, stream, policy: str, opening: dict[str, int] | None = No
 
     for week in range(stream.weeks):
         on = stream.round_day(week)
-        advance(scheme, seed, assumptions, live, on, ended)
+        advance(scheme, seed, assumptions, live, on, ended, getattr(stream, "answers", None))
         start = counted_balances(scheme, Balances(dict(pot.balances), by_band), live, banded)
         result.past_limit += [past for a in accounts
                               if (past := past_limit_by(start.get(a), scheme.debt_limit(a))) > 0]

@@ -17,8 +17,9 @@ in the scheme's database with their real dates, and the ledger's balances before
 `replay` then runs every column of `reciprocal.simulation.compare` (today's practice,
 first-come-first-served rounds, the engine under each choice of `fairness.gives_count_from`) on
 that stream through the one weekly process (`reciprocal.simulation.process.run`), with answer
-times, refusals and lapses drawn from `Assumptions` per seed, over seeds 1..`seeds`: the arrivals
-never differ between seeds. Homes members offered for a household are stored with it
+times, refusals and lapses as the trail has them for every pair the scheme really proposed (the
+same working days from each stage's start, the same refusal or lapse), drawn from `Assumptions`
+per seed for every other pair, over seeds 1..`seeds`: the arrivals never differ between seeds. Homes members offered for a household are stored with it
 (`for_request`), so members' answers to circulation are the real ones (no home is kept back by
 assumption). The stored year stands in for the drawn `Arrivals`: it has the same `arrive` and
 `round_day`.
@@ -33,13 +34,15 @@ from typing import Callable, Optional
 from sqlmodel import select
 
 from reciprocal.config import Scheme
-from reciprocal.domain import Offer, OfferStatus, Request, RequestStatus
+from reciprocal.domain import NEXT_STAGE, Offer, OfferStatus, ProposalStatus, RefusedBy, Request, RequestStatus
 from reciprocal.simulation.arrivals import Pot, Rates
 from reciprocal.simulation.assumptions import Assumptions
-from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, RequestRow, RoundRow,
-                                offer_from_row, request_from_row)
+from reciprocal.storage import (Database, LedgerEntryRow, MoveRow, OfferRow, ProposalEventRow, ProposalRow,
+                                RequestRow, RoundRow, offer_from_row, request_from_row)
+from reciprocal.working_days import working_days_between
 
 GONE = (OfferStatus.withdrawn.value, OfferStatus.let_outside_scheme.value)
+NEXT_STAGE_VALUES = {a.value: b.value for a, b in NEXT_STAGE.items()}
 
 
 @dataclass
@@ -59,7 +62,12 @@ class StoredYear:
     rates: Rates = field(default_factory=lambda: Rates(0, 0, basis="the scheme's stored year"))
     seed: int = 1  # draws the answer times only: the arrivals are the stored ones
     # Members' answers to circulation are stored (homes offered for a household): none kept back.
-    assumptions: Assumptions = field(default_factory=lambda: Assumptions(answer_share=0.0))
+    # Holds and reconfirmations are not replayed, and none is drawn.
+    assumptions: Assumptions = field(default_factory=lambda: Assumptions(answer_share=0.0, hold_rate=0.0,
+                                                                         late_reconfirm=0.0))
+    # The trail's real answers: (request, offer, stage) -> (outcome, working days from the stage's
+    # start), for every pair the scheme really proposed (`stages.next_step` uses them first).
+    answers: dict = field(default_factory=dict)
 
     def round_day(self, week: int) -> date:
         return self.since + timedelta(days=7 * week)
@@ -84,6 +92,36 @@ def _week(since: date, weeks: int, day: date) -> Optional[int]:
     return week if week < weeks else None
 
 
+def _real_answers(proposals: list, events: list) -> dict:
+    """Each stored proposal's answers, stage by stage: (request, offer, stage) -> (outcome, working
+    days from the stage's start). A stage moved on ("next"), refused (by the household, or by a
+    landlord) or lapsed; one cancelled or still live has no answer here (it is drawn)."""
+    by_id = {p.id: p for p in proposals}
+    started: dict[int, date] = {}
+    answers = {}
+    for e in events:
+        p = by_id.get(e.proposal_id)
+        if p is None:
+            continue
+        if e.from_status is None:
+            started[p.id] = e.on
+            continue
+        if p.id not in started or e.from_status not in NEXT_STAGE_VALUES:
+            continue
+        days = working_days_between(started[p.id], e.on)
+        if e.to_status == NEXT_STAGE_VALUES[e.from_status]:
+            outcome = "next"
+        elif e.to_status == ProposalStatus.refused.value:
+            outcome = "refuse_household" if p.refused_by == RefusedBy.household.value else "refuse_landlord"
+        elif e.to_status == ProposalStatus.lapsed.value:
+            outcome = "lapse"
+        else:
+            continue
+        answers[(p.request_ref, p.offer_ref, e.from_status)] = (outcome, days)
+        started[p.id] = e.on
+    return answers
+
+
 def stored_days(db: Database) -> Optional[tuple[date, date]]:
     """The first and last stored rounds' days (None: no round is stored)."""
     with db.reading() as session:
@@ -105,6 +143,8 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
         request_rows = list(session.exec(select(RequestRow).order_by(RequestRow.id)))
         offer_rows = list(session.exec(select(OfferRow).order_by(OfferRow.id)))
         moved_on = {m.id: m.moved_on for m in session.exec(select(MoveRow))}
+        answers = _real_answers(list(session.exec(select(ProposalRow))),
+                                list(session.exec(select(ProposalEventRow).order_by(ProposalEventRow.id))))
         entries = list(session.exec(select(LedgerEntryRow)))
     providers = sorted(scheme.providers)
     opening = {p: 0 for p in providers}
@@ -113,7 +153,7 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
         if day is not None and day < since and e.provider in opening:
             opening[e.provider] += e.amount
     year = StoredYear(scheme, since, weeks, providers, [[] for _ in range(weeks)], [[] for _ in range(weeks)],
-                      {}, {}, opening, {"still referred": 0, "purged": 0})
+                      {}, {}, opening, {"still referred": 0, "purged": 0}, answers=answers)
     for row in request_rows:
         if row.status == RequestStatus.referred.value or row.purged_on is not None:
             year.left_out["still referred" if row.purged_on is None else "purged"] += 1

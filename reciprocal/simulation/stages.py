@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import date
+from typing import Optional
 
 from reciprocal.config import Scheme
 from reciprocal.domain import (GIVES_COUNT_FROM, NEXT_STAGE, Account, Balances, Offer, ProposalStatus,
@@ -38,12 +39,20 @@ class Step:
     day: date
 
 
-def next_step(scheme: Scheme, seed: int, assumptions: Assumptions, live: Live) -> Step:
-    """The next answer to `live` at its stage (the same draw for every policy: keyed by seed, pair
-    and stage), or its lapse on the due date when no answer comes by then."""
+def next_step(scheme: Scheme, seed: int, assumptions: Assumptions, live: Live,
+              known: Optional[dict] = None) -> Step:
+    """The next answer to `live` at its stage, or its lapse on the due date when no answer comes by
+    then. `known`: real answers, (request, offer, stage) -> (outcome, working days), from a stored
+    trail (`reciprocal.simulation.replay`): a pair the scheme really proposed is answered as it
+    really was, after as many working days from the stage's start. Otherwise drawn: the same
+    draw for every policy (keyed by seed, pair and stage)."""
     stage = live.stage.value
-    key = (seed, "stage", live.request.ref, live.offer.ref, stage)
     due = add_working_days(live.since, scheme.days_for(live.stage))
+    real = (known or {}).get((live.request.ref, live.offer.ref, stage))
+    if real is not None:
+        outcome, days = real
+        return Step("lapse", due) if outcome == "lapse" else Step(outcome, add_working_days(live.since, days))
+    key = (seed, "stage", live.request.ref, live.offer.ref, stage)
     (lo, hi), silent = assumptions.stage(stage)
     if _uniform(*key, "silent") < silent:
         return Step("lapse", due)
@@ -58,13 +67,14 @@ def next_step(scheme: Scheme, seed: int, assumptions: Assumptions, live: Live) -
     return Step("next", answered)
 
 
-def advance(scheme: Scheme, seed: int, assumptions: Assumptions, live: list[Live], on: date, ended) -> None:
+def advance(scheme: Scheme, seed: int, assumptions: Assumptions, live: list[Live], on: date, ended,
+            known: Optional[dict] = None) -> None:
     """Every live proposal's answers up to the round on `on`; `ended(item, outcome, day)` is told
     of each that ends ("signed", "refuse_household", "refuse_landlord", "lapse:<stage>"), which
     must take it off `live`. A stage past its due date lapses at the first round after it."""
     for item in list(live):
         while True:
-            step = next_step(scheme, seed, assumptions, item)
+            step = next_step(scheme, seed, assumptions, item, known)
             if step.outcome == "lapse":
                 if step.day < on:
                     ended(item, f"lapse:{item.stage.value}", step.day)
