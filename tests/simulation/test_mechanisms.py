@@ -295,3 +295,20 @@ def test_hand_policies_keep_the_debt_limit(scheme, order):
     offers = [make_offer(ref=f"OF-{k}") for k in range(3)]
     # fenland owes 1 already, max_debt 2: one more of its tenants may be placed, not three.
     assert order(_ctx(scheme), requests, offers, {"fenland": -1, "cambridge_city": 1}) == [("RQ-0", "OF-0")]
+
+
+def test_policies_give_the_same_answer_with_precomputed_compatibility():
+    """`compatible` (rules in NumPy form) is only a speed-up of `is_eligible`."""
+    from matching import check
+    from matching.policies import compatible_offers, random_order
+    from reciprocal.simulation.generator import generate
+    inst = generate("pilot", 2)
+    ctx = MatchContext(inst.scheme, inst.on)
+    table = compatible_offers(ctx, inst.requests, inst.offers, inst.balances)
+    for order in (first_come_first_served, first_offered):
+        slow = order(ctx, inst.requests, inst.offers, inst.balances)
+        assert slow == order(ctx, inst.requests, inst.offers, inst.balances, table)
+        assert slow and check.violations(ctx, inst.requests, inst.offers, inst.balances, slow) == []
+    shuffled = random_order(ctx, inst.requests, inst.offers, inst.balances, random.Random(7))
+    assert shuffled == random_order(ctx, inst.requests, inst.offers, inst.balances, random.Random(7), table)
+    assert check.violations(ctx, inst.requests, inst.offers, inst.balances, shuffled) == []

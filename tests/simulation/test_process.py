@@ -281,3 +281,18 @@ def test_unknown_policy_and_gives_choice_are_refused(scheme):
         counting_gives_from(scheme, "viewing")
     assert counting_gives_from(scheme, "accepted").gives_count_from == "accepted"
     assert scheme.gives_count_from == "proposed"  # the original is untouched
+
+
+def test_the_settings_volumes_are_the_seed_figures(scheme):
+    from reciprocal.simulation.arrivals import rates_for
+    assert len(scheme.providers) == 16
+    rates = rates_for(scheme, "default")[1]
+    assert (rates.requests_per_year, rates.offers_per_year) == (17, 4)  # Cambridgeshire's year
+    stress = rates_for(scheme, "stress")[1]
+    assert stress.requests_per_year == pytest.approx(1401 / 7.5 / Assumptions().approved_share)
+    assert stress.offers_per_year == pytest.approx(277 / 7.5)
+    regional, _ = rates_for(scheme, "regional")
+    assert regional.id == "synthetic-regional" and len(regional.providers) == 80
+    assert year(scheme, "regional", 3, 1, "engine")[1].providers == sorted(regional.providers)
+    with pytest.raises(ValueError, match="unknown setting 'lavish'"):
+        rates_for(scheme, "lavish")
