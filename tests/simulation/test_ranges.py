@@ -1,8 +1,17 @@
-"""Honest ranges (issue 22 step 3): median with the nearest-rank 5th-95th percentile range over
-seeds, and whether two policies' ranges overlap."""
-import pytest
+"""Honest ranges (issue 22): median with the nearest-rank 5th-95th percentile range over seeds,
+whether two policies' ranges overlap, and the comparison that reports every column over seeds on
+the same streams (`reciprocal.simulation.compare`)."""
+import math
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reciprocal.domain import GIVES_COUNT_FROM
+from reciprocal.simulation import process
+from reciprocal.simulation.assumptions import Assumptions
+from reciprocal.simulation.compare import MEASURES, columns, compare, setting_stream
 from reciprocal.simulation.ranges import overlap, percentile, spread
+from reciprocal.simulation.stages import counting_gives_from
 
 
 def test_percentiles_are_nearest_rank_seed_values():
@@ -34,64 +43,54 @@ def test_ranges_overlap_when_neither_lies_wholly_above_the_other():
     assert not overlap(low, spread([None]))
 
 
-def _gives(values_by_choice: dict[str, list]) -> dict:
-    from reciprocal.simulation.gives import COMPARED
-    return {"scheme": "s", "setting": "stress", "seeds": 20, "weeks": 8, "requests_arrived": spread([40] * 20),
-            "choices": {c: {key: spread(vals if key == "households_moved" else [0] * 20) for key in COMPARED}
-                        for c, vals in values_by_choice.items()}}
+@given(st.lists(st.integers(-1000, 1000), min_size=1, max_size=60), st.integers(1, 100))
+def test_a_percentile_is_the_seed_value_at_its_nearest_rank(values, p):
+    value = percentile(values, p)
+    assert value in values
+    rank = max(1, math.ceil(p / 100 * len(values)))
+    assert sum(v < value for v in values) < rank <= sum(v <= value for v in values)
 
 
-def test_the_gives_table_shows_the_5_to_95_range_and_marks_overlap_with_the_column_to_its_left():
-    from reciprocal.simulation_report import render_gives
-    wild = list(range(1, 20)) + [1000]  # one wild seed: beyond the 95th percentile of 20
-    apart = list(range(100, 120))
-    near = list(range(110, 130))
-    text = render_gives(_gives({"proposed": wild, "nomination_confirmed": apart, "accepted": near,
-                                "signed": near}))
-    row = next(line for line in text.splitlines() if line.startswith("| households moved"))
-    assert row == ("| households moved (signed) | 10.5 (1 to 19) | 109.5 (100 to 118) |"
-                   " 119.5 (110 to 128) ~ | 119.5 (110 to 128) |")
-    assert "1000" not in text and "median over seeds (5th to 95th percentile)" in text
-    assert "~ its 5-95% range overlaps the column to its left" in text
-    assert "| member-weeks past a limit | 0 | 0 | 0 | 0 |" in text  # the same figure is not marked
-    clear = render_gives(_gives({"proposed": wild, "nomination_confirmed": apart}))
-    assert "~" not in clear
-
-
-def test_the_circulation_table_shows_medians_and_marks_overlapping_columns(scheme):
-    from reciprocal.simulation.circulating import compare_circulation
-    from reciprocal.simulation_report import render_circulation
-    data = compare_circulation(scheme, "default", seeds=3, weeks=8)
-    moves = {mode: [s[mode]["moves"] for s in data["per_seed"]] for mode in ("pot", "circulation")}
-    assert data["ranges"]["pot"]["moves"]["values"] == moves["pot"]  # JSON keeps every seed's value
-    data["ranges"]["pot"]["offers"] = spread([1, 2, 3])
-    data["ranges"]["circulation"]["offers"] = spread([3, 4, 5])
-    data["ranges"]["pot"]["moves"] = spread([1, 1, 1])
-    data["ranges"]["circulation"]["moves"] = spread([7, 8, 9])
-    text = render_circulation(data)
-    assert "| homes offered | 2 (1 to 3) | 4 (3 to 5) ~ |" in text
-    assert "| households moved | 1 | 8 (7 to 9) |" in text
-    assert "~ the two columns' 5-95% ranges overlap" in text and "median over 3 seeds" in text
-
-
-@pytest.mark.parametrize("terminal", [True, False])
-def test_a_progress_line_counts_the_seeds_only_on_a_terminal(monkeypatch, terminal):
-    import io
-
-    import typer
-    from rich.console import Console
-    from typer.testing import CliRunner
-
-    import cli.simulate
-    screen = io.StringIO()
-    monkeypatch.setattr(cli.simulate, "err", Console(file=screen, force_terminal=terminal, width=160))
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    app.command("simulate")(cli.simulate.simulate)
-    done = CliRunner().invoke(app, ["simulate", "--stages", "--compare-gives", "--seeds", "2", "--weeks", "4",
-                                    "--setting", "stress"])
-    assert done.exit_code == 0, done.output
-    if terminal:
-        assert "seed 2 of 2" in screen.getvalue() and "1/2" in screen.getvalue()
+@given(st.lists(st.one_of(st.none(), st.integers(0, 500)), min_size=1, max_size=60))
+def test_a_spread_orders_its_figures_and_keeps_every_seed(values):
+    s = spread(values)
+    assert s["values"] == values
+    if all(v is None for v in values):
+        assert s["median"] is None and not overlap(s, s)
     else:
-        assert screen.getvalue() == ""
+        assert s["min"] <= s["p5"] <= s["median"] <= s["p95"] <= s["max"] and overlap(s, s)
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=30), st.lists(st.integers(0, 50), min_size=1, max_size=30))
+def test_overlap_is_symmetric_and_means_no_range_lies_wholly_above_the_other(a, b):
+    sa, sb = spread(a), spread(b)
+    assert overlap(sa, sb) == overlap(sb, sa) == (not (sa["p5"] > sb["p95"] or sb["p5"] > sa["p95"]))
+
+
+def test_the_columns_are_each_hand_policy_and_the_engine_under_every_debt_rule(scheme):
+    cols = columns(scheme)
+    assert [c.key for c in cols] == ["today", "fcfs"] + [f"engine:{g}" for g in GIVES_COUNT_FROM]
+    assert [c.gives_count_from for c in cols[:2]] == [scheme.gives_count_from] * 2
+    assert [c.label.endswith("(the scheme's)") for c in cols[2:]] == [g == scheme.gives_count_from
+                                                                       for g in GIVES_COUNT_FROM]
+    waiting = columns(scheme, policies=("engine_wait",), gives=("signed",))
+    assert [(c.key, c.policy, c.gives_count_from) for c in waiting] == [("engine_wait:signed", "engine_wait", "signed")]
+
+
+def test_the_comparison_reports_every_seeds_run_of_every_column(scheme):
+    said = []
+    data = compare(scheme, "stress", seeds=2, weeks=8, progress=said.append)
+    assert (data.setting, data.seeds, data.weeks, data.scheme) == ("stress", 2, 8, scheme.id)
+    assert len(said) == 2 * len(data.columns) and said[-1].startswith("seed 2 of 2, ")
+    for c in data.columns:  # each seed's figures are that stream's single run of the column
+        for seed in (1, 2):
+            run_scheme, _, stream = setting_stream(scheme, "stress", 8, seed, Assumptions())
+            done = process.run(counting_gives_from(run_scheme, c.gives_count_from), stream, c.policy)
+            assert data.per_seed[c.key][seed - 1] == done.figures(), (c.key, seed)
+        assert data.first_runs[c.key].figures() == data.per_seed[c.key][0]
+    spreads = data.spreads()
+    assert set(spreads) == {c.key for c in data.columns}
+    assert all(set(spreads[c]) == {key for key, _ in MEASURES} for c in spreads)
+    assert spreads["today"]["households_moved"]["values"] == [f["households_moved"] for f in data.per_seed["today"]]
+    json = data.to_json()
+    assert json["figures"] == spreads and [a["name"] for a in json["assumptions"]][0] == "approved_share"

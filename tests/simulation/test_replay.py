@@ -1,22 +1,30 @@
-"""`reciprocal simulate --replay` (issue 22): the scheme's own stored weeks replayed under each
-debt rule, writing nothing. The stored history is the demo's two weeks, imported through the real
-import functions and run through real rounds (`tests.history.build_history`)."""
+"""The scheme's own stored year replayed on every column (`reciprocal.simulation.replay`, issue 22),
+writing nothing. Two stored histories, both made through the real intake functions and real
+rounds: the demo's two weeks (`tests.history.build_history`: a refusal, signings, a withdrawal),
+and a generated month and a half (households and homes drawn by the simulation's own stream at
+the generous setting, stored week by week, a round run each week from the third, with nobody
+answering). The key check: the engine under the scheme's
+own debt rule proposes, in the replay's first round, what the stored first round proposed."""
 from __future__ import annotations
 
 import hashlib
-import json
+from datetime import date
 
 import pytest
-import typer
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from reciprocal.domain import GIVES_COUNT_FROM
-from reciprocal.simulation.replay import replay, stored_year
-from reciprocal.simulation.stages import StageAssumptions, run_flow
-from reciprocal.storage import ProposalRow, RoundRow
+from reciprocal.intake import pot
+from reciprocal.lifecycle import run as rounds
+from reciprocal.simulation import process
+from reciprocal.simulation.assumptions import Assumptions
+from reciprocal.simulation.compare import setting_stream
+from reciprocal.simulation.replay import replay, stored_days, stored_year
+from reciprocal.storage import Database, ProposalRow, RoundRow, resolve_url
 
-from tests.history import ROUND_1, ROUND_2, build_history
+from tests.history import ROUND_1, ROUND_2, build_history, sql
+
+GENERATED_WEEKS, FIRST_ROUND = 6, 2  # stored weeks; the week of the first stored round
 
 
 @pytest.fixture(scope="module")
@@ -25,51 +33,94 @@ def history(tmp_path_factory, scheme):
     return path, build_history(path, scheme)
 
 
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, scheme):
+    """Six weeks of the generous stream stored through the intake functions; a round each week
+    from the third (its pot holds the first three weeks' households and homes)."""
+    path = tmp_path_factory.mktemp("generated") / "year.db"
+    db = Database(resolve_url(str(path)))
+    db.create(scheme.id)
+    _, _, stream = setting_stream(scheme, "generous", GENERATED_WEEKS, 1, Assumptions())
+    for week in range(GENERATED_WEEKS):
+        on = stream.round_day(week)
+        approved = [r for r in stream.requests[week] if stream.approved(r.ref)]
+        homes = [stream.offer(week, p, k)[0] for p in stream.providers
+                 for k in range(stream.offer_count(week, p, 0))]
+        for table, records, given in (("request", approved, {"approved_on": on}), ("offer", homes, {"today": on})):
+            if records:  # stored as on the week's day
+                pot.add_records(db, records, scheme=scheme, **given)
+                refs = [r.ref for r in records]
+                sql(path, f"UPDATE {table} SET created_at = ? WHERE ref IN ({', '.join('?' * len(refs))})",
+                    params=[f"{on.isoformat()} 09:00:00.000000", *refs])
+        if week >= FIRST_ROUND:
+            rounds.run_round(db, scheme, on)
+    return path, db, stream
+
+
+def stored_first_round(db: Database) -> tuple[date, list[tuple[str, str]]]:
+    with db.reading() as session:
+        first = session.exec(select(RoundRow).order_by(RoundRow.on, RoundRow.id)).first()
+        rows = list(session.exec(select(ProposalRow).where(ProposalRow.round_id == first.id)
+                                 .order_by(ProposalRow.id)))
+    # The round's own proposals: a refused home re-offered the same week is a later row for it.
+    return first.on, sorted({p.offer_ref: (p.request_ref, p.offer_ref) for p in reversed(rows)}.values())
+
+
 def test_replaying_the_engine_proposes_what_the_stored_first_round_proposed(history, scheme):
     _, db = history
-    with db.reading() as session:
-        first = session.exec(select(RoundRow).order_by(RoundRow.id)).first()
-        rows = session.exec(select(ProposalRow).where(ProposalRow.round_id == first.id).order_by(ProposalRow.id))
-        # The round's own proposals: a refused home re-offered the same week is a later row for it.
-        stored = list({p.offer_ref: (p.request_ref, p.offer_ref) for p in reversed(list(rows))}.values())
-    assert stored and first.on == ROUND_1
+    on, stored = stored_first_round(db)
+    assert stored and on == ROUND_1
     year = stored_year(db, scheme, ROUND_1, ROUND_2)
-    assert sorted(r.ref for r in year.requests[0]) == sorted(first.snapshot["requests"])
-    run = run_flow(scheme, year, "weekly", StageAssumptions(), year.opening)
+    run = process.run(scheme, year, "engine", year.opening)
+    assert run.gives_count_from == scheme.gives_count_from
     day, pairs = run.proposed[0]
-    assert day == ROUND_1 and sorted(pairs) == sorted(stored)
+    assert day == ROUND_1 and sorted(pairs) == stored
+    # The same through `replay`: its engine column under the scheme's own rule.
+    done = replay(year, seeds=1).comparison.first_runs[f"engine:{scheme.gives_count_from}"]
+    assert sorted(done.proposed[0][1]) == stored
 
 
-def test_the_replay_reads_the_stored_weeks_and_every_debt_rule(history, scheme):
+def test_a_generated_year_replays_its_first_round(generated, scheme):
+    _, db, stream = generated
+    on, stored = stored_first_round(db)
+    assert on == stream.round_day(FIRST_ROUND) and len(stored) >= 2
+    assert stored_days(db) == (on, stream.round_day(GENERATED_WEEKS - 1))
+    year = stored_year(db, scheme, *stored_days(db))
+    # Every approved household and every home arrives in the replay's round after it was stored.
+    def approved(weeks):
+        return sorted(r.ref for k in weeks for r in stream.requests[k] if stream.approved(r.ref))
+    assert [sorted(r.ref for r in w) for w in year.requests] == \
+        [approved(range(FIRST_ROUND + 1))] + [approved([k]) for k in range(FIRST_ROUND + 1, GENERATED_WEEKS)]
+    assert sum(len(w) for w in year.offers) == sum(stream.offer_count(k, p, 0) for k in range(GENERATED_WEEKS)
+                                                   for p in stream.providers)
+    run = process.run(scheme, year, "engine", year.opening)
+    assert sorted(run.proposed[0][1]) == stored
+
+
+def test_the_replay_reads_the_stored_weeks(history, scheme):
     _, db = history
     year = stored_year(db, scheme, ROUND_1, ROUND_2)
-    assert year.weeks == 2 and [len(w) for w in year.offers] == [len(year.offers[0]), 4]  # week 2's homes
+    assert year.weeks == 2 and len(year.offers[1]) == 4  # week 2's homes
     assert all(v == 0 for v in year.opening.values())  # nothing was signed before the first round
     assert year.request_leaves == {"RQ-0112": ROUND_2}  # withdrawn in week 2
-    data = replay(year, seeds=2)
-    assert set(data["choices"]) == set(GIVES_COUNT_FROM)
-    assert len(data["choices"]["proposed"]["households_moved"]["values"]) == 2  # one per seed
     # Later, the ledger's balances before --since are the opening balances.
     later = stored_year(db, scheme, ROUND_2, ROUND_2)
     assert sum(later.opening.values()) == 0 and any(later.opening.values())
+    with pytest.raises(ValueError, match="before --since"):
+        stored_year(db, scheme, ROUND_2, ROUND_1)
 
 
-def test_the_command_writes_nothing(history, scheme):
-    from cli.app import app
-
-    path, _ = history
+def test_the_replay_runs_every_column_on_the_same_arrivals_and_writes_nothing(history, scheme):
+    path, db = history
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    runner = CliRunner()
-    done = runner.invoke(app, ["--db", str(path), "simulate", "--replay", "--seeds", "2"])
-    assert done.exit_code == 0, done.output
-    assert f"from {ROUND_1.isoformat()} to {ROUND_2.isoformat()}" in done.stdout
-    assert "| households moved (signed)" in done.stdout and "Nothing was written" in done.stdout
-    data = runner.invoke(app, ["--db", str(path), "simulate", "--replay", "--since", ROUND_1.isoformat(),
-                               "--until", ROUND_2.isoformat(), "--seeds", "1", "--format", "json"])
-    assert data.exit_code == 0, data.output
-    assert json.loads(data.stdout)["weeks"] == 2
-    bad = runner.invoke(app, ["--db", str(path), "simulate", "--replay", "--since", "2026-12-01",
-                              "--until", "2026-11-01"])
-    assert bad.exit_code != 0 and "Traceback" not in bad.output and "before --since" in bad.output
-    assert runner.invoke(app, ["--db", str(path), "simulate", "--since", "2026-12-01"]).exit_code != 0
+    year = stored_year(db, scheme, ROUND_1, ROUND_2)
+    done = replay(year, seeds=2)
+    data = done.comparison
+    assert [c.key for c in data.columns] == ["today", "fcfs"] + [f"engine:{g}" for g in GIVES_COUNT_FROM]
+    for key, seeds in data.per_seed.items():
+        assert len(seeds) == 2, key
+        assert len({(f["referrals"], f["circulated"], f["homes_offered"]) for f in seeds}) == 1  # stored arrivals
+    assert (done.since, done.until) == (ROUND_1, ROUND_2)
+    json = done.to_json()
+    assert json["weeks"] == 2 and json["since"] == ROUND_1.isoformat() and json["opening_balances"] == year.opening
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
