@@ -213,8 +213,11 @@ def run(scheme: Scheme, stream, policy: str, opening: dict[str, int] | None = No
                 continue
             due = reconfirm_due.setdefault(ref, _days(request.referred_on, lifecycle.reconfirm_days))
             if due <= on:
-                reconfirm_due[ref] = _days(due, lifecycle.reconfirm_days)
-                if _uniform(seed, "reconfirm", ref, due.isoformat()) < assumptions.late_reconfirm:
+                fell = due
+                while due <= on:  # one reconfirmation now, however many fell due since it arrived
+                    due = _days(due, lifecycle.reconfirm_days)
+                reconfirm_due[ref] = due
+                if _uniform(seed, "reconfirm", ref, fell.isoformat()) < assumptions.late_reconfirm:
                     result.stale += 1
                     pot.paused[ref] = week + _whole(assumptions.stale_weeks, seed, "stale", ref, week)
 

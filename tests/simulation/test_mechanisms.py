@@ -117,6 +117,17 @@ def test_a_late_reconfirmation_makes_a_request_stale_for_the_drawn_weeks(scheme,
     assert proposed_weeks(run) == weeks and run.stale == (1 if late else 0)
 
 
+def test_a_household_referred_long_before_it_arrives_reconfirms_once_not_every_week(scheme):
+    """Several reconfirmations fell due before it arrived (a replayed year's old referral): one is
+    asked for at once, the next a whole period later; not one a week until it catches up."""
+    period = scheme.config.lifecycle.reconfirm_days
+    long_ago = day(0) - timedelta(days=3 * period + 10)
+    stream = script(scheme, 8, {0: [make_request(referred_on=long_ago)]}, {}, late_reconfirm=1.0,
+                    stale_weeks=(1, 1))
+    run = process.run(scheme, stream, "engine")
+    assert run.stale == 1
+
+
 def test_without_reconfirmation_terms_no_request_goes_stale(scheme):
     never = with_lifecycle(scheme, reconfirm_days=None)
     due = day(1) - timedelta(days=scheme.config.lifecycle.reconfirm_days)
