@@ -102,7 +102,7 @@ def simulate(ctx: typer.Context,
         _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt, html)
         return
     if calibration or sensitivity:
-        _calibration(scheme, seeds, fmt, sensitivity)
+        _calibration(scheme, seeds, fmt, sensitivity, assumptions)
         return
     from reciprocal.simulation.compare import columns, compare
     from reciprocal.simulation.arrivals import rates_for
@@ -145,11 +145,14 @@ def _show(result, fmt: str, html: Optional[Path], every: bool) -> None:
                                               highlight=False, soft_wrap=True)
 
 
-def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool) -> None:
+def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool, assumptions) -> None:
     from reciprocal.simulation.calibration import calibrate, sensitivity as vary
     from reciprocal.simulation_report import render_calibration, render_sensitivity
 
     if sensitivity:
+        if assumptions != type(assumptions)():
+            raise typer.BadParameter("the sensitivity varies the assumptions as they are in "
+                                     "reciprocal/simulation/assumptions.py", param_hint="--assume")
         with seed_progress("each assumption halved and doubled...") as say:
             base, rows = vary(scheme, seeds or SENSITIVITY_SEEDS, progress=say)
         if fmt == "json":
@@ -159,12 +162,17 @@ def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool) -> N
             out.print(render_sensitivity(base, rows), markup=False, highlight=False, soft_wrap=True, end="")
         return
     with seed_progress("today's practice at the seed years' volumes...") as say:
-        checks = calibrate(scheme, seeds or SEEDS, progress=say)
+        checks = calibrate(scheme, seeds or SEEDS, assumptions, progress=say)
     if fmt == "json":
         print_json({"seeds": seeds or SEEDS, "checks": [{**dataclasses.asdict(c), "inside": c.inside}
                                                         for c in checks]})
     else:
         out.print(render_calibration(checks), markup=False, highlight=False, soft_wrap=True, end="")
+        changed = [f"{a['name']}={a['value']}" for a, base in zip(assumptions.described(), type(assumptions)().described())
+                   if a["value"] != base["value"]]
+        if changed:
+            out.print(f"\nAssumptions changed for this run: {', '.join(changed)}.", markup=False, highlight=False,
+                      soft_wrap=True)
 
 
 @contextmanager

@@ -82,14 +82,14 @@ def _compact(s: dict, mark: bool = False) -> str:
         return "-"
     text = _number(s["median"])
     if s["p5"] != s["p95"]:
-        text += f" ({_number(s['p5'])}-{_number(s['p95'])})"
+        joint = " to " if s["p5"] < 0 or s["p95"] < 0 else "-"
+        text += f" ({_number(s['p5'])}{joint}{_number(s['p95'])})"
     return text + (OVERLAP_MARK if mark else "")
 
 
 def _own(comparison: Comparison) -> Optional[str]:
     """The column the others are compared with: the engine under the scheme's own rule 9."""
-    return next((c.key for c in comparison.columns if c.label.endswith("(the scheme's)")),
-                comparison.columns[0].key if comparison.columns else None)
+    return comparison.own() or (comparison.columns[0].key if comparison.columns else None)
 
 
 def _short(label: str) -> str:
@@ -130,6 +130,28 @@ def comparison_table(comparison: Comparison, width: Optional[int] = None, every:
     elif marked:
         lines += ["", note]
     return lines
+
+
+def differences_table(comparison: Comparison, width: Optional[int] = None) -> list[str]:
+    """The headline measures' paired differences from the scheme's engine, one column per other
+    policy (nothing when there is no such engine column or no other column)."""
+    differences = comparison.differences()
+    cols = [c for c in comparison.columns if c.key in differences]
+    if not cols:
+        return []
+    rows = [[label] + [_signed(_spread_cell(differences[c.key][key])) for c in cols] for key, label in HEADLINE]
+    lines = _markdown(["measure"] + [c.label for c in cols], rows)
+    if width is not None and max(len(line) for line in lines) > width:
+        compact = [[label] + [_signed(_compact(differences[c.key][key])) for c in cols] for key, label in HEADLINE]
+        lines = aligned_table(["measure"] + [_short(c.label) for c in cols], compact, width)
+        if max(len(line) for line in lines) > width:
+            lines = _stacked(["measure"] + [_short(c.label) for c in cols], compact, width)
+    return lines
+
+
+def _signed(cell: str) -> str:
+    """A difference with its sign: "+2 (0 to 4)"; "0" and "-" as they are."""
+    return cell if cell in ("-", "0") or cell.startswith("-") or cell.startswith("0 ") else "+" + cell
 
 
 def _stacked(header: list[str], rows: list[list[str]], width: int) -> list[str]:
@@ -178,6 +200,11 @@ def render_comparison(comparison: Comparison, width: Optional[int] = None, every
     """The comparison for a terminal or for docs: intro, the table, what the columns are, the
     rates, and where the assumptions live."""
     text = _wrap(intro(comparison), width or 10_000) + [""] + comparison_table(comparison, width, every)
+    paired = differences_table(comparison, width)
+    if paired:
+        text += [""] + _wrap("Against the engine under the scheme's own rule, seed by seed (a policy's figure "
+                             "minus the engine's on the same stream): the median difference with its 5th to "
+                             "95th percentile.", width or 10_000) + [""] + paired
     notes = [f"Rates: {comparison.rates.basis}.",
              "Every column ran on the same streams (referrals, homes drawn, answers); the engine's "
              "columns differ only in the stage from which rule 9 counts a home a member gives "

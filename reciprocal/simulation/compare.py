@@ -94,11 +94,29 @@ class Comparison:
         return {c.key: {key: spread([f[key] for f in self.per_seed[c.key]]) for key, _ in MEASURES}
                 for c in self.columns}
 
+    def own(self) -> Optional[str]:
+        """The column the others are set against: the engine under the scheme's own rule 9."""
+        return next((c.key for c in self.columns if c.label.endswith("(the scheme's)")), None)
+
+    def differences(self) -> dict[str, dict[str, dict]]:
+        """Each other column's figures minus the scheme's engine's on the same stream, seed by seed
+        (paired: the streams are the same), as a `spread` per measure; empty without that column."""
+        own = self.own()
+        if own is None:
+            return {}
+
+        def minus(a, b):
+            return None if a is None or b is None else round(a - b, 3)
+
+        return {c.key: {key: spread([minus(mine[key], theirs[key]) for mine, theirs
+                                     in zip(self.per_seed[c.key], self.per_seed[own])]) for key, _ in MEASURES}
+                for c in self.columns if c.key != own}
+
     def to_json(self) -> dict:
         return {"scheme": self.scheme, "setting": self.setting, "weeks": self.weeks, "seeds": self.seeds,
                 "rates": dataclasses.asdict(self.rates), "assumptions": self.assumptions.described(),
                 "columns": [dataclasses.asdict(c) for c in self.columns], "measures": dict(MEASURES),
-                "figures": self.spreads()}
+                "figures": self.spreads(), "against_the_schemes_engine": self.differences()}
 
 
 def setting_stream(scheme: Scheme, setting: str, weeks: int, seed: int, assumptions: Assumptions,

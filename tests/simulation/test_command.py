@@ -123,3 +123,19 @@ def test_a_progress_line_while_seeds_run_only_on_a_terminal(monkeypatch, run, te
         assert "seed 2 of 2" in screen.getvalue()
     else:
         assert screen.getvalue() == ""
+
+
+def test_each_policy_is_also_set_against_the_engine_seed_by_seed(stress):
+    """Paired differences: the streams are the same, so a policy's figure minus the engine's on
+    each seed says more than two overlapping ranges."""
+    differences = stress.differences()
+    own = stress.own()
+    assert own == "engine:proposed" and own not in differences and set(differences) == {
+        c.key for c in stress.columns} - {own}
+    for key, diff in differences.items():
+        mine = [f["households_moved"] for f in stress.per_seed[key]]
+        theirs = [f["households_moved"] for f in stress.per_seed[own]]
+        assert diff["households_moved"]["values"] == [a - b for a, b in zip(mine, theirs)]
+    text = render_comparison(stress, 80)
+    assert "Against the engine under the scheme's own rule, seed by seed" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
