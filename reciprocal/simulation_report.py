@@ -279,6 +279,18 @@ def html_report(comparison: Comparison) -> str:
     body.append("</tbody></table>")
     body.append(f'<p class="note">{OVERLAP_MARK} its 5-95% range overlaps that of the engine under the '
                 f"scheme's own rule 9. Rates: {escape(comparison.rates.basis)}.</p>")
+    differences = comparison.differences()
+    others = [c for c in cols if c.key in differences]
+    if others:
+        body.append("<h2>Against the engine under the scheme's own rule, seed by seed</h2>")
+        body.append('<p class="note">A policy\'s figure minus the engine\'s on the same stream: the median '
+                    "difference over the seeds with its 5th to 95th percentile.</p>")
+        body.append("<table><thead><tr><th>measure</th>" + "".join(f"<th>{escape(c.label)}</th>" for c in others)
+                    + "</tr></thead><tbody>")
+        for key, label in HEADLINE:
+            body.append(f"<tr><td>{escape(label)}</td>" + "".join(
+                f"<td>{escape(_signed(_spread_cell(differences[c.key][key])))}</td>" for c in others) + "</tr>")
+        body.append("</tbody></table>")
     weeks = list(range(1, comparison.weeks + 1))
     body.append("<h2>Households moved over the year</h2>")
     body.append('<p class="note">Households whose tenancy was signed by each week: the median over the '
