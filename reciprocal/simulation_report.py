@@ -118,9 +118,7 @@ def comparison_table(comparison: Comparison, width: Optional[int] = None, every:
     note = (f"{OVERLAP_MARK} its 5-95% range overlaps that of the engine under the scheme's own rule 9: "
             f"the difference may be the seeds', not the policy's.")
     if width is not None and max(len(line) for line in lines) > width:
-        lines = aligned_table(["measure"] + [_short(c.label) for c in cols], compact, width)
-    if width is not None and max(len(line) for line in lines) > width:
-        lines = _stacked(["measure"] + [_short(c.label) for c in cols], compact, width)
+        lines = _terminal(["measure"] + [_short(c.label) for c in cols], compact, width)
     if not lines[0].startswith("|"):  # a terminal's table: short names, and a key
         key = "; ".join(f"{_short(c.label)}: {c.label}" for c in cols if _short(c.label) != c.label)
         key += "; * the scheme's own rule 9"
@@ -143,10 +141,17 @@ def differences_table(comparison: Comparison, width: Optional[int] = None) -> li
     lines = _markdown(["measure"] + [c.label for c in cols], rows)
     if width is not None and max(len(line) for line in lines) > width:
         compact = [[label] + [_signed(_compact(differences[c.key][key])) for c in cols] for key, label in HEADLINE]
-        lines = aligned_table(["measure"] + [_short(c.label) for c in cols], compact, width)
-        if max(len(line) for line in lines) > width:
-            lines = _stacked(["measure"] + [_short(c.label) for c in cols], compact, width)
+        lines = _terminal(["measure"] + [_short(c.label) for c in cols], compact, width)
     return lines
+
+
+def _terminal(header: list[str], rows: list[list[str]], width: int) -> list[str]:
+    """A table within `width`: one line per measure while the measure's name keeps at least 24
+    characters beside the figures; else each measure's medians and ranges on two lines."""
+    figures = sum(max(len(r[k]) for r in [header] + rows) + 2 for k in range(1, len(header)))
+    if width - figures >= 24:
+        return aligned_table(header, rows, width)
+    return _stacked(header, rows, width)
 
 
 def _signed(cell: str) -> str:
