@@ -62,7 +62,7 @@ OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
 
 
 class SchemeInfo(Strict):

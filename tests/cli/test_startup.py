@@ -143,16 +143,3 @@ def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
     refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
               "--not-reasonable", "--on", "2026-12-07"]
     assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)
-
-
-def test_importing_the_models_builds_no_validator():
-    """Pydantic builds a config model's or a table row's validator when one is first used: a
-    command that reads a round builds none for the configs it does not load (rows read from the
-    database are never validated)."""
-    code = ("import pydantic, reciprocal.config as c, reciprocal.storage.tables as t\n"
-            "models = [m for m in vars(c).values() if isinstance(m, type) and issubclass(m, c.Strict)]\n"
-            "models += [t.OfferRow, t.RequestRow, t.RoundRow, t.ProposalRow, t.ProposalEventRow, t.MoveRow,\n"
-            "           t.LedgerEntryRow, t.ChecklistItemRow, t.MetaRow]\n"
-            "built = [m.__name__ for m in models if m.__pydantic_complete__]\n"
-            "assert len(models) > 15 and not built, built")
-    _loaded_after(code)
