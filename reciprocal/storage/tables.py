@@ -7,7 +7,6 @@ from datetime import date, datetime, timezone
 from typing import Optional
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
-from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from reciprocal.domain import (LIVE_PROPOSAL, ChecklistStatus, OfferStatus, ProposalStatus, RequestStatus, Risk,
@@ -25,21 +24,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class _Row(SQLModel):
-    """What every table's row shares: pydantic builds a row's validator when one is first used,
-    not when the class is made (a row built from the database is not validated; nine validators
-    built at import cost every command that opens the database about 0.04 s)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-class MetaRow(_Row, table=True):
+class MetaRow(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
     value: str
 
 
-class OfferRow(_Row, table=True):
+class OfferRow(SQLModel, table=True):
     __tablename__ = "offer"
     id: Optional[int] = Field(default=None, primary_key=True)
     ref: str = Field(index=True, unique=True)
@@ -62,7 +53,7 @@ class OfferRow(_Row, table=True):
     closed_on: Optional[date] = None
 
 
-class RequestRow(_Row, table=True):
+class RequestRow(SQLModel, table=True):
     __tablename__ = "request"
     id: Optional[int] = Field(default=None, primary_key=True)
     ref: str = Field(index=True, unique=True)
@@ -92,7 +83,7 @@ class RequestRow(_Row, table=True):
     purged_on: Optional[date] = None
 
 
-class RoundRow(_Row, table=True):
+class RoundRow(SQLModel, table=True):
     __tablename__ = "round"
     id: Optional[int] = Field(default=None, primary_key=True)
     on: date
@@ -104,7 +95,7 @@ class RoundRow(_Row, table=True):
     snapshot: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class ProposalRow(_Row, table=True):
+class ProposalRow(SQLModel, table=True):
     __tablename__ = "proposal"
     __table_args__ = (
         # At most one live proposal per home and per household, enforced by the database.
@@ -132,7 +123,7 @@ class ProposalRow(_Row, table=True):
     tenancy_start: Optional[date] = None
 
 
-class ProposalEventRow(_Row, table=True):
+class ProposalEventRow(SQLModel, table=True):
     """The proposal trail: one row per change of stage, append-only and hash-chained."""
 
     __tablename__ = "proposal_event"
@@ -154,7 +145,7 @@ class ProposalEventRow(_Row, table=True):
     case_values: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
-class MoveRow(_Row, table=True):
+class MoveRow(SQLModel, table=True):
     __tablename__ = "move"
     id: Optional[int] = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="round.id", index=True)
@@ -169,7 +160,7 @@ class MoveRow(_Row, table=True):
     moved_on: date
 
 
-class LedgerEntryRow(_Row, table=True):
+class LedgerEntryRow(SQLModel, table=True):
     __tablename__ = "ledger_entry"
     __table_args__ = (UniqueConstraint("move_id", "provider", "entry_kind", name="one_leg_per_side"),)
     id: Optional[int] = Field(default=None, primary_key=True)  # the entry's sequence number
@@ -185,7 +176,7 @@ class LedgerEntryRow(_Row, table=True):
     hash: str = Field(unique=True)
 
 
-class ChecklistItemRow(_Row, table=True):
+class ChecklistItemRow(SQLModel, table=True):
     __tablename__ = "checklist_item"
     id: Optional[int] = Field(default=None, primary_key=True)
     move_id: int = Field(foreign_key="move.id", index=True)
