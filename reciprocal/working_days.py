@@ -70,16 +70,22 @@ def _from_package(year: int) -> frozenset[date]:
 
 @lru_cache(maxsize=1)
 def _package_key() -> str | None:
-    """What the calendar was worked out by: the region and the `holidays` package's files (name,
-    size, modification time), found without importing it; None if it cannot be found."""
+    """What the calendar was worked out by: the region and the `holidays` package's files that make
+    England's calendar (its own modules, the UK's, the religious and calendar groups, the mixins:
+    name, size, modification time), found without importing it; None if it cannot be found."""
     spec = importlib.util.find_spec("holidays")
     if spec is None or not spec.submodule_search_locations:
         return None
     package = Path(list(spec.submodule_search_locations)[0])
     digest = hashlib.sha256(repr((CALENDAR_FORMAT, REGION, str(package))).encode())
     try:
-        for folder in (package, package / "countries", package / "groups", package / "calendars"):
-            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        for folder in (package, *(package / name for name in ("countries", "groups", "calendars", "mixins"))):
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except FileNotFoundError:  # a release laid out otherwise: its absence is part of the key
+                digest.update(f"{folder.name}: none;".encode())
+                continue
+            for entry in entries:
                 if entry.name.endswith(".py") and (folder.name != "countries"
                                                    or entry.name in ("__init__.py", "united_kingdom.py")):
                     info = entry.stat()
