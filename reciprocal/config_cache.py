@@ -22,9 +22,9 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
+from reciprocal.user_cache import private_folder, read_private, write_private
 from reciprocal.yaml_source import _read_small_file
 
 FORMAT = 1
@@ -40,16 +40,7 @@ def cache_folder() -> Path | None:
     folder is not private to this user (then nothing is read from it or written to it)."""
     if os.environ.get(CACHE_ENV, "").lower() in ("off", "0", "no", "false"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    folder = Path(base) / "reciprocal" / "configs"
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        info = os.lstat(folder)
-    except OSError:
-        return None
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        return None
-    return folder
+    return private_folder("configs")
 
 
 def _code() -> str:
@@ -88,15 +79,9 @@ def load(root: Path, key: Fingerprint) -> dict | None:
     folder = cache_folder()
     if folder is None:
         return None
-    try:
-        fd = os.open(_file_for(folder, root), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    raw = read_private(_file_for(folder, root))
+    if raw is None:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-            return None  # not this user's own: ignored, and replaced by the next store
-        raw = handle.read()
     try:
         stored = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -116,13 +101,4 @@ def store(root: Path, key: Fingerprint, data: dict) -> None:
     if folder is None:
         return
     text = json.dumps({"format": FORMAT, "root": str(root.resolve()), "key": key, "data": data})
-    try:
-        fd, temporary = tempfile.mkstemp(dir=folder, prefix=".configs-", suffix=".tmp")  # mode 0600
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, _file_for(folder, root))
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    write_private(_file_for(folder, root), text)

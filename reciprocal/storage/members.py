@@ -8,14 +8,16 @@ One DISTINCT query per table: a few milliseconds however long the history.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from sqlalchemy import select, union
 
-from reciprocal.config import Scheme
 from reciprocal.errors import ConfigError, Problem
 from reciprocal.storage import (ChecklistItemRow, Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow,
                                 RequestRow)
+
+if TYPE_CHECKING:  # a read that needs no scheme (`round list`) does not load the configs' models
+    from reciprocal.config import Scheme
 
 # Each table and the columns in it that hold a member (provider) id.
 MEMBER_COLUMNS = (

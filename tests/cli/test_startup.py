@@ -17,9 +17,9 @@ HEAVY = ("ortools", "numpy", "networkx", "sqlalchemy", "sqlmodel", "alembic", "p
          "reciprocal.audits", "reciprocal.simulation", "reciprocal.intake")
 
 
-def _loaded_after(code: str) -> set[str]:
+def _loaded_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    proc = subprocess.run([sys.executable, "-c", probe], env=ENV, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", probe], env=env or ENV, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     return set(json.loads(proc.stdout.splitlines()[-1]))
@@ -86,7 +86,17 @@ def demo_db(tmp_path_factory):
     return demo_database(tmp_path_factory.mktemp("startup"))
 
 
-def _loaded_by_command(args: list[str], db, tmp_path) -> set[str]:
+@pytest.fixture(scope="module")
+def calendar_cache(tmp_path_factory) -> dict[str, str]:
+    """An environment whose user cache holds the bank holidays of the demo's years, as any
+    machine's does after its first command that worked out a due date."""
+    env = {**ENV, "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}
+    _loaded_after("from reciprocal.working_days import bank_holidays\n"
+                  "for year in range(2025, 2029):\n    bank_holidays(year)", env)
+    return env
+
+
+def _loaded_by_command(args: list[str], db, tmp_path, env: dict[str, str] | None = None) -> set[str]:
     import shutil
     work = tmp_path / "work.db"
     shutil.copy(db, work)  # a state change works on a copy: each test starts from the demo
@@ -95,7 +105,7 @@ def _loaded_by_command(args: list[str], db, tmp_path) -> set[str]:
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n        main()\n    except SystemExit as exc:\n"
             "        assert exc.code in (0, None), exc.code")
-    return _loaded_after(code)
+    return _loaded_after(code, env)
 
 
 def _solver(modules: set[str], allowed: tuple[str, ...] = ()) -> list[str]:
@@ -104,8 +114,23 @@ def _solver(modules: set[str], allowed: tuple[str, ...] = ()) -> list[str]:
 
 
 @pytest.mark.parametrize("args", READS + STATE_CHANGES, ids=" ".join)
-def test_everyday_commands_load_no_solver_nor_numerics(args, demo_db, tmp_path):
-    assert _solver(_loaded_by_command(args, demo_db, tmp_path)) == []
+def test_everyday_commands_load_no_solver_nor_numerics(args, demo_db, tmp_path, calendar_cache):
+    """Nor, once the bank holidays are cached, the `holidays` package (every country's calendar)."""
+    loaded = _loaded_by_command(args, demo_db, tmp_path, calendar_cache)
+    assert _solver(loaded) == []
+    assert "holidays" not in loaded
+
+
+def test_a_due_date_without_the_cache_is_worked_out_by_the_package(demo_db, tmp_path):
+    """The other side of the test above: a fresh user cache makes the same command load it."""
+    env = {**ENV, "XDG_CACHE_HOME": str(tmp_path / "fresh-cache")}
+    assert "holidays" in _loaded_by_command(["due", "--on", "2026-12-07"], demo_db, tmp_path, env)
+
+
+@pytest.mark.parametrize("args", [["round", "list"]], ids=" ".join)
+def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
+    loaded = _loaded_by_command(args, demo_db, tmp_path)
+    assert not {"reciprocal.config", "yaml"} & loaded
 
 
 def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
