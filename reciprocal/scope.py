@@ -30,6 +30,7 @@ passes its records through the function here for their type, so the rule lives i
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, TypeVar
 
@@ -86,8 +87,19 @@ def move_for(move: dict, viewer: str | None) -> dict | None:
 
 def _mentions(text, words: Iterable[str]) -> bool:
     """True when free text names any of `words` as a whole word (an area id, an offer ref)."""
-    return isinstance(text, str) and any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)
-                                         for w in words if w)
+    if not isinstance(text, str):
+        return False
+    pattern = _any_word(tuple(w for w in words if w))
+    return pattern is not None and pattern.search(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _any_word(words: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern for any of `words` as a whole word (a pack judges every reason of 13,000
+    proposals against its household's few areas: one search each, not one per area)."""
+    if not words:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w-])")
 
 
 def proposal_for(proposal: dict, viewer: str | None, household_areas: Iterable[str] = ()) -> dict | None:

@@ -16,7 +16,7 @@ from datetime import date
 from matching.circulation import Circulated, circulation
 from reciprocal.config import Scheme
 from reciprocal.domain import debt_headroom
-from reciprocal.intake.pot import get_open
+from reciprocal.intake.pot import open_requests
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.lifecycle import proposals
 from reciprocal.scope import check_viewer
@@ -60,7 +60,7 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
     """Every member's list (or only `members`' lists), or one member's as it may see it."""
     check_viewer(scheme, for_provider)
     with db.reading() as session:
-        _, requests = get_open(session)
+        requests = open_requests(session)
         busy = {p.request_ref for p in proposals.live_facts(session)}
         balance = ledger_balances(session, list(scheme.providers)).total
         no_headroom = _no_headroom(session, scheme)
