@@ -279,7 +279,9 @@ class Owners:
 
     @classmethod
     def read(cls, session: Session) -> Owners:
-        requests = session.exec(select(RequestRow)).all()
+        # Plain rows of the columns read (an ORM object per household took a second at national scale).
+        requests = session.exec(select(RequestRow.ref, RequestRow.provider, RequestRow.avoid_areas,
+                                       RequestRow.preferred_areas, RequestRow.survivor_area)).all()
         areas = {r.ref: tuple(r.avoid_areas or ()) + tuple(r.preferred_areas or ())
                  + ((r.survivor_area,) if r.survivor_area else ()) for r in requests}
         return cls({r.ref: r.provider for r in requests},
