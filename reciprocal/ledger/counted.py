@@ -22,9 +22,10 @@ sum of steps, each with a day and a place in the order things happened:
 round's solve, or one re-offer: the events the engine wrote in one go), with the counted balances
 just before it. Limits are today's configs, applied to the whole history.
 
-The replay is made once per state of the ledger and the trail in a process (`_replay`'s memo):
-`due`, a pack for every member, `audit fairness` and `audit verify` each ask for it more than once
-(a national scheme's replay reads some 13,000 proposals and their trail: seconds each time).
+`positions` replays once per state of the ledger and the trail in a process (`_memo_for`): `due`,
+a pack for every member and `audit fairness` each asked for it two or three times (a national
+scheme's replay reads some 13,000 proposals and their trail: seconds each time). `batches`
+replays afresh: `audit verify` reads everything as it is stored now.
 """
 from __future__ import annotations
 
@@ -190,17 +191,15 @@ class _Memo:
 
 
 _memo: _Memo | None = None
-replays_made = 0  # how many replays this process made: a test counts them
 
 
 def _memo_for(session: Session, scheme: Scheme) -> _Memo:
     """The replay for the database `session` reads and `scheme`, made once per state of the
     ledger and the trail (see `_heads`) and shared by every reader in the process."""
-    global _memo, replays_made
+    global _memo
     engine, heads = session.get_bind(), _heads(session)
     memo = _memo
     if memo is None or memo.engine() is not engine or memo.scheme() is not scheme or memo.heads != heads:
-        replays_made += 1
         memo = _memo = _Memo(weakref.ref(engine), weakref.ref(scheme), heads, _replay(session, scheme), {})
     return memo
 

@@ -46,13 +46,13 @@ def live(session: Session) -> list[ProposalRow]:
                              .order_by(ProposalRow.id)).all())
 
 
-def live_facts(session: Session, *columns) -> list:
-    """`live`'s proposals as plain rows of their pair, providers, stage and due date (and any
-    `columns` more), for readers that need no ORM object: building one per proposal, with its
-    explanation, took seconds for a national scheme's live proposals."""
+def live_facts(session: Session) -> list:
+    """`live`'s proposals as plain rows of their pair, providers, stage and due date, for readers
+    that need no ORM object: building one per proposal, with its explanation, took seconds for a
+    national scheme's live proposals."""
     return list(session.exec(select(ProposalRow.id, ProposalRow.request_ref, ProposalRow.offer_ref,
                                     ProposalRow.from_provider, ProposalRow.to_provider, ProposalRow.status,
-                                    ProposalRow.due_on, *columns)
+                                    ProposalRow.due_on)
                              .where(ProposalRow.status.in_(LIVE)).order_by(ProposalRow.id)).all())
 
 
