@@ -74,7 +74,7 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
              "| " + " | ".join("---" for _ in columns) + " |"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
