@@ -30,6 +30,7 @@ passes its records through the function here for their type, so the rule lives i
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, TypeVar
 
@@ -86,8 +87,14 @@ def move_for(move: dict, viewer: str | None) -> dict | None:
 
 def _mentions(text, words: Iterable[str]) -> bool:
     """True when free text names any of `words` as a whole word (an area id, an offer ref)."""
-    return isinstance(text, str) and any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)
-                                         for w in words if w)
+    return isinstance(text, str) and any(_whole_word(w).search(text) for w in words if w)
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_word(word: str) -> re.Pattern:
+    """`word` as a whole word, compiled once (a pack judges every reason of 13,000 proposals
+    against its household's areas)."""
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
 
 
 def proposal_for(proposal: dict, viewer: str | None, household_areas: Iterable[str] = ()) -> dict | None:

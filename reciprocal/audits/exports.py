@@ -56,6 +56,9 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
     """A GitHub-flavoured Markdown table; pipes and line breaks in cells are escaped."""
 
     def cell(value) -> str:
+        kind = type(value)
+        if kind is int:  # most cells of a long table: nothing to escape
+            return str(value)
         if value is None:
             return ""
         if isinstance(value, bool):
@@ -64,11 +67,14 @@ def markdown_table(columns: Sequence[str], rows: Iterable[Sequence]) -> str:
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items())
-        return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+        text = str(value)
+        if "\\" not in text and "|" not in text and "\r" not in text and "\n" not in text:
+            return text
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |",
              "| " + " | ".join("---" for _ in columns) + " |"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(map(cell, row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -194,6 +194,10 @@ def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
     """Every available offer and active request (live proposals are the lifecycle's to exclude)."""
     offers = [offer_from_row(r) for r in
               _rows(session, OfferRow, OfferRow.status == OfferStatus.available.value, order="id")]
-    requests = [request_from_row(r) for r in
-                _rows(session, RequestRow, RequestRow.status == RequestStatus.active.value, order="id")]
-    return offers, requests
+    return offers, open_requests(session)
+
+
+def open_requests(session: Session) -> list[Request]:
+    """Every active request, as `get_open` reads them (circulation needs no offer)."""
+    return [request_from_row(r) for r in
+            _rows(session, RequestRow, RequestRow.status == RequestStatus.active.value, order="id")]

@@ -16,23 +16,29 @@ from datetime import date
 from matching.circulation import Circulated, circulation
 from reciprocal.config import Scheme
 from reciprocal.domain import debt_headroom
-from reciprocal.intake.pot import get_open
+from reciprocal.intake.pot import open_requests
 from reciprocal.ledger import balances as ledger_balances
 from reciprocal.lifecycle import proposals
 from reciprocal.scope import check_viewer
 from reciprocal.storage import Database
 
 
-def _shown(item: Circulated, on: date, no_headroom: set[str]) -> dict:
+def _shown(item: Circulated, on: date, no_headroom: set[str], known: dict[str, tuple[dict, dict]]) -> dict:
+    """`item` as a member sees it. `known`: each household's facts, made once for the tens of
+    lists a household is in (only the safe areas differ from one member's list to another's)."""
     r = item.request
-    shown = {"request": r.ref, "landlord": r.provider, "kind": r.kind.value, "risk": r.risk.value,
+    facts = known.get(r.ref)
+    if facts is None:
+        tail = {"landlord_at_debt_limit": r.provider in no_headroom}
+        if r.provider in no_headroom:
+            tail["note"] = (f"its landlord {r.provider} is at its debt limit: a home offered for it now "
+                            f"goes into the pot unless {r.provider} gives a home first")
+        facts = known[r.ref] = (
+            {"request": r.ref, "landlord": r.provider, "kind": r.kind.value, "risk": r.risk.value,
              "bedrooms_needed": r.bedrooms_needed, "needs_step_free": r.needs_step_free,
-             "needs_wheelchair": r.needs_wheelchair, "weeks_waiting": r.waiting_days(on) // 7,
-             "safe_areas": list(item.areas), "landlord_at_debt_limit": r.provider in no_headroom}
-    if r.provider in no_headroom:
-        shown["note"] = (f"its landlord {r.provider} is at its debt limit: a home offered for it now "
-                         f"goes into the pot unless {r.provider} gives a home first")
-    return shown
+             "needs_wheelchair": r.needs_wheelchair, "weeks_waiting": r.waiting_days(on) // 7}, tail)
+    head, tail = facts
+    return {**head, "safe_areas": list(item.areas), **tail}
 
 
 def _no_headroom(session, scheme: Scheme) -> set[str]:
@@ -54,8 +60,8 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
     """Every member's list (or only `members`' lists), or one member's as it may see it."""
     check_viewer(scheme, for_provider)
     with db.reading() as session:
-        _, requests = get_open(session)
-        busy = {p.request_ref for p in proposals.live(session)}
+        requests = open_requests(session)
+        busy = {p.request_ref for p in proposals.live_facts(session)}
         balance = ledger_balances(session, list(scheme.providers)).total
         no_headroom = _no_headroom(session, scheme)
     free = [r for r in requests if r.ref not in busy]
@@ -63,11 +69,12 @@ def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None =
     listing = circulation(scheme, on, free, wanted)
     served = {i.request.ref for items in listing.values() for i in items} if wanted is None else set()
     members = []
+    known: dict[str, tuple[dict, dict]] = {}
     for member, items in listing.items():
         owed = balance.get(member, 0)
         members.append({"member": member, "name": scheme.providers[member].name, "balance": owed,
                         "owes": max(0, -owed), "max_debt": scheme.max_debt(member),
-                        "requests": [_shown(i, on, no_headroom) for i in items]})
+                        "requests": [_shown(i, on, no_headroom, known) for i in items]})
     members.sort(key=lambda m: (m["balance"], m["member"]))  # those that owe the scheme first
     if for_provider is not None:
         return {"on": on.isoformat(), "member": next(m for m in members if m["member"] == for_provider)}

@@ -57,16 +57,24 @@ def _packed(session: Session, member: str) -> dict[str, int]:
     return json.loads(row.value) if row is not None else {}
 
 
+def _every_packed(session: Session) -> dict[str, dict[str, int]]:
+    """`_packed` of every member that has a pack recorded, read in one go."""
+    rows = session.exec(select(MetaRow.key, MetaRow.value).where(MetaRow.key.startswith(PACKED, autoescape=True))).all()
+    return {key[len(PACKED):]: json.loads(value) for key, value in rows}
+
+
 def since_for(session: Session, member: str, on: date, given: date | None = None,
-              same_day: bool = False) -> Since:
+              same_day: bool = False, packed: dict[str, int] | None = None) -> Since:
     """Where `member`'s changes count from on `on` (see the module docstring). `same_day`: a pack
-    recorded on `on` counts (`due`), or not (a pack of that day, written again)."""
+    recorded on `on` counts (`due`), or not (a pack of that day, written again). `packed`: the
+    member's recorded packs, when already read."""
     if given is not None:
         return Since(given)
-    days = [d for d in _packed(session, member) if d < on.isoformat() or (same_day and d == on.isoformat())]
+    packed = _packed(session, member) if packed is None else packed
+    days = [d for d in packed if d < on.isoformat() or (same_day and d == on.isoformat())]
     if days:
         last = max(days)
-        return Since(date.fromisoformat(last), _packed(session, member)[last])
+        return Since(date.fromisoformat(last), packed[last])
     return Since(on - timedelta(days=WEEK_DAYS - 1))
 
 
@@ -103,17 +111,24 @@ def changes_for(session: Session, members: list[str], on: date, given: date | No
     """Each member's changes since its last pack (see the module docstring)."""
     from reciprocal.lifecycle.views import Owners
     owners = owners or Owners.read(session)
-    since = {m: since_for(session, m, on, given, same_day) for m in members}
+    packed = _every_packed(session) if given is None else {}
+    since = {m: since_for(session, m, on, given, same_day, packed.get(m, {})) for m in members}
     events = [e for e in trail.case_events(session) if e.on <= on]
-    live = proposals.live(session)
+    # The live proposals of each household and each home, looked up per update (not searched).
+    of_request: dict[str, list] = {}
+    of_offer: dict[str, list] = {}
+    if events:
+        for p in proposals.live_facts(session):
+            of_request.setdefault(p.request_ref, []).append(p)
+            of_offer.setdefault(p.offer_ref, []).append(p)
     out: dict[str, Changed] = {m: Changed(since[m], []) for m in members}
     for e in events:
         kind, ref = e.case_ref.split(":", 1)
         owner = (owners.request_owner if kind == "request" else owners.offer_owner).get(ref)
         if kind == "request":
-            touched = [(p.to_provider, p) for p in live if p.request_ref == ref]
+            touched = [(p.to_provider, p) for p in of_request.get(ref, [])]
         else:
-            touched = [(p.from_provider, p) for p in live if p.offer_ref == ref]
+            touched = [(p.from_provider, p) for p in of_offer.get(ref, [])]
         full = _full(e, kind, ref, owner)
         for viewer, p in [(owner, None), *touched]:
             if viewer not in out or not _after(e, since[viewer]):
