@@ -63,7 +63,7 @@ MAX_FLOW_LEVELS = True
 # (`_priced_min_cost_flow`); False gives every stage the whole network, folded as before (the
 # tests compare the two paths).
 PRICING = True
-FIRST_PAIRS = 8
+FIRST_PAIRS = 16
 
 
 @dataclass
