@@ -37,6 +37,14 @@ only when no negative cycle is left, i.e. when the flow is optimal for the stage
 computing them also certifies every max-flow level (even the last). A request whose provider has
 no headroom can never move; its arcs are left out from the start.
 
+When gives fund placements (rule 9 from `proposed`) no level is a maximum flow, and a min-cost flow
+over all 2 million pair arcs takes seconds per level. A level whose pair costs are alike per
+request (every level but `preference_fit`) is then priced: solved first on 16 pair arcs per request
+and per offer (and those carrying flow), after which the potentials of that restricted optimum
+price every pair left out. None with a negative reduced cost proves the flow optimal for the whole
+network; otherwise those pairs join and it solves again. The levels are then one per stage (a
+restricted solve's time grows with the cost range, so folding them costs more than it saves).
+
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
 """
