@@ -9,7 +9,6 @@ network, each level proven (OPTIMAL, bound = value), with the pins kept and rule
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from unittest import mock
 
 import numpy as np
@@ -23,9 +22,8 @@ from matching.pinning import choose_pins
 from matching.rules import MatchContext
 from reciprocal.simulation.generator import generate
 
-from tests.conftest import ROUND_DAY
 from tests.oracle import respects_debt_limit
-from tests.strategies import balances_st, gives_st, objective_order_st, round_st, scheme_with_objectives
+from tests.strategies import balances_st, gives_st, objective_order_st, pinned_instance, round_st
 
 
 def _levels(solution):
@@ -46,14 +44,7 @@ def _assert_proven_and_valid(inst, solution, balances, scheme):
 def test_priced_stages_agree_with_the_whole_network(round_, balances, order, data, gives, first):
     """Random rounds, objective orders and gives rules, some homes offered for a household; the
     priced stages start from `first` pairs per request and per offer (0: none at all)."""
-    requests, offers = round_
-    refs = [r.ref for r in requests] + ["RQ-ELSEWHERE"]
-    offers = [replace(o, for_request=data.draw(st.sampled_from([None, None, *refs])))
-              for o in offers]
-    scheme = scheme_with_objectives(order, gives)
-    objectives = objectives_for(list(order))
-    inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
-    inst.pinned, _ = choose_pins(inst)
+    scheme, objectives, inst = pinned_instance(round_, balances, order, gives, data)
     with mock.patch.object(matching.flow, "FIRST_PAIRS", max(first, 1)):
         if first:
             priced = matching.flow.solve_flow(inst, objectives)
