@@ -67,9 +67,13 @@ def _child(name: str, instance: Instance, time_limit: float, conn, cap: int | No
         {"phase": phase, "at": round(time.perf_counter() - start, 3), "rss_mib": _rss_mib()})
     try:
         before = _rss_mib()
+        cpu = time.process_time()
         result = POLICIES[name](instance, time_limit)
+        # CPU seconds of the policy's whole call, its imports included (so a little above its
+        # wall time on a quiet machine): on a machine shared with other work, wall time grows
+        # with the load and this much less.
         conn.send({"ok": True, "result": asdict(result), "peak_mib": _rss_mib(),
-                   "before_mib": before})
+                   "before_mib": before, "cpu_seconds": time.process_time() - cpu})
     except BaseException as exc:  # report any failure as a row, never hang the parent
         conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}",
                    "traceback": traceback.format_exc(limit=8), "peak_mib": _rss_mib()})
@@ -149,6 +153,7 @@ def run_policy(name: str, instance: Instance, time_limit: float,
 
 def _measure(instance: Instance, ctx: MatchContext, name: str, message: dict) -> dict:
     row: dict = {"policy": name, "process_seconds": round(message["process_seconds"], 3),
+                 "cpu_seconds": round(message["cpu_seconds"], 3) if message.get("cpu_seconds") else None,
                  "peak_mib": round(message["peak_mib"], 1) if message.get("peak_mib") else None,
                  "start_mib": round(message["before_mib"], 1) if message.get("before_mib") else None}
     row["phases"] = message.get("phases", [])

@@ -37,6 +37,14 @@ only when no negative cycle is left, i.e. when the flow is optimal for the stage
 computing them also certifies every max-flow level (even the last). A request whose provider has
 no headroom can never move; its arcs are left out from the start.
 
+When gives fund placements (rule 9 from `proposed`) no level is a maximum flow, and a min-cost flow
+over all 2 million pair arcs takes seconds per level. A level whose pair costs are alike per
+request (every level but `preference_fit`) is then priced: solved first on 16 pair arcs per request
+and per offer (and those carrying flow), after which the potentials of that restricted optimum
+price every pair left out. None with a negative reduced cost proves the flow optimal for the whole
+network; otherwise those pairs join and it solves again. The levels are then one per stage (a
+restricted solve's time grows with the cost range, so folding them costs more than it saves).
+
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
 """
@@ -58,6 +66,12 @@ COST_LIMIT = 2 ** 60
 # Levels that count moves (all of them, or, first in the order, the high-risk ones) are solved as
 # a maximum flow; False solves every level as a min-cost flow (the tests compare the two paths).
 MAX_FLOW_LEVELS = True
+# When gives fund placements, min-cost stages whose pair costs are the same for every pair of a
+# request start from a few pair arcs per request and per offer and price the rest in
+# (`_priced_min_cost_flow`); False gives every stage the whole network, folded as before (the
+# tests compare the two paths).
+PRICING = True
+FIRST_PAIRS = 16
 
 
 @dataclass
@@ -203,12 +217,16 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     core = _merge_providers(net) if not inst.gives_fund else net
     by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
+    # When gives fund placements the stages whose pair costs are alike per request are priced
+    # (`_priced_min_cost_flow`), and then one level per stage is faster than folded weights near
+    # 2^37: measured at national scale, a restricted solve's time grows with the cost range.
+    pricing = PRICING and inst.gives_fund
     # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
     # solved as a maximum flow is a stage of its own.
     stages: list[list[int]] = []
     for k in range(len(objectives)):
         candidate = (stages[-1] + [k]) if stages else [k]
-        if (stages and not by_max_flow[k] and not by_max_flow[stages[-1][0]]
+        if (stages and not pricing and not by_max_flow[k] and not by_max_flow[stages[-1][0]]
                 and (stages[-1][-1] >= first_nonlinear or k < first_nonlinear)
                 and _weights(candidate, level_costs, net) is not None):
             stages[-1] = candidate
@@ -232,6 +250,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     flow = _core_flow(inst, net, pinned) if not inst.gives_fund else lower.copy()
     stage_seconds: list[float] = []
     methods: list[str] = []
+    offered = _first_pairs(inst) if pricing else None
     for s, stage in enumerate(stages):
         t0 = time.perf_counter()
         full = stage[-1] >= first_nonlinear
@@ -249,6 +268,9 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
         if by_max_flow[stage[0]]:
             flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
             methods.append("max_flow")
+        elif pricing and _same_cost_per_request(inst, cost[:net.n_pairs]):
+            flow = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
+            methods.append("min_cost_flow")
         else:
             flow = _min_cost_flow(stage_net, cost, lower, upper)
             methods.append("min_cost_flow")
@@ -376,9 +398,67 @@ def _weights(stage: list[int], level_costs, net: Network) -> list[int] | None:
     return weights
 
 
-def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def _same_cost_per_request(inst: MatchingInstance, pair_cost: np.ndarray) -> bool:
+    """Whether every pair of a request costs the same in this stage (true of every level but
+    preference_fit: the offers of a request are then alike to the stage, and a few of them each
+    are as good as all of them far more often than not)."""
+    if not len(pair_cost):
+        return True
+    n_r = len(inst.requests)
+    least = np.full(n_r, np.iinfo(np.int64).max)
+    np.minimum.at(least, inst.pair_request, pair_cost)
+    return bool((least[inst.pair_request] == pair_cost).all())
+
+
+def _first_pairs(inst: MatchingInstance) -> np.ndarray:
+    """A mask of the pair arcs a priced stage starts from: for every request and every offer,
+    FIRST_PAIRS of its pairs spread evenly over its list. Any choice is exact, since the stage
+    prices the rest in (`_priced_min_cost_flow`); a good one only saves solves."""
+    offered = np.zeros(inst.n_pairs, dtype=bool)
+    for owner in (inst.pair_request.astype(np.int64), inst.pair_offer.astype(np.int64)):
+        order = np.argsort(owner, kind="stable")
+        counts = np.bincount(owner)
+        rank = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
+        step = np.maximum(1, counts // FIRST_PAIRS)[owner[order]]
+        offered[order[rank % step == 0]] = True
+    return offered
+
+
+def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                          flow: np.ndarray, offered: np.ndarray) -> np.ndarray:
+    """An optimal flow for `cost` within [lower, upper], found on a few of the pair arcs.
+
+    At national scale some 2 million pair arcs are free and about 13,000 carry flow, and the
+    solver's time grows with the arcs it is given. So it is given first only `offered` and the
+    pairs carrying flow now (which keeps the previous stage's flow feasible). The potentials of
+    that restricted optimum then price every pair left out: if none has a negative reduced cost,
+    every residual arc of the whole network has a non-negative one, which proves the flow optimal
+    for the whole network (the caller's potentials prove it again); otherwise those pairs join and
+    it solves again. If the restricted network cannot carry the fixed flows, the whole one is
+    solved."""
+    free = upper > lower
+    pairs = slice(0, net.n_pairs)
+    given = free.copy()
+    given[pairs] &= offered | (flow[pairs] > lower[pairs])
+    while True:
+        bounds = np.where(given, upper, lower)
+        solved = _min_cost_flow(net, cost, lower, bounds, feasible_only=not np.array_equal(given, free))
+        if solved is None:
+            given = free
+            continue
+        dist = _potentials(net, cost, solved, lower, bounds)
+        entering = free & ~given & (cost + dist[net.tail] - dist[net.head] < 0)
+        if not entering.any():
+            return solved
+        given = given | entering
+
+
+def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                   feasible_only: bool = False) -> np.ndarray | None:
     """Min-cost circulation with lower bounds: fixed flows become node supplies, and arcs with no
-    freedom left are not given to the solver at all (after the first stage, most of them)."""
+    freedom left are not given to the solver at all (after the first stage, most of them). With
+    `feasible_only`, None when the bounds leave no flow (a restricted network); else that is an
+    error."""
     supply = np.zeros(net.n_nodes, dtype=np.int64)
     np.add.at(supply, net.tail, -lower)
     np.add.at(supply, net.head, lower)
@@ -388,6 +468,8 @@ def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.
                                                 (upper - lower)[free], cost[free])
     solver.set_nodes_supplies(np.arange(net.n_nodes, dtype=np.int64), supply)
     status = solver.solve()
+    if feasible_only and status == solver.INFEASIBLE:
+        return None
     if status != solver.OPTIMAL:
         raise RuntimeError(f"min-cost flow returned status {status}")
     flow = lower.copy()

@@ -149,3 +149,22 @@ def with_gives(scheme, gives: str):
     """The scheme with `fairness.gives_count_from` set to `gives`."""
     fairness = scheme.config.fairness.model_copy(update={"gives_count_from": gives})
     return replace(scheme, config=scheme.config.model_copy(update={"fairness": fairness}))
+
+
+def pinned_instance(round_, balances, order, gives, data):
+    """A drawn round as the flow engine sees it: the scheme with `order` and `gives`, its
+    objectives, and the `MatchingInstance` with some homes drawn as offered for a household (one
+    for a household not in the pot) and pinned."""
+    from matching.instance import build_instance
+    from matching.objectives import objectives_for
+    from matching.pinning import choose_pins
+    from matching.rules import MatchContext
+
+    requests, offers = round_
+    refs = [r.ref for r in requests] + ["RQ-ELSEWHERE"]
+    offers = [replace(o, for_request=data.draw(st.sampled_from([None, None, *refs])))
+              for o in offers]
+    scheme = scheme_with_objectives(order, gives)
+    inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
+    inst.pinned, _ = choose_pins(inst)
+    return scheme, objectives_for(list(order)), inst

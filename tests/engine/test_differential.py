@@ -20,7 +20,6 @@ the brute force (tests/oracle.py) with tests/rules/test_band_limits.py.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from unittest import mock
 
@@ -32,14 +31,14 @@ from matching.engine import solve_round
 from matching.instance import build_instance
 from matching.cpsat import solve as cp_sat_solve
 from matching.objectives import objectives_for
-from matching.pinning import choose_pins
 from matching.rules import MatchContext
 from reciprocal.domain import Offer, PropertyType, Request, RequestKind, Risk
 
 from tests.conftest import ROUND_DAY
 from tests.oracle import brute_force, measure, respects_debt_limit
-from tests.strategies import (PROVIDERS, SCHEME, balances_st, gives_st, objective_order_st, round_st,
-                              scheme_variant_st, scheme_with_objectives, with_gives)
+from tests.strategies import (PROVIDERS, SCHEME, balances_st, gives_st, objective_order_st,
+                              pinned_instance, round_st, scheme_variant_st, scheme_with_objectives,
+                              with_gives)
 
 
 def check_against_brute_force(scheme, requests, offers, balances, declined=frozenset()):
@@ -141,14 +140,7 @@ def test_max_flow_levels_agree_with_min_cost_flow_levels(round_, balances, order
     same value at every level, with some homes offered for a household pinned first. When gives
     count from `proposed` a member's gives and placements meet in its node, so no level is a
     maximum flow and both paths are the same."""
-    requests, offers = round_
-    refs = [r.ref for r in requests] + ["RQ-ELSEWHERE"]
-    offers = [replace(o, for_request=data.draw(st.sampled_from([None, None, *refs])))
-              for o in offers]
-    scheme = scheme_with_objectives(order, gives)
-    objectives = objectives_for(list(order))
-    inst = build_instance(MatchContext(scheme, ROUND_DAY), requests, offers, balances)
-    inst.pinned, _ = choose_pins(inst)
+    scheme, objectives, inst = pinned_instance(round_, balances, order, gives, data)
     limit = 1 if split else matching.flow.COST_LIMIT
     with mock.patch.object(matching.flow, "COST_LIMIT", limit):
         fast = matching.flow.solve_flow(inst, objectives)

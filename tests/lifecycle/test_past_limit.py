@@ -153,7 +153,11 @@ def test_a_give_that_falls_through_is_said_everywhere_and_the_member_waits_until
     pot.add_records(db, [fenland_home("OF-F2")])
     pot.add_records(db, [city_tenant("RQ-C3")])
     third = views.round_view(db, run.run_round(db, strict, ROUND_3).round_id)
-    assert {"RQ-F3", "RQ-C3"} <= {p["request"] for p in third["proposals"]}
+    # Which city tenant takes OF-F2 is a tie on every objective (RQ-C1, back in the pot after
+    # refusing OF-F1, waited as long as RQ-C3); that fenland gives it is what lets RQ-F3 move.
+    made = {p["request"]: p["offer"] for p in third["proposals"]}
+    assert "RQ-F3" in made and "OF-F2" in made.values()
+    assert {r for r, o in made.items() if o == "OF-F2"} <= {"RQ-C1", "RQ-C3"}
 
     # `audit verify` replays it all and finds every proposal made within the rule.
     result = audits.verify(db, scheme=strict)
