@@ -58,7 +58,7 @@ class StoredYear:
     request_leaves: dict[str, date]  # closed outside the scheme that day
     offer_leaves: dict[str, date]  # no longer available after that day
     opening: dict[str, int]  # the ledger's balances before `since`
-    left_out: dict[str, int]  # households never in a pot (still referred, purged), by why
+    left_out: dict[str, int]  # households and homes not replayed (still referred, purged, ended before), by why
     rates: Rates = field(default_factory=lambda: Rates(0, 0, basis="the scheme's stored year"))
     seed: int = 1  # draws the answer times only: the arrivals are the stored ones
     # Members' answers to circulation are stored (homes offered for a household): none kept back.
@@ -142,7 +142,8 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
                 first_in_pot.setdefault(ref, rnd.on)
         request_rows = list(session.exec(select(RequestRow).order_by(RequestRow.id)))
         offer_rows = list(session.exec(select(OfferRow).order_by(OfferRow.id)))
-        moved_on = {m.id: m.moved_on for m in session.exec(select(MoveRow))}
+        moves = list(session.exec(select(MoveRow)))
+        moved_on = {m.id: m.moved_on for m in moves}
         answers = _real_answers(list(session.exec(select(ProposalRow))),
                                 list(session.exec(select(ProposalEventRow).order_by(ProposalEventRow.id))))
         entries = list(session.exec(select(LedgerEntryRow)))
@@ -154,9 +155,18 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
             opening[e.provider] += e.amount
     year = StoredYear(scheme, since, weeks, providers, [[] for _ in range(weeks)], [[] for _ in range(weeks)],
                       {}, {}, opening, {"still referred": 0, "purged": 0}, answers=answers)
+    # Households and homes whose story ended before `since` (moved, let, closed, gone) are not in
+    # the replay's pot: their moves are in the opening balances already.
+    request_moved = {m.request_ref: m.moved_on for m in moves}
+    offer_moved = {m.offer_ref: m.moved_on for m in moves}
+    year.left_out.update({"moved or closed before the replay": 0, "let or gone before the replay": 0})
     for row in request_rows:
         if row.status == RequestStatus.referred.value or row.purged_on is not None:
             year.left_out["still referred" if row.purged_on is None else "purged"] += 1
+            continue
+        ended = request_moved.get(row.ref) or (row.closed_on if row.status == RequestStatus.closed.value else None)
+        if ended is not None and ended < since:
+            year.left_out["moved or closed before the replay"] += 1
             continue
         arrived = min(filter(None, (first_in_pot.get(row.ref), row.created_at.date())))
         week = _week(since, weeks, max(arrived, row.referred_on))
@@ -166,6 +176,11 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
         if row.status == RequestStatus.closed.value and row.closed_on is not None:
             year.request_leaves[row.ref] = row.closed_on
     for row in offer_rows:
+        let, gone = offer_moved.get(row.ref), row.closed_on if row.status in GONE else None
+        if ((let is not None and let < since) or (gone is not None and gone <= since)
+                or (row.available_until is not None and row.available_until < since)):
+            year.left_out["let or gone before the replay"] += 1
+            continue
         week = _week(since, weeks, min(filter(None, (first_in_pot.get(row.ref), row.created_at.date()))))
         if week is None:
             continue
