@@ -26,6 +26,8 @@ SETTING_HELP = ("default: the scheme's own volume (Cambridgeshire's 17 referrals
 SEEDS = 50
 REPLAY_SEEDS = 20
 SENSITIVITY_SEEDS = 20
+POLICIES_DEFAULT = "today,fcfs,engine"
+GIVES_DEFAULT = "proposed,nomination_confirmed,accepted,signed"
 
 
 def simulate(ctx: typer.Context,
@@ -35,12 +37,11 @@ def simulate(ctx: typer.Context,
                                                  "range. Default 50 (20 with --replay or --sensitivity)."),
              seed: int = typer.Option(1, "--seed", min=1, help="The first seed: seeds SEED..SEED+SEEDS-1 run."),
              weeks: int = typer.Option(52, "--weeks", min=1, max=520, help="Weekly rounds in a run."),
-             policies: str = typer.Option("today,fcfs,engine", "--policies", help="Policies, comma-separated: "
+             policies: str = typer.Option(POLICIES_DEFAULT, "--policies", help="Policies, comma-separated: "
                                           "today (today's practice: the first suitable home offered wins), "
                                           "fcfs (first come, first served rounds), engine (the weekly round), "
                                           "engine_wait (the engine, waiting for every answer before the next round)."),
-             gives: str = typer.Option(",".join(("proposed", "nomination_confirmed", "accepted", "signed")),
-                                       "--gives-count-from", help="The engine's columns: one per choice of "
+             gives: str = typer.Option(GIVES_DEFAULT, "--gives-count-from", help="The engine's columns: one per choice of "
                                        "fairness.gives_count_from (rule 9), comma-separated."),
              assume: list[str] = typer.Option([], "--assume", help="Change one assumption for this run, "
                                               "NAME=VALUE (a range as LO-HI); repeat for more. The names: "
@@ -50,9 +51,9 @@ def simulate(ctx: typer.Context,
              html: Optional[Path] = typer.Option(None, "--out", help="Also write a self-contained HTML report "
                                                  "(households moved over the year, waits, balances) to this file."),
              requests_per_year: Optional[float] = typer.Option(
-                 None, "--requests-per-year", min=0, help="Override the setting's referral volume."),
+                 None, "--requests-per-year", min=0, max=1_000_000, help="Override the setting's referral volume."),
              offers_per_year: Optional[float] = typer.Option(
-                 None, "--offers-per-year", min=0, help="Override the setting's volume of homes."),
+                 None, "--offers-per-year", min=0, max=1_000_000, help="Override the setting's volume of homes."),
              calibration: bool = typer.Option(False, "--calibration", help="Instead: today's practice at "
                                               "Cambridgeshire's and London's volumes beside their seed years."),
              sensitivity: bool = typer.Option(False, "--sensitivity", help="Instead: moves at both seed "
@@ -97,17 +98,33 @@ def simulate(ctx: typer.Context,
         raise typer.BadParameter("choose one of them", param_hint="--calibration / --sensitivity / --replay")
     if (since is not None or until is not None) and not replay:
         raise typer.BadParameter("needs --replay", param_hint="--since / --until")
+    stored_or_fixed = {"--weeks": weeks != 52, "--setting": setting != "default", "--seed": seed != 1,
+                       "--requests-per-year": requests_per_year is not None,
+                       "--offers-per-year": offers_per_year is not None}
+    if calibration or sensitivity:
+        stored_or_fixed.update({"--out": html is not None, "--every": every,
+                                "--policies": policies != POLICIES_DEFAULT, "--gives-count-from": gives != GIVES_DEFAULT})
+    given = [name for name, set_ in stored_or_fixed.items() if set_]
+    if given and (calibration or sensitivity or replay):
+        mode = "--replay" if replay else "--calibration" if calibration else "--sensitivity"
+        why = ("the stored year sets them" if replay else "it runs today's practice over 52 weeks at each seed "
+               "year's volume")
+        raise typer.BadParameter(f"not with {mode}: {why}", param_hint=" / ".join(given))
     scheme = settings(ctx).scheme()
     if replay:
-        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt, html)
+        _no_bands_for_hand_policies(scheme, chosen)
+        _replay(ctx, scheme, since and since.date(), until and until.date(), seeds or REPLAY_SEEDS, fmt, html,
+                chosen, choices, changes)
         return
     if calibration or sensitivity:
+        _no_bands_for_hand_policies(scheme, ("today",), "--calibration / --sensitivity")
         _calibration(scheme, seeds, fmt, sensitivity, assumptions)
         return
     from reciprocal.simulation.compare import columns, compare
     from reciprocal.simulation.arrivals import rates_for
 
     run_scheme, base = rates_for(scheme, setting, assumptions)
+    _no_bands_for_hand_policies(run_scheme, chosen)
     rates = None
     if requests_per_year is not None or offers_per_year is not None:
         volumes = {k: v for k, v in (("requests_per_year", requests_per_year),
@@ -119,6 +136,16 @@ def simulate(ctx: typer.Context,
         result = compare(scheme, setting, seeds or SEEDS, weeks, cols, assumptions, rates, progress=say,
                          first_seed=seed)
     _show(result, fmt, html, every)
+
+
+def _no_bands_for_hand_policies(scheme, chosen: tuple[str, ...], option: str = "--policies") -> None:
+    """Today's practice and first come, first served keep total debt limits only: refused, by
+    name, on a scheme that limits bands, before anything runs."""
+    hand = [p for p in chosen if p in ("today", "fcfs")]
+    if hand and scheme.config.fairness.band_max_debt is not None:
+        raise typer.BadParameter(
+            f"{' and '.join(hand)} keep total debt limits only, and this scheme limits each bedroom band "
+            f"(fairness.band_max_debt); run the engine's columns alone (--policies engine)", param_hint=option)
 
 
 def _listed(text: str, known: tuple[str, ...], option: str) -> tuple[str, ...]:
@@ -159,7 +186,7 @@ def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool, assu
             print_json({"seeds": seeds or SENSITIVITY_SEEDS, "as_assumed": base,
                         "assumptions": [dataclasses.asdict(r) for r in rows]})
         else:
-            out.print(render_sensitivity(base, rows), markup=False, highlight=False, soft_wrap=True, end="")
+            out.print(render_sensitivity(base, rows, out.width), markup=False, highlight=False, soft_wrap=True, end="")
         return
     with seed_progress("today's practice at the seed years' volumes...") as say:
         checks = calibrate(scheme, seeds or SEEDS, assumptions, progress=say)
@@ -167,7 +194,7 @@ def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool, assu
         print_json({"seeds": seeds or SEEDS, "checks": [{**dataclasses.asdict(c), "inside": c.inside}
                                                         for c in checks]})
     else:
-        out.print(render_calibration(checks), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_calibration(checks, out.width), markup=False, highlight=False, soft_wrap=True, end="")
         changed = [f"{a['name']}={a['value']}" for a, base in zip(assumptions.described(), type(assumptions)().described())
                    if a["value"] != base["value"]]
         if changed:
@@ -198,9 +225,9 @@ def seed_progress(doing: str) -> Iterator[Callable[[str], None]]:
 
 
 def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, seeds: int, fmt: str,
-            html: Optional[Path]) -> None:
-    """The stored year replayed (`reciprocal.simulation.replay`), read in one session that never
-    commits."""
+            html: Optional[Path], chosen: tuple[str, ...], choices: tuple[str, ...], changes: dict) -> None:
+    """The stored year replayed (`reciprocal.simulation.replay`) on the columns asked for, read in
+    one session that never commits; every measure is shown (`--every` is a replay's default)."""
     from reciprocal.errors import StateError
     from reciprocal.simulation.replay import replay, stored_days, stored_year
     from reciprocal.simulation_report import render_replay
@@ -215,13 +242,16 @@ def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, 
     if until < since:
         raise typer.BadParameter(f"{until.isoformat()} is before --since {since.isoformat()}",
                                  param_hint="--until")
+    from reciprocal.simulation.compare import columns
+
     year = stored_year(db, scheme, since, until)
+    year = dataclasses.replace(year, assumptions=year.assumptions.with_changes(changes))
     with seed_progress("replaying the stored year under each policy...") as say:
-        done = replay(year, seeds, progress=say)
+        done = replay(year, seeds, progress=say, cols=columns(scheme, chosen, choices))
     if fmt == "json":
         print_json(done.to_json())
     else:
-        out.print(render_replay(done), markup=False, highlight=False, soft_wrap=True, end="")
+        out.print(render_replay(done, out.width), markup=False, highlight=False, soft_wrap=True, end="")
     if html is not None:
         from reciprocal.audits.exports import write_private
         from reciprocal.simulation_report import html_report

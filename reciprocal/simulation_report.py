@@ -54,8 +54,10 @@ OVERLAP_MARK = "~"
 
 
 def _uncertain(a: dict, b: dict) -> bool:
-    """Two figures whose medians differ but whose 5-95% ranges overlap."""
-    return a["median"] != b["median"] and overlap(a, b)
+    """Two figures whose medians differ as shown but whose 5-95% ranges overlap."""
+    if a["median"] is None or b["median"] is None:
+        return False
+    return _number(a["median"]) != _number(b["median"]) and overlap(a, b)
 
 
 def _spread_cell(s: dict, mark: bool = False) -> str:
@@ -115,13 +117,15 @@ def comparison_table(comparison: Comparison, width: Optional[int] = None, every:
         rows.append([label] + [_spread_cell(spreads[c.key][key], m) for c, m in zip(cols, marks)])
         compact.append([label] + [_compact(spreads[c.key][key], m) for c, m in zip(cols, marks)])
     lines = _markdown(["measure"] + [c.label for c in cols], rows)
-    note = (f"{OVERLAP_MARK} its 5-95% range overlaps that of the engine under the scheme's own rule 9: "
+    reference = next(c.label for c in cols if c.key == own)
+    note = (f"{OVERLAP_MARK} its 5-95% range overlaps that of {reference}: "
             f"the difference may be the seeds', not the policy's.")
     if width is not None and max(len(line) for line in lines) > width:
         lines = _terminal(["measure"] + [_short(c.label) for c in cols], compact, width)
     if not lines[0].startswith("|"):  # a terminal's table: short names, and a key
         key = "; ".join(f"{_short(c.label)}: {c.label}" for c in cols if _short(c.label) != c.label)
-        key += "; * the scheme's own rule 9"
+        if any(c.label.endswith("(the scheme's)") for c in cols):
+            key += "; * the scheme's own rule 9"
         lines += [""] + _wrap(key + ".", width)
         if marked:
             lines += _wrap(note, width)
@@ -192,7 +196,8 @@ def _stacked(header: list[str], rows: list[list[str]], width: int) -> list[str]:
 def intro(comparison: Comparison) -> str:
     requests = _spread_cell(_over_seeds(comparison, "referrals"))
     return (f"{comparison.scheme_name} ({comparison.scheme}), setting {comparison.setting}: "
-            f"{comparison.weeks} weekly rounds, seeds 1-{comparison.seeds}, {requests} referrals a run; "
+            f"{comparison.weeks} weekly rounds, seeds {comparison.first_seed}-{comparison.first_seed + comparison.seeds - 1}, "
+            f"{requests} referrals a run; "
             f"each figure the median over the seeds with its 5th to 95th percentile.")
 
 
@@ -224,28 +229,41 @@ def render_comparison(comparison: Comparison, width: Optional[int] = None, every
     return "\n".join(text) + "\n"
 
 
-def render_replay(replay) -> str:
+def render_replay(replay, width: Optional[int] = None) -> str:
     """`reciprocal.simulation.replay.replay`: the comparison on the scheme's stored year."""
     comparison = replay.comparison
     left = ", ".join(f"{n} {why}" for why, n in replay.left_out.items() if n)
     head = (f"{comparison.scheme_name} ({comparison.scheme}): the stored requests and homes replayed, a "
             f"round every week from {replay.since.isoformat()} to {replay.until.isoformat()} "
-            f"({comparison.weeks} weeks)" + (f"; left out, never in a pot: {left}" if left else "")
+            f"({comparison.weeks} weeks)" + (f"; left out: {left}" if left else "")
             + f"; a pair the scheme really proposed is answered as the trail says (the same working days, "
             f"refusal or lapse), any other pair's answers drawn by seeds 1-{comparison.seeds}; each figure "
             f"the median with its 5th to 95th percentile. Holds and reconfirmations are not replayed. "
             f"Nothing was written to the database.")
-    return "\n".join([head, ""] + comparison_table(comparison, None, every=True)) + "\n"
+    text = _wrap(head, width or 10_000) + [""] + comparison_table(comparison, width, every=True)
+    paired = differences_table(comparison, width)
+    if paired:
+        text += ["", "Against the engine under the scheme's own rule, seed by seed:", ""] + paired
+    return "\n".join(text) + "\n"
 
 
-def render_calibration(checks) -> str:
+def _fitted(header: list[str], rows: list[list[str]], width: Optional[int]) -> list[str]:
+    """Markdown, or a terminal's table when the Markdown is wider than `width`."""
+    lines = _markdown(header, rows)
+    if width is not None and max(len(line) for line in lines) > width:
+        return _terminal(header, rows, width)
+    return lines
+
+
+def render_calibration(checks, width: Optional[int] = None) -> str:
     """Each seed figure beside the model's range (today's practice at that volume)."""
     rows = [[c.label, _number(c.seed_figure), _spread_cell(c.model), "yes" if c.inside else "**no**"]
             for c in checks]
-    return "\n".join(_markdown(["seed figure", "seed year", "model: median (5th to 95th)", "inside"], rows)) + "\n"
+    return "\n".join(_fitted(["seed figure", "seed year", "model: median (5th to 95th)", "inside"], rows,
+                              width)) + "\n"
 
 
-def render_sensitivity(base: dict, rows) -> str:
+def render_sensitivity(base: dict, rows, width: Optional[int] = None) -> str:
     """Moves at both volumes with each assumption halved and doubled."""
     def cell(s: dict) -> str:
         return _spread_cell(s)
@@ -254,7 +272,7 @@ def render_sensitivity(base: dict, rows) -> str:
     table = [["(as assumed)", "", cell(base["default"]), "", cell(base["stress"]), ""]]
     table += [[r.name, r.value, cell(r.moves["default"]["halved"]), cell(r.moves["default"]["doubled"]),
                cell(r.moves["stress"]["halved"]), cell(r.moves["stress"]["doubled"])] for r in rows]
-    return "\n".join(_markdown(header, table)) + "\n"
+    return "\n".join(_fitted(header, table, width)) + "\n"
 
 
 def write_html(comparison: Comparison, path: Path | str) -> Path:
@@ -282,8 +300,8 @@ def html_report(comparison: Comparison) -> str:
             f"<td>{escape(_spread_cell(spreads[c.key][key], c.key != own and _uncertain(spreads[c.key][key], spreads[own][key])))}</td>"
             for c in cols) + "</tr>")
     body.append("</tbody></table>")
-    body.append(f'<p class="note">{OVERLAP_MARK} its 5-95% range overlaps that of the engine under the '
-                f"scheme's own rule 9. Rates: {escape(comparison.rates.basis)}.</p>")
+    body.append(f'<p class="note">{OVERLAP_MARK} its 5-95% range overlaps that of '
+                f"{escape(next(c.label for c in cols if c.key == own))}. Rates: {escape(comparison.rates.basis)}.</p>")
     differences = comparison.differences()
     others = [c for c in cols if c.key in differences]
     if others:
@@ -317,7 +335,8 @@ def html_report(comparison: Comparison) -> str:
                                 y_label="weeks", width=640, height=260, empty="no household moved"))
     run = comparison.first_runs.get(own)
     if run is not None and comparison.providers:
-        body.append("<h2>Each member's balance over the year (seed 1, the engine under the scheme's rule)</h2>")
+        body.append(f"<h2>Each member's balance over the year (seed {comparison.first_seed}, "
+                    f"{escape(next(c.label for c in cols if c.key == own))})</h2>")
         body.append('<p class="note">Homes given minus households housed by others, after each week.</p>')
         by_member = {p: [week[k] for week in run.balances] for k, p in enumerate(comparison.providers)}
         chosen = charts.members_that_matter(by_member, {p: None for p in by_member}, keep=12)

@@ -293,8 +293,9 @@ def draw_arrivals(scheme: Scheme, weeks: int, seed: int, rates: Rates, spec: Sca
                                     referred_on=on - timedelta(days=made.randint(1, 7)))
             this_week.append(r)
             arrival_week[r.ref] = week
-            stay = 1 + int(math.log(1 - rng.random()) / math.log(1 - withdraw_rate)) \
-                if 0 < withdraw_rate < 1 else weeks + 1
+            u = rng.random()  # drawn whatever the rate, so other draws stay paired
+            stay = (1 if withdraw_rate >= 1 else weeks + 1 if withdraw_rate <= 0
+                    else 1 + int(math.log(1 - u) / math.log(1 - withdraw_rate)))
             withdraw_week[r.ref] = week + stay
         requests.append(this_week)
     offer_draw = [[rng.random() for _ in providers] for _ in range(weeks)]

@@ -13,12 +13,14 @@ here.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 # Cambridgeshire's year (April 2019 to March 2020, ../shared/seeds): 17 referrals received, 11
 # property requests circulated, 4 property offers, 4 successful moves.
 CAMBS_REFERRALS, CAMBS_CIRCULATED, CAMBS_OFFERS, CAMBS_MOVES = 17, 11, 4, 4
 ASSUMED = "assumption"
+LONGEST = 1_000  # the most working days, weeks or times a home's rate responds an assumption may say
 
 
 def _given(default, source: str = ASSUMED, meaning: str = ""):
@@ -88,10 +90,11 @@ class Assumptions:
                 if isinstance(now, tuple):
                     lo, _, hi = text.partition("-")
                     value = (int(lo), int(hi or lo))
-                    ok = 0 <= value[0] <= value[1]
+                    ok = 0 <= value[0] <= value[1] <= LONGEST
                 else:
                     value = type(now)(text)
-                    ok = value >= 0 and (not isinstance(value, float) or value <= 1 or "response" in name)
+                    ok = (math.isfinite(value) and 0 <= value <= LONGEST
+                          and (not isinstance(value, float) or value <= 1 or "response" in name))
             except ValueError:
                 ok = False
             if not ok:

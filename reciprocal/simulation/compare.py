@@ -40,7 +40,7 @@ DETAIL = (
     ("moves_for_households", "moves through a home offered for the household"),
     ("median_weeks_high_risk", "median weeks to tenancy start, high risk"),
     ("refused_by_household", "refused by the household"),
-    ("refused_by_landlord", "refused by the offering landlord"),
+    ("refused_by_landlord", "refused by a landlord (the offering one; in a replay either)"),
     ("withdrawn", "households withdrawn (another route)"),
     ("holds", "holds"), ("stale", "requests gone stale"), ("reviews", "requests in review"),
     ("still_waiting", "still waiting at the end"),
@@ -89,6 +89,7 @@ class Comparison:
     per_seed: dict[str, list[dict]] = field(default_factory=dict)  # column key -> figures per seed
     first_runs: dict[str, process.Run] = field(default_factory=dict)  # seed 1's runs, for charts
     providers: list[str] = field(default_factory=list)
+    first_seed: int = 1  # seeds first_seed .. first_seed + seeds - 1 ran
 
     def spreads(self) -> dict[str, dict[str, dict]]:
         return {c.key: {key: spread([f[key] for f in self.per_seed[c.key]]) for key, _ in MEASURES}
@@ -114,6 +115,7 @@ class Comparison:
 
     def to_json(self) -> dict:
         return {"scheme": self.scheme, "setting": self.setting, "weeks": self.weeks, "seeds": self.seeds,
+                "first_seed": self.first_seed,
                 "rates": dataclasses.asdict(self.rates), "assumptions": self.assumptions.described(),
                 "columns": [dataclasses.asdict(c) for c in self.columns], "measures": dict(MEASURES),
                 "figures": self.spreads(), "against_the_schemes_engine": self.differences()}
@@ -140,7 +142,7 @@ def compare(scheme: Scheme, setting: str = "default", seeds: int = 50, weeks: in
         if result is None:
             cols = cols if cols is not None else columns(run_scheme)
             result = Comparison(run_scheme.id, run_scheme.name, setting, weeks, seeds, used_rates, assumptions,
-                                cols, {c.key: [] for c in cols}, providers=stream.providers)
+                                cols, {c.key: [] for c in cols}, providers=stream.providers, first_seed=first_seed)
         for c in cols:
             if progress is not None:
                 progress(f"seed {n} of {seeds}, {c.label}")

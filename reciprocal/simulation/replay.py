@@ -192,14 +192,14 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
     return year
 
 
-def replay(year: StoredYear, seeds: int = 1, progress: Optional[Callable[[str], None]] = None):
+def replay(year: StoredYear, seeds: int = 1, progress: Optional[Callable[[str], None]] = None, cols=None):
     """The stored year under every column of `reciprocal.simulation.compare`, seeds 1..`seeds`
     (the answer times differ by seed; the arrivals never do): a `Replay`."""
     from reciprocal.simulation import process
     from reciprocal.simulation.compare import Comparison, columns
     from reciprocal.simulation.stages import counting_gives_from
 
-    cols = columns(year.scheme)
+    cols = cols if cols is not None else columns(year.scheme)
     result = Comparison(year.scheme.id, year.scheme.name, "replay", year.weeks, seeds, year.rates,
                         year.assumptions, cols, {c.key: [] for c in cols}, providers=year.providers)
     for seed in range(1, seeds + 1):

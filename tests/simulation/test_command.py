@@ -78,6 +78,14 @@ def test_an_assumption_and_the_volumes_change_from_the_command_line(run):
     (["--assume", "hold_rate"], "NAME=VALUE"),
     (["--since", "2026-12-01"], "needs --replay"),
     (["--calibration", "--sensitivity"], "choose one"),
+    (["--calibration", "--weeks", "8"], "not with --calibration"),
+    (["--calibration", "--out", "x.html"], "--out"),
+    (["--sensitivity", "--policies", "engine"], "not with --sensitivity"),
+    (["--replay", "--setting", "stress"], "not with --replay: the stored year sets them"),
+    (["--replay", "--seed", "3"], "--seed"),
+    (["--requests-per-year", "inf"], "--requests-per-year"),
+    (["--assume", "sign_days=0-3000000"], "assumption sign_days"),
+    (["--assume", "offer_response=inf"], "assumption offer_response"),
 ])
 def test_bad_arguments_are_refused_by_name(run, args, named):
     done = run(*args)
@@ -139,3 +147,56 @@ def test_each_policy_is_also_set_against_the_engine_seed_by_seed(stress):
     text = render_comparison(stress, 80)
     assert "Against the engine under the scheme's own rule, seed by seed" in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_the_first_seed_is_said(stress, scheme):
+    later = compare(scheme, "default", seeds=2, weeks=4, first_seed=4)
+    assert "seeds 4-5" in render_comparison(later, 140) and later.to_json()["first_seed"] == 4
+    assert "seeds 1-3" in render_comparison(stress, 140)
+
+
+def test_the_overlap_note_names_the_column_compared_with(scheme):
+    from reciprocal.simulation.compare import columns
+    signed_only = compare(scheme, "stress", seeds=3, weeks=12,
+                          cols=columns(scheme, ("today", "engine"), ("signed",)))
+    text = render_comparison(signed_only, 80)
+    assert "the scheme's own rule 9" not in text and "(the scheme's)" not in text
+    if "~ its 5-95% range overlaps" in text:
+        assert "overlaps that of today's practice" in text
+
+
+def test_hand_policies_on_a_scheme_with_band_limits_are_refused_before_anything_runs(run, tmp_path, scheme):
+    import shutil
+
+    import yaml
+    folder = tmp_path / "banded"
+    shutil.copytree(scheme.source, folder)
+    data = yaml.safe_load((folder / "scheme.yaml").read_text())
+    data["fairness"]["band_max_debt"] = 1
+    (folder / "scheme.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("simulate")(cli.simulate.simulate)
+    runner = CliRunner()
+    env = {"RECIPROCAL_CONFIG_DIR": str(folder)}
+    done = runner.invoke(app, ["simulate", "--seeds", "1", "--weeks", "2"], env=env)
+    assert done.exit_code == 2 and "fairness.band_max_debt" in done.output and "--policies" in done.output
+    calibration = runner.invoke(app, ["simulate", "--calibration", "--seeds", "1"], env=env)
+    assert calibration.exit_code == 2 and "--calibration" in calibration.output
+    engine = runner.invoke(app, ["simulate", "--seeds", "1", "--weeks", "2", "--policies", "engine",
+                                 "--gives-count-from", "signed", "--format", "json"], env=env)
+    assert engine.exit_code == 0, engine.output
+
+
+def test_calibration_and_sensitivity_tables_fit_80_columns():
+    from reciprocal.simulation.calibration import Check, Sensitivity
+    from reciprocal.simulation.ranges import spread
+    from reciprocal.simulation_report import render_calibration, render_sensitivity
+    checks = [Check("London, a year: moves through a home offered for the household", "stress",
+                    "moves_for_households", 26.4, spread([7, 13, 19]))]
+    rows = [Sensitivity("household_refusal", "0.15", "", "assumption",
+                        {s: {"halved": spread([20, 21, 22]), "doubled": spread([18, 19, 20])}
+                         for s in ("default", "stress")})]
+    for text in (render_calibration(checks, 80), render_sensitivity({"default": spread([0, 1, 3]),
+                                                                       "stress": spread([15, 21, 29])}, rows, 80)):
+        assert all(len(line) <= 80 for line in text.splitlines()), text
