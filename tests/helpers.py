@@ -79,3 +79,16 @@ def write_offers_csv(path: Path, n: int) -> Path:
                              ("flat", "house", "bungalow", "maisonette")[k % 4], "2026-11-20",
                              "yes" if k % 3 == 0 else "no", f"crash test offer {k}"])
     return path
+
+
+def count_calls(monkeypatch, module, name: str) -> list:
+    """Wrap `module.name` so that each call's first argument is recorded, in order, in the list
+    returned (the real function still runs): how tests see what was worked out, not cached."""
+    seen: list = []
+    real = getattr(module, name)
+
+    def counting(first, *rest, **kwargs):
+        seen.append(first)
+        return real(first, *rest, **kwargs)
+    monkeypatch.setattr(module, name, counting)
+    return seen

@@ -16,6 +16,7 @@ from reciprocal import config, config_cache
 from reciprocal.errors import ConfigError
 
 from tests.conftest import CONFIG_DIR
+from tests.helpers import count_calls
 
 
 @pytest.fixture
@@ -33,14 +34,7 @@ def cfg(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def reads(monkeypatch) -> list[Path]:
     """Every folder read from its YAML (not from the cache), in order."""
-    seen: list[Path] = []
-    real = config._read_configs
-
-    def counting(root):
-        seen.append(root)
-        return real(root)
-    monkeypatch.setattr(config, "_read_configs", counting)
-    return seen
+    return count_calls(monkeypatch, config, "_read_configs")
 
 
 def cache_file(tmp_path) -> Path:

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 
 from reciprocal import working_days
+from tests.helpers import count_calls
 from reciprocal.working_days import add_working_days, bank_holidays
 
 
@@ -20,13 +21,7 @@ from reciprocal.working_days import add_working_days, bank_holidays
 def asked(tmp_path, monkeypatch) -> list[int]:
     """Every year worked out by the package (not read from the cache), with a cache folder of its own."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    seen: list[int] = []
-    real = working_days._from_package
-
-    def counting(year):
-        seen.append(year)
-        return real(year)
-    monkeypatch.setattr(working_days, "_from_package", counting)
+    seen: list[int] = count_calls(monkeypatch, working_days, "_from_package")
     _forget()
     yield seen
     _forget()
