@@ -189,7 +189,8 @@ def _stacked(header: list[str], rows: list[list[str]], width: int) -> list[str]:
         out += [line(header[0], header), "-" * min(width, label + sum(figures[k] + 1 for k in group))]
         for top, low in zip(split, ranges):
             parts = _wrap(top[0], label)
-            out += [line(parts[0], top), line(parts[1] if len(parts) > 1 else "", low)] + parts[2:]
+            second = line(parts[1] if len(parts) > 1 else "", low)
+            out += [line(parts[0], top)] + ([second] if second else []) + parts[2:]
     return out
 
 
