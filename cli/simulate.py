@@ -158,18 +158,26 @@ def _listed(text: str, known: tuple[str, ...], option: str) -> tuple[str, ...]:
 
 
 def _show(result, fmt: str, html: Optional[Path], every: bool) -> None:
-    from reciprocal.audits.exports import write_private
-    from reciprocal.simulation_report import html_report, render_comparison
+    from reciprocal.simulation_report import render_comparison
 
     if fmt == "json":
         print_json(result.to_json())
     else:
         out.print(render_comparison(result, out.width, every), markup=False, highlight=False, soft_wrap=True,
                   end="")
-    if html is not None:
-        path = write_private(html, html_report(result))
-        (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
-                                              highlight=False, soft_wrap=True)
+    _write_html(result, fmt, html)
+
+
+def _write_html(comparison, fmt: str, html: Optional[Path]) -> None:
+    """The HTML report, when asked for, and where it went (on stderr beside JSON)."""
+    if html is None:
+        return
+    from reciprocal.audits.exports import write_private
+    from reciprocal.simulation_report import html_report
+
+    path = write_private(html, html_report(comparison))
+    (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False, highlight=False,
+                                          soft_wrap=True)
 
 
 def _calibration(scheme, seeds: Optional[int], fmt: str, sensitivity: bool, assumptions) -> None:
@@ -252,9 +260,4 @@ def _replay(ctx: typer.Context, scheme, since: date | None, until: date | None, 
         print_json(done.to_json())
     else:
         out.print(render_replay(done, out.width), markup=False, highlight=False, soft_wrap=True, end="")
-    if html is not None:
-        from reciprocal.audits.exports import write_private
-        from reciprocal.simulation_report import html_report
-        path = write_private(html, html_report(done.comparison))
-        (err if fmt == "json" else out).print(f"HTML report written to {path}", markup=False,
-                                              highlight=False, soft_wrap=True)
+    _write_html(done.comparison, fmt, html)

@@ -290,15 +290,18 @@ def limit_breaches(start: Mapping[Account, int], made: Iterable[tuple[str, str, 
     made = list(made)
     placed = receiving_effect(made)
     counted = ledger_effect(made) if give_counted("proposed", gives_count_from) else placed
-    over = []
-    for account, change in placed.items():
-        limit = limit_of(account)
-        if limit is None or change >= 0:
-            continue
-        room = start.get(account, 0) + limit
-        if room < 0 or room + counted[account] < 0:
-            over.append(account)
+    over = [account for account, change in placed.items()
+            if change < 0 and _places_past_limit(start, account, limit_of(account), counted[account])]
     return sorted(over, key=lambda a: a.order)
+
+
+def _places_past_limit(start: Mapping[Account, int], account: Account, limit: int | None, counted: int) -> bool:
+    """Rule 9 for one account given new placements: past its limit before them, or past it after
+    them (`counted`: their net change as the scheme counts it)."""
+    if limit is None:
+        return False
+    room = start.get(account, 0) + limit
+    return room < 0 or room + counted < 0
 
 
 class LimitCheck:
@@ -319,14 +322,9 @@ class LimitCheck:
 
     def fits(self, move: tuple[str, str, str | None]) -> bool:
         effect = self._effect(move)
-        for account in receiving_effect([move]):
-            limit = self.limit_of(account)
-            if limit is None:
-                continue
-            room = self.start.get(account, 0) + limit
-            if room < 0 or room + self.counted[account] + effect[account] < 0:
-                return False
-        return True
+        return not any(_places_past_limit(self.start, account, self.limit_of(account),
+                                          self.counted[account] + effect[account])
+                       for account in receiving_effect([move]))
 
     def add(self, move: tuple[str, str, str | None]) -> None:
         self.counted.update(self._effect(move))

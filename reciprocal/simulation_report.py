@@ -60,14 +60,16 @@ def _uncertain(a: dict, b: dict) -> bool:
     return _number(a["median"]) != _number(b["median"]) and overlap(a, b)
 
 
-def _spread_cell(s: dict, mark: bool = False) -> str:
-    """The median over seeds, with its 5th to 95th percentile when they differ."""
+def _spread_cell(s: dict, mark: bool = False, compact: bool = False) -> str:
+    """The median over seeds, with its 5th to 95th percentile when they differ ("4 (1 to 7) ~";
+    `compact`, for a narrow terminal: "4 (1-7)~", keeping " to " between negative figures)."""
     if s["median"] is None:
         return "-"
     text = _number(s["median"])
     if s["p5"] != s["p95"]:
-        text += f" ({_number(s['p5'])} to {_number(s['p95'])})"
-    return text + (f" {OVERLAP_MARK}" if mark else "")
+        joint = "-" if compact and s["p5"] >= 0 and s["p95"] >= 0 else " to "
+        text += f" ({_number(s['p5'])}{joint}{_number(s['p95'])})"
+    return text + ((OVERLAP_MARK if compact else f" {OVERLAP_MARK}") if mark else "")
 
 
 def _number(value) -> str:
@@ -80,13 +82,7 @@ def _number(value) -> str:
 
 def _compact(s: dict, mark: bool = False) -> str:
     """`_spread_cell` for a narrow terminal: "4 (1-7)"."""
-    if s["median"] is None:
-        return "-"
-    text = _number(s["median"])
-    if s["p5"] != s["p95"]:
-        joint = " to " if s["p5"] < 0 or s["p95"] < 0 else "-"
-        text += f" ({_number(s['p5'])}{joint}{_number(s['p95'])})"
-    return text + (OVERLAP_MARK if mark else "")
+    return _spread_cell(s, mark, compact=True)
 
 
 def _own(comparison: Comparison) -> Optional[str]:

@@ -95,6 +95,18 @@ class Comparison:
         return {c.key: {key: spread([f[key] for f in self.per_seed[c.key]]) for key, _ in MEASURES}
                 for c in self.columns}
 
+    def run_on(self, scheme: Scheme, stream, n: int, opening: Optional[dict[str, int]] = None,
+               progress: Optional[Callable[[str], None]] = None) -> None:
+        """Every column on one stream, the `n`-th of the seeds: each column's figures recorded, and
+        the first seed's runs kept for the report's charts."""
+        for c in self.columns:
+            if progress is not None:
+                progress(f"seed {n} of {self.seeds}, {c.label}")
+            done = process.run(counting_gives_from(scheme, c.gives_count_from), stream, c.policy, opening)
+            self.per_seed[c.key].append(done.figures())
+            if n == 1:
+                self.first_runs[c.key] = done
+
     def own(self) -> Optional[str]:
         """The column the others are set against: the engine under the scheme's own rule 9."""
         return next((c.key for c in self.columns if c.label.endswith("(the scheme's)")), None)
@@ -143,11 +155,5 @@ def compare(scheme: Scheme, setting: str = "default", seeds: int = 50, weeks: in
             cols = cols if cols is not None else columns(run_scheme)
             result = Comparison(run_scheme.id, run_scheme.name, setting, weeks, seeds, used_rates, assumptions,
                                 cols, {c.key: [] for c in cols}, providers=stream.providers, first_seed=first_seed)
-        for c in cols:
-            if progress is not None:
-                progress(f"seed {n} of {seeds}, {c.label}")
-            done = process.run(counting_gives_from(run_scheme, c.gives_count_from), stream, c.policy)
-            result.per_seed[c.key].append(done.figures())
-            if n == 1:
-                result.first_runs[c.key] = done
+        result.run_on(run_scheme, stream, n, progress=progress)
     return result

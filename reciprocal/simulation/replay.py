@@ -195,22 +195,13 @@ def stored_year(db: Database, scheme: Scheme, since: date, until: date) -> Store
 def replay(year: StoredYear, seeds: int = 1, progress: Optional[Callable[[str], None]] = None, cols=None):
     """The stored year under every column of `reciprocal.simulation.compare`, seeds 1..`seeds`
     (the answer times differ by seed; the arrivals never do): a `Replay`."""
-    from reciprocal.simulation import process
     from reciprocal.simulation.compare import Comparison, columns
-    from reciprocal.simulation.stages import counting_gives_from
 
     cols = cols if cols is not None else columns(year.scheme)
     result = Comparison(year.scheme.id, year.scheme.name, "replay", year.weeks, seeds, year.rates,
                         year.assumptions, cols, {c.key: [] for c in cols}, providers=year.providers)
     for seed in range(1, seeds + 1):
-        stream = dataclasses.replace(year, seed=seed)
-        for c in cols:
-            if progress is not None:
-                progress(f"seed {seed} of {seeds}, {c.label}")
-            done = process.run(counting_gives_from(year.scheme, c.gives_count_from), stream, c.policy, year.opening)
-            result.per_seed[c.key].append(done.figures())
-            if seed == 1:
-                result.first_runs[c.key] = done
+        result.run_on(year.scheme, dataclasses.replace(year, seed=seed), seed, year.opening, progress)
     return Replay(result, year.since, year.round_day(year.weeks - 1), year.left_out, year.opening)
 
 
