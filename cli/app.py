@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy as copy_module
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -9,38 +10,86 @@ from typing import Optional
 
 import typer
 import typer.core
+import typer.main
+import typer.models
 
 from reciprocal.errors import ReciprocalError
 
-from cli import (answers, audit, bench, circulate, db, due, ledger, move, offer, pack, proposal, report, request, round,
-                 simulate)
-from cli import config as config_group
-from cli import provider as provider_group
-from cli import scaffold
 from cli.context import ReaderGone, err, out, parse_date, settings
+
+# Every subcommand but `init` and `demo` (defined below) and where it lives, commands and then
+# groups, each in the order `--help` lists them (`init` and `demo` come between the two). A command
+# line loads only the module of the command it names (`reciprocal due` never imports the audit,
+# pack or simulation commands); `--help` and a mistyped name load them all.
+COMMANDS = {"bench": "cli.bench:bench", "simulate": "cli.simulate:simulate", "due": "cli.due:due",
+            "circulate": "cli.circulate:circulate", "pack": "cli.pack:pack"}
+GROUPS = {"config": "cli.config:config_app", "provider": "cli.provider:provider_app", "offer": "cli.offer:offer_app",
+          "request": "cli.request:request_app", "round": "cli.round:round_app",
+          "proposal": "cli.proposal:proposal_app", "move": "cli.move:move_app", "ledger": "cli.ledger:ledger_app",
+          "audit": "cli.audit:audit_app", "report": "cli.report:report_app", "db": "cli.db:db_app",
+          "answers": "cli.answers:answers_app"}
+SUBCOMMANDS = {**COMMANDS, **GROUPS}
+
+
+def subcommand(name: str):
+    """The Typer app (a group) or the function (a command) that `reciprocal NAME` runs."""
+    module, attribute = SUBCOMMANDS[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 class _GlobalOptionsAnywhere(typer.core.TyperGroup):
-    """The root group, which also accepts its --db and --config after any subcommand
-    (`reciprocal init --db X`, `reciprocal round run --db X`), as the README writes them: each
-    command without an option of that name gets a copy that sets the same setting."""
+    """The root group, which loads a subcommand's module when the command line names it, and
+    also accepts its --db and --config after any subcommand (`reciprocal init --db X`, `reciprocal
+    round run --db X`), as the README writes them: each command without an option of that name
+    gets a copy that sets the same setting."""
 
     def __init__(self, **attrs):
         super().__init__(**attrs)
-        shared = [p for p in self.params if p.name in ("db", "config")]
-        stack = list(self.commands.values())
+        self._shared = [p for p in self.params if p.name in ("db", "config")]
+        for command in self._built.values():
+            self._share(command)
+
+    # Click reads and writes `commands`; here it is every command, each built when first named.
+    @property
+    def commands(self):
+        return {name: self.get_command(None, name) for name in self.list_commands(None)}
+
+    @commands.setter
+    def commands(self, value):
+        self._built = dict(value)
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*COMMANDS, *(n for n in self._built if n not in SUBCOMMANDS), *GROUPS]
+
+    def get_command(self, ctx, cmd_name: str):
+        command = self._built.get(cmd_name)
+        if command is None and cmd_name in SUBCOMMANDS:
+            found = subcommand(cmd_name)
+            if isinstance(found, typer.Typer):
+                command = typer.main.get_group(found)
+                command.name = cmd_name
+            else:
+                command = typer.main.get_command_from_info(
+                    typer.models.CommandInfo(name=cmd_name, callback=found), pretty_exceptions_short=True,
+                    rich_markup_mode=self.rich_markup_mode)
+            self._built[cmd_name] = self._share(command)
+        return command
+
+    def _share(self, command):
+        stack = [command]
         while stack:
-            command = stack.pop()
-            if isinstance(command, typer.core.TyperGroup):
-                stack.extend(command.commands.values())
+            one = stack.pop()
+            if isinstance(one, typer.core.TyperGroup):
+                stack.extend(one.commands.values())
                 continue
-            for option in shared:
+            for option in self._shared:
                 if any(option.name == p.name or set(option.opts) & set(getattr(p, "opts", ()))
-                       for p in command.params):
+                       for p in one.params):
                     continue  # the command's own option of that name (demo --db) wins
                 copy = copy_module.copy(option)
                 copy.expose_value, copy.callback = False, _set_setting
-                command.params.append(copy)
+                one.params.append(copy)
+        return command
 
 
 def _set_setting(ctx, param, value):
@@ -51,24 +100,6 @@ def _set_setting(ctx, param, value):
 
 app = typer.Typer(help="Managed reciprocal: match, move and keep the ledger fair.", cls=_GlobalOptionsAnywhere,
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=True)
-config_group.config_app.command("init")(scaffold.config_init)
-app.add_typer(config_group.config_app, name="config")
-app.add_typer(provider_group.provider_app, name="provider")
-app.add_typer(offer.offer_app, name="offer")
-app.add_typer(request.request_app, name="request")
-app.add_typer(round.round_app, name="round")
-app.add_typer(proposal.proposal_app, name="proposal")
-app.add_typer(move.move_app, name="move")
-app.add_typer(ledger.ledger_app, name="ledger")
-app.add_typer(audit.audit_app, name="audit")
-app.add_typer(report.report_app, name="report")
-app.add_typer(db.db_app, name="db")
-app.command("bench")(bench.bench)
-app.command("simulate")(simulate.simulate)
-app.command("due")(due.due)
-app.command("circulate")(circulate.circulate)
-app.command("pack")(pack.pack)
-app.add_typer(answers.answers_app, name="answers")
 
 
 @app.callback()

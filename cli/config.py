@@ -8,6 +8,7 @@ from rich.markup import escape
 from reciprocal.errors import DatabaseError, Problem
 
 from cli.context import FORMAT_HELP, out, parse_format, print_json, settings, write_out
+from cli import scaffold
 from cli.render import table
 
 config_app = typer.Typer(help="MoU configs: validate, schema, show.", no_args_is_help=True)
@@ -81,3 +82,6 @@ def config_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
     out.print(f"debt limit (rule 9): {debt_rule(scheme)}")
     table("Areas", ["area", "name", "neighbours"],
           [[a, s.name, s.neighbours] for a, s in scheme.config.areas.items()])
+
+
+config_app.command("init")(scaffold.config_init)

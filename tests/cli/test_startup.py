@@ -127,6 +127,17 @@ def test_a_due_date_without_the_cache_is_worked_out_by_the_package(demo_db, tmp_
     assert "holidays" in _loaded_by_command(["due", "--on", "2026-12-07"], demo_db, tmp_path, env)
 
 
+@pytest.mark.parametrize("args", READS + STATE_CHANGES, ids=" ".join)
+def test_a_command_loads_only_its_own_command_module(args, demo_db, tmp_path, calendar_cache):
+    """`reciprocal due` builds `due` alone: not the audit, pack, simulation... commands' modules."""
+    from cli.app import SUBCOMMANDS
+    own = SUBCOMMANDS[args[0]].split(":")[0]
+    modules = {where.split(":")[0] for where in SUBCOMMANDS.values()}
+    loaded = _loaded_by_command(args, demo_db, tmp_path, calendar_cache)
+    assert own in loaded
+    assert sorted(modules & loaded - {own}) == []
+
+
 @pytest.mark.parametrize("args", [["round", "list"]], ids=" ".join)
 def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
     loaded = _loaded_by_command(args, demo_db, tmp_path)

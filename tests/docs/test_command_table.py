@@ -1,7 +1,7 @@
 """The README's "Every command" table names every command of the CLI, and only commands it has.
 
 The commands come from the Typer app itself (`registered_commands` and `registered_groups`, named
-as Typer names them); the table's first column names them in backticks, a group's commands joined
+as Typer names them, and the subcommands the root loads when named, `cli.app.SUBCOMMANDS`); the table's first column names them in backticks, a group's commands joined
 by " / " (`round run / show / decide`), top-level commands alone (`init`)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import typer
 import typer.main
 
-from cli.app import app
+from cli.app import SUBCOMMANDS, app, subcommand
 from tests.conftest import ROOT
 
 README = ROOT / "README.md"
@@ -35,6 +35,10 @@ def typer_commands(typer_app: typer.Typer, prefix: tuple[str, ...] = ()) -> set[
             continue
         inner = prefix + ((solved.name,) if solved.name else ())
         found |= typer_commands(group.typer_instance, inner)
+    if typer_app is app:  # the root's subcommands, each loaded when named
+        for name in SUBCOMMANDS:
+            found |= (typer_commands(subcommand(name), (name,)) if isinstance(subcommand(name), typer.Typer)
+                      else {name})
     return found
 
 
