@@ -22,11 +22,13 @@ def config_validate(ctx: typer.Context,
     """Check every MoU config; report every problem with file, line and key path."""
     s = settings(ctx)
     from reciprocal.config import check_configs
-    from reciprocal.storage import Database, resolve_url
 
     report = check_configs(s.config)
     out.print(f"MoU configs: {report.root}", markup=False)
-    database = Database(resolve_url(s.db)) if db else None
+    database = None
+    if db:  # the database stack loads only when asked to check the database too
+        from reciprocal.storage import Database, resolve_url
+        database = Database(resolve_url(s.db))
     error = (report.error(_database_problems(database, report), database.display()) if database
              else report.error())
     if error is not None:

@@ -144,6 +144,12 @@ def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path
     assert not {"reciprocal.config", "yaml"} & loaded
 
 
+def test_checking_the_configs_alone_loads_no_database_stack(demo_db, tmp_path):
+    """`config validate` reads the configs; only `config validate --db` needs the database."""
+    loaded = _loaded_by_command(["config", "validate"], demo_db, tmp_path)
+    assert not {"sqlalchemy", "sqlmodel", "reciprocal.storage.database"} & loaded
+
+
 def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
     loaded = _loaded_by_command(["circulate", "--on", "2026-12-07"], demo_db, tmp_path)
     assert "numpy" in loaded
