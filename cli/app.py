@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy as copy_module
+import gc
 import importlib
 import os
 import sys
@@ -133,8 +134,18 @@ def demo(ctx: typer.Context,
     run_demo(settings(ctx), db, parse_date(on, "--on"))
 
 
+# A command is one short process that builds hundreds of thousands of small objects (rows, dicts,
+# list entries) and keeps most of them until it ends. CPython's cycle collector, tuned for long
+# programs, walked them again and again: a third of `circulate`'s CPU at national scale (4.0 s
+# against 2.4 s), 2 s of `pack`'s and of `round run`'s, for no memory back (peak resident the same
+# within 1%). Collecting young objects every 100,000 allocations instead of every 700, and the
+# oldest rarely, keeps cycles collected without that walk.
+GC_THRESHOLDS = (100_000, 20, 100)
+
+
 def main() -> None:
     """Entry point: run the app and map every error to a message on stderr and an exit code."""
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         result = app(standalone_mode=False)
         sys.stdout.flush()  # here, so that a reader gone away is met below, not at exit

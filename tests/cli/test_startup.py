@@ -144,6 +144,25 @@ def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path
     assert not {"reciprocal.config", "yaml"} & loaded
 
 
+def test_a_command_does_not_walk_its_long_lived_objects_again_and_again(demo_db, tmp_path):
+    """The cycle collector's full passes re-walk everything a command has built; the command sets
+    thresholds under which a read on the demo makes none (CPython's defaults make one already
+    while importing, and several a second at national scale)."""
+    import shutil
+    work = tmp_path / "work.db"
+    shutil.copy(demo_db, work)
+    code = ("import contextlib, gc, io, sys\nfrom cli.app import main\n"
+            f"sys.argv = ['reciprocal', '--db', {str(work)!r}, 'proposal', 'list']\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main()\n"
+            "print(json.dumps([gc.get_threshold(), [s['collections'] for s in gc.get_stats()]]))")
+    proc = subprocess.run([sys.executable, "-c", "import json\n" + code], env=ENV, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    thresholds, collections = json.loads(proc.stdout.splitlines()[-1])
+    assert thresholds[0] >= 100_000
+    assert collections[2] == 0
+
+
 def test_checking_the_configs_alone_loads_no_database_stack(demo_db, tmp_path):
     """`config validate` reads the configs; only `config validate --db` needs the database."""
     loaded = _loaded_by_command(["config", "validate"], demo_db, tmp_path)
