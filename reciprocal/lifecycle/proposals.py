@@ -28,7 +28,7 @@ from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.checklist import CHECKLIST
-from reciprocal.storage import ChecklistItemRow, MoveRow, OfferRow, ProposalRow, RequestRow, utcnow
+from reciprocal.storage import ChecklistItemRow, MoveRow, OfferRow, ProposalRow, RequestRow, insert_rows, utcnow
 from reciprocal.working_days import add_working_days
 
 LIVE = tuple(s.value for s in LIVE_PROPOSAL)
@@ -110,40 +110,60 @@ def move_facts(move: MoveRow) -> dict:
             "band": move.band, "round": move.round_id, "kind": move.kind, "bedrooms": move.bedrooms}
 
 
-def made_facts(p: ProposalRow) -> dict:
+def made_facts(p: dict) -> dict:
     """What a proposal's making event records: its round, its pair, both landlords and its due
     date, so that `audit verify` can hold those columns of the row (not chained) to it."""
-    return {"round": p.round_id, "request": p.request_ref, "offer": p.offer_ref,
-            "from_provider": p.from_provider, "to_provider": p.to_provider, "due_on": p.due_on.isoformat()}
+    return {"round": p["round_id"], "request": p["request_ref"], "offer": p["offer_ref"],
+            "from_provider": p["from_provider"], "to_provider": p["to_provider"],
+            "due_on": p["due_on"].isoformat()}
 
 
-def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
+def proposal_values(round_id: int, proposal: dict) -> dict:
+    """A proposal of `matching.engine.solve_round` as `propose` takes it: the pair, its two
+    providers and the round; its explanation is every key beyond those."""
+    from matching.engine import PROPOSAL_KEYS
+    return {"round_id": round_id, "request_ref": proposal["request"], "offer_ref": proposal["offer"],
+            "from_provider": proposal["from_provider"], "to_provider": proposal["to_provider"],
+            "explanation": {k: v for k, v in proposal.items() if k not in PROPOSAL_KEYS}}
+
+
+# What a new proposal has none of yet: every row of a bulk insert names the same columns.
+_NOT_YET = dict(decline_reason=None, decided_at=None, refused_by=None, refusal_reason=None,
+                reasonable_offer=None, viewing_on=None, tenancy_start=None)
+
+
+def propose(session: Session, scheme: Scheme, made: list[dict], on: date,
             reoffer_after: ProposalRow | None = None) -> list[Change]:
-    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed: stage
-    `proposed`, due in working days. Each says when and why it was made (`made_on`, `made_by`; a
-    re-offer is filed with the round that first proposed the home, so that round's page says it
-    came later). Stored and entered in the trail together, in order (a national round makes
-    thousands)."""
+    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed
+    (`proposal_values` each): stage `proposed`, due in working days. Each says when and why it was
+    made (`made_on`, `made_by`; a re-offer is filed with the round that first proposed the home,
+    so that round's page says it came later). Stored and entered in the trail together, in order,
+    as plain rows in bulk: a national round makes thousands, and an ORM object each took seconds.
+    The database's partial unique indexes still refuse a second live proposal for a home or a
+    household."""
     stage = ProposalStatus.proposed
     due = add_working_days(on, scheme.days_for(stage))
-    for p in made:
-        p.status, p.stage_on, p.due_on = stage.value, on, due
-        p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
-    session.add_all(made)
-    session.flush()
+    rows = [{**p, **_NOT_YET, "status": stage.value, "stage_on": on, "due_on": due,
+             "explanation": {**(p.get("explanation") or {}), "made_on": on.isoformat(),
+                             "made_by": _made_by(p["round_id"], on, reoffer_after)}}
+            for p in made]
+    for row, new_id in zip(rows, insert_rows(session, ProposalRow, rows, returning_ids=True), strict=True):
+        row["id"] = new_id
     # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
     detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {**made_facts(p), **detail})
-                                for p in made])
+    trail.record_many(session, [(p["id"], None, p["status"], on, Role.engine, {**made_facts(p), **detail})
+                                for p in rows])
     # made now: the trail's first event comes from no stage
-    return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]
+    return [Change("proposal", str(p["id"]), None, p["status"],
+                   f"{p['explanation']['made_by']}; due {due.isoformat()}", p["request_ref"], p["offer_ref"])
+            for p in rows]
 
 
-def _made_by(p: ProposalRow, on: date, reoffer_after: ProposalRow | None) -> str:
+def _made_by(round_id: int, on: date, reoffer_after: ProposalRow | None) -> str:
     if reoffer_after is None:
-        return f"proposed by round {p.round_id}"
+        return f"proposed by round {round_id}"
     return (f"re-offered on {on.isoformat()}: home {reoffer_after.offer_ref} was freed when proposal "
-            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {p.round_id})")
+            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {round_id})")
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,
@@ -228,15 +248,17 @@ def _review_if_limit_reached(session: Session, scheme: Scheme, request_ref: str,
 def lapse_overdue(session: Session, scheme: Scheme, on: date) -> list[Change]:
     """Every live proposal whose stage was due before `on` lapses; home and household go back to
     the pot and the pair is never proposed again."""
+    # Only the overdue ones are read as ORM objects: a national scheme has thousands live.
+    overdue = session.exec(select(ProposalRow).where(ProposalRow.status.in_(LIVE), ProposalRow.due_on < on)
+                           .order_by(ProposalRow.id)).all()
     changes = []
-    for p in live(session):
-        if p.due_on is not None and p.due_on < on:
-            stage, due = p.status, p.due_on
-            p.decline_reason = f"no answer at stage {stage} by its due date {due.isoformat()}"
-            changes.append(enter(session, scheme, p, ProposalStatus.lapsed, on, Role.engine,
-                                 {"stage": stage, "due_on": due.isoformat()},
-                                 f"stage {stage} was due {due.isoformat()} with no answer; home and "
-                                 f"household are back in the pot"))
+    for p in overdue:
+        stage, due = p.status, p.due_on
+        p.decline_reason = f"no answer at stage {stage} by its due date {due.isoformat()}"
+        changes.append(enter(session, scheme, p, ProposalStatus.lapsed, on, Role.engine,
+                             {"stage": stage, "due_on": due.isoformat()},
+                             f"stage {stage} was due {due.isoformat()} with no answer; home and "
+                             f"household are back in the pot"))
     return changes
 
 

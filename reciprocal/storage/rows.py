@@ -19,11 +19,26 @@ def offer_from_row(row: OfferRow) -> Offer:
                  for_request=row.for_request)
 
 
-def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000) -> None:
-    """Insert column values in bulk, `chunk` rows a statement (imports and a round's trail write
-    thousands of rows; one ORM object each cost seconds)."""
+def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000,
+                returning_ids: bool = False) -> list[int]:
+    """Insert column values in bulk, `chunk` rows a statement (imports, a round's proposals and
+    its trail write thousands of rows; one ORM object each cost seconds). With `returning_ids`,
+    the new rows' ids in the order of `rows` (RETURNING, sorted by parameter order on SQLite and
+    PostgreSQL alike); else no ids. Every row must have the same keys. A bulk insert skips the
+    session's autoflush: the session is flushed first, so that a change made earlier in the
+    transaction (a proposal just lapsed or refused, freeing its home for a new one) is in the
+    database before these rows meet its constraints."""
+    session.flush()
+    table = row_type.__table__
+    statement = insert(table)
+    if returning_ids:
+        statement = statement.returning(table.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
     for start in range(0, len(rows), chunk):
-        session.execute(insert(row_type), rows[start:start + chunk])
+        result = session.execute(statement, rows[start:start + chunk])
+        if returning_ids:
+            ids += result.scalars().all()
+    return ids
 
 
 def offer_values(offer: Offer) -> dict:
