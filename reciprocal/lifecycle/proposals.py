@@ -147,8 +147,11 @@ def propose(session: Session, scheme: Scheme, made: list[dict], on: date,
              "explanation": {**(p.get("explanation") or {}), "made_on": on.isoformat(),
                              "made_by": _made_by(p["round_id"], on, reoffer_after)}}
             for p in made]
-    for row, new_id in zip(rows, insert_rows(session, ProposalRow, rows, returning_ids=True), strict=True):
-        row["id"] = new_id
+    # A household is in at most one live proposal (a partial unique index), so its ref names its
+    # new proposal's id whatever order the database returns them in.
+    ids = dict(insert_rows(session, ProposalRow, rows, returning=("request_ref", "id")))
+    for row in rows:
+        row["id"] = ids[row["request_ref"]]
     # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
     detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
     trail.record_many(session, [(p["id"], None, p["status"], on, Role.engine, {**made_facts(p), **detail})
