@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
@@ -85,20 +86,35 @@ def _change(p: ProposalRow, before: str | None, why: str) -> Change:
 def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatus, on: date, role: Role,
           detail: dict | None = None, why: str = "") -> Change:
     """Move `p` into `stage` on `on`, with its due date if the stage is live; record the event."""
-    before = p.status if p.id is not None and p.status else None
-    p.status = stage.value
-    p.stage_on = on
-    p.due_on = add_working_days(on, scheme.days_for(stage)) if stage in LIVE_PROPOSAL else None
-    if stage not in LIVE_PROPOSAL:
-        p.decided_at = utcnow()
-    session.add(p)
+    return enter_many(session, scheme, [(p, stage, role, detail, why)], on)[0]
+
+
+Entry = tuple[ProposalRow, ProposalStatus, Role, "dict | None", str]  # as `enter` takes them
+
+
+def enter_many(session: Session, scheme: Scheme, entries: list[Entry], on: date) -> list[Change]:
+    """`enter` for many proposals, in order, with one flush and one trail write: a national
+    scheme's week can lapse thousands, and an event written one at a time took seconds."""
+    moved = []
+    for p, stage, role, detail, why in entries:
+        before = p.status if p.id is not None and p.status else None
+        p.status = stage.value
+        p.stage_on = on
+        p.due_on = add_working_days(on, scheme.days_for(stage)) if stage in LIVE_PROPOSAL else None
+        if stage not in LIVE_PROPOSAL:
+            p.decided_at = utcnow()
+        session.add(p)
+        moved.append((p, before, role, detail, why))
     session.flush()
-    if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
-        detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
-    trail.record(session, p, before, p.status, on, role, detail)
-    if p.due_on is not None:
-        why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
-    return _change(p, before, why)
+    events, changes = [], []
+    for p, before, role, detail, why in moved:
+        if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
+            detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
+            why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
+        events.append((p.id, before, p.status, on, role, detail))
+        changes.append(_change(p, before, why))
+    trail.record_many(session, events)
+    return changes
 
 
 def move_facts(move: MoveRow) -> dict:
@@ -251,18 +267,19 @@ def _review_if_limit_reached(session: Session, scheme: Scheme, request_ref: str,
 def lapse_overdue(session: Session, scheme: Scheme, on: date) -> list[Change]:
     """Every live proposal whose stage was due before `on` lapses; home and household go back to
     the pot and the pair is never proposed again."""
-    # Only the overdue ones are read as ORM objects: a national scheme has thousands live.
-    overdue = session.exec(select(ProposalRow).where(ProposalRow.status.in_(LIVE), ProposalRow.due_on < on)
+    # Only the overdue ones are read as ORM objects, without their explanations (a national
+    # scheme has thousands live, and a week can lapse thousands).
+    overdue = session.exec(select(ProposalRow).options(defer(ProposalRow.explanation))
+                           .where(ProposalRow.status.in_(LIVE), ProposalRow.due_on < on)
                            .order_by(ProposalRow.id)).all()
-    changes = []
+    entries = []
     for p in overdue:
         stage, due = p.status, p.due_on
         p.decline_reason = f"no answer at stage {stage} by its due date {due.isoformat()}"
-        changes.append(enter(session, scheme, p, ProposalStatus.lapsed, on, Role.engine,
-                             {"stage": stage, "due_on": due.isoformat()},
-                             f"stage {stage} was due {due.isoformat()} with no answer; home and "
-                             f"household are back in the pot"))
-    return changes
+        entries.append((p, ProposalStatus.lapsed, Role.engine, {"stage": stage, "due_on": due.isoformat()},
+                        f"stage {stage} was due {due.isoformat()} with no answer; home and "
+                        f"household are back in the pot"))
+    return enter_many(session, scheme, entries, on)
 
 
 def cancel_for(session: Session, scheme: Scheme, on: date, why: str, offer_ref: str | None = None,

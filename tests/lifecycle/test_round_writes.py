@@ -6,6 +6,7 @@ household. Counted in statements and objects, never in seconds. On the suite's b
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
@@ -109,3 +110,17 @@ def test_a_home_freed_earlier_in_the_transaction_can_be_proposed_at_once(db, sch
         made = proposals.propose(session, scheme, [again], ROUND_DAY)
     assert [(p["offer"], p["status"]) for p in views.proposal_list(db) if p["id"] == int(made[0].ref)] == [
         (refused[0].offer, "proposed")]
+
+
+def test_a_week_that_lapses_every_proposal_writes_them_in_a_few_statements(pot, scheme):
+    made = [c for c in run.run_round(pot, scheme, ROUND_DAY).changes if c.to_status == "proposed"]
+    with pot.transaction() as session:
+        with counting(pot) as seen:
+            lapsed = proposals.lapse_overdue(session, scheme, ROUND_DAY + timedelta(days=14))
+    # the overdue read, one UPDATE for them all, the trail's last event, the events
+    assert len(lapsed) == len(made) > 50 and seen["statements"] <= 5
+    assert [c.ref for c in lapsed] == [c.ref for c in made] and {c.to_status for c in lapsed} == {"lapsed"}
+    with pot.reading() as session:
+        events = trail.events(session)
+    assert [(e.proposal_id, e.to_status) for e in events[-len(made):]] == [(int(c.ref), "lapsed") for c in made]
+    assert all(e.hash == trail.hash_of(e) and e.prev_hash == p.hash for p, e in zip(events, events[1:]))
