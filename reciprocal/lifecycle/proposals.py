@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
@@ -28,7 +29,7 @@ from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.checklist import CHECKLIST
-from reciprocal.storage import ChecklistItemRow, MoveRow, OfferRow, ProposalRow, RequestRow, utcnow
+from reciprocal.storage import ChecklistItemRow, MoveRow, OfferRow, ProposalRow, RequestRow, insert_rows, utcnow
 from reciprocal.working_days import add_working_days
 
 LIVE = tuple(s.value for s in LIVE_PROPOSAL)
@@ -85,20 +86,35 @@ def _change(p: ProposalRow, before: str | None, why: str) -> Change:
 def enter(session: Session, scheme: Scheme, p: ProposalRow, stage: ProposalStatus, on: date, role: Role,
           detail: dict | None = None, why: str = "") -> Change:
     """Move `p` into `stage` on `on`, with its due date if the stage is live; record the event."""
-    before = p.status if p.id is not None and p.status else None
-    p.status = stage.value
-    p.stage_on = on
-    p.due_on = add_working_days(on, scheme.days_for(stage)) if stage in LIVE_PROPOSAL else None
-    if stage not in LIVE_PROPOSAL:
-        p.decided_at = utcnow()
-    session.add(p)
+    return enter_many(session, scheme, [(p, stage, role, detail, why)], on)[0]
+
+
+Entry = tuple[ProposalRow, ProposalStatus, Role, "dict | None", str]  # as `enter` takes them
+
+
+def enter_many(session: Session, scheme: Scheme, entries: list[Entry], on: date) -> list[Change]:
+    """`enter` for many proposals, in order, with one flush and one trail write: a national
+    scheme's week can lapse thousands, and an event written one at a time took seconds."""
+    moved = []
+    for p, stage, role, detail, why in entries:
+        before = p.status if p.id is not None and p.status else None
+        p.status = stage.value
+        p.stage_on = on
+        p.due_on = add_working_days(on, scheme.days_for(stage)) if stage in LIVE_PROPOSAL else None
+        if stage not in LIVE_PROPOSAL:
+            p.decided_at = utcnow()
+        session.add(p)
+        moved.append((p, before, role, detail, why))
     session.flush()
-    if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
-        detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
-    trail.record(session, p, before, p.status, on, role, detail)
-    if p.due_on is not None:
-        why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
-    return _change(p, before, why)
+    events, changes = [], []
+    for p, before, role, detail, why in moved:
+        if p.due_on is not None:  # chained, so `audit verify` holds the row's due date to it
+            detail = {**(detail or {}), "due_on": p.due_on.isoformat()}
+            why = (why + "; " if why else "") + f"due {p.due_on.isoformat()}"
+        events.append((p.id, before, p.status, on, role, detail))
+        changes.append(_change(p, before, why))
+    trail.record_many(session, events)
+    return changes
 
 
 def move_facts(move: MoveRow) -> dict:
@@ -110,40 +126,60 @@ def move_facts(move: MoveRow) -> dict:
             "band": move.band, "round": move.round_id, "kind": move.kind, "bedrooms": move.bedrooms}
 
 
-def made_facts(p: ProposalRow) -> dict:
+def made_facts(p: dict) -> dict:
     """What a proposal's making event records: its round, its pair, both landlords and its due
     date, so that `audit verify` can hold those columns of the row (not chained) to it."""
-    return {"round": p.round_id, "request": p.request_ref, "offer": p.offer_ref,
-            "from_provider": p.from_provider, "to_provider": p.to_provider, "due_on": p.due_on.isoformat()}
+    return {"round": p["round_id"], "request": p["request_ref"], "offer": p["offer_ref"],
+            "from_provider": p["from_provider"], "to_provider": p["to_provider"],
+            "due_on": p["due_on"].isoformat()}
 
 
-def propose(session: Session, scheme: Scheme, made: list[ProposalRow], on: date,
+def proposal_values(round_id: int, proposal: dict) -> dict:
+    """A proposal of `matching.engine.solve_round` as `propose` takes it: the pair, its two
+    providers and the round; its explanation is every key beyond those."""
+    from matching.engine import PROPOSAL_KEYS
+    return {"round_id": round_id, "request_ref": proposal["request"], "offer_ref": proposal["offer"],
+            "from_provider": proposal["from_provider"], "to_provider": proposal["to_provider"],
+            "explanation": {k: v for k, v in proposal.items() if k not in PROPOSAL_KEYS}}
+
+
+def propose(session: Session, scheme: Scheme, made: list[dict], on: date,
             reoffer_after: ProposalRow | None = None) -> list[Change]:
-    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed: stage
-    `proposed`, due in working days. Each says when and why it was made (`made_on`, `made_by`; a
-    re-offer is filed with the round that first proposed the home, so that round's page says it
-    came later). Stored and entered in the trail together, in order (a national round makes
-    thousands)."""
+    """New proposals from a round, or from a re-solve for the home `reoffer_after` freed
+    (`proposal_values` each): stage `proposed`, due in working days. Each says when and why it was
+    made (`made_on`, `made_by`; a re-offer is filed with the round that first proposed the home,
+    so that round's page says it came later). Stored and entered in the trail together, in order,
+    as plain rows in bulk: a national round makes thousands, and an ORM object each took seconds.
+    The database's partial unique indexes still refuse a second live proposal for a home or a
+    household."""
     stage = ProposalStatus.proposed
     due = add_working_days(on, scheme.days_for(stage))
-    for p in made:
-        p.status, p.stage_on, p.due_on = stage.value, on, due
-        p.explanation = {**(p.explanation or {}), "made_on": on.isoformat(), "made_by": _made_by(p, on, reoffer_after)}
-    session.add_all(made)
-    session.flush()
+    # Only the columns a new proposal has (the rest are NULL): fewer parameters to send, which on
+    # PostgreSQL the driver rewrites one by one in every 1,000-row statement.
+    rows = [{**p, "status": stage.value, "stage_on": on, "due_on": due,
+             "explanation": {**(p.get("explanation") or {}), "made_on": on.isoformat(),
+                             "made_by": _made_by(p["round_id"], on, reoffer_after)}}
+            for p in made]
+    # A household is in at most one live proposal (a partial unique index), so its ref names its
+    # new proposal's id whatever order the database returns them in.
+    ids = dict(insert_rows(session, ProposalRow, rows, returning=("request_ref", "id")))
+    for row in rows:
+        row["id"] = ids[row["request_ref"]]
     # A re-offer's making event also names the proposal whose end freed the home (hash-chained).
     detail = {"reoffer_after": reoffer_after.id} if reoffer_after is not None else {}
-    trail.record_many(session, [(p.id, None, p.status, on, Role.engine, {**made_facts(p), **detail})
-                                for p in made])
+    trail.record_many(session, [(p["id"], None, p["status"], on, Role.engine, {**made_facts(p), **detail})
+                                for p in rows])
     # made now: the trail's first event comes from no stage
-    return [_change(p, None, f"{p.explanation['made_by']}; due {due.isoformat()}") for p in made]
+    return [Change("proposal", str(p["id"]), None, p["status"],
+                   f"{p['explanation']['made_by']}; due {due.isoformat()}", p["request_ref"], p["offer_ref"])
+            for p in rows]
 
 
-def _made_by(p: ProposalRow, on: date, reoffer_after: ProposalRow | None) -> str:
+def _made_by(round_id: int, on: date, reoffer_after: ProposalRow | None) -> str:
     if reoffer_after is None:
-        return f"proposed by round {p.round_id}"
+        return f"proposed by round {round_id}"
     return (f"re-offered on {on.isoformat()}: home {reoffer_after.offer_ref} was freed when proposal "
-            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {p.round_id})")
+            f"{reoffer_after.id} was {reoffer_after.status} (filed with round {round_id})")
 
 
 def advance(session: Session, scheme: Scheme, proposal_id: int, on: date, role: Role,
@@ -228,16 +264,19 @@ def _review_if_limit_reached(session: Session, scheme: Scheme, request_ref: str,
 def lapse_overdue(session: Session, scheme: Scheme, on: date) -> list[Change]:
     """Every live proposal whose stage was due before `on` lapses; home and household go back to
     the pot and the pair is never proposed again."""
-    changes = []
-    for p in live(session):
-        if p.due_on is not None and p.due_on < on:
-            stage, due = p.status, p.due_on
-            p.decline_reason = f"no answer at stage {stage} by its due date {due.isoformat()}"
-            changes.append(enter(session, scheme, p, ProposalStatus.lapsed, on, Role.engine,
-                                 {"stage": stage, "due_on": due.isoformat()},
-                                 f"stage {stage} was due {due.isoformat()} with no answer; home and "
-                                 f"household are back in the pot"))
-    return changes
+    # Only the overdue ones are read as ORM objects, without their explanations (a national
+    # scheme has thousands live, and a week can lapse thousands).
+    overdue = session.exec(select(ProposalRow).options(defer(ProposalRow.explanation))
+                           .where(ProposalRow.status.in_(LIVE), ProposalRow.due_on < on)
+                           .order_by(ProposalRow.id)).all()
+    entries = []
+    for p in overdue:
+        stage, due = p.status, p.due_on
+        p.decline_reason = f"no answer at stage {stage} by its due date {due.isoformat()}"
+        entries.append((p, ProposalStatus.lapsed, Role.engine, {"stage": stage, "due_on": due.isoformat()},
+                        f"stage {stage} was due {due.isoformat()} with no answer; home and "
+                        f"household are back in the pot"))
+    return enter_many(session, scheme, entries, on)
 
 
 def cancel_for(session: Session, scheme: Scheme, on: date, why: str, offer_ref: str | None = None,

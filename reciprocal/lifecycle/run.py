@@ -22,7 +22,7 @@ from reciprocal.ledger import counted
 from reciprocal.lifecycle import cases, proposals
 from reciprocal.lifecycle.changes import Change
 from reciprocal.lifecycle.rounds import create_round, get_round, last_round
-from reciprocal.lifecycle.views import RoundReport, proposal_row
+from reciprocal.lifecycle.views import RoundReport
 from reciprocal.storage import Database, ProposalRow
 
 # The solver (OR-Tools, NumPy, pandas) is imported by the functions that solve, so that a stage
@@ -85,7 +85,7 @@ def _rejudged(db: Database, scheme: Scheme, on: date) -> _Judged:
 def _free_pot(session, on: date):
     """Available offers (within `available_until`) and active requests under no live proposal."""
     offers, requests = get_open(session)
-    reserved = proposals.live(session)
+    reserved = proposals.live_facts(session)
     busy_offers = {p.offer_ref for p in reserved}
     busy_requests = {p.request_ref for p in reserved}
     offers = [o for o in offers if o.ref not in busy_offers
@@ -104,17 +104,20 @@ def _solve_and_propose(session, scheme: Scheme, round_id: int, on: date, offers,
     result = solve_round(scheme, on, requests, offers, counted.total, proposals.never_again(session),
                          time_limit, band_balances=counted.by_band)
     if any(u.get("reason_code") == PROVIDER_PAST_DEBT_LIMIT for u in result.unmatched):
-        result.unmatched = _why_past_limit(session, scheme, result.unmatched)
+        result.unmatched = _why_past_limit(session, scheme, result.unmatched,
+                                           {r.ref: r.provider for r in requests})
     if any(f["outcome"] == NOT_IN_POT for f in result.for_request):
-        live = {p.request_ref: p.id for p in proposals.live(session)}
+        live = {p.request_ref: p.id for p in proposals.live_facts(session)}
         result.for_request = [_why_not_in_pot(session, f, live) for f in result.for_request]
-    changes = proposals.propose(session, scheme, [proposal_row(round_id, p) for p in result.proposals], on,
-                                reoffer_after)
+    changes = proposals.propose(session, scheme, [proposals.proposal_values(round_id, p) for p in result.proposals],
+                                on, reoffer_after)
     return result, changes
 
 
-def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict]:
-    """The engine knows a landlord is past its limit; the trail knows since when and why."""
+def _why_past_limit(session, scheme: Scheme, unmatched: list[dict], landlord: dict[str, str]) -> list[dict]:
+    """The engine knows a landlord is past its limit; the trail knows since when and why.
+    `landlord`: each household of the pot's provider (a national member past its limit can have
+    hundreds unmatched, and a query each was a query too many)."""
     from matching.explain import PROVIDER_PAST_DEBT_LIMIT
     where = counted.positions(session, scheme)
     out = []
@@ -122,7 +125,7 @@ def _why_past_limit(session, scheme: Scheme, unmatched: list[dict]) -> list[dict
         if u.get("reason_code") != PROVIDER_PAST_DEBT_LIMIT:
             out.append(u)
             continue
-        provider = cases.find_request(session, u["request"]).provider
+        provider = landlord[u["request"]]
         why = where[provider].why() if provider in where else None
         if why:
             u = {**u, "reason": f"its provider {provider} is {why}; none of its tenants is placed until it is "

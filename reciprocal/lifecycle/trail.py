@@ -38,6 +38,8 @@ def record_many(session: Session, new: list[Event], extra: dict | None = None) -
     """Append events in order, chained one to the next, in one statement (a round's thousands of
     proposals each start one): their column values, as stored. The caller holds the write lock.
     `extra`: unchained columns for every event (a case update's `case_ref`, `case_values`)."""
+    if not new:
+        return []
     last = session.exec(select(ProposalEventRow).order_by(ProposalEventRow.id.desc()).limit(1)
                         .with_for_update()).first()
     prev = last.hash if last else GENESIS

@@ -97,16 +97,6 @@ class RoundReport:
                 "solves": [s.to_json() for s in self.solves], "for_request": self.for_request}
 
 
-def proposal_row(round_id: int, proposal: dict) -> ProposalRow:
-    """A proposal of `matching.engine.solve_round` as it is stored: its explanation is every key
-    beyond the pair and its two providers."""
-    from matching.engine import PROPOSAL_KEYS
-    explanation = {k: v for k, v in proposal.items() if k not in PROPOSAL_KEYS}
-    return ProposalRow(round_id=round_id, request_ref=proposal["request"], offer_ref=proposal["offer"],
-                       from_provider=proposal["from_provider"], to_provider=proposal["to_provider"],
-                       explanation=explanation)
-
-
 def _iso(day) -> str | None:
     return day.isoformat() if day is not None else None
 

@@ -19,11 +19,28 @@ def offer_from_row(row: OfferRow) -> Offer:
                  for_request=row.for_request)
 
 
-def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000) -> None:
-    """Insert column values in bulk, `chunk` rows a statement (imports and a round's trail write
-    thousands of rows; one ORM object each cost seconds)."""
+def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000,
+                returning: tuple[str, ...] = ()) -> list[tuple]:
+    """Insert column values in bulk, `chunk` rows a statement (imports, a round's proposals and
+    its trail write thousands of rows; one ORM object each cost seconds). Every row must have the
+    same keys. `returning`: columns of the new rows to hand back (say the id and a column unique
+    among them), in no particular order: SQLite cannot return a multi-row INSERT's rows in the
+    order given, and asking for it (`sort_by_parameter_order`) sends one INSERT a row.
+
+    A bulk insert skips the session's autoflush: the session is flushed first, so that a change
+    made earlier in the transaction (a proposal just lapsed or refused, freeing its home for a new
+    one) is in the database before these rows meet its constraints."""
+    session.flush()
+    table = row_type.__table__
+    statement = insert(table)
+    if returning:
+        statement = statement.returning(*(table.c[name] for name in returning))
+    out: list[tuple] = []
     for start in range(0, len(rows), chunk):
-        session.execute(insert(row_type), rows[start:start + chunk])
+        result = session.execute(statement, rows[start:start + chunk])
+        if returning:
+            out += [tuple(r) for r in result.all()]
+    return out
 
 
 def offer_values(offer: Offer) -> dict:

@@ -109,12 +109,11 @@ def test_reasonable_refusals_up_to_the_limit_put_the_request_in_review(db, schem
     assert [c.what for c in out.changes] == ["proposal"]  # one reasonable refusal: not yet
     with db.transaction() as session:  # a second reasonable refusal of another home, recorded
         from reciprocal.lifecycle import proposals
-        from reciprocal.storage import ProposalRow
-        extra = ProposalRow(round_id=1, request_ref="RQ-0101", offer_ref="OF-2611-11",
-                            from_provider="fenland", to_provider="x", explanation={})
-        proposals.propose(session, scheme, [extra], ROUND_DAY)
-        changes = proposals.refuse(session, scheme, extra.id, ROUND_DAY, RefusedBy.household, "other",
-                                   "", True)
+        extra = dict(round_id=1, request_ref="RQ-0101", offer_ref="OF-2611-11", from_provider="fenland",
+                     to_provider="x", explanation={})
+        made = proposals.propose(session, scheme, [extra], ROUND_DAY)
+        changes = proposals.refuse(session, scheme, int(made[0].ref), ROUND_DAY, RefusedBy.household,
+                                   "other", "", True)
     assert [(c.what, c.to_status) for c in changes] == [("proposal", "refused"), ("request", "review")]
     assert pot.list_requests(db, "review")[0].ref == "RQ-0101"
 
