@@ -153,8 +153,11 @@ def _build(inst: MatchingInstance) -> Network:
     return net
 
 
-def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.ndarray, int]:
-    """Arc costs (to minimise) for one objective, and a bound on how far its total can vary."""
+def _costs(inst: MatchingInstance, net: Network, obj: Objective,
+           spread: bool = True) -> tuple[np.ndarray, int | None]:
+    """Arc costs (to minimise) for one objective, and a bound on how far its total can vary (None
+    without `spread`: only folding levels into one stage needs it, and at national scale it is a
+    partition of 2 million weights)."""
     cost = np.zeros(len(net.tail), dtype=np.int64)
     # Every move passes its provider's gate, so the gates' capacities bound the moves too (at
     # national scale far tighter than the number of requests: smaller weights when folding).
@@ -165,6 +168,8 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
         cost[:net.n_pairs] = sign * weights
+        if not spread:
+            return cost, None
         magnitude = np.abs(weights)
         rest = len(magnitude) - most_moves
         if rest > 0:  # keep the largest most_moves of them
@@ -179,17 +184,19 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
 
 
 def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndarray,
-                upper: np.ndarray) -> np.ndarray:
-    """Shortest-path distances from a virtual root in the residual network of `flow` within the
-    bounds [lower, upper] (Bellman-Ford on NumPy columns, each pass one unbuffered minimum over
-    every residual arc: at national scale 4 to 8 passes). An optimal flow leaves no negative
-    cycle, so this terminates."""
+                upper: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Node potentials under which no residual arc of `flow` within the bounds [lower, upper] has
+    a negative reduced cost: shortest-path distances from a virtual root (Bellman-Ford on NumPy
+    columns, each pass one unbuffered minimum over every residual arc: at national scale 4 to 8
+    passes), or from `start` (distances already known to be close, such as a priced stage's: one
+    pass then proves them). An optimal flow leaves no negative cycle, so this terminates; any such
+    potentials are optimal duals of the stage, which is all its callers need."""
     fwd = flow < upper
     bwd = flow > lower
     tail = np.concatenate([net.tail[fwd], net.head[bwd]])
     head = np.concatenate([net.head[fwd], net.tail[bwd]])
     c = np.concatenate([cost[fwd], -cost[bwd]])
-    dist = np.zeros(net.n_nodes, dtype=np.int64)
+    dist = np.zeros(net.n_nodes, dtype=np.int64) if start is None else start.copy()
     if not len(c):
         return dist
     for _ in range(net.n_nodes + 1):
@@ -204,7 +211,11 @@ def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndar
 def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     start = time.perf_counter()
     net = _build(inst)
-    level_costs = [_costs(inst, net, obj) for obj in objectives]
+    # When gives fund placements the min-cost stages whose pair costs are alike per request are
+    # priced (`_priced_min_cost_flow`), and then one level per stage is faster than folded weights
+    # near 2^37: measured at national scale, a restricted solve's time grows with the cost range.
+    pricing = PRICING and inst.gives_fund
+    level_costs = [_costs(inst, net, obj, spread=not pricing) for obj in objectives]
     # Until the first non-linear level (ledger_imbalance), a provider's node only passes flow on:
     # its source and sink arcs have cost 0 and room for any net flow within its gate, so the
     # levels before it are solved on the core arcs with every provider node merged into the
@@ -217,10 +228,6 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     core = _merge_providers(net) if not inst.gives_fund else net
     by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
-    # When gives fund placements the stages whose pair costs are alike per request are priced
-    # (`_priced_min_cost_flow`), and then one level per stage is faster than folded weights near
-    # 2^37: measured at national scale, a restricted solve's time grows with the cost range.
-    pricing = PRICING and inst.gives_fund
     # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
     # solved as a maximum flow is a stage of its own.
     stages: list[list[int]] = []
@@ -253,6 +260,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     offered = _first_pairs(inst) if pricing else None
     for s, stage in enumerate(stages):
         t0 = time.perf_counter()
+        dist = None  # potentials of this stage's optimum, when solving it gave them
         full = stage[-1] >= first_nonlinear
         if full and len(lower) == net.n_core:
             # From here on the providers' balances matter: back to the whole network, its source
@@ -269,7 +277,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
             methods.append("max_flow")
         elif pricing and _same_cost_per_request(inst, cost[:net.n_pairs]):
-            flow = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
+            flow, dist = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
             methods.append("min_cost_flow")
         else:
             flow = _min_cost_flow(stage_net, cost, lower, upper)
@@ -278,7 +286,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             # Keep exactly the optimal face of this stage for the stages after it. The potentials
             # exist only if `flow` is optimal for `cost` (no negative cycle is left), so they also
             # certify a max-flow level's modelling, even as the last level.
-            dist = _potentials(stage_net, cost, flow, lower, upper)
+            dist = _potentials(stage_net, cost, flow, lower, upper, start=dist)
             reduced = cost + dist[stage_net.tail] - dist[stage_net.head]
             upper = np.where(reduced > 0, lower, upper)
             lower = np.where(reduced < 0, upper, lower)
@@ -415,8 +423,8 @@ def _first_pairs(inst: MatchingInstance) -> np.ndarray:
     FIRST_PAIRS of its pairs spread evenly over its list. Any choice is exact, since the stage
     prices the rest in (`_priced_min_cost_flow`); a good one only saves solves."""
     offered = np.zeros(inst.n_pairs, dtype=bool)
-    for owner in (inst.pair_request.astype(np.int64), inst.pair_offer.astype(np.int64)):
-        order = np.argsort(owner, kind="stable")
+    for owner in (inst.pair_request, inst.pair_offer):
+        order = _stable_order(owner)
         counts = np.bincount(owner)
         rank = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
         step = np.maximum(1, counts // FIRST_PAIRS)[owner[order]]
@@ -424,9 +432,20 @@ def _first_pairs(inst: MatchingInstance) -> np.ndarray:
     return offered
 
 
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable"), faster: none when already sorted (the pairs are, by
+    request), else on 16-bit keys where they fit, which NumPy sorts by radix in linear time."""
+    if not len(keys) or (keys[1:] >= keys[:-1]).all():
+        return np.arange(len(keys), dtype=np.int64)
+    if keys.min() >= 0 and keys.max() < 1 << 16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
+
+
 def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                          flow: np.ndarray, offered: np.ndarray) -> np.ndarray:
-    """An optimal flow for `cost` within [lower, upper], found on a few of the pair arcs.
+                          flow: np.ndarray, offered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An optimal flow for `cost` within [lower, upper], found on a few of the pair arcs, and the
+    potentials that prove it optimal.
 
     At national scale some 2 million pair arcs are free and about 13,000 carry flow, and the
     solver's time grows with the arcs it is given. So it is given first only `offered` and the
@@ -449,7 +468,7 @@ def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upp
         dist = _potentials(net, cost, solved, lower, bounds)
         entering = free & ~given & (cost + dist[net.tail] - dist[net.head] < 0)
         if not entering.any():
-            return solved
+            return solved, dist
         given = given | entering
 
 
@@ -460,8 +479,9 @@ def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.
     `feasible_only`, None when the bounds leave no flow (a restricted network); else that is an
     error."""
     supply = np.zeros(net.n_nodes, dtype=np.int64)
-    np.add.at(supply, net.tail, -lower)
-    np.add.at(supply, net.head, lower)
+    fixed = np.flatnonzero(lower)
+    np.add.at(supply, net.tail[fixed], -lower[fixed])
+    np.add.at(supply, net.head[fixed], lower[fixed])
     free = np.flatnonzero(upper > lower)
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(net.tail[free], net.head[free],
