@@ -298,7 +298,9 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     for s, stage in enumerate(stages):
         for k in stage:
             obj = objectives[k]
-            value = obj.value(inst, chosen)
+            # A linear level's value from its pair weights (`Objective.pair_weights`, the same
+            # numbers as `value`, in one pass instead of one call per move).
+            value = int(obj.pair_weights(inst)[chosen_mask].sum()) if obj.linear else obj.value(inst, chosen)
             solution.levels.append(LevelReport(obj.name, obj.sense, value, value, "OPTIMAL",
                                                stage_seconds[s] / len(stage), method=methods[s]))
     solution.seconds = time.perf_counter() - start
