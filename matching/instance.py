@@ -42,6 +42,9 @@ class MatchingInstance:
     past_limit: frozenset[Account] = frozenset()
     # The counted balances (totals and bands) the round starts from: rule 9 is judged from them.
     start: Balances = field(default_factory=Balances)
+    # How many interchangeable homes each offer stands for (None: one each). Only the flow
+    # engine's grouped view of a round sets it (`matching.flow._group_interchangeable_offers`).
+    offer_copies: np.ndarray | None = None
 
     @property
     def gives_fund(self) -> bool:

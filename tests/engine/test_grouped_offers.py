@@ -1,0 +1,98 @@
+"""The flow engine's grouped offers (`matching.flow._group_interchangeable_offers`).
+
+Offers of one member that every pair rule and every linear objective treat alike are solved as
+one node carrying as many units as it has offers, and the moves handed back one offer each. These
+tests require the same value at every level as the engine solving every offer as its own node, on
+random rounds and on the generated regional round, every proposal an eligible pair with one
+proposal per request and per offer, the pins kept and rule 9 respected; and they require the exact
+check to refuse a grouping that the hashes alone would make (every hash forced to collide).
+"""
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import matching.flow
+from matching.flow import _group_interchangeable_offers
+from matching.instance import build_instance
+from matching.objectives import objectives_for
+from matching.pinning import choose_pins
+from matching.rules import MatchContext
+from reciprocal.simulation.generator import generate
+
+from tests.oracle import respects_debt_limit
+from tests.strategies import balances_st, gives_st, objective_order_st, pinned_instance, round_st
+
+
+def _levels(solution):
+    return [(lv.name, lv.value) for lv in solution.levels]
+
+
+def _assert_valid(inst, solution, balances, scheme):
+    chosen = sorted(solution.chosen)
+    assert set(chosen) <= set(inst.pairs)  # every move an eligible pair of the round itself
+    assert len({i for i, _ in chosen}) == len(chosen) == len({j for _, j in chosen})
+    assert all(inst.pairs[k] in set(chosen) for k in inst.pinned)
+    assert all(lv.status == "OPTIMAL" and lv.bound == lv.value for lv in solution.levels)
+    assert respects_debt_limit(chosen, inst.requests, inst.offers, balances, scheme)
+
+
+def _solve_both(inst, objectives):
+    grouped = matching.flow.solve_flow(inst, objectives)
+    with mock.patch.object(matching.flow, "GROUP_OFFERS", False):
+        alone = matching.flow.solve_flow(inst, objectives)
+    return grouped, alone
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(round_=round_st(max_requests=12, max_offers=14), balances=balances_st(),
+       order=objective_order_st(), data=st.data(), gives=gives_st)
+def test_grouped_offers_agree_with_every_offer_its_own_node(round_, balances, order, data, gives):
+    scheme, objectives, inst = pinned_instance(round_, balances, order, gives, data)
+    grouped, alone = _solve_both(inst, objectives)
+    assert _levels(grouped) == _levels(alone)
+    _assert_valid(inst, grouped, balances, scheme)
+
+
+def _regional(gives_fund: bool = True):
+    instance = generate("regional", 1)
+    inst = build_instance(MatchContext(instance.scheme, instance.on), instance.requests,
+                          instance.offers, instance.balances)
+    assert inst.gives_fund is gives_fund
+    inst.pinned, _ = choose_pins(inst)
+    return instance, inst, objectives_for(instance.scheme.config.matching.objectives)
+
+
+def test_a_regional_round_groups_its_offers_and_keeps_every_level():
+    """The generated regional round: far fewer offer nodes than offers, each group one member's
+    offers with the same requests, and every level as with every offer its own node."""
+    instance, inst, objectives = _regional()
+    view, members = _group_interchangeable_offers(inst, objectives)
+    assert len(view.offers) < 0.8 * len(inst.offers) and view.n_pairs < 0.8 * inst.n_pairs
+    assert sorted(j for group in members for j in group) == list(range(len(inst.offers)))
+    assert view.offer_copies.tolist() == [len(group) for group in members]
+    requests_of = [set() for _ in inst.offers]
+    for i, j in inst.pairs:
+        requests_of[j].add(i)
+    for group in members:
+        assert len({inst.offers[j].provider for j in group}) == 1
+        assert all(requests_of[j] == requests_of[group[0]] for j in group)
+    grouped, alone = _solve_both(inst, objectives)
+    assert _levels(grouped) == _levels(alone)
+    _assert_valid(inst, grouped, instance.balances, instance.scheme)
+
+
+def test_offers_whose_hashes_collide_are_not_grouped():
+    """With every hash forced to zero, offers of one member with as many pairs would share a key;
+    the exact check finds that their requests or weights differ and groups nothing."""
+    _, inst, objectives = _regional()
+
+    class Zeros:
+        def integers(self, low, high, size, dtype):
+            return np.zeros(size, dtype=dtype)
+
+    with mock.patch.object(matching.flow.np.random, "default_rng", lambda seed: Zeros()):
+        assert _group_interchangeable_offers(inst, objectives) is None
