@@ -303,6 +303,13 @@ def _group_interchangeable_offers(inst: MatchingInstance, objectives: list[Objec
         pair_request=inst.pair_request[is_first], pair_offer=group[inst.pair_offer[is_first]].astype(np.int32),
         pinned=index[np.asarray(inst.pinned, dtype=np.int64)].tolist(), excluded={},
         offer_copies=np.array([len(g) for g in members], dtype=np.int64))
+    # The weights already worked out, carried over rather than worked out again from the first
+    # offers (the same numbers, as checked above): per request as they are, per pair those kept.
+    for name in ("waiting", "high_risk"):
+        if name in inst.__dict__:
+            view.__dict__[name] = inst.__dict__[name]
+    if "pair_preference" in inst.__dict__:
+        view.__dict__["pair_preference"] = inst.__dict__["pair_preference"][is_first]
     return view, members
 
 

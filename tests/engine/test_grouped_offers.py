@@ -96,3 +96,40 @@ def test_offers_whose_hashes_collide_are_not_grouped():
 
     with mock.patch.object(matching.flow.np.random, "default_rng", lambda seed: Zeros()):
         assert _group_interchangeable_offers(inst, objectives) is None
+
+
+def _twins(inst, objectives):
+    """Two offers the regional round groups together, and a request eligible for both."""
+    _, members = _group_interchangeable_offers(inst, objectives)
+    group = next(g for g in members if len(g) >= 2)
+    first, second = group[0], group[1]
+    k = next(k for k, (i, j) in enumerate(inst.pairs) if j == second)
+    return first, second, inst.pairs[k][0], k
+
+
+def test_an_offer_made_for_a_household_is_never_grouped():
+    """A home offered for its household is proposed to it (a pin), even where another home of the
+    same member is interchangeable with it: grouped, the household could get the other one."""
+    instance, inst, objectives = _regional()
+    first, second, request, k = _twins(inst, objectives)
+    inst.pinned = [k]
+    view, members = _group_interchangeable_offers(inst, objectives)
+    assert [second] in members and not any(second in g and len(g) > 1 for g in members)
+    grouped, alone = _solve_both(inst, objectives)
+    assert (request, second) in grouped.chosen
+    assert _levels(grouped) == _levels(alone)
+    _assert_valid(inst, grouped, instance.balances, instance.scheme)
+
+
+def test_offers_weighed_differently_are_not_grouped():
+    """Two offers with the same requests but another weight at one level (here preference_fit,
+    raised for one of them) are two nodes, and every level is still as with every offer alone."""
+    instance, inst, objectives = _regional()
+    first, second, _, _ = _twins(inst, objectives)
+    preference = inst.pair_preference.copy()
+    preference[inst.pair_offer == second] += 1
+    inst.__dict__["pair_preference"] = preference
+    _, members = _group_interchangeable_offers(inst, objectives)
+    assert not any(first in g and second in g for g in members)
+    grouped, alone = _solve_both(inst, objectives)
+    assert _levels(grouped) == _levels(alone)
