@@ -39,33 +39,40 @@ no headroom can never move; its arcs are left out from the start.
 
 When gives fund placements (rule 9 from `proposed`) no level is a maximum flow, and a min-cost flow
 over all 2 million pair arcs takes seconds per level. A level whose pair costs are alike per
-request (every level but `preference_fit`) is then priced: solved first on 16 pair arcs per request
-and per offer (and those carrying flow), after which the potentials of that restricted optimum
-price every pair left out. None with a negative reduced cost proves the flow optimal for the whole
-network; otherwise those pairs join and it solves again. The levels are then one per stage (a
-restricted solve's time grows with the cost range, so folding them costs more than it saves).
-The potentials that priced a stage's last restricted optimum already leave no residual arc of the
-whole network with a negative reduced cost, so they are the ones its face is fixed with: any such
-potentials are optimal duals, and complementary slackness fixes the same optimal face with any of
-them (`_potentials` from a start: one pass proves them, where a search from zero takes 4 to 8).
-`preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept before
-it: priced from the cheapest pairs of each request and offer it took three solves at national
-scale, each as long as one whole solve.
+request (every level but `preference_fit`) is then priced: solved first on FIRST_PAIRS (20) pair
+arcs per request and per offer (and those carrying flow), after which the potentials of that
+restricted optimum price every pair left out. None with a negative reduced cost proves the flow
+optimal for the whole network; otherwise those pairs join and it solves again. The levels are then
+one per stage (a restricted solve's time grows with the cost range, so folding them costs more
+than it saves). The potentials that priced a stage's last restricted optimum already leave no
+residual arc of the whole network with a negative reduced cost, so its face is fixed with them:
+any such potentials are optimal duals, and complementary slackness fixes the same optimal face
+with any of them (`_potentials` from a start: one pass proves them, where a search from zero takes
+4 to 8). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
+before it: priced from the cheapest pairs of each request and offer it took three solves at
+national scale, each as long as one whole solve.
 
-Where the time goes at national scale (seed 1, gives from `proposed`, quiet machine): OR-Tools'
-cost scaling is most of it, about 0.7 s per priced level on some 450,000 arcs (1.3 s for
-`longest_waiting`, whose costs span 540 days: more scaling phases) and 2.2 s for `preference_fit`
-on 1.3 million; around it, building the network, costs and the first pairs, the potentials and
-the levels' values take about 0.8 s, in NumPy passes over the 2 million pairs (no Python loop per
-pair or per move).
+Before any of this, a member's offers that every rule and every linear objective treat alike (the
+same requests eligible, the same weight for each at every level, none offered for a household)
+are merged into one offer node whose arc to the member carries as many units as it has offers
+(`_group_interchangeable_offers`, hashed, then checked exactly): a flow cannot tell them apart, so
+every level's optimum is the same, and the moves are handed back one offer each. At national
+scale 20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million
+(`preference_fit` then faces 0.8 million tied pairs instead of 1.3 million).
+
+Where the time goes at national scale (seed 1, gives from `proposed`, load 2.3, 2026-12-06):
+`solve_flow` 4.2 to 4.6 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
+priced level on some 450,000 arcs; `longest_waiting`, whose costs span 540 days, about 1 s: more
+scaling phases; `preference_fit` about 1 s on 0.8 million arcs), grouping the offers 0.3 s, the
+potentials 0.2 s; around it, judging the pairs 0.7 s, the check 0.4 s, the explanations 0.5 s.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
 """
 from __future__ import annotations
 
-import time
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -253,7 +260,7 @@ def _group_interchangeable_offers(inst: MatchingInstance, objectives: list[Objec
     round moves the same households through the same members whichever of them a household gets:
     the offers merge into one node whose arc to its member carries as many units as it has members,
     with one pair arc per request, and every level's optimum is the same (at national scale some
-    20,000 offers become about 12,000 nodes and the 2 million pair arcs about 1.2 million). Found
+    20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million). Found
     by hashing each offer's requests and weights, then checked exactly: every pair of a member has
     its twin among the pairs of its group's first offer, with the same weights, and a member has
     as many pairs as that offer."""
