@@ -61,7 +61,7 @@ scale 20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1
 (`preference_fit` then faces 0.8 million tied pairs instead of 1.3 million).
 
 Where the time goes at national scale (seed 1, gives from `proposed`, load 2.3, 2026-12-06):
-`solve_flow` 4.2 to 4.6 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
+`solve_flow` 4.2 to 4.5 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
 priced level on some 450,000 arcs; `longest_waiting`, whose costs span 540 days, about 1 s: more
 scaling phases; `preference_fit` about 1 s on 0.8 million arcs), grouping the offers 0.3 s, the
 potentials 0.2 s; around it, judging the pairs 0.7 s, the check 0.4 s, the explanations 0.5 s.
