@@ -19,11 +19,8 @@ from ortools.graph.python import min_cost_flow
 
 import matching.flow
 from matching.flow import Network, _potentials, _stable_order
-from matching.instance import build_instance
-from matching.objectives import objectives_for
-from matching.pinning import choose_pins
-from matching.rules import MatchContext
-from reciprocal.simulation.generator import generate
+
+from tests.engine.regional import regional_round
 
 
 def _random_optimal_flow(seed: int):
@@ -87,12 +84,7 @@ def test_a_priced_stage_hands_its_potentials_on():
     """On the generated regional round (gives counted from `proposed`, stages priced), each
     stage's face is fixed with the potentials its priced solve ended with: they price every arc of
     the whole network already, so the stage's potentials are exactly those (no new search)."""
-    instance = generate("regional", 1)
-    inst = build_instance(MatchContext(instance.scheme, instance.on), instance.requests,
-                          instance.offers, instance.balances)
-    assert inst.gives_fund
-    inst.pinned, _ = choose_pins(inst)
-    objectives = objectives_for(instance.scheme.config.matching.objectives)
+    instance, inst, objectives = regional_round()
     priced, stage_ends = [], []
     real_priced, real_potentials = matching.flow._priced_min_cost_flow, matching.flow._potentials
 

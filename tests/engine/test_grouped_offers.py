@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 
 import matching.flow
 from matching.flow import _group_interchangeable_offers
-from matching.instance import build_instance
-from matching.objectives import objectives_for
-from matching.pinning import choose_pins
-from matching.rules import MatchContext
-from reciprocal.simulation.generator import generate
 
+from tests.engine.regional import regional_round
 from tests.oracle import respects_debt_limit
 from tests.strategies import balances_st, gives_st, objective_order_st, pinned_instance, round_st
 
@@ -57,19 +53,10 @@ def test_grouped_offers_agree_with_every_offer_its_own_node(round_, balances, or
     _assert_valid(inst, grouped, balances, scheme)
 
 
-def _regional(gives_fund: bool = True):
-    instance = generate("regional", 1)
-    inst = build_instance(MatchContext(instance.scheme, instance.on), instance.requests,
-                          instance.offers, instance.balances)
-    assert inst.gives_fund is gives_fund
-    inst.pinned, _ = choose_pins(inst)
-    return instance, inst, objectives_for(instance.scheme.config.matching.objectives)
-
-
 def test_a_regional_round_groups_its_offers_and_keeps_every_level():
     """The generated regional round: far fewer offer nodes than offers, each group one member's
     offers with the same requests, and every level as with every offer its own node."""
-    instance, inst, objectives = _regional()
+    instance, inst, objectives = regional_round()
     view, members = _group_interchangeable_offers(inst, objectives)
     assert len(view.offers) < 0.8 * len(inst.offers) and view.n_pairs < 0.8 * inst.n_pairs
     assert sorted(j for group in members for j in group) == list(range(len(inst.offers)))
@@ -88,7 +75,7 @@ def test_a_regional_round_groups_its_offers_and_keeps_every_level():
 def test_offers_whose_hashes_collide_are_not_grouped():
     """With every hash forced to zero, offers of one member with as many pairs would share a key;
     the exact check finds that their requests or weights differ and groups nothing."""
-    _, inst, objectives = _regional()
+    _, inst, objectives = regional_round()
 
     class Zeros:
         def integers(self, low, high, size, dtype):
@@ -110,7 +97,7 @@ def _twins(inst, objectives):
 def test_an_offer_made_for_a_household_is_never_grouped():
     """A home offered for its household is proposed to it (a pin), even where another home of the
     same member is interchangeable with it: grouped, the household could get the other one."""
-    instance, inst, objectives = _regional()
+    instance, inst, objectives = regional_round()
     first, second, request, k = _twins(inst, objectives)
     inst.pinned = [k]
     view, members = _group_interchangeable_offers(inst, objectives)
@@ -124,7 +111,7 @@ def test_an_offer_made_for_a_household_is_never_grouped():
 def test_offers_weighed_differently_are_not_grouped():
     """Two offers with the same requests but another weight at one level (here preference_fit,
     raised for one of them) are two nodes, and every level is still as with every offer alone."""
-    instance, inst, objectives = _regional()
+    instance, inst, objectives = regional_round()
     first, second, _, _ = _twins(inst, objectives)
     preference = inst.pair_preference.copy()
     preference[inst.pair_offer == second] += 1
