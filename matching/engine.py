@@ -65,15 +65,16 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
     pairs = [(inst.requests[i].ref, inst.offers[j].ref) for i, j in solution.chosen]
     broken = check.violations(ctx, requests, offers, balances, pairs, band_balances)
     chosen = set(solution.chosen)
-    broken += [f"offer {inst.offers[inst.pairs[k][1]].ref} was pinned to its household but not proposed"
-               for k in inst.pinned if inst.pairs[k] not in chosen]
+    # The pinned pairs by their indices (`inst.pairs` would list all 2 million pairs at national scale).
+    pinned = {(int(inst.pair_request[k]), int(inst.pair_offer[k])) for k in inst.pinned}
+    broken += [f"offer {inst.offers[j].ref} was pinned to its household but not proposed"
+               for i, j in sorted(pinned) if (i, j) not in chosen]
     if broken:
         # Never reached if the model is right; if it is wrong, nothing is proposed.
         raise IntegrityError("the solver's answer broke hard rules; no proposal was stored: "
                              + "; ".join(broken[:5]))
     result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=inst.n_pairs,
                          for_request=[p.to_json() for p in pin_outcomes])
-    pinned = {inst.pairs[k] for k in inst.pinned}
     for i, j in sorted(solution.chosen, key=lambda p: inst.requests[p[0]].ref):
         r, o = inst.requests[i], inst.offers[j]
         result.proposals.append({"request": r.ref, "offer": o.ref, "from_provider": r.provider,

@@ -79,6 +79,15 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
     limits = {lim.account: lim for lim in inst.debt_limits()}
     out: dict[int, dict] = {}
     n_offers = len(inst.offers)
+    # Whether an account's rule 9 row binds, once per account (a national round leaves thousands
+    # of households of the same 1,500 members unmatched).
+    bound: dict[Account, bool] = {}
+
+    def binds(limit) -> bool:
+        if limit.account not in bound:
+            bound[limit.account] = _binds(limit, x)
+        return bound[limit.account]
+
     for i, request in enumerate(inst.requests):
         if i in matched:
             continue
@@ -102,7 +111,7 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
                       "open_offers": n_offers}
             continue
         total = limits.get(Account(provider))
-        if total is not None and _binds(total, x):
+        if total is not None and binds(total):
             balance = inst.balances.get(provider, 0)
             limit = inst.scheme.max_debt(provider)
             placed, given = int(x[total.placed].sum()), int(x[total.given].sum())

@@ -39,17 +39,39 @@ no headroom can never move; its arcs are left out from the start.
 
 When gives fund placements (rule 9 from `proposed`) no level is a maximum flow, and a min-cost flow
 over all 2 million pair arcs takes seconds per level. A level whose pair costs are alike per
-request (every level but `preference_fit`) is then priced: solved first on 16 pair arcs per request
-and per offer (and those carrying flow), after which the potentials of that restricted optimum
-price every pair left out. None with a negative reduced cost proves the flow optimal for the whole
-network; otherwise those pairs join and it solves again. The levels are then one per stage (a
-restricted solve's time grows with the cost range, so folding them costs more than it saves).
+request (every level but `preference_fit`) is then priced: solved first on FIRST_PAIRS (20) pair
+arcs per request and per offer (and those carrying flow), after which the potentials of that
+restricted optimum price every pair left out. None with a negative reduced cost proves the flow
+optimal for the whole network; otherwise those pairs join and it solves again. The levels are then
+one per stage (a restricted solve's time grows with the cost range, so folding them costs more
+than it saves). The potentials that priced a stage's last restricted optimum already leave no
+residual arc of the whole network with a negative reduced cost, so its face is fixed with them:
+any such potentials are optimal duals, and complementary slackness fixes the same optimal face
+with any of them (`_potentials` from a start: one pass proves them, where a search from zero takes
+4 to 8). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
+before it: priced from the cheapest pairs of each request and offer it took three solves at
+national scale, each as long as one whole solve.
+
+Before any of this, a member's offers that every rule and every linear objective treat alike (the
+same requests eligible, the same weight for each at every level, none offered for a household)
+are merged into one offer node whose arc to the member carries as many units as it has offers
+(`_group_interchangeable_offers`, hashed, then checked exactly): a flow cannot tell them apart, so
+every level's optimum is the same, and the moves are handed back one offer each. At national
+scale 20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million
+(`preference_fit` then faces 0.8 million tied pairs instead of 1.3 million).
+
+Where the time goes at national scale (seed 1, gives from `proposed`, load 2.3, 2026-12-06):
+`solve_flow` 4.2 to 4.5 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
+priced level on some 450,000 arcs; `longest_waiting`, whose costs span 540 days, about 1 s: more
+scaling phases; `preference_fit` about 1 s on 0.8 million arcs), grouping the offers 0.3 s, the
+potentials 0.2 s; around it, judging the pairs 0.7 s, the check 0.4 s, the explanations 0.5 s.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -71,7 +93,11 @@ MAX_FLOW_LEVELS = True
 # (`_priced_min_cost_flow`); False gives every stage the whole network, folded as before (the
 # tests compare the two paths).
 PRICING = True
-FIRST_PAIRS = 16
+FIRST_PAIRS = 20
+# Offers of one member that every objective and every rule treat alike are solved as one node
+# (`_group_interchangeable_offers`); False solves every offer as its own node (the tests compare
+# the two paths).
+GROUP_OFFERS = True
 
 
 @dataclass
@@ -117,8 +143,9 @@ def _build(inst: MatchingInstance) -> Network:
         gate_cap = np.array([inst.headroom.get(p, 0) for p in providers], dtype=np.int64)
     tails = [req_node[inst.pair_request], gate[req_provider], off_node, np.arange(n_p, dtype=np.int64)]
     heads = [off_node[inst.pair_offer], req_node, off_provider, gate]
-    caps = [np.ones(inst.n_pairs, np.int64), np.ones(n_r, np.int64), np.ones(n_o, np.int64), gate_cap]
-    offers_of = np.bincount(off_provider, minlength=n_p)
+    copies = np.ones(n_o, np.int64) if inst.offer_copies is None else inst.offer_copies
+    caps = [np.ones(inst.n_pairs, np.int64), np.ones(n_r, np.int64), copies, gate_cap]
+    offers_of = np.bincount(off_provider, weights=copies, minlength=n_p).astype(np.int64)
     # Provider arcs: source -> provider (net receiving, within headroom), provider -> sink (net
     # giving). Each split where |balance| changes slope, for ledger_imbalance.
     extra_t, extra_h, extra_c = [], [], []
@@ -153,18 +180,24 @@ def _build(inst: MatchingInstance) -> Network:
     return net
 
 
-def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.ndarray, int]:
-    """Arc costs (to minimise) for one objective, and a bound on how far its total can vary."""
+def _costs(inst: MatchingInstance, net: Network, obj: Objective,
+           spread: bool = True) -> tuple[np.ndarray, int | None]:
+    """Arc costs (to minimise) for one objective, and a bound on how far its total can vary (None
+    without `spread`: only folding levels into one stage needs it, and at national scale it is a
+    partition of 2 million weights)."""
     cost = np.zeros(len(net.tail), dtype=np.int64)
     # Every move passes its provider's gate, so the gates' capacities bound the moves too (at
     # national scale far tighter than the number of requests: smaller weights when folding).
-    most_moves = min(len(inst.requests), len(inst.offers))
+    offers = len(inst.offers) if inst.offer_copies is None else int(inst.offer_copies.sum())
+    most_moves = min(len(inst.requests), offers)
     if not inst.gives_fund:
         most_moves = min(most_moves, sum(max(0, h) for h in inst.headroom.values()))
     if obj.linear:
         weights = obj.pair_weights(inst)
         sign = -1 if obj.sense == "max" else 1
         cost[:net.n_pairs] = sign * weights
+        if not spread:
+            return cost, None
         magnitude = np.abs(weights)
         rest = len(magnitude) - most_moves
         if rest > 0:  # keep the largest most_moves of them
@@ -179,17 +212,19 @@ def _costs(inst: MatchingInstance, net: Network, obj: Objective) -> tuple[np.nda
 
 
 def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndarray,
-                upper: np.ndarray) -> np.ndarray:
-    """Shortest-path distances from a virtual root in the residual network of `flow` within the
-    bounds [lower, upper] (Bellman-Ford on NumPy columns, each pass one unbuffered minimum over
-    every residual arc: at national scale 4 to 8 passes). An optimal flow leaves no negative
-    cycle, so this terminates."""
+                upper: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Node potentials under which no residual arc of `flow` within the bounds [lower, upper] has
+    a negative reduced cost: shortest-path distances from a virtual root (Bellman-Ford on NumPy
+    columns, each pass one unbuffered minimum over every residual arc: at national scale 4 to 8
+    passes), or from `start` (distances already known to be close, such as a priced stage's: one
+    pass then proves them). An optimal flow leaves no negative cycle, so this terminates; any such
+    potentials are optimal duals of the stage, which is all its callers need."""
     fwd = flow < upper
     bwd = flow > lower
     tail = np.concatenate([net.tail[fwd], net.head[bwd]])
     head = np.concatenate([net.head[fwd], net.tail[bwd]])
     c = np.concatenate([cost[fwd], -cost[bwd]])
-    dist = np.zeros(net.n_nodes, dtype=np.int64)
+    dist = np.zeros(net.n_nodes, dtype=np.int64) if start is None else start.copy()
     if not len(c):
         return dist
     for _ in range(net.n_nodes + 1):
@@ -203,8 +238,106 @@ def _potentials(net: Network, cost: np.ndarray, flow: np.ndarray, lower: np.ndar
 
 def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     start = time.perf_counter()
+    grouped = _group_interchangeable_offers(inst, objectives) if GROUP_OFFERS else None
+    if grouped is None:
+        solution = _solve(inst, objectives)
+    else:
+        view, members = grouped
+        solution = _solve(view, objectives)
+        solution.chosen = _ungroup(solution.chosen, members)
+    solution.seconds = time.perf_counter() - start
+    return solution
+
+
+def _group_interchangeable_offers(inst: MatchingInstance, objectives: list[Objective]
+                                  ) -> tuple[MatchingInstance, list[list[int]]] | None:
+    """The round with interchangeable offers merged, and each merged offer's members; None when
+    no two offers are interchangeable.
+
+    Two offers are interchangeable when they are the same member's, neither is offered for a
+    household (`matching.pinning`), the same requests may take them (every pair rule said the
+    same) and every linear objective weighs each of those pairs the same. Then any flow of the
+    round moves the same households through the same members whichever of them a household gets:
+    the offers merge into one node whose arc to its member carries as many units as it has members,
+    with one pair arc per request, and every level's optimum is the same (at national scale some
+    20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million). Found
+    by hashing each offer's requests and weights, then checked exactly: every pair of a member has
+    its twin among the pairs of its group's first offer, with the same weights, and a member has
+    as many pairs as that offer."""
+    n_o, m = len(inst.offers), inst.n_pairs
+    if n_o < 2 or not m or inst.offer_copies is not None:
+        return None
+    providers = {p: k for k, p in enumerate(sorted({o.provider for o in inst.offers}))}
+    columns = [np.array([providers[o.provider] for o in inst.offers], dtype=np.uint64),
+               np.bincount(inst.pair_offer, minlength=n_o).astype(np.uint64)]
+    alone = np.zeros(n_o, dtype=np.uint64)  # an offer made for a household is a group of its own
+    pinned_offers = inst.pair_offer[np.asarray(inst.pinned, dtype=np.int64)]
+    alone[pinned_offers] = pinned_offers.astype(np.uint64) + 1
+    columns.append(alone)
+    rng = np.random.default_rng(24)
+    weights = [obj.pair_weights(inst) for obj in objectives if obj.linear]
+    for w in [None] + weights:
+        salt = rng.integers(1, 2 ** 63, size=len(inst.requests), dtype=np.int64).astype(np.uint64)
+        term = salt[inst.pair_request]
+        if w is not None:
+            term = term * (w.astype(np.uint64) + np.uint64(1))
+        column = np.zeros(n_o, dtype=np.uint64)
+        np.add.at(column, inst.pair_offer, term)
+        columns.append(column)
+    _, first, group = np.unique(np.stack(columns, axis=1), axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    if len(first) == n_o:
+        return None
+    # Number the groups in the order of their first offers, so the pairs stay sorted.
+    renumber = np.empty(len(first), dtype=np.int64)
+    renumber[np.argsort(first, kind="stable")] = np.arange(len(first))
+    group, first = renumber[group], np.sort(first)
+    # The exact check: each pair (r, o) has its twin (r, first offer of o's group), same weights.
+    key = inst.pair_request.astype(np.int64) * n_o + inst.pair_offer
+    twin_key = inst.pair_request.astype(np.int64) * n_o + first[group[inst.pair_offer]]
+    if not (key[1:] > key[:-1]).all():
+        return None  # not sorted by request and offer (never so from build_instance)
+    twin = np.minimum(np.searchsorted(key, twin_key), m - 1)
+    if not (key[twin] == twin_key).all() or any((w[twin] != w).any() for w in weights):
+        return None  # a hash collision (never seen): solve every offer as its own node
+    is_first = first[group[inst.pair_offer]] == inst.pair_offer
+    index = np.cumsum(is_first) - 1
+    members: list[list[int]] = [[] for _ in first]
+    for j, g in enumerate(group.tolist()):
+        members[g].append(j)
+    view = dataclasses.replace(
+        inst, offers=[inst.offers[j] for j in first.tolist()],
+        pair_request=inst.pair_request[is_first], pair_offer=group[inst.pair_offer[is_first]].astype(np.int32),
+        pinned=index[np.asarray(inst.pinned, dtype=np.int64)].tolist(), excluded={},
+        offer_copies=np.array([len(g) for g in members], dtype=np.int64))
+    # The weights already worked out, carried over rather than worked out again from the first
+    # offers (the same numbers, as checked above): per request as they are, per pair those kept.
+    for name in ("waiting", "high_risk"):
+        if name in inst.__dict__:
+            view.__dict__[name] = inst.__dict__[name]
+    if "pair_preference" in inst.__dict__:
+        view.__dict__["pair_preference"] = inst.__dict__["pair_preference"][is_first]
+    return view, members
+
+
+def _ungroup(chosen: list[tuple[int, int]], members: list[list[int]]) -> list[tuple[int, int]]:
+    """The grouped view's moves (request, group) as moves (request, offer): each group's members
+    in turn, to its requests in order."""
+    taken = [0] * len(members)
+    out = []
+    for i, g in sorted(chosen):
+        out.append((i, members[g][taken[g]]))
+        taken[g] += 1
+    return out
+
+
+def _solve(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     net = _build(inst)
-    level_costs = [_costs(inst, net, obj) for obj in objectives]
+    # When gives fund placements the min-cost stages whose pair costs are alike per request are
+    # priced (`_priced_min_cost_flow`), and then one level per stage is faster than folded weights
+    # near 2^37: measured at national scale, a restricted solve's time grows with the cost range.
+    pricing = PRICING and inst.gives_fund
+    level_costs = [_costs(inst, net, obj, spread=not pricing) for obj in objectives]
     # Until the first non-linear level (ledger_imbalance), a provider's node only passes flow on:
     # its source and sink arcs have cost 0 and room for any net flow within its gate, so the
     # levels before it are solved on the core arcs with every provider node merged into the
@@ -217,10 +350,6 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     core = _merge_providers(net) if not inst.gives_fund else net
     by_max_flow = [_by_max_flow(k, obj, first_nonlinear) for k, obj in enumerate(objectives)]
 
-    # When gives fund placements the stages whose pair costs are alike per request are priced
-    # (`_priced_min_cost_flow`), and then one level per stage is faster than folded weights near
-    # 2^37: measured at national scale, a restricted solve's time grows with the cost range.
-    pricing = PRICING and inst.gives_fund
     # Fold consecutive levels into stages whose weighted costs separate them exactly; a level
     # solved as a maximum flow is a stage of its own.
     stages: list[list[int]] = []
@@ -253,6 +382,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     offered = _first_pairs(inst) if pricing else None
     for s, stage in enumerate(stages):
         t0 = time.perf_counter()
+        dist = None  # potentials of this stage's optimum, when solving it gave them
         full = stage[-1] >= first_nonlinear
         if full and len(lower) == net.n_core:
             # From here on the providers' balances matter: back to the whole network, its source
@@ -269,7 +399,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
             methods.append("max_flow")
         elif pricing and _same_cost_per_request(inst, cost[:net.n_pairs]):
-            flow = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
+            flow, dist = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
             methods.append("min_cost_flow")
         else:
             flow = _min_cost_flow(stage_net, cost, lower, upper)
@@ -278,7 +408,7 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             # Keep exactly the optimal face of this stage for the stages after it. The potentials
             # exist only if `flow` is optimal for `cost` (no negative cycle is left), so they also
             # certify a max-flow level's modelling, even as the last level.
-            dist = _potentials(stage_net, cost, flow, lower, upper)
+            dist = _potentials(stage_net, cost, flow, lower, upper, start=dist)
             reduced = cost + dist[stage_net.tail] - dist[stage_net.head]
             upper = np.where(reduced > 0, lower, upper)
             lower = np.where(reduced < 0, upper, lower)
@@ -290,10 +420,11 @@ def solve_flow(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
     for s, stage in enumerate(stages):
         for k in stage:
             obj = objectives[k]
-            value = obj.value(inst, chosen)
+            # A linear level's value from its pair weights (`Objective.pair_weights`, the same
+            # numbers as `value`, in one pass instead of one call per move).
+            value = int(obj.pair_weights(inst)[chosen_mask].sum()) if obj.linear else obj.value(inst, chosen)
             solution.levels.append(LevelReport(obj.name, obj.sense, value, value, "OPTIMAL",
                                                stage_seconds[s] / len(stage), method=methods[s]))
-    solution.seconds = time.perf_counter() - start
     return solution
 
 
@@ -415,8 +546,8 @@ def _first_pairs(inst: MatchingInstance) -> np.ndarray:
     FIRST_PAIRS of its pairs spread evenly over its list. Any choice is exact, since the stage
     prices the rest in (`_priced_min_cost_flow`); a good one only saves solves."""
     offered = np.zeros(inst.n_pairs, dtype=bool)
-    for owner in (inst.pair_request.astype(np.int64), inst.pair_offer.astype(np.int64)):
-        order = np.argsort(owner, kind="stable")
+    for owner in (inst.pair_request, inst.pair_offer):
+        order = _stable_order(owner)
         counts = np.bincount(owner)
         rank = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts)
         step = np.maximum(1, counts // FIRST_PAIRS)[owner[order]]
@@ -424,9 +555,20 @@ def _first_pairs(inst: MatchingInstance) -> np.ndarray:
     return offered
 
 
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable"), faster: none when already sorted (the pairs are, by
+    request), else on 16-bit keys where they fit, which NumPy sorts by radix in linear time."""
+    if not len(keys) or (keys[1:] >= keys[:-1]).all():
+        return np.arange(len(keys), dtype=np.int64)
+    if keys.min() >= 0 and keys.max() < 1 << 16:
+        keys = keys.astype(np.uint16)
+    return np.argsort(keys, kind="stable")
+
+
 def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
-                          flow: np.ndarray, offered: np.ndarray) -> np.ndarray:
-    """An optimal flow for `cost` within [lower, upper], found on a few of the pair arcs.
+                          flow: np.ndarray, offered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An optimal flow for `cost` within [lower, upper], found on a few of the pair arcs, and the
+    potentials that prove it optimal.
 
     At national scale some 2 million pair arcs are free and about 13,000 carry flow, and the
     solver's time grows with the arcs it is given. So it is given first only `offered` and the
@@ -449,7 +591,7 @@ def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upp
         dist = _potentials(net, cost, solved, lower, bounds)
         entering = free & ~given & (cost + dist[net.tail] - dist[net.head] < 0)
         if not entering.any():
-            return solved
+            return solved, dist
         given = given | entering
 
 
@@ -460,8 +602,9 @@ def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.
     `feasible_only`, None when the bounds leave no flow (a restricted network); else that is an
     error."""
     supply = np.zeros(net.n_nodes, dtype=np.int64)
-    np.add.at(supply, net.tail, -lower)
-    np.add.at(supply, net.head, lower)
+    fixed = np.flatnonzero(lower)
+    np.add.at(supply, net.tail[fixed], -lower[fixed])
+    np.add.at(supply, net.head[fixed], lower[fixed])
     free = np.flatnonzero(upper > lower)
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(net.tail[free], net.head[free],

@@ -42,6 +42,9 @@ class MatchingInstance:
     past_limit: frozenset[Account] = frozenset()
     # The counted balances (totals and bands) the round starts from: rule 9 is judged from them.
     start: Balances = field(default_factory=Balances)
+    # How many interchangeable homes each offer stands for (None: one each). Only the flow
+    # engine's grouped view of a round sets it (`matching.flow._group_interchangeable_offers`).
+    offer_copies: np.ndarray | None = None
 
     @property
     def gives_fund(self) -> bool:
@@ -69,7 +72,10 @@ class MatchingInstance:
         none = np.zeros(0, dtype=np.int64)
 
         def groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
-            order = np.argsort(keys, kind="stable")
+            # A stable sort of 16-bit keys where they fit (NumPy sorts those by radix, in linear
+            # time: 2 million pairs at national scale).
+            narrow = keys.astype(np.uint16) if n <= 1 << 16 else keys
+            order = np.argsort(narrow, kind="stable")
             return np.split(order, np.searchsorted(keys[order], np.arange(1, n)))
 
         n_p = len(providers) + 1
@@ -94,7 +100,14 @@ class MatchingInstance:
         n_o = max(1, len(self.offers))
         keys = self.pair_request.astype(np.int64) * n_o + self.pair_offer
         picked = np.array([i * n_o + j for i, j in chosen], dtype=np.int64)
-        return np.isin(keys, picked)
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+            return np.isin(keys, picked)
+        # The pairs are sorted by request and offer (`build_instance`): look the chosen up.
+        mask = np.zeros(len(keys), dtype=bool)
+        at = np.minimum(np.searchsorted(keys, picked), max(len(keys) - 1, 0))
+        found = at[keys[at] == picked] if len(keys) else at[:0]
+        mask[found] = True
+        return mask
 
     @property
     def scheme(self) -> Scheme:

@@ -16,12 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matching.flow
-from matching.instance import build_instance
-from matching.objectives import objectives_for
-from matching.pinning import choose_pins
-from matching.rules import MatchContext
-from reciprocal.simulation.generator import generate
 
+from tests.engine.regional import regional_round
 from tests.oracle import respects_debt_limit
 from tests.strategies import balances_st, gives_st, objective_order_st, pinned_instance, round_st
 
@@ -62,12 +58,7 @@ def test_a_regional_round_prices_pairs_in_and_keeps_every_level():
     """The generated regional round (82,000 pairs, gives counted from `proposed`) from two pairs
     per request and per offer: pricing must bring pairs in at least once (more solves than priced
     stages), and every level must equal the whole network's."""
-    instance = generate("regional", 1)
-    inst = build_instance(MatchContext(instance.scheme, instance.on), instance.requests,
-                          instance.offers, instance.balances)
-    assert inst.gives_fund
-    inst.pinned, _ = choose_pins(inst)
-    objectives = objectives_for(instance.scheme.config.matching.objectives)
+    instance, inst, objectives = regional_round()
     solves = []
     real = matching.flow._min_cost_flow
 
