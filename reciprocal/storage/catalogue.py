@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+# The largest id a row can have on every backend (PostgreSQL's INTEGER); a larger one names no row.
+MAX_ID = 2**31 - 1
+
 TABLES: dict[str, dict[str, str]] = {
     "meta": {"key": "str", "value": "str"},
     "offer": {

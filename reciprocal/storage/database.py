@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import delete, event, insert, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +28,9 @@ from reciprocal.storage.tables import MAX_ID, MetaRow
 from reciprocal.storage import readiness
 from reciprocal.storage.readiness import SCHEMA_HEAD, SCHEMA_VERSION
 from reciprocal.storage.urls import URL_SHAPE, check_url, safe_url
+
+if TYPE_CHECKING:
+    from reciprocal.storage.reader import Reader
 
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
@@ -45,12 +48,22 @@ class ReciprocalSession(Session):
             return None
         return super().get(entity, ident, **kwargs)
 
+    def rows(self, sql: str, params: dict | None = None) -> list[dict]:
+        """A query's rows as `Reader.rows` gives them (plain dicts of the ORM's values), inside this
+        session's transaction, after its pending changes: a reading shared with the read commands."""
+        from reciprocal.storage.reader import as_dicts, expanded
+        self.flush()
+        sql, values = expanded(sql, params or {})
+        result = self.execute(text(sql), values)
+        return as_dicts(list(result.keys()), result.all(), self.get_bind().dialect.name == "sqlite")
+
 
 class Database:
     """One database: its engine and transactions."""
 
     def __init__(self, url: str):
         self.url = url
+        self._reader: Reader | None = None
         parsed = check_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path = Path(parsed.database) if self.is_sqlite and parsed.database else None
@@ -64,6 +77,14 @@ class Database:
 
     def display(self) -> str:
         return str(self.path) if self.path else safe_url(self.url)
+
+    def reader(self) -> Reader:
+        """This database as the read commands read it (`reciprocal.storage.reader`): one
+        connection through the plain driver, kept for this object's life."""
+        if self._reader is None:
+            from reciprocal.storage.reader import Reader
+            self._reader = Reader(self.url)
+        return self._reader
 
     def _reason(self, exc: DriverError) -> str:
         """The driver's first line, with any credential of the URL scrubbed out."""

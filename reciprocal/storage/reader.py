@@ -10,11 +10,14 @@ Python types the ORM gives (`reciprocal.storage.catalogue` says each column's ki
 
 Queries name their parameters `:name` (translated for psycopg); a list or tuple value is expanded
 for `IN :name`. A `Database` and a `Reader` both answer `reader()`, so a read function takes
-either: a writer's view after its transaction reads the same way the read command does.
+either: a writer's view after its transaction reads the same way the read command does. A write
+session answers `rows` too (`ReciprocalSession.rows`), so a reading shared with writers is written
+once, in SQL, and its rows come back the same.
 """
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 from reciprocal.storage import readiness
@@ -119,30 +122,38 @@ class Reader:
 
     def rows(self, sql: str, params: dict | None = None) -> list[dict]:
         """The rows of a query, as dicts of the ORM's Python values."""
-        sql, values = _expanded(sql, params or {})
+        sql, values = expanded(sql, params or {})
         connection = self._connect()
-        if self.is_sqlite:
+        if self.is_sqlite:  # a day as the ORM stores it
+            values = {k: v.isoformat() if type(v) is date else v for k, v in values.items()}
             cursor = connection.execute(sql, values)
         else:
             cursor = connection.execute(_PARAM.sub(r"%(\1)s", sql.replace("%", "%%")), values)
         names = [d[0] for d in cursor.description or ()]
         found = cursor.fetchall()
         cursor.close()
-        if not self.is_sqlite:
-            return [dict(zip(names, row)) for row in found]
-        converters = list(enumerate(sqlite_converters(names)))
-        converting = [(i, c) for i, c in converters if c is not None]
-        out = []
-        for row in found:
-            values_of = list(row)
-            for i, convert in converting:
-                if values_of[i] is not None:
-                    values_of[i] = convert(values_of[i])
-            out.append(dict(zip(names, values_of)))
-        return out
+        return as_dicts(names, found, self.is_sqlite)
 
 
-def _expanded(sql: str, params: dict) -> tuple[str, dict]:
+def as_dicts(names: list[str], found: list, is_sqlite: bool) -> list[dict]:
+    """Rows as dicts of the ORM's Python values: SQLite's text dates, datetimes and JSON and its
+    0/1 booleans converted by the catalogue (PostgreSQL's driver types them itself)."""
+    if not is_sqlite:
+        return [dict(zip(names, row)) for row in found]
+    converting = [(i, c) for i, c in enumerate(sqlite_converters(names)) if c is not None]
+    if not converting:
+        return [dict(zip(names, row)) for row in found]
+    out = []
+    for row in found:
+        values = list(row)
+        for i, convert in converting:
+            if values[i] is not None:
+                values[i] = convert(values[i])
+        out.append(dict(zip(names, values)))
+    return out
+
+
+def expanded(sql: str, params: dict) -> tuple[str, dict]:
     """`IN :name` with a list or tuple value becomes `IN (:name_0, :name_1, ...)`."""
     lists = {k: v for k, v in params.items() if isinstance(v, (list, tuple))}
     if not lists:
