@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from reciprocal import scope
 from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RequestStatus
 from reciprocal.errors import NotFoundError
+from reciprocal.ledger import counted
 from reciprocal.storage.catalogue import MAX_ID
 
 # Reading a round never loads the solver (OR-Tools, NumPy), nor the ORM: only a solve's result
@@ -228,6 +229,27 @@ def proposal_list(db: Database | Reader, stages: list[str] | None = None, member
     return [ProposalView.of(r).to_json() for r in rows]
 
 
+class LiveFacts(NamedTuple):
+    """A live proposal's pair, providers, stage and due date: what `due` and the changes since a
+    pack read of it (not its explanation: building that for a national scheme's live proposals
+    took seconds)."""
+
+    id: int
+    request_ref: str
+    offer_ref: str
+    from_provider: str
+    to_provider: str
+    status: str
+    due_on: date | None
+
+
+def live_facts(source) -> list[LiveFacts]:
+    """Every live proposal's facts, oldest first, from a `Reader` or a session (anything with `rows`)."""
+    return [LiveFacts(**r) for r in source.rows(
+        "SELECT id, request_ref, offer_ref, from_provider, to_provider, status, due_on FROM proposal "
+        "WHERE status IN :live ORDER BY id", {"live": [s.value for s in LIVE_PROPOSAL]})]
+
+
 # Who must act at each live stage, and what they must do.
 ACTION = {
     "proposed": ("to_provider", "confirm or refuse the nomination"),
@@ -242,14 +264,14 @@ def due_list(db: Database, on, until) -> list[dict]:
     stage's due date, and requests on hold whose day to look again has come."""
     rows = []
     reader = db.reader()
-    for p in reader.rows("SELECT id, request_ref, offer_ref, from_provider, to_provider, status, due_on "
-                         "FROM proposal WHERE status IN :live AND due_on <= :until ORDER BY id",
-                         {"live": [s.value for s in LIVE_PROPOSAL], "until": until}):
-        side, action = ACTION[p["status"]]
-        rows.append({"member": p[side], "what": "proposal", "ref": str(p["id"]),
-                     "request": p["request_ref"], "offer": p["offer_ref"], "status": p["status"],
-                     "due_on": p["due_on"].isoformat(), "overdue": p["due_on"] < on, "action": action,
-                     "from_provider": p["from_provider"], "to_provider": p["to_provider"]})
+    for p in live_facts(reader):
+        if p.due_on is None or p.due_on > until:
+            continue
+        side, action = ACTION[p.status]
+        rows.append({"member": getattr(p, side), "what": "proposal", "ref": str(p.id),
+                     "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
+                     "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action,
+                     "from_provider": p.from_provider, "to_provider": p.to_provider})
     for r in reader.rows("SELECT ref, provider, status, look_again_on FROM request WHERE status = :held "
                          "AND look_again_on <= :until", {"held": RequestStatus.on_hold.value,
                                                          "until": until}):
@@ -274,9 +296,7 @@ def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = 
 def past_limit_items(db: Database, scheme: Scheme, on) -> list[dict]:
     """A member past its debt limit on `on` (a counted give of its fell through): none of its
     tenants is placed until it is back within, so it is told, with since when and why."""
-    from reciprocal.ledger import counted
-    with db.reading() as session:
-        where = counted.positions(session, scheme, on)
+    where = counted.positions(db.reader(), scheme, on)
     return [{"member": p, "what": "debt_limit", "ref": p, "request": None, "offer": None,
              "status": "past_limit", "due_on": w.past_limit_since.isoformat(), "overdue": False,
              "action": f"{w.why()}; none of your tenants is placed until you are back within: a home you "
@@ -291,8 +311,7 @@ def changed_items(db: Database, scheme: Scheme, on, for_provider: str | None = N
     day `since`), as it may see them (`reciprocal.lifecycle.since_pack`): to take into account."""
     from reciprocal.lifecycle import since_pack
     members = [for_provider] if for_provider else sorted(scheme.providers)
-    with db.reading() as session:
-        changed = since_pack.changes_for(session, members, on, since, same_day=True)
+    changed = since_pack.changes_for(db.reader(), members, on, since, same_day=True)
     return [{"member": m, "what": "update", "ref": c["ref"], "request": c["request"], "offer": c["offer"],
              "status": "updated", "due_on": c["on"], "overdue": False,
              "action": f"{c['what']} updated since {got.since.words()}: {c['change']}",

@@ -84,6 +84,7 @@ class Database:
         if self._reader is None:
             from reciprocal.storage.reader import Reader
             self._reader = Reader(self.url)
+            self._reader.identity = self.engine
         return self._reader
 
     def _reason(self, exc: DriverError) -> str:

@@ -56,6 +56,10 @@ class Reader:
         self.url = url
         self.is_sqlite, self.path, self._conninfo = _plain_url(url)
         self._connection = None
+        # What a cache of this database's state is kept for (`ledger.counted`'s replay): the
+        # reader itself, or the engine of the `Database` that made it, so that the database's
+        # sessions and its reader share one.
+        self.identity: object = self
 
     def reader(self) -> Reader:
         return self
