@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from reciprocal.domain import Balances
 from reciprocal.errors import IntegrityError, NotFoundError, StateError
+from reciprocal.storage.catalogue import utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -70,7 +71,7 @@ def _last(session: Session) -> LedgerEntryRow | None:
 
 def _append(session: Session, *, move_id, round_id, provider, amount, band, entry_kind,
             reason) -> LedgerEntryRow:
-    from reciprocal.storage import LedgerEntryRow, utcnow
+    from reciprocal.storage import LedgerEntryRow
     last = _last(session)
     prev = last.hash if last else GENESIS
     # The sequence number is set here, not by the database, because it is part of the hash.

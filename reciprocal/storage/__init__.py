@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 # Each public name and the module that defines it.
 _HOMES = {
-    "catalogue": ("MAX_ID",),
-    "tables": ("LIVE_SQL", "utcnow", "MetaRow", "OfferRow", "RequestRow", "RoundRow", "ProposalRow",
+    "catalogue": ("MAX_ID", "utcnow"),
+    "tables": ("LIVE_SQL", "MetaRow", "OfferRow", "RequestRow", "RoundRow", "ProposalRow",
                "ProposalEventRow", "MoveRow", "LedgerEntryRow", "ChecklistItemRow"),
     "urls": ("DEFAULT_DB", "resolve_url", "SECRET_PARAMS", "URL_SHAPE", "safe_url", "check_url"),
     "readiness": ("SCHEMA_VERSION", "SCHEMA_HEAD"),
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from reciprocal.storage.reader import Reader
     from reciprocal.storage.readiness import SCHEMA_HEAD, SCHEMA_VERSION
     from reciprocal.storage.rows import insert_rows, offer_from_row, offer_values, request_from_row, request_values
-    from reciprocal.storage.catalogue import MAX_ID
+    from reciprocal.storage.catalogue import MAX_ID, utcnow
     from reciprocal.storage.tables import (LIVE_SQL, ChecklistItemRow, LedgerEntryRow, MetaRow, MoveRow,
-                                           OfferRow, ProposalEventRow, ProposalRow, RequestRow, RoundRow, utcnow)
+                                           OfferRow, ProposalEventRow, ProposalRow, RequestRow, RoundRow)
     from reciprocal.storage.urls import DEFAULT_DB, SECRET_PARAMS, URL_SHAPE, check_url, resolve_url, safe_url

@@ -12,7 +12,12 @@ test), so a query's result columns are converted by their names, whichever table
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+
+def utcnow() -> datetime:
+    """The moment a row is stamped with (its `created_at`)."""
+    return datetime.now(timezone.utc)
+
 
 # The largest id a row can have on every backend (PostgreSQL's INTEGER); a larger one names no row.
 MAX_ID = 2**31 - 1
