@@ -5,8 +5,8 @@ second). `tables` stays the schema's source for the ORM and the migrations;
 tests/store/test_reader.py checks this catalogue equals `SQLModel.metadata` exactly, so the two
 cannot drift.
 
-Kinds: `int`, `str`, `bool`, `float`, `date`, `datetime`, `json` (enumerations are stored as
-their `str` values). A column name has one kind in every table that has it (checked by the same
+Kinds: `int`, `str`, `bool`, `float`, `date`, `datetime` (a moment: SQLModel's `UTCDateTime`,
+read back aware, in UTC), `json` (enumerations are stored as their `str` values). A column name has one kind in every table that has it (checked by the same
 test), so a query's result columns are converted by their names, whichever table they came from.
 """
 from __future__ import annotations
@@ -64,16 +64,24 @@ TABLES: dict[str, dict[str, str]] = {
 KIND_OF: dict[str, str] = {column: kind for columns in TABLES.values() for column, kind in columns.items()}
 
 
-def _datetime(text: str) -> datetime:
-    # The ORM stores a SQLite DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff" and reads it back naive.
-    return datetime.fromisoformat(text).replace(tzinfo=None)
+def _in_utc(moment: datetime) -> datetime:
+    # As `UTCDateTime` reads a moment back: one stored without an offset is UTC.
+    return moment.replace(tzinfo=timezone.utc) if moment.utcoffset() is None else moment.astimezone(timezone.utc)
 
 
-# How a value SQLite hands back as text or a number becomes what the ORM gives. PostgreSQL's
-# driver returns dates, datetimes, booleans and JSON already typed, so it needs none of these.
-SQLITE_VALUE = {"bool": bool, "date": date.fromisoformat, "datetime": _datetime, "json": json.loads}
+def _sqlite_moment(text: str) -> datetime:
+    # Stored as "YYYY-MM-DD HH:MM:SS.ffffff", UTC without an offset.
+    return _in_utc(datetime.fromisoformat(text))
 
 
-def sqlite_converters(names: list[str]) -> list:
-    """For each result column, the function that makes SQLite's value the ORM's, or None."""
-    return [SQLITE_VALUE.get(KIND_OF.get(name, "")) for name in names]
+# How a value the driver hands back becomes what the ORM gives. SQLite returns dates, moments
+# and JSON as text and booleans as 0 or 1; PostgreSQL's driver types them all, and returns a
+# moment in the session's time zone.
+SQLITE_VALUE = {"bool": bool, "date": date.fromisoformat, "datetime": _sqlite_moment, "json": json.loads}
+POSTGRES_VALUE = {"datetime": _in_utc}
+
+
+def converters(names: list[str], is_sqlite: bool) -> list:
+    """For each result column, the function that makes the driver's value the ORM's, or None."""
+    table = SQLITE_VALUE if is_sqlite else POSTGRES_VALUE
+    return [table.get(KIND_OF.get(name, "")) for name in names]

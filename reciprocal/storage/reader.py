@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from reciprocal.storage import readiness
-from reciprocal.storage.catalogue import sqlite_converters
+from reciprocal.storage.catalogue import converters
 from reciprocal.storage.urls import safe_url
 
 # How long a read waits for a writer that is committing (SQLite's lock) before giving up.
@@ -140,11 +140,10 @@ class Reader:
 
 
 def as_dicts(names: list[str], found: list, is_sqlite: bool) -> list[dict]:
-    """Rows as dicts of the ORM's Python values: SQLite's text dates, datetimes and JSON and its
-    0/1 booleans converted by the catalogue (PostgreSQL's driver types them itself)."""
-    if not is_sqlite:
-        return [dict(zip(names, row)) for row in found]
-    converting = [(i, c) for i, c in enumerate(sqlite_converters(names)) if c is not None]
+    """Rows as dicts of the ORM's Python values: SQLite's text dates, moments and JSON and its
+    0/1 booleans, and PostgreSQL's moments in the session's time zone, converted as the catalogue
+    says."""
+    converting = [(i, c) for i, c in enumerate(converters(names, is_sqlite)) if c is not None]
     if not converting:
         return [dict(zip(names, row)) for row in found]
     out = []
