@@ -127,7 +127,24 @@ def test_a_due_date_without_the_cache_is_worked_out_by_the_package(demo_db, tmp_
     assert "holidays" in _loaded_by_command(["due", "--on", "2026-12-07"], demo_db, tmp_path, env)
 
 
-@pytest.mark.parametrize("args", [["round", "list"]], ids=" ".join)
+# Read commands read through `reciprocal.storage.reader` with the plain driver: importing SQLAlchemy
+# and SQLModel cost each of them 0.3 s of CPU (issue 24). (Typer itself loads pydantic.)
+ORM = ("sqlalchemy", "sqlmodel", "alembic")
+PLAIN_READS = [["due", "--on", "2026-12-07"], ["due", "--on", "2027-03-01", "--for-provider", "fenland"],
+               ["proposal", "list"], ["proposal", "list", "--member", "fenland", "--stage", "live"],
+               ["proposal", "show", "6"], ["round", "list"], ["round", "show", "1"],
+               ["round", "show", "1", "--format", "json"], ["round", "show", "2", "--for-provider", "fenland"],
+               ["offer", "list"], ["request", "list", "--status", "all"], ["ledger", "show"]]
+
+
+@pytest.mark.parametrize("args", PLAIN_READS, ids=" ".join)
+def test_read_commands_load_no_orm(args, demo_db, tmp_path, calendar_cache):
+    loaded = _loaded_by_command(args, demo_db, tmp_path, calendar_cache)
+    assert sorted(m for m in loaded if m.split(".")[0] in ORM) == []
+
+
+@pytest.mark.parametrize("args", [["round", "list"], ["round", "show", "1"], ["proposal", "show", "6"]],
+                         ids=" ".join)
 def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
     loaded = _loaded_by_command(args, demo_db, tmp_path)
     assert not {"reciprocal.config", "yaml"} & loaded
