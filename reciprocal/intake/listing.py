@@ -1,4 +1,4 @@
-"""The pot as `offer list` and `request list` show it, read through the `Reader` (plain SQL, the
+"""The pot as `offer list`, `request list` and `circulate` read it, through the `Reader` (plain SQL, the
 plain driver) so that a list loads no ORM (issue 24). `pot` stores, withdraws and reads the pot
 for a round; this module only lists it, in the same order and with the same records.
 """
@@ -39,10 +39,11 @@ def request_of(row: dict) -> Request:
                    safety_decision_on=row["safety_decision_on"], status=RequestStatus(row["status"]))
 
 
-def _listed(db: Database | Reader, kind: str, status: str | None, provider: str | None) -> list[dict]:
+def _listed(db: Database | Reader, kind: str, status: str | None, provider: str | None,
+            order: str = "ref") -> list[dict]:
     where = (["status = :status"] if status else []) + (["provider = :provider"] if provider else [])
     return db.reader().rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
-                            + " ORDER BY ref",
+                            + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
                             {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
 
 
@@ -53,6 +54,7 @@ def list_offers(db: Database | Reader, status: str | None = OfferStatus.availabl
 
 
 def list_requests(db: Database | Reader, status: str | None = RequestStatus.active.value,
-                  provider: str | None = None) -> list[Request]:
-    """Requests in `status` (None: every one; `open`: active), of one provider if given, by ref."""
-    return [request_of(r) for r in _listed(db, "request", status, provider)]
+                  provider: str | None = None, order: str = "ref") -> list[Request]:
+    """Requests in `status` (None: every one; `open`: active), of one provider if given, by ref
+    (or by `id`: the order they came in, as a round and the circulation read them)."""
+    return [request_of(r) for r in _listed(db, "request", status, provider, order)]

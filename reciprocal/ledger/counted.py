@@ -40,9 +40,9 @@ from datetime import date, datetime, timezone
 from itertools import groupby
 from typing import TYPE_CHECKING, Iterator, NamedTuple
 
-from reciprocal.domain import (LIVE_PROPOSAL, Account, ProposalStatus, counted_effect, debt_headroom,
+from reciprocal.domain import (LIVE_PROPOSAL, Account, Balances, ProposalStatus, counted_effect, debt_headroom,
                                give_counted, move_effect, past_limit_by)
-from reciprocal.ledger import MOVE, Entry, effective_dates, entries
+from reciprocal.ledger import MOVE, Entry, balances, effective_dates, entries
 
 if TYPE_CHECKING:
     from reciprocal.config import Scheme
@@ -51,6 +51,19 @@ LIVE = frozenset(s.value for s in LIVE_PROPOSAL)
 SIGNED = ProposalStatus.signed.value
 ENDED_WORDS = {ProposalStatus.refused.value: "refused", ProposalStatus.lapsed.value: "lapsed",
                ProposalStatus.cancelled.value: "cancelled"}
+
+
+def counted_balances(source, scheme: Scheme) -> Balances:
+    """Rule 9's balances today (total and band): the ledger's, plus every live proposal as the
+    scheme counts it (`reciprocal.domain.counted_effect`), from a `Reader` or a session. The same
+    reading as `lifecycle.proposals.counted_balances`, in plain SQL, for `circulate` (no ORM);
+    tests/store/test_reader.py holds the two equal."""
+    rows = source.rows("SELECT p.from_provider, p.to_provider, p.status, o.bedrooms FROM proposal p "
+                       "LEFT OUTER JOIN offer o ON o.ref = p.offer_ref WHERE p.status IN :live ORDER BY p.id",
+                       {"live": sorted(LIVE)})
+    effect = counted_effect(((r["from_provider"], r["to_provider"], scheme.band_of(r["bedrooms"] or 0), r["status"])
+                             for r in rows), scheme.gives_count_from)
+    return balances(source, list(scheme.providers)).after(effect)
 
 
 def at_limit(balance: int, max_debt: int | None) -> bool:

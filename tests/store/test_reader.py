@@ -115,6 +115,18 @@ def test_a_write_session_reads_the_same_rows_as_the_reader(lived):
             assert _typed(session.rows(sql)) == _typed(reader.rows(sql)), table
 
 
+def test_circulate_counts_rule_9_as_a_round_does(lived, scheme):
+    """`counted.counted_balances` (plain SQL, for `circulate`) is `proposals.counted_balances`."""
+    from reciprocal.ledger import counted
+    from reciprocal.lifecycle import proposals
+    with lived.reading() as session:
+        by_orm = proposals.counted_balances(session, scheme)
+    assert by_orm.total != counted.balances(Reader(lived.url), list(scheme.providers)).total  # live ones count
+    assert counted.counted_balances(Reader(lived.url), scheme) == by_orm
+    with lived.reading() as session:
+        assert counted.counted_balances(session, scheme) == by_orm
+
+
 def test_lists_and_days_are_parameters(lived):
     reader = Reader(lived.url)
     got = reader.rows("SELECT ref FROM request WHERE status IN :s AND referred_on <= :day ORDER BY ref",
@@ -198,7 +210,7 @@ def test_the_reader_cannot_write(lived):
 
 READS = [["round", "list"], ["round", "show", "1"], ["round", "show", "1", "--format", "json"],
          ["proposal", "list"], ["proposal", "show", "6"], ["due", "--on", "2026-12-07"], ["offer", "list"],
-         ["request", "list", "--status", "all"], ["ledger", "show"]]
+         ["request", "list", "--status", "all"], ["ledger", "show"], ["circulate", "--on", "2026-12-07"]]
 
 
 @pytest.fixture(scope="module")
