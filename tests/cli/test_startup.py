@@ -127,6 +127,24 @@ def test_a_due_date_without_the_cache_is_worked_out_by_the_package(demo_db, tmp_
     assert "holidays" in _loaded_by_command(["due", "--on", "2026-12-07"], demo_db, tmp_path, env)
 
 
+@pytest.mark.parametrize("args", [["round", "list"]], ids=" ".join)
+def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
+    loaded = _loaded_by_command(args, demo_db, tmp_path)
+    assert not {"reciprocal.config", "yaml"} & loaded
+
+
+def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
+    loaded = _loaded_by_command(["circulate", "--on", "2026-12-07"], demo_db, tmp_path)
+    assert "numpy" in loaded
+    assert _solver(loaded, allowed=("numpy",)) == []
+
+
+def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
+    refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
+              "--not-reasonable", "--on", "2026-12-07"]
+    assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)
+
+
 # Read commands read through `reciprocal.storage.reader` with the plain driver: importing SQLAlchemy
 # and SQLModel cost each of them 0.3 s of CPU (issue 24). (Typer itself loads pydantic.)
 ORM = ("sqlalchemy", "sqlmodel", "alembic")
@@ -144,20 +162,6 @@ def test_read_commands_load_no_orm(args, demo_db, tmp_path, calendar_cache):
     assert sorted(m for m in loaded if m.split(".")[0] in ORM) == []
 
 
-@pytest.mark.parametrize("args", [["round", "list"], ["round", "show", "1"], ["proposal", "show", "6"]],
-                         ids=" ".join)
-def test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
-    loaded = _loaded_by_command(args, demo_db, tmp_path)
-    assert not {"reciprocal.config", "yaml"} & loaded
-
-
-def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
-    loaded = _loaded_by_command(["circulate", "--on", "2026-12-07"], demo_db, tmp_path)
-    assert "numpy" in loaded
-    assert _solver(loaded, allowed=("numpy",)) == []
-
-
-def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
-    refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
-              "--not-reasonable", "--on", "2026-12-07"]
-    assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)
+@pytest.mark.parametrize("args", [["round", "show", "1"], ["proposal", "show", "6"]], ids=" ".join)
+def test_other_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
+    test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path)
