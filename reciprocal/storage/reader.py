@@ -28,17 +28,30 @@ from reciprocal.storage.urls import safe_url
 READ_WAIT_SECONDS = 30
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
+# A PostgreSQL URL of the plain shape, which `urls.check_url` accepts as it is: at most one `@`
+# before the host, a numeric port. Any other goes through `check_url`, for its exact message.
+_PLAIN_POSTGRES = re.compile(r"^postgresql(?:\+psycopg)?://(?:(?P<user>[^:@/?#\s]*)(?::(?P<password>[^@/?#\s]*))?@)?"
+                             r"(?:(?P<host>[A-Za-z0-9.\-]+)|\[(?P<ip6>[0-9A-Fa-f:.]+)\])(?::(?P<port>\d+))?"
+                             r"(?:/(?P<dbname>[^?#\s]*))?(?:\?(?P<query>[^#\s]*))?$")
 
 
-def _plain_url(url: str) -> tuple[bool, Path | None, str | None]:
-    """(is SQLite, its file, PostgreSQL's conninfo). The usual shapes are read as text; anything
-    else goes through `urls.check_url`, which says what is wrong with a bad one (it loads
-    SQLAlchemy's URL parser, on that rare path only)."""
+def _plain_url(url: str) -> tuple[bool, Path | None, dict | None]:
+    """(is SQLite, its file, PostgreSQL's connection parameters). The usual shapes are read as
+    text; anything else goes through `urls.check_url`, which says what is wrong with a bad one (it
+    loads SQLAlchemy's URL parser, on that rare path only). The parameters are those SQLAlchemy's
+    psycopg dialect would pass (the URL's parts and its query), so that the driver's refusals read
+    the same."""
     if url.startswith("sqlite:///") and "?" not in url and len(url) > len("sqlite:///"):
         return True, Path(url[len("sqlite:///"):]), None
-    for prefix in ("postgresql://", "postgresql+psycopg://"):
-        if url.startswith(prefix):
-            return False, None, "postgresql://" + url[len(prefix):]
+    plain = _PLAIN_POSTGRES.match(url)
+    if plain:
+        from urllib.parse import parse_qsl, unquote
+        parts = {k: unquote(v) for k, v in plain.groupdict().items() if v and k != "query"}
+        if "ip6" in parts:
+            parts["host"] = parts.pop("ip6")
+        if "port" in parts:
+            parts["port"] = int(parts["port"])
+        return False, None, {**parts, **dict(parse_qsl(plain["query"] or "", keep_blank_values=True))}
     from reciprocal.storage.urls import check_url
     parsed = check_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -46,7 +59,7 @@ def _plain_url(url: str) -> tuple[bool, Path | None, str | None]:
     if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
         from reciprocal.storage.database import Database
         Database(url)  # says which driver is missing, as a writer would
-    return False, None, parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return False, None, {**parsed.translate_connect_args(username="user", database="dbname"), **parsed.query}
 
 
 class Reader:
@@ -54,7 +67,7 @@ class Reader:
 
     def __init__(self, url: str):
         self.url = url
-        self.is_sqlite, self.path, self._conninfo = _plain_url(url)
+        self.is_sqlite, self.path, self._params = _plain_url(url)
         self._connection = None
         # What a cache of this database's state is kept for (`ledger.counted`'s replay): the
         # reader itself, or the engine of the `Database` that made it, so that the database's
@@ -89,7 +102,7 @@ class Reader:
         else:
             import psycopg
             try:
-                connection = psycopg.connect(self._conninfo, autocommit=True)
+                connection = psycopg.connect(autocommit=True, **self._params)
                 connection.execute("SET default_transaction_read_only = on")
             except psycopg.Error as exc:
                 raise readiness.cannot_connect(self.display(), readiness.short_reason(exc, self.url)) from None

@@ -24,6 +24,7 @@ from reciprocal.storage.catalogue import KIND_OF, TABLES
 from tests.conftest import DEMO_DATA, ON_POSTGRES, only_sqlite
 from tests.helpers import demo_database, reciprocal
 from tests.history import ROUND_1, _week_1
+from tests.intake.test_hostile_input import URL_CASES
 
 LATER = ROUND_1 + timedelta(days=2)
 
@@ -174,6 +175,12 @@ def test_the_reader_cannot_connect_as_the_database_cannot_and_shows_no_password(
     message = _same_refusal(url)
     assert message.startswith("cannot connect to database postgresql+psycopg://someone:***@127.0.0.1:1/")
     assert "s3cret" not in message
+
+
+@pytest.mark.parametrize("url", [u for u, _ in URL_CASES] + ["postgresql+psycopg://u:sekrit@[::1]:1/db",
+                                                             "postgresql://u:se/krit@127.0.0.1:1/db"])
+def test_a_bad_or_unreachable_url_is_refused_as_the_database_refuses_it(url):
+    assert "sekrit" not in _same_refusal(url)
 
 
 @only_sqlite
