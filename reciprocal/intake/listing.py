@@ -42,9 +42,10 @@ def request_of(row: dict) -> Request:
 def _listed(db: Database | Reader, kind: str, status: str | None, provider: str | None,
             order: str = "ref") -> list[dict]:
     where = (["status = :status"] if status else []) + (["provider = :provider"] if provider else [])
-    return db.reader().rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
-                            + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
-                            {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
+    with db.reader() as reader:
+        return reader.rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
+                           + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
+                           {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
 
 
 def list_offers(db: Database | Reader, status: str | None = OfferStatus.available.value,

@@ -65,11 +65,11 @@ def circulate(db: Database | Reader, scheme: Scheme, on: date, for_provider: str
               members: list[str] | None = None) -> dict:
     """Every member's list (or only `members`' lists), or one member's as it may see it."""
     check_viewer(scheme, for_provider)
-    reader = db.reader()
-    requests = list_requests(reader, RequestStatus.active.value, order="id")  # as a round reads them
-    busy = {p.request_ref for p in live_facts(reader)}
-    balance = ledger_balances(reader, list(scheme.providers)).total
-    no_headroom = _no_headroom(reader, scheme)
+    with db.reader() as reader:
+        requests = list_requests(reader, RequestStatus.active.value, order="id")  # as a round reads them
+        busy = {p.request_ref for p in live_facts(reader)}
+        balance = ledger_balances(reader, list(scheme.providers)).total
+        no_headroom = _no_headroom(reader, scheme)
     free = [r for r in requests if r.ref not in busy]
     wanted = [for_provider] if for_provider is not None else members
     listing = circulation(scheme, on, free, wanted)

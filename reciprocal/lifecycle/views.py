@@ -185,32 +185,32 @@ def _by_id(reader: Reader, sql: str, row_id: int, missing: str) -> dict:
 
 def list_rounds(db: Database | Reader) -> list[dict]:
     """Every round with how its proposals stand."""
-    reader = db.reader()
-    counts = {(r["round_id"], r["status"]): r["n"] for r in reader.rows(
-        "SELECT round_id, status, COUNT(*) AS n FROM proposal GROUP BY round_id, status")}
-    out = []
-    for r in reader.rows('SELECT id, "on", status, report FROM round ORDER BY id'):
-        def n(*statuses: ProposalStatus) -> int:
-            return sum(counts.get((r["id"], s.value), 0) for s in statuses)
-        live = n(*LIVE_PROPOSAL)
-        ended = n(ProposalStatus.refused, ProposalStatus.lapsed, ProposalStatus.cancelled)
-        signed = n(ProposalStatus.signed)
-        out.append({"round": r["id"], "on": r["on"].isoformat(), "status": r["status"],
-                    "proposals": live + ended + signed, "live": live, "signed": signed,
-                    "ended": ended, "unmatched": len((r["report"] or {}).get("unmatched", []))})
-    return out
+    with db.reader() as reader:
+        counts = {(r["round_id"], r["status"]): r["n"] for r in reader.rows(
+            "SELECT round_id, status, COUNT(*) AS n FROM proposal GROUP BY round_id, status")}
+        out = []
+        for r in reader.rows('SELECT id, "on", status, report FROM round ORDER BY id'):
+            def n(*statuses: ProposalStatus) -> int:
+                return sum(counts.get((r["id"], s.value), 0) for s in statuses)
+            live = n(*LIVE_PROPOSAL)
+            ended = n(ProposalStatus.refused, ProposalStatus.lapsed, ProposalStatus.cancelled)
+            signed = n(ProposalStatus.signed)
+            out.append({"round": r["id"], "on": r["on"].isoformat(), "status": r["status"],
+                        "proposals": live + ended + signed, "live": live, "signed": signed,
+                        "ended": ended, "unmatched": len((r["report"] or {}).get("unmatched", []))})
+        return out
 
 
 def proposal_view(db: Database | Reader, proposal_id: int) -> dict:
     """One proposal with its trail (every change of stage: when, by which role, from which stage)."""
-    reader = db.reader()
-    row = _by_id(reader, f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE id = :id", proposal_id,
-                 f"no proposal {proposal_id}")
-    events = [{"seq": e["id"], "from": e["from_status"], "to": e["to_status"], "on": e["on"].isoformat(),
-               "role": e["role"], "detail": e["detail"]}
-              for e in reader.rows('SELECT id, from_status, to_status, "on", role, detail FROM proposal_event '
-                                   'WHERE proposal_id = :id ORDER BY id', {"id": proposal_id})]
-    return {**ProposalView.of(row).to_json(), "trail": events}
+    with db.reader() as reader:
+        row = _by_id(reader, f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE id = :id", proposal_id,
+                     f"no proposal {proposal_id}")
+        events = [{"seq": e["id"], "from": e["from_status"], "to": e["to_status"], "on": e["on"].isoformat(),
+                   "role": e["role"], "detail": e["detail"]}
+                  for e in reader.rows('SELECT id, from_status, to_status, "on", role, detail FROM proposal_event '
+                                       'WHERE proposal_id = :id ORDER BY id', {"id": proposal_id})]
+        return {**ProposalView.of(row).to_json(), "trail": events}
 
 
 def proposal_list(db: Database | Reader, stages: list[str] | None = None, member: str | None = None,
@@ -219,9 +219,10 @@ def proposal_list(db: Database | Reader, stages: list[str] | None = None, member
     household), due on or before a day, or overdue on a day."""
     where = (["status IN :stages"] if stages else []) + (["(from_provider = :member OR to_provider = :member)"]
                                                          if member else [])
-    rows = db.reader().rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal"
-                            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC",
-                            {"stages": list(stages or ()), "member": member})
+    with db.reader() as reader:
+        rows = reader.rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal"
+                           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC",
+                           {"stages": list(stages or ()), "member": member})
     if due_by is not None:
         rows = [r for r in rows if r["due_on"] is not None and r["due_on"] <= due_by]
     if overdue_on is not None:
@@ -263,23 +264,23 @@ def due_list(db: Database, on, until) -> list[dict]:
     """Everything due or overdue by `until`, by the member who must act: live proposals by their
     stage's due date, and requests on hold whose day to look again has come."""
     rows = []
-    reader = db.reader()
-    for p in live_facts(reader):
-        if p.due_on is None or p.due_on > until:
-            continue
-        side, action = ACTION[p.status]
-        rows.append({"member": getattr(p, side), "what": "proposal", "ref": str(p.id),
-                     "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
-                     "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action,
-                     "from_provider": p.from_provider, "to_provider": p.to_provider})
-    for r in reader.rows("SELECT ref, provider, status, look_again_on FROM request WHERE status = :held "
-                         "AND look_again_on <= :until", {"held": RequestStatus.on_hold.value,
-                                                         "until": until}):
-        rows.append({"member": r["provider"], "what": "request", "ref": r["ref"], "request": r["ref"],
-                     "offer": None, "status": r["status"], "due_on": r["look_again_on"].isoformat(),
-                     "overdue": r["look_again_on"] < on,
-                     "action": "look again at the hold (request resume or close)"})
-    return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
+    with db.reader() as reader:
+        for p in live_facts(reader):
+            if p.due_on is None or p.due_on > until:
+                continue
+            side, action = ACTION[p.status]
+            rows.append({"member": getattr(p, side), "what": "proposal", "ref": str(p.id),
+                         "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
+                         "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action,
+                         "from_provider": p.from_provider, "to_provider": p.to_provider})
+        for r in reader.rows("SELECT ref, provider, status, look_again_on FROM request WHERE status = :held "
+                             "AND look_again_on <= :until", {"held": RequestStatus.on_hold.value,
+                                                             "until": until}):
+            rows.append({"member": r["provider"], "what": "request", "ref": r["ref"], "request": r["ref"],
+                         "offer": None, "status": r["status"], "due_on": r["look_again_on"].isoformat(),
+                         "overdue": r["look_again_on"] < on,
+                         "action": "look again at the hold (request resume or close)"})
+        return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
 
 
 def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None,
@@ -296,7 +297,8 @@ def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = 
 def past_limit_items(db: Database, scheme: Scheme, on) -> list[dict]:
     """A member past its debt limit on `on` (a counted give of its fell through): none of its
     tenants is placed until it is back within, so it is told, with since when and why."""
-    where = counted.positions(db.reader(), scheme, on)
+    with db.reader() as reader:
+        where = counted.positions(reader, scheme, on)
     return [{"member": p, "what": "debt_limit", "ref": p, "request": None, "offer": None,
              "status": "past_limit", "due_on": w.past_limit_since.isoformat(), "overdue": False,
              "action": f"{w.why()}; none of your tenants is placed until you are back within: a home you "
@@ -311,7 +313,8 @@ def changed_items(db: Database, scheme: Scheme, on, for_provider: str | None = N
     day `since`), as it may see them (`reciprocal.lifecycle.since_pack`): to take into account."""
     from reciprocal.lifecycle import since_pack
     members = [for_provider] if for_provider else sorted(scheme.providers)
-    changed = since_pack.changes_for(db.reader(), members, on, since, same_day=True)
+    with db.reader() as reader:
+        changed = since_pack.changes_for(reader, members, on, since, same_day=True)
     return [{"member": m, "what": "update", "ref": c["ref"], "request": c["request"], "offer": c["offer"],
              "status": "updated", "due_on": c["on"], "overdue": False,
              "action": f"{c['what']} updated since {got.since.words()}: {c['change']}",
@@ -356,7 +359,8 @@ def member_proposals(db: Database, member: str, ended_since, every: list[dict] |
     rows = [p for p in mine
             if p["status"] in ACTION or (p["stage_on"] is not None and p["stage_on"] >= ended_since.isoformat())]
     if owners is None:
-        owners = Owners.read(db.reader())
+        with db.reader() as reader:
+            owners = Owners.read(reader)
     return [scope.proposal_for(with_action(p), member, owners.household_areas.get(p["request"], ()))
             for p in rows]
 
@@ -379,9 +383,11 @@ def members_requests(db: Database, members: list[str]) -> dict[str, list[dict]]:
     """`member_requests` of each of `members`, read in one go (packs for every member)."""
     one = " AND provider = :member" if len(members) == 1 else ""
     out: dict[str, list[dict]] = {m: [] for m in members}
-    for r in db.reader().rows("SELECT ref, provider, status, referred_on, reconfirmed_on, hold_reason, look_again_on "
+    with db.reader() as reader:
+        waiting = reader.rows("SELECT ref, provider, status, referred_on, reconfirmed_on, hold_reason, look_again_on "
                               f"FROM request WHERE status IN :waiting{one} ORDER BY ref",
-                              {"waiting": list(REQUEST_ACTION), "member": members[0] if one else None}):
+                              {"waiting": list(REQUEST_ACTION), "member": members[0] if one else None})
+    for r in waiting:
         if r["provider"] in out:
             out[r["provider"]].append({"request": r["ref"], "status": r["status"], "referred_on": _iso(r["referred_on"]),
                                        "reconfirmed_on": _iso(r["reconfirmed_on"]), "hold_reason": r["hold_reason"],
@@ -395,14 +401,14 @@ def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
     it (`scope.round_for`) when asked (the scheme names the members)."""
     if for_provider is not None:
         scope.check_viewer(scheme, for_provider)
-    reader = db.reader()
-    rnd = _by_id(reader, 'SELECT id, "on", status, report FROM round WHERE id = :id', round_id, f"no round {round_id}")
-    view = view_of(rnd, reader.rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE round_id = :id ORDER BY id",
-                                    {"id": round_id})).to_json()
-    # Whose each unmatched household is, so that a summary can count them by member.
-    owner = {r["ref"]: r["provider"] for r in reader.rows("SELECT ref, provider FROM request")}
-    view["unmatched"] = [{**u, "provider": owner.get(u["request"])} for u in view["unmatched"]]
-    if for_provider is None:
-        return view
-    owners = Owners.read(reader)
-    return scope.round_for(view, for_provider, owners.request_owner, owners.offer_owner, owners.household_areas)
+    with db.reader() as reader:
+        rnd = _by_id(reader, 'SELECT id, "on", status, report FROM round WHERE id = :id', round_id, f"no round {round_id}")
+        view = view_of(rnd, reader.rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE round_id = :id ORDER BY id",
+                                        {"id": round_id})).to_json()
+        # Whose each unmatched household is, so that a summary can count them by member.
+        owner = {r["ref"]: r["provider"] for r in reader.rows("SELECT ref, provider FROM request")}
+        view["unmatched"] = [{**u, "provider": owner.get(u["request"])} for u in view["unmatched"]]
+        if for_provider is None:
+            return view
+        owners = Owners.read(reader)
+        return scope.round_for(view, for_provider, owners.request_owner, owners.offer_owner, owners.household_areas)

@@ -63,7 +63,6 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        self._reader: Reader | None = None
         parsed = check_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.path = Path(parsed.database) if self.is_sqlite and parsed.database else None
@@ -79,13 +78,12 @@ class Database:
         return str(self.path) if self.path else safe_url(self.url)
 
     def reader(self) -> Reader:
-        """This database as the read commands read it (`reciprocal.storage.reader`): one
-        connection through the plain driver, kept for this object's life."""
-        if self._reader is None:
-            from reciprocal.storage.reader import Reader
-            self._reader = Reader(self.url)
-            self._reader.identity = self.engine
-        return self._reader
+        """This database as the read commands read it (`reciprocal.storage.reader`), through the
+        plain driver; sharing this database's caches (its `identity` is this engine)."""
+        from reciprocal.storage.reader import Reader
+        reader = Reader(self.url)
+        reader.identity = self.engine
+        return reader
 
     def _reason(self, exc: DriverError) -> str:
         """The driver's first line, with any credential of the URL scrubbed out."""

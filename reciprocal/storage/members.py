@@ -32,13 +32,13 @@ MEMBER_COLUMNS = (
 def members_in_database(db: Database | Reader) -> dict[str, list[str]]:
     """Every member id the database's records name, with the kinds of record naming it."""
     found: dict[str, list[str]] = {}
-    reader = db.reader()
-    for what, table, columns in MEMBER_COLUMNS:
-        query = (" UNION ".join(f"SELECT {c} AS member FROM {table}" for c in columns) if len(columns) > 1
-                 else f"SELECT DISTINCT {columns[0]} AS member FROM {table}")
-        for row in reader.rows(query):
-            found.setdefault(row["member"], []).append(what)
-    return found
+    with db.reader() as reader:
+        for what, table, columns in MEMBER_COLUMNS:
+            query = (" UNION ".join(f"SELECT {c} AS member FROM {table}" for c in columns) if len(columns) > 1
+                     else f"SELECT DISTINCT {columns[0]} AS member FROM {table}")
+            for row in reader.rows(query):
+                found.setdefault(row["member"], []).append(what)
+        return found
 
 
 def undefined_members(db: Database | Reader, defined: Iterable[str]) -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ Python types the ORM gives (`reciprocal.storage.catalogue` says each column's ki
 
 Queries name their parameters `:name` (translated for psycopg); a list or tuple value is expanded
 for `IN :name`. A `Database` and a `Reader` both answer `reader()`, so a read function takes
-either: a writer's view after its transaction reads the same way the read command does. A write
+either (`with db.reader() as reader:` closes the connection when the reading is done): a writer's view after its transaction reads the same way the read command does. A write
 session answers `rows` too (`ReciprocalSession.rows`), so a reading shared with writers is written
 once, in SQL, and its rows come back the same.
 """
@@ -76,6 +76,14 @@ class Reader:
 
     def reader(self) -> Reader:
         return self
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        """Done reading for now: the connection is closed (a kept one would hold a PostgreSQL
+        database open: no `CREATE DATABASE ... TEMPLATE` of it, no `DROP`); the next read opens it again."""
+        self.close()
 
     def display(self) -> str:
         return str(self.path) if self.path else safe_url(self.url)
