@@ -23,7 +23,7 @@ def circulate(ctx: typer.Context,
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
-    data = circulation_of(s.database(scheme=scheme), scheme, day_or_today(on), for_provider)
+    data = circulation_of(s.reader(scheme=scheme), scheme, day_or_today(on), for_provider)
     if fmt == "json":
         print_json(data)
         return

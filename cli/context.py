@@ -17,7 +17,7 @@ from reciprocal.errors import printable
 # used, so that `--help` and usage errors do not load them (tests/cli/test_startup.py).
 if TYPE_CHECKING:
     from reciprocal.config import Scheme
-    from reciprocal.storage import Database
+    from reciprocal.storage import Database, Reader
 
 
 class ReaderGone(Exception):
@@ -74,6 +74,17 @@ class Settings:
             if scheme is not None:
                 check_members(db, scheme)
         return db
+
+    def reader(self, *, scheme: Scheme | None = None) -> Reader:
+        """The database for a read command: read only, through the plain driver (no ORM: issue 24),
+        checked as `database` checks it, with the same messages."""
+        from reciprocal.storage.members import check_members
+        from reciprocal.storage.reader import Reader
+        from reciprocal.storage.urls import resolve_url
+        reader = Reader(resolve_url(self.db)).check_ready(scheme.id if scheme else None)
+        if scheme is not None:
+            check_members(reader, scheme)
+        return reader
 
 
 def settings(ctx: typer.Context) -> Settings:

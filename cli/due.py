@@ -28,7 +28,7 @@ def due(ctx: typer.Context,
     scheme = s.scheme()
     day = day_or_today(on)
     until = add_working_days(day, within)
-    rows = views.due_for(s.database(scheme=scheme), scheme, day, until, for_provider,
+    rows = views.due_for(s.reader(scheme=scheme), scheme, day, until, for_provider,
                          parse_date(since, "--since") if since else None)
     if fmt == "json":
         print_json({"on": day.isoformat(), "until": until.isoformat(), "for_provider": for_provider,

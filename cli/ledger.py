@@ -20,9 +20,7 @@ def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
     from reciprocal import ledger
     s = settings(ctx)
     scheme = s.scheme()
-    db = s.database(scheme=scheme)
-    with db.reading() as session:
-        data = ledger.summary(session, {p: scheme.max_debt(p) for p in scheme.providers})
+    data = ledger.summary(s.reader(scheme=scheme), {p: scheme.max_debt(p) for p in scheme.providers})
     if parse_format(format) == "json":
         print_json(data)
         return

@@ -54,14 +54,14 @@ def _import(ctx: typer.Context, file: Path, kind: str, referred: bool = False, a
 def _list(ctx: typer.Context, kind: str, status: str, provider: Optional[str], format: str,
           for_provider: Optional[str] = None, limit: Optional[int] = None) -> None:
     from reciprocal import scope
-    from reciprocal.intake import pot
+    from reciprocal.intake import listing
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme()
-    db = s.database(scheme=scheme)
+    db = s.reader(scheme=scheme)
     scope.check_viewer(scheme, for_provider)
     status_filter = None if status == "all" else status
-    records = (pot.list_offers if kind == "offer" else pot.list_requests)(db, status_filter, provider)
+    records = (listing.list_offers if kind == "offer" else listing.list_requests)(db, status_filter, provider)
     visible = scope.offer_for if kind == "offer" else scope.request_for
     records = [r for r in records if visible(r, for_provider) is not None]
     rows = [_plain(r) for r in records]

@@ -33,7 +33,7 @@ def _completed_ids(ctx: typer.Context, incomplete: str, stages: list[str] | None
     s = settings(ctx)
     db = s.db or ctx.find_root().params.get("db")
     try:
-        rows = views.proposal_list(Settings(db=db).database(), stages)
+        rows = views.proposal_list(Settings(db=db).reader(), stages)
     except Exception:  # the shell shows nothing rather than a message in the middle of a line
         return []
     return [(str(r["id"]), f"{r['request']} -> {r['offer']}, {r['status']}") for r in rows
@@ -85,7 +85,7 @@ def proposal_list(ctx: typer.Context,
         raise typer.BadParameter(f"'{member}' is not a member of this scheme", param_hint="--member")
     day = day_or_today(on)
     from datetime import timedelta
-    rows = views.proposal_list(s.database(scheme=scheme), stages, member,
+    rows = views.proposal_list(s.reader(scheme=scheme), stages, member,
                                day + timedelta(days=due_within) if due_within is not None else None,
                                day if overdue else None)
     if fmt == "json":
@@ -104,7 +104,7 @@ def proposal_show(ctx: typer.Context, proposal_id: int = _proposal_id(complete_a
     """Show one proposal: its stage, due date, reasons and its whole trail."""
     from reciprocal.lifecycle import views
     fmt = parse_format(format)
-    view = views.proposal_view(settings(ctx).database(), proposal_id)
+    view = views.proposal_view(settings(ctx).reader(), proposal_id)
     if fmt == "json":
         print_json(view)
         return

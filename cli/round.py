@@ -62,7 +62,7 @@ def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, he
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme() if for_provider is not None else None
-    view = views.round_view(s.database(scheme=scheme), round_id, scheme, for_provider)
+    view = views.round_view(s.reader(scheme=scheme), round_id, scheme, for_provider)
     if fmt == "json":
         print_json(view)
     else:
@@ -95,9 +95,9 @@ def round_close(round_id: int = typer.Argument(0, help="Not used any more."),
 @round_app.command("list")
 def round_list(ctx: typer.Context, format: str = typer.Option("table", "--format", help=FORMAT_HELP)):
     """List rounds with how their proposals stand."""
-    from reciprocal.lifecycle import rounds
+    from reciprocal.lifecycle import views
     fmt = parse_format(format)
-    rows = rounds.list_rounds(settings(ctx).database())
+    rows = views.list_rounds(settings(ctx).reader())
     if fmt == "json":
         print_json(rows)
         return

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, TypeVar
+from typing import TYPE_CHECKING, Iterable, TypeVar
 
-from reciprocal.config import Scheme
 from reciprocal.domain import Offer, Request
 from reciprocal.errors import NotFoundError
+
+if TYPE_CHECKING:  # a read that needs no scheme (`round show`) does not load the configs' models
+    from reciprocal.config import Scheme
 
 Record = TypeVar("Record")
 

@@ -5,6 +5,10 @@ moved, in the move's bedroom band. Entries are never edited; a mistake is correc
 entry (`correct`). Each entry's hash covers its sequence number, its content, the time it was
 written and the previous entry's hash, so a change made behind the engine's back (an edited amount,
 a deleted or reordered entry) breaks the chain; `reciprocal.audits.verify` finds the break.
+
+What the ledger is read for (balances, entries, the days they take effect, `ledger show`'s summary)
+is read with plain SQL from a `Reader` or a write session alike (anything with `rows`), so that a
+read command loads no ORM (issue 24); only writing an entry uses it.
 """
 from __future__ import annotations
 
@@ -12,12 +16,16 @@ import hashlib
 import json
 from collections import defaultdict
 from datetime import date, datetime, timezone
-
-from sqlmodel import Session, func, select
+from typing import TYPE_CHECKING, NamedTuple
 
 from reciprocal.domain import Balances
 from reciprocal.errors import IntegrityError, NotFoundError, StateError
-from reciprocal.storage import Database, LedgerEntryRow, MoveRow, utcnow
+from reciprocal.storage.catalogue import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from reciprocal.storage import Database, LedgerEntryRow, MoveRow
 
 GENESIS = "0" * 64
 MOVE = "move"
@@ -51,6 +59,9 @@ def hash_of(row: LedgerEntryRow, prev_hash: str | None = None) -> str:
 
 
 def _last(session: Session) -> LedgerEntryRow | None:
+    from sqlmodel import select
+
+    from reciprocal.storage import LedgerEntryRow
     # FOR UPDATE (ignored by SQLite, which already holds the write lock) makes two PostgreSQL
     # writers queue; if they still race, both pick the same sequence number and the primary key
     # refuses the second, so the chain can never fork.
@@ -60,6 +71,7 @@ def _last(session: Session) -> LedgerEntryRow | None:
 
 def _append(session: Session, *, move_id, round_id, provider, amount, band, entry_kind,
             reason) -> LedgerEntryRow:
+    from reciprocal.storage import LedgerEntryRow
     last = _last(session)
     prev = last.hash if last else GENESIS
     # The sequence number is set here, not by the database, because it is part of the hash.
@@ -85,6 +97,9 @@ def record_move(session: Session, move: MoveRow) -> None:
 
 
 def legs_of(session: Session, move_id: int, entry_kind: str = MOVE) -> list[LedgerEntryRow]:
+    from sqlmodel import select
+
+    from reciprocal.storage import LedgerEntryRow
     return list(session.exec(select(LedgerEntryRow).where(LedgerEntryRow.move_id == move_id,
                                                           LedgerEntryRow.entry_kind == entry_kind)
                              .order_by(LedgerEntryRow.id)).all())
@@ -99,6 +114,7 @@ def correct_move(session: Session, move_id: int, reason: str) -> list[LedgerEntr
     because the household did move; the move still counts in the quarterly report. A move can be
     corrected once: a second correction is refused (and the database refuses it too).
     """
+    from reciprocal.storage import MoveRow
     reason = (reason or "").strip()
     if not reason:
         raise StateError("a correction needs a reason (--reason)")
@@ -128,19 +144,34 @@ def correct(db: Database, move_id: int, reason: str) -> dict:
                             for r in rows]}
 
 
-def balances(session: Session, providers: list[str] | None = None) -> Balances:
+def balances(source, providers: list[str] | None = None) -> Balances:
+    """Every provider's balance, total and by band, from a `Reader` or a session."""
     out = Balances(total={p: 0 for p in providers or []})
     by_band: dict[str, dict[str, int]] = defaultdict(dict)
-    query = select(LedgerEntryRow.provider, LedgerEntryRow.band, func.sum(LedgerEntryRow.amount)).group_by(
-        LedgerEntryRow.provider, LedgerEntryRow.band)
-    for provider, band, amount in session.exec(query).all():
-        out.total[provider] = out.total.get(provider, 0) + int(amount)
-        by_band[provider][band] = int(amount)
+    for r in source.rows("SELECT provider, band, SUM(amount) AS amount FROM ledger_entry GROUP BY provider, band"):
+        out.total[r["provider"]] = out.total.get(r["provider"], 0) + int(r["amount"])
+        by_band[r["provider"]][r["band"]] = int(r["amount"])
     out.by_band = dict(by_band)
     return out
 
 
-def given_received(entry: LedgerEntryRow) -> tuple[int, int]:
+class Entry(NamedTuple):
+    """A ledger entry as it is read (every column of `LedgerEntryRow`, by the same names)."""
+
+    id: int
+    move_id: int | None
+    round_id: int | None
+    provider: str
+    amount: int
+    band: str
+    entry_kind: str
+    reason: str
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+
+def given_received(entry: Entry) -> tuple[int, int]:
     """What one entry adds to its provider's (given, received) counts. A move's giving leg adds
     a home given; a correction of it takes one away; likewise for received. So given - received
     is always the sum of the amounts, corrections included."""
@@ -149,26 +180,27 @@ def given_received(entry: LedgerEntryRow) -> tuple[int, int]:
     return max(entry.amount, 0), max(-entry.amount, 0)
 
 
-def given_and_received(session: Session) -> dict[str, tuple[int, int]]:
+def given_and_received(source) -> dict[str, tuple[int, int]]:
     """Per provider: homes given and tenants housed by others, net of corrections."""
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for entry in entries(session):
+    for entry in entries(source):
         g, r = given_received(entry)
         out[entry.provider][0] += g
         out[entry.provider][1] += r
     return {p: (g, r) for p, (g, r) in out.items()}
 
 
-def entries(session: Session) -> list[LedgerEntryRow]:
-    return list(session.exec(select(LedgerEntryRow).order_by(LedgerEntryRow.id)).all())
+def entries(source) -> list[Entry]:
+    """Every entry, in order, from a `Reader` or a session."""
+    return [Entry(**r) for r in source.rows(f"SELECT {', '.join(Entry._fields)} FROM ledger_entry ORDER BY id")]
 
 
-def effective_dates(session: Session) -> dict[int, date]:
+def effective_dates(source, rows: list[Entry] | None = None) -> dict[int, date]:
     """The day each entry takes effect: a move's legs on the day of the move; a correction on the
-    day it was written, but never before the move it corrects."""
-    moved_on = dict(session.exec(select(MoveRow.id, MoveRow.moved_on)).all())
+    day it was written, but never before the move it corrects. `rows`: the entries, when already read."""
+    moved_on = {r["id"]: r["moved_on"] for r in source.rows("SELECT id, moved_on FROM move")}
     out = {}
-    for e in entries(session):
+    for e in entries(source) if rows is None else rows:
         day = e.created_at.date()
         move_day = moved_on.get(e.move_id)
         if e.entry_kind == MOVE and move_day is not None:
@@ -179,12 +211,13 @@ def effective_dates(session: Session) -> dict[int, date]:
     return out
 
 
-def summary(session: Session, providers: dict) -> dict:
-    """Balances per provider (total and by band) with given/received counts and max_debt.
+def summary(source, providers: dict) -> dict:
+    """Balances per provider (total and by band) with given/received counts and max_debt, from a
+    `Reader` or a session.
 
     `providers` maps provider id to its max_debt."""
-    bal = balances(session, list(providers))
-    counts = given_and_received(session)
+    bal = balances(source, list(providers))
+    counts = given_and_received(source)
     rows = []
     for provider in sorted(set(providers) | set(bal.total)):
         given, received = counts.get(provider, (0, 0))

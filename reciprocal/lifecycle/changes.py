@@ -32,3 +32,11 @@ class Change:
     def to_json(self) -> dict:
         return {"what": self.what, "ref": self.ref, "from": self.from_status, "to": self.to_status,
                 "why": self.why, "request": self.request, "offer": self.offer}
+
+
+def shown(value) -> str:
+    """A field's value in a change's words (`request update`, `offer update`, and what changed for
+    a member since its pack)."""
+    if isinstance(value, list):
+        return ";".join(value) or "(none)"
+    return "(none)" if value is None else str(value).lower() if isinstance(value, bool) else str(value)

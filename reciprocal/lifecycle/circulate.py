@@ -13,14 +13,20 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing import TYPE_CHECKING
+
 from matching.circulation import Circulated, circulation
-from reciprocal.config import Scheme
-from reciprocal.domain import debt_headroom
-from reciprocal.intake.pot import open_requests
+from reciprocal.domain import RequestStatus, debt_headroom
+from reciprocal.intake.listing import list_requests
 from reciprocal.ledger import balances as ledger_balances
-from reciprocal.lifecycle import proposals
+from reciprocal.ledger.counted import counted_balances
+from reciprocal.lifecycle.views import live_facts
 from reciprocal.scope import check_viewer
-from reciprocal.storage import Database
+
+# Read through the `Reader` (no ORM: issue 24); the rules are judged on NumPy arrays.
+if TYPE_CHECKING:
+    from reciprocal.config import Scheme
+    from reciprocal.storage import Database, Reader
 
 
 def _shown(item: Circulated, on: date, no_headroom: set[str], known: dict[str, tuple[dict, dict]]) -> dict:
@@ -41,10 +47,10 @@ def _shown(item: Circulated, on: date, no_headroom: set[str], known: dict[str, t
     return {**head, "safe_areas": list(item.areas), **tail}
 
 
-def _no_headroom(session, scheme: Scheme) -> set[str]:
+def _no_headroom(reader: Reader, scheme: Scheme) -> set[str]:
     """Members with no room to have another tenant placed (rule 9), counting live proposals as a
     round does: a home offered for one of their households could not be proposed to it."""
-    counted = proposals.counted_balances(session, scheme)
+    counted = counted_balances(reader, scheme)
     return {m for m in scheme.providers if debt_headroom(counted.of(m), scheme.max_debt(m)) == 0}
 
 
@@ -55,15 +61,15 @@ def balance_words(balance: int) -> str:
     return f"the scheme owes you {balance} home(s)" if balance > 0 else "you are even"
 
 
-def circulate(db: Database, scheme: Scheme, on: date, for_provider: str | None = None,
+def circulate(db: Database | Reader, scheme: Scheme, on: date, for_provider: str | None = None,
               members: list[str] | None = None) -> dict:
     """Every member's list (or only `members`' lists), or one member's as it may see it."""
     check_viewer(scheme, for_provider)
-    with db.reading() as session:
-        requests = open_requests(session)
-        busy = {p.request_ref for p in proposals.live_facts(session)}
-        balance = ledger_balances(session, list(scheme.providers)).total
-        no_headroom = _no_headroom(session, scheme)
+    with db.reader() as reader:
+        requests = list_requests(reader, RequestStatus.active.value, order="id")  # as a round reads them
+        busy = {p.request_ref for p in live_facts(reader)}
+        balance = ledger_balances(reader, list(scheme.providers)).total
+        no_headroom = _no_headroom(reader, scheme)
     free = [r for r in requests if r.ref not in busy]
     wanted = [for_provider] if for_provider is not None else members
     listing = circulation(scheme, on, free, wanted)

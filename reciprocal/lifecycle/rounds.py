@@ -3,17 +3,18 @@ of the free pot it matched, the report of its solves, and its proposals.
 
 Rounds no longer open and close: proposals live across them, through their stages
 (`reciprocal.lifecycle.proposals`), and signing is the move. Rounds made before that
-(migration 0003) keep their `closed` status as history.
+(migration 0003) keep their `closed` status as history. How rounds are listed and shown is
+`reciprocal.lifecycle.views`'s.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
-from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RoundStatus
+from reciprocal.domain import RoundStatus
 from reciprocal.errors import NotFoundError
-from reciprocal.storage import Database, ProposalRow, RoundRow
+from reciprocal.storage import ProposalRow, RoundRow
 
 
 def last_round(session: Session) -> RoundRow | None:
@@ -38,24 +39,3 @@ def get_round(session: Session, round_id: int) -> RoundRow:
 def proposals_of(session: Session, round_id: int) -> list[ProposalRow]:
     return list(session.exec(select(ProposalRow).where(ProposalRow.round_id == round_id)
                              .order_by(ProposalRow.id)).all())
-
-
-def list_rounds(db: Database) -> list[dict]:
-    with db.reading() as session:
-        rows = session.exec(select(RoundRow).order_by(RoundRow.id)).all()
-        counts: dict[tuple[int, str], int] = {}
-        for round_id, status, n in session.exec(select(ProposalRow.round_id, ProposalRow.status,
-                                                       func.count()).group_by(ProposalRow.round_id,
-                                                                              ProposalRow.status)).all():
-            counts[(round_id, status)] = n
-        out = []
-        for r in rows:
-            def n(*statuses: ProposalStatus) -> int:
-                return sum(counts.get((r.id, s.value), 0) for s in statuses)
-            live = n(*LIVE_PROPOSAL)
-            ended = n(ProposalStatus.refused, ProposalStatus.lapsed, ProposalStatus.cancelled)
-            signed = n(ProposalStatus.signed)
-            out.append({"round": r.id, "on": r.on.isoformat(), "status": r.status,
-                        "proposals": live + ended + signed, "live": live, "signed": signed,
-                        "ended": ended, "unmatched": len((r.report or {}).get("unmatched", []))})
-        return out

@@ -19,14 +19,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
-
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING, NamedTuple
 
 from reciprocal import scope
-from reciprocal.lifecycle import proposals, trail
-from reciprocal.lifecycle.updates import shown
-from reciprocal.lifecycle.changes import Change
-from reciprocal.storage import MetaRow, ProposalEventRow
+from reciprocal.lifecycle.changes import Change, shown
+
+# What `due` reads here it reads through a `Reader` or a write session alike (`rows`), with no ORM
+# loaded (issue 24); only recording a pack writes with it.
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 # The meta key of a member's recorded packs: {day: the trail's last event id when it was written}.
 PACKED = "packs_of:"
@@ -52,25 +53,26 @@ class Since:
                 "from_day": None if self.after_event is not None else self.day.isoformat()}
 
 
-def _packed(session: Session, member: str) -> dict[str, int]:
-    row = session.get(MetaRow, PACKED + member)
-    return json.loads(row.value) if row is not None else {}
+def _packed(source, member: str) -> dict[str, int]:
+    rows = source.rows("SELECT value FROM meta WHERE key = :key", {"key": PACKED + member})
+    return json.loads(rows[0]["value"]) if rows else {}
 
 
-def _every_packed(session: Session) -> dict[str, dict[str, int]]:
+def _every_packed(source) -> dict[str, dict[str, int]]:
     """`_packed` of every member that has a pack recorded, read in one go."""
-    rows = session.exec(select(MetaRow.key, MetaRow.value).where(MetaRow.key.startswith(PACKED, autoescape=True))).all()
-    return {key[len(PACKED):]: json.loads(value) for key, value in rows}
+    rows = source.rows("SELECT key, value FROM meta WHERE substr(key, 1, :n) = :prefix",
+                       {"n": len(PACKED), "prefix": PACKED})
+    return {r["key"][len(PACKED):]: json.loads(r["value"]) for r in rows}
 
 
-def since_for(session: Session, member: str, on: date, given: date | None = None,
+def since_for(source, member: str, on: date, given: date | None = None,
               same_day: bool = False, packed: dict[str, int] | None = None) -> Since:
     """Where `member`'s changes count from on `on` (see the module docstring). `same_day`: a pack
     recorded on `on` counts (`due`), or not (a pack of that day, written again). `packed`: the
     member's recorded packs, when already read."""
     if given is not None:
         return Since(given)
-    packed = _packed(session, member) if packed is None else packed
+    packed = _packed(source, member) if packed is None else packed
     days = [d for d in packed if d < on.isoformat() or (same_day and d == on.isoformat())]
     if days:
         last = max(days)
@@ -81,6 +83,9 @@ def since_for(session: Session, member: str, on: date, given: date | None = None
 def record(session: Session, members: list[str], on: date) -> list[Change]:
     """Record `on` as each member's pack day, with the trail's last event (the first writing of
     a day is kept: what a later writing the same day adds is counted again, never lost)."""
+    from sqlmodel import select
+
+    from reciprocal.storage import MetaRow, ProposalEventRow
     last = session.exec(select(ProposalEventRow.id).order_by(ProposalEventRow.id.desc()).limit(1)).first() or 0
     changes = []
     for member in members:
@@ -106,19 +111,33 @@ class Changed:
         return {"since": self.since.to_json(), "changes": self.changes}
 
 
-def changes_for(session: Session, members: list[str], on: date, given: date | None = None,
+class CaseEvent(NamedTuple):
+    """The columns of an update's trail event that say what changed."""
+
+    id: int
+    on: date
+    role: str
+    detail: dict
+    case_ref: str
+    case_values: dict | None
+
+
+def changes_for(source, members: list[str], on: date, given: date | None = None,
                 same_day: bool = False, owners=None) -> dict[str, Changed]:
-    """Each member's changes since its last pack (see the module docstring)."""
-    from reciprocal.lifecycle.views import Owners
-    owners = owners or Owners.read(session)
-    packed = _every_packed(session) if given is None else {}
-    since = {m: since_for(session, m, on, given, same_day, packed.get(m, {})) for m in members}
-    events = [e for e in trail.case_events(session) if e.on <= on]
+    """Each member's changes since its last pack (see the module docstring), read from a `Reader`
+    or a session (anything with `rows`)."""
+    from reciprocal.lifecycle.views import Owners, live_facts
+    owners = owners or Owners.read(source)
+    packed = _every_packed(source) if given is None else {}
+    since = {m: since_for(source, m, on, given, same_day, packed.get(m, {})) for m in members}
+    events = [CaseEvent(**e) for e in source.rows(
+        'SELECT id, "on", role, detail, case_ref, case_values FROM proposal_event '
+        'WHERE proposal_id IS NULL AND "on" <= :on ORDER BY id', {"on": on})]
     # The live proposals of each household and each home, looked up per update (not searched).
     of_request: dict[str, list] = {}
     of_offer: dict[str, list] = {}
     if events:
-        for p in proposals.live_facts(session):
+        for p in live_facts(source):
             of_request.setdefault(p.request_ref, []).append(p)
             of_offer.setdefault(p.offer_ref, []).append(p)
     out: dict[str, Changed] = {m: Changed(since[m], []) for m in members}
@@ -141,11 +160,11 @@ def changes_for(session: Session, members: list[str], on: date, given: date | No
     return out
 
 
-def _after(event: ProposalEventRow, since: Since) -> bool:
+def _after(event: CaseEvent, since: Since) -> bool:
     return event.id > since.after_event if since.after_event is not None else event.on >= since.day
 
 
-def _full(event: ProposalEventRow, kind: str, ref: str, owner: str | None) -> dict:
+def _full(event: CaseEvent, kind: str, ref: str, owner: str | None) -> dict:
     """The change as the case's own landlord sees it: which fields, before and after (blank once
     purged)."""
     values = event.case_values or {}

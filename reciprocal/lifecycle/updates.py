@@ -29,7 +29,7 @@ from reciprocal.domain import OfferStatus, RequestStatus, Role
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import UPDATABLE, check_update, personal_data_in, read_updates
 from reciprocal.lifecycle import proposals, rejudge, trail
-from reciprocal.lifecycle.changes import Change
+from reciprocal.lifecycle.changes import Change, shown
 from reciprocal.storage import OfferRow, ProposalRow, RequestRow
 
 # The roles that may tell the coordinator of a change (recorded in the trail).
@@ -150,12 +150,6 @@ def _apply(session: Session, kind: str, u: Update, row, merged: dict, changed: l
     words = "; ".join(f"{n} {shown(before[n])} -> {shown(after[n])}" for n in changed)
     return Change(kind, u.ref, row.status, row.status,
                   f"updated by the {role.value.replace('_', ' ')} on {on.isoformat()} (trail event {event.id}): {words}")
-
-
-def shown(value) -> str:
-    if isinstance(value, list):
-        return ";".join(value) or "(none)"
-    return "(none)" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def updates_from_file(path: Path, kind: str) -> list[Update]:

@@ -10,27 +10,29 @@
 offer made for a household: proposed to it first, or why not). The report stored with a round
 (`RoundRow.report`) is a `RoundReport`, written by the first solve and extended by each re-solve;
 reading it back tolerates reports written by earlier releases.
+
+Every view is read through `reciprocal.storage.reader` (plain SQL, the plain driver): a read
+command loads no ORM (issue 24). A function here takes a `Database` or a `Reader` (both answer
+`reader()`); one that writers share with a session (`Owners.read`) takes anything with `rows`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING
-
-from sqlmodel import Session, or_, select
+from typing import TYPE_CHECKING, NamedTuple
 
 from reciprocal import scope
-from reciprocal.config import Scheme
-
+from reciprocal.domain import LIVE_PROPOSAL, ProposalStatus, RequestStatus
+from reciprocal.errors import NotFoundError
 from reciprocal.ledger import counted
-from reciprocal.lifecycle import proposals, trail
-from reciprocal.lifecycle.rounds import get_round, proposals_of
-from reciprocal.domain import RequestStatus
-from reciprocal.storage import Database, OfferRow, ProposalRow, RequestRow, RoundRow
+from reciprocal.storage.catalogue import MAX_ID
 
-# Reading a round never loads the solver (OR-Tools, NumPy): only a solve's result needs it.
+# Reading a round never loads the solver (OR-Tools, NumPy), nor the ORM: only a solve's result
+# needs the one, and only writers the other.
 if TYPE_CHECKING:
     from matching.engine import RoundResult
+    from reciprocal.config import Scheme
+    from reciprocal.storage import Database, ProposalRow, Reader
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,14 @@ class ProposalView:
     stage: dict = field(default_factory=dict)  # stage_on, due_on, refusal, viewing, tenancy start
 
     @classmethod
-    def of(cls, row: ProposalRow) -> ProposalView:
-        stage = {"round_id": row.round_id, "stage_on": _iso(row.stage_on), "due_on": _iso(row.due_on),
-                 "refused_by": row.refused_by, "refusal_reason": row.refusal_reason,
-                 "reasonable_offer": row.reasonable_offer, "viewing_on": _iso(row.viewing_on),
-                 "tenancy_start": _iso(row.tenancy_start)}
-        return cls(row.id, row.request_ref, row.offer_ref, row.from_provider, row.to_provider, row.status,
-                   row.decline_reason, dict(row.explanation or {}), stage)
+    def of(cls, row: dict) -> ProposalView:
+        """From a proposal's row of `PROPOSAL_COLUMNS`."""
+        stage = {"round_id": row["round_id"], "stage_on": _iso(row["stage_on"]), "due_on": _iso(row["due_on"]),
+                 "refused_by": row["refused_by"], "refusal_reason": row["refusal_reason"],
+                 "reasonable_offer": row["reasonable_offer"], "viewing_on": _iso(row["viewing_on"]),
+                 "tenancy_start": _iso(row["tenancy_start"])}
+        return cls(row["id"], row["request_ref"], row["offer_ref"], row["from_provider"], row["to_provider"],
+                   row["status"], row["decline_reason"], dict(row["explanation"] or {}), stage)
 
     def to_json(self) -> dict:
         return {"id": self.id, "request": self.request, "offer": self.offer,
@@ -148,36 +151,93 @@ class RoundView:
                 "changes_before": self.changes_before}
 
 
-def view_of(session: Session, rnd: RoundRow, proposals: list[ProposalRow]) -> RoundView:
-    return RoundView(rnd.id, rnd.on.isoformat(), rnd.status, [ProposalView.of(p) for p in proposals],
-                     RoundReport.from_json(rnd.report), list((rnd.report or {}).get("changes_before", [])))
+def view_of(rnd: dict, proposals: list[dict]) -> RoundView:
+    """From a round's row (`id`, `on`, `status`, `report`) and its proposals' rows."""
+    return RoundView(rnd["id"], rnd["on"].isoformat(), rnd["status"], [ProposalView.of(p) for p in proposals],
+                     RoundReport.from_json(rnd["report"]), list((rnd["report"] or {}).get("changes_before", [])))
 
 
-def proposal_view(db: Database, proposal_id: int) -> dict:
+# The columns of a proposal every view reads (not `decided_at`, which none shows).
+PROPOSAL_COLUMNS = ("id, round_id, request_ref, offer_ref, from_provider, to_provider, status, explanation, "
+                    "decline_reason, stage_on, due_on, refused_by, refusal_reason, reasonable_offer, viewing_on, "
+                    "tenancy_start")
+
+
+def _by_id(reader: Reader, sql: str, row_id: int, missing: str) -> dict:
+    """The one row of `sql` (which names `:id`), or NotFoundError; an id no row can have (larger
+    than the database's integers) names no row."""
+    found = reader.rows(sql, {"id": row_id}) if -MAX_ID - 1 <= row_id <= MAX_ID else []
+    if not found:
+        raise NotFoundError(missing)
+    return found[0]
+
+
+def list_rounds(db: Database | Reader) -> list[dict]:
+    """Every round with how its proposals stand."""
+    with db.reader() as reader:
+        counts = {(r["round_id"], r["status"]): r["n"] for r in reader.rows(
+            "SELECT round_id, status, COUNT(*) AS n FROM proposal GROUP BY round_id, status")}
+        out = []
+        for r in reader.rows('SELECT id, "on", status, report FROM round ORDER BY id'):
+            def n(*statuses: ProposalStatus) -> int:
+                return sum(counts.get((r["id"], s.value), 0) for s in statuses)
+            live = n(*LIVE_PROPOSAL)
+            ended = n(ProposalStatus.refused, ProposalStatus.lapsed, ProposalStatus.cancelled)
+            signed = n(ProposalStatus.signed)
+            out.append({"round": r["id"], "on": r["on"].isoformat(), "status": r["status"],
+                        "proposals": live + ended + signed, "live": live, "signed": signed,
+                        "ended": ended, "unmatched": len((r["report"] or {}).get("unmatched", []))})
+        return out
+
+
+def proposal_view(db: Database | Reader, proposal_id: int) -> dict:
     """One proposal with its trail (every change of stage: when, by which role, from which stage)."""
-    with db.reading() as session:
-        row = proposals.get(session, proposal_id)
-        events = [{"seq": e.id, "from": e.from_status, "to": e.to_status, "on": e.on.isoformat(),
-                   "role": e.role, "detail": e.detail} for e in trail.events(session, proposal_id)]
+    with db.reader() as reader:
+        row = _by_id(reader, f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE id = :id", proposal_id,
+                     f"no proposal {proposal_id}")
+        events = [{"seq": e["id"], "from": e["from_status"], "to": e["to_status"], "on": e["on"].isoformat(),
+                   "role": e["role"], "detail": e["detail"]}
+                  for e in reader.rows('SELECT id, from_status, to_status, "on", role, detail FROM proposal_event '
+                                       'WHERE proposal_id = :id ORDER BY id', {"id": proposal_id})]
         return {**ProposalView.of(row).to_json(), "trail": events}
 
 
-def proposal_list(db: Database, stages: list[str] | None = None, member: str | None = None,
+def proposal_list(db: Database | Reader, stages: list[str] | None = None, member: str | None = None,
                   due_by=None, overdue_on=None) -> list[dict]:
     """Proposals, newest first, filtered by stage, by member (offering the home or referring the
     household), due on or before a day, or overdue on a day."""
-    with db.reading() as session:
-        query = select(ProposalRow).order_by(ProposalRow.id.desc())
-        if stages:
-            query = query.where(ProposalRow.status.in_(stages))
-        if member:
-            query = query.where(or_(ProposalRow.from_provider == member, ProposalRow.to_provider == member))
-        rows = session.exec(query).all()
-        if due_by is not None:
-            rows = [r for r in rows if r.due_on is not None and r.due_on <= due_by]
-        if overdue_on is not None:
-            rows = [r for r in rows if r.due_on is not None and r.due_on < overdue_on]
-        return [ProposalView.of(r).to_json() for r in rows]
+    where = (["status IN :stages"] if stages else []) + (["(from_provider = :member OR to_provider = :member)"]
+                                                         if member else [])
+    with db.reader() as reader:
+        rows = reader.rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal"
+                           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC",
+                           {"stages": list(stages or ()), "member": member})
+    if due_by is not None:
+        rows = [r for r in rows if r["due_on"] is not None and r["due_on"] <= due_by]
+    if overdue_on is not None:
+        rows = [r for r in rows if r["due_on"] is not None and r["due_on"] < overdue_on]
+    return [ProposalView.of(r).to_json() for r in rows]
+
+
+class LiveFacts(NamedTuple):
+    """A live proposal's pair, providers, stage and due date: what `due` and the changes since a
+    pack read of it (not its explanation: building that for a national scheme's live proposals
+    took seconds)."""
+
+    id: int
+    request_ref: str
+    offer_ref: str
+    from_provider: str
+    to_provider: str
+    status: str
+    due_on: date | None
+
+
+def live_facts(source) -> list[LiveFacts]:
+    """Every live proposal's facts, oldest first, from a `Reader` or a session (anything with `rows`)."""
+    return [LiveFacts(**r) for r in source.rows(
+        "SELECT id, request_ref, offer_ref, from_provider, to_provider, status, due_on FROM proposal "
+        "WHERE status IN :live ORDER BY id", {"live": [s.value for s in LIVE_PROPOSAL]})]
 
 
 # Who must act at each live stage, and what they must do.
@@ -193,8 +253,8 @@ def due_list(db: Database, on, until) -> list[dict]:
     """Everything due or overdue by `until`, by the member who must act: live proposals by their
     stage's due date, and requests on hold whose day to look again has come."""
     rows = []
-    with db.reading() as session:
-        for p in proposals.live_facts(session):
+    with db.reader() as reader:
+        for p in live_facts(reader):
             if p.due_on is None or p.due_on > until:
                 continue
             side, action = ACTION[p.status]
@@ -202,14 +262,14 @@ def due_list(db: Database, on, until) -> list[dict]:
                          "request": p.request_ref, "offer": p.offer_ref, "status": p.status,
                          "due_on": p.due_on.isoformat(), "overdue": p.due_on < on, "action": action,
                          "from_provider": p.from_provider, "to_provider": p.to_provider})
-        held = session.exec(select(RequestRow).where(RequestRow.status == RequestStatus.on_hold.value)).all()
-        for r in held:
-            if r.look_again_on is not None and r.look_again_on <= until:
-                rows.append({"member": r.provider, "what": "request", "ref": r.ref, "request": r.ref,
-                             "offer": None, "status": r.status, "due_on": r.look_again_on.isoformat(),
-                             "overdue": r.look_again_on < on,
-                             "action": "look again at the hold (request resume or close)"})
-    return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
+        for r in reader.rows("SELECT ref, provider, status, look_again_on FROM request WHERE status = :held "
+                             "AND look_again_on <= :until", {"held": RequestStatus.on_hold.value,
+                                                             "until": until}):
+            rows.append({"member": r["provider"], "what": "request", "ref": r["ref"], "request": r["ref"],
+                         "offer": None, "status": r["status"], "due_on": r["look_again_on"].isoformat(),
+                         "overdue": r["look_again_on"] < on,
+                         "action": "look again at the hold (request resume or close)"})
+        return sorted(rows, key=lambda r: (r["member"], r["due_on"], r["what"], r["ref"]))
 
 
 def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = None,
@@ -226,8 +286,8 @@ def due_for(db: Database, scheme: Scheme, on, until, for_provider: str | None = 
 def past_limit_items(db: Database, scheme: Scheme, on) -> list[dict]:
     """A member past its debt limit on `on` (a counted give of its fell through): none of its
     tenants is placed until it is back within, so it is told, with since when and why."""
-    with db.reading() as session:
-        where = counted.positions(session, scheme, on)
+    with db.reader() as reader:
+        where = counted.positions(reader, scheme, on)
     return [{"member": p, "what": "debt_limit", "ref": p, "request": None, "offer": None,
              "status": "past_limit", "due_on": w.past_limit_since.isoformat(), "overdue": False,
              "action": f"{w.why()}; none of your tenants is placed until you are back within: a home you "
@@ -242,8 +302,8 @@ def changed_items(db: Database, scheme: Scheme, on, for_provider: str | None = N
     day `since`), as it may see them (`reciprocal.lifecycle.since_pack`): to take into account."""
     from reciprocal.lifecycle import since_pack
     members = [for_provider] if for_provider else sorted(scheme.providers)
-    with db.reading() as session:
-        changed = since_pack.changes_for(session, members, on, since, same_day=True)
+    with db.reader() as reader:
+        changed = since_pack.changes_for(reader, members, on, since, same_day=True)
     return [{"member": m, "what": "update", "ref": c["ref"], "request": c["request"], "offer": c["offer"],
              "status": "updated", "due_on": c["on"], "overdue": False,
              "action": f"{c['what']} updated since {got.since.words()}: {c['change']}",
@@ -268,14 +328,14 @@ class Owners:
     household_areas: dict[str, tuple[str, ...]]
 
     @classmethod
-    def read(cls, session: Session) -> Owners:
+    def read(cls, source) -> Owners:
+        """From a `Reader` or a write session (anything with `rows`)."""
         # Plain rows of the columns read (an ORM object per household took a second at national scale).
-        requests = session.exec(select(RequestRow.ref, RequestRow.provider, RequestRow.avoid_areas,
-                                       RequestRow.preferred_areas, RequestRow.survivor_area)).all()
-        areas = {r.ref: tuple(r.avoid_areas or ()) + tuple(r.preferred_areas or ())
-                 + ((r.survivor_area,) if r.survivor_area else ()) for r in requests}
-        return cls({r.ref: r.provider for r in requests},
-                   dict(session.exec(select(OfferRow.ref, OfferRow.provider)).all()), areas)
+        requests = source.rows("SELECT ref, provider, avoid_areas, preferred_areas, survivor_area FROM request")
+        areas = {r["ref"]: tuple(r["avoid_areas"] or ()) + tuple(r["preferred_areas"] or ())
+                 + ((r["survivor_area"],) if r["survivor_area"] else ()) for r in requests}
+        return cls({r["ref"]: r["provider"] for r in requests},
+                   {r["ref"]: r["provider"] for r in source.rows("SELECT ref, provider FROM offer")}, areas)
 
 
 def member_proposals(db: Database, member: str, ended_since, every: list[dict] | None = None,
@@ -288,8 +348,8 @@ def member_proposals(db: Database, member: str, ended_since, every: list[dict] |
     rows = [p for p in mine
             if p["status"] in ACTION or (p["stage_on"] is not None and p["stage_on"] >= ended_since.isoformat())]
     if owners is None:
-        with db.reading() as session:
-            owners = Owners.read(session)
+        with db.reader() as reader:
+            owners = Owners.read(reader)
     return [scope.proposal_for(with_action(p), member, owners.household_areas.get(p["request"], ()))
             for p in rows]
 
@@ -310,18 +370,17 @@ def member_requests(db: Database, member: str) -> list[dict]:
 
 def members_requests(db: Database, members: list[str]) -> dict[str, list[dict]]:
     """`member_requests` of each of `members`, read in one go (packs for every member)."""
-    query = (select(RequestRow.ref, RequestRow.provider, RequestRow.status, RequestRow.referred_on,
-                    RequestRow.reconfirmed_on, RequestRow.hold_reason, RequestRow.look_again_on)
-             .where(RequestRow.status.in_(list(REQUEST_ACTION))).order_by(RequestRow.ref))
-    if len(members) == 1:
-        query = query.where(RequestRow.provider == members[0])
+    one = " AND provider = :member" if len(members) == 1 else ""
     out: dict[str, list[dict]] = {m: [] for m in members}
-    with db.reading() as session:
-        for ref, provider, status, referred_on, reconfirmed_on, hold_reason, look_again_on in session.exec(query):
-            if provider in out:
-                out[provider].append({"request": ref, "status": status, "referred_on": _iso(referred_on),
-                                      "reconfirmed_on": _iso(reconfirmed_on), "hold_reason": hold_reason,
-                                      "look_again_on": _iso(look_again_on), "action": REQUEST_ACTION[status]})
+    with db.reader() as reader:
+        waiting = reader.rows("SELECT ref, provider, status, referred_on, reconfirmed_on, hold_reason, look_again_on "
+                              f"FROM request WHERE status IN :waiting{one} ORDER BY ref",
+                              {"waiting": list(REQUEST_ACTION), "member": members[0] if one else None})
+    for r in waiting:
+        if r["provider"] in out:
+            out[r["provider"]].append({"request": r["ref"], "status": r["status"], "referred_on": _iso(r["referred_on"]),
+                                       "reconfirmed_on": _iso(r["reconfirmed_on"]), "hold_reason": r["hold_reason"],
+                                       "look_again_on": _iso(r["look_again_on"]), "action": REQUEST_ACTION[r["status"]]})
     return out
 
 
@@ -331,13 +390,14 @@ def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
     it (`scope.round_for`) when asked (the scheme names the members)."""
     if for_provider is not None:
         scope.check_viewer(scheme, for_provider)
-    with db.reading() as session:
-        rnd = get_round(session, round_id)
-        view = view_of(session, rnd, proposals_of(session, round_id)).to_json()
+    with db.reader() as reader:
+        rnd = _by_id(reader, 'SELECT id, "on", status, report FROM round WHERE id = :id', round_id, f"no round {round_id}")
+        view = view_of(rnd, reader.rows(f"SELECT {PROPOSAL_COLUMNS} FROM proposal WHERE round_id = :id ORDER BY id",
+                                        {"id": round_id})).to_json()
         # Whose each unmatched household is, so that a summary can count them by member.
-        owner = dict(session.exec(select(RequestRow.ref, RequestRow.provider)).all())
+        owner = {r["ref"]: r["provider"] for r in reader.rows("SELECT ref, provider FROM request")}
         view["unmatched"] = [{**u, "provider": owner.get(u["request"])} for u in view["unmatched"]]
         if for_provider is None:
             return view
-        owners = Owners.read(session)
-    return scope.round_for(view, for_provider, owners.request_owner, owners.offer_owner, owners.household_areas)
+        owners = Owners.read(reader)
+        return scope.round_for(view, for_provider, owners.request_owner, owners.offer_owner, owners.household_areas)

@@ -1,10 +1,12 @@
-"""Storage with SQLModel: a SQLite file by default, PostgreSQL by URL, in four modules:
+"""Storage with SQLModel: a SQLite file by default, PostgreSQL by URL, in these modules:
 
 - `tables`: the tables, one SQLModel class each, and the constraints that back the two worst bugs
   (a home let twice, two live proposals for one home or one household);
 - `urls`: which database `--db` names, and a URL checked and shown without its secrets (no ORM);
 - `database`: the engine, the schema's readiness and the transactions, one writer at a time;
-- `rows`: rows to domain objects and back.
+- `rows`: rows to domain objects and back;
+- `catalogue`, `readiness`, `reader`: the read commands' way in, with the plain driver and no ORM
+  (issue 24): every column's kind, the one judgement of a database's readiness, and `Reader`.
 
 Nothing outside this package touches a row's columns directly except through these helpers and
 the session; the solver never sees a row. Every name is importable from `reciprocal.storage` as
@@ -18,11 +20,13 @@ from typing import TYPE_CHECKING
 
 # Each public name and the module that defines it.
 _HOMES = {
-    "tables": ("LIVE_SQL", "MAX_ID", "utcnow", "MetaRow", "OfferRow", "RequestRow", "RoundRow", "ProposalRow",
+    "catalogue": ("MAX_ID", "utcnow"),
+    "tables": ("LIVE_SQL", "MetaRow", "OfferRow", "RequestRow", "RoundRow", "ProposalRow",
                "ProposalEventRow", "MoveRow", "LedgerEntryRow", "ChecklistItemRow"),
     "urls": ("DEFAULT_DB", "resolve_url", "SECRET_PARAMS", "URL_SHAPE", "safe_url", "check_url"),
-    "database": ("SCHEMA_VERSION", "SCHEMA_HEAD", "WRITE_WAIT_SECONDS", "WRITE_LOCK_KEY", "ReciprocalSession",
-                 "Database"),
+    "readiness": ("SCHEMA_VERSION", "SCHEMA_HEAD"),
+    "database": ("WRITE_WAIT_SECONDS", "WRITE_LOCK_KEY", "ReciprocalSession", "Database"),
+    "reader": ("Reader",),
     "rows": ("offer_from_row", "insert_rows", "offer_values", "request_from_row", "request_values"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
@@ -39,9 +43,11 @@ def __getattr__(name: str):
 
 
 if TYPE_CHECKING:
-    from reciprocal.storage.database import (SCHEMA_HEAD, SCHEMA_VERSION, WRITE_LOCK_KEY, WRITE_WAIT_SECONDS,
-                                             Database, ReciprocalSession)
+    from reciprocal.storage.database import WRITE_LOCK_KEY, WRITE_WAIT_SECONDS, Database, ReciprocalSession
+    from reciprocal.storage.reader import Reader
+    from reciprocal.storage.readiness import SCHEMA_HEAD, SCHEMA_VERSION
     from reciprocal.storage.rows import insert_rows, offer_from_row, offer_values, request_from_row, request_values
-    from reciprocal.storage.tables import (LIVE_SQL, MAX_ID, ChecklistItemRow, LedgerEntryRow, MetaRow, MoveRow,
-                                           OfferRow, ProposalEventRow, ProposalRow, RequestRow, RoundRow, utcnow)
+    from reciprocal.storage.catalogue import MAX_ID, utcnow
+    from reciprocal.storage.tables import (LIVE_SQL, ChecklistItemRow, LedgerEntryRow, MetaRow, MoveRow,
+                                           OfferRow, ProposalEventRow, ProposalRow, RequestRow, RoundRow)
     from reciprocal.storage.urls import DEFAULT_DB, SECRET_PARAMS, URL_SHAPE, check_url, resolve_url, safe_url

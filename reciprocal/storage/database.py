@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy import delete, event, insert, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -25,13 +25,13 @@ from sqlmodel import Session, create_engine
 
 from reciprocal.errors import DatabaseError
 from reciprocal.storage.tables import MAX_ID, MetaRow
-from reciprocal.storage.urls import URL_SHAPE, _secrets, check_url, safe_url
+from reciprocal.storage import readiness
+from reciprocal.storage.readiness import SCHEMA_HEAD, SCHEMA_VERSION
+from reciprocal.storage.urls import URL_SHAPE, check_url, safe_url
 
-# meta.schema_version: 1 was the schema before migrations; 2 means "kept by the migrations in
-# reciprocal/migrations", whose revision (in alembic_version) must then be SCHEMA_HEAD. An engine
-# from before migrations refuses a version 2 database instead of misreading it.
-SCHEMA_VERSION = 2
-SCHEMA_HEAD = "0005_case_updates"
+if TYPE_CHECKING:
+    from reciprocal.storage.reader import Reader
+
 # How long a writer waits for another to finish before giving up (SQLite busy timeout,
 # PostgreSQL lock_timeout).
 WRITE_WAIT_SECONDS = 30
@@ -47,6 +47,15 @@ class ReciprocalSession(Session):
         if isinstance(ident, int) and not isinstance(ident, bool) and not -MAX_ID - 1 <= ident <= MAX_ID:
             return None
         return super().get(entity, ident, **kwargs)
+
+    def rows(self, sql: str, params: dict | None = None) -> list[dict]:
+        """A query's rows as `Reader.rows` gives them (plain dicts of the ORM's values), inside this
+        session's transaction, after its pending changes: a reading shared with the read commands."""
+        from reciprocal.storage.reader import as_dicts, expanded
+        self.flush()
+        sql, values = expanded(sql, params or {})
+        result = self.execute(text(sql), values)
+        return as_dicts(list(result.keys()), result.all(), self.get_bind().dialect.name == "sqlite")
 
 
 class Database:
@@ -68,12 +77,17 @@ class Database:
     def display(self) -> str:
         return str(self.path) if self.path else safe_url(self.url)
 
+    def reader(self) -> Reader:
+        """This database as the read commands read it (`reciprocal.storage.reader`), through the
+        plain driver; sharing this database's caches (its `identity` is this engine)."""
+        from reciprocal.storage.reader import Reader
+        reader = Reader(self.url)
+        reader.identity = self.engine
+        return reader
+
     def _reason(self, exc: DriverError) -> str:
         """The driver's first line, with any credential of the URL scrubbed out."""
-        reason = _short_reason(exc)
-        for secret in _secrets(self.url):
-            reason = reason.replace(secret, "***")
-        return reason
+        return readiness.short_reason(exc, self.url)
 
     def create(self, scheme_id: str) -> None:
         """Make the database ready for a scheme (idempotent): a new one is built by the schema
@@ -123,40 +137,23 @@ class Database:
             rows = _meta(connection)
             revision = _revision(connection)
         except DriverError as exc:  # not a database at all, or not one of ours
-            raise DatabaseError(f"database {self.display()} is not a reciprocal database "
-                                f"({self._reason(exc)})") from None
+            raise readiness.not_ours(self.display(), self._reason(exc)) from None
         finally:
             connection.close()
-        version = int(rows.get("schema_version", "0") or 0)
-        if version == 0:
-            raise DatabaseError(f"database {self.display()} is not initialised; run `reciprocal init` first")
-        if scheme_id is not None and rows.get("scheme_id") not in (None, scheme_id):
-            raise DatabaseError(f"database {self.display()} belongs to scheme '{rows.get('scheme_id')}', "
-                                f"not '{scheme_id}'")
-        if check_revision and revision != SCHEMA_HEAD:
-            raise DatabaseError(self._revision_problem(revision))
+        readiness.judge(self.display(), rows, revision, scheme_id, check_revision)
 
     def _revision_problem(self, revision: str | None) -> str:
-        from reciprocal.storage import migrations
-        if revision is None:
-            return (f"database {self.display()} was made before schema migrations; run `reciprocal db "
-                    f"upgrade` (back it up first)")
-        if revision in migrations.known_revisions():
-            return (f"database {self.display()} is at schema revision {revision}; this engine needs "
-                    f"{SCHEMA_HEAD}: run `reciprocal db upgrade` (back it up first)")
-        return (f"database {self.display()} is at schema revision {revision}, which this engine does "
-                f"not know (a newer release made it?); use that release, or restore a backup")
+        return readiness.revision_problem(self.display(), revision)
 
     def _connect(self) -> Connection:
         try:
             return self.engine.connect()
         except DBAPIError as exc:  # refused, unknown host, a connection option the driver refuses...
-            raise DatabaseError(f"cannot connect to database {self.display()} "
-                                f"({self._reason(exc)})") from None
+            raise readiness.cannot_connect(self.display(), self._reason(exc)) from None
 
     def _check_exists(self) -> None:
         if self.path is not None and not self.path.exists():
-            raise DatabaseError(f"database {self.display()} does not exist; run `reciprocal init` first")
+            raise readiness.does_not_exist(self.display())
 
     @contextmanager
     def _migrating(self) -> Iterator[Connection]:
@@ -247,12 +244,6 @@ def _is_lock_timeout(exc: OperationalError) -> bool:
     orig = getattr(exc, "orig", None)
     return ("database is locked" in str(orig)
             or getattr(orig, "sqlstate", None) == "55P03")  # lock_not_available
-
-
-def _short_reason(exc: DriverError) -> str:
-    """The driver's first line, which names the failure (refused, unknown host...) but not the URL."""
-    text = str(getattr(exc, "orig", exc)).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

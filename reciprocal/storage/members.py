@@ -4,52 +4,50 @@ A provider whose YAML file was deleted or renamed still has offers, requests, pr
 ledger entries in the database. Matching would silently drop it and the ledger would show it with
 no debt limit, so every command that reads both the configs and the database refuses first
 (`cli.context.Settings.database`), and `config validate --db` lists it beside the YAML problems.
-One DISTINCT query per table: a few milliseconds however long the history.
+One DISTINCT query per table: a few milliseconds however long the history, read through the
+plain driver (`reciprocal.storage.reader`), so that a read command checking its members loads no
+ORM.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from sqlalchemy import select, union
-
 from reciprocal.errors import ConfigError, Problem
-from reciprocal.storage import (ChecklistItemRow, Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow,
-                                RequestRow)
 
 if TYPE_CHECKING:  # a read that needs no scheme (`round list`) does not load the configs' models
     from reciprocal.config import Scheme
+    from reciprocal.storage import Database, Reader
 
 # Each table and the columns in it that hold a member (provider) id.
 MEMBER_COLUMNS = (
-    ("offers", OfferRow, ("provider",)),
-    ("requests", RequestRow, ("provider",)),
-    ("proposals", ProposalRow, ("from_provider", "to_provider")),
-    ("moves", MoveRow, ("from_provider", "to_provider")),
-    ("ledger entries", LedgerEntryRow, ("provider",)),
-    ("checklist items", ChecklistItemRow, ("owner",)),
+    ("offers", "offer", ("provider",)),
+    ("requests", "request", ("provider",)),
+    ("proposals", "proposal", ("from_provider", "to_provider")),
+    ("moves", "move", ("from_provider", "to_provider")),
+    ("ledger entries", "ledger_entry", ("provider",)),
+    ("checklist items", "checklist_item", ("owner",)),
 )
 
 
-def members_in_database(db: Database) -> dict[str, list[str]]:
+def members_in_database(db: Database | Reader) -> dict[str, list[str]]:
     """Every member id the database's records name, with the kinds of record naming it."""
     found: dict[str, list[str]] = {}
-    with db.reading() as session:
-        for what, row, columns in MEMBER_COLUMNS:
-            table = row.__table__
-            selects = [select(table.c[c]) for c in columns]
-            query = union(*selects) if len(selects) > 1 else selects[0].distinct()
-            for (member,) in session.execute(query):
-                found.setdefault(member, []).append(what)
-    return found
+    with db.reader() as reader:
+        for what, table, columns in MEMBER_COLUMNS:
+            query = (" UNION ".join(f"SELECT {c} AS member FROM {table}" for c in columns) if len(columns) > 1
+                     else f"SELECT DISTINCT {columns[0]} AS member FROM {table}")
+            for row in reader.rows(query):
+                found.setdefault(row["member"], []).append(what)
+        return found
 
 
-def undefined_members(db: Database, defined: Iterable[str]) -> dict[str, list[str]]:
+def undefined_members(db: Database | Reader, defined: Iterable[str]) -> dict[str, list[str]]:
     """The member ids the database names and `defined` lacks (sorted), with their kinds of record."""
     defined = set(defined)
     return {m: what for m, what in sorted(members_in_database(db).items()) if m not in defined}
 
 
-def undefined_member_problems(db: Database, defined: Iterable[str], folder: str
+def undefined_member_problems(db: Database | Reader, defined: Iterable[str], folder: str
                               ) -> tuple[dict[str, list[str]], list[Problem]]:
     """The undefined members and one problem for each, naming the folder their file is missing from."""
     missing = undefined_members(db, defined)
@@ -58,7 +56,7 @@ def undefined_member_problems(db: Database, defined: Iterable[str], folder: str
                      for member, what in missing.items()]
 
 
-def check_members(db: Database, scheme: Scheme) -> None:
+def check_members(db: Database | Reader, scheme: Scheme) -> None:
     """Refuse (ConfigError, nothing written) if the database names a member `scheme` lacks."""
     missing, problems = undefined_member_problems(db, scheme.providers, scheme.source)
     if problems:

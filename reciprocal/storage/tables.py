@@ -3,12 +3,13 @@ bugs: a home let twice (unique offer per move) and two live proposals for one ho
 (partial unique indexes on the live stages)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from reciprocal.storage.catalogue import MAX_ID, utcnow  # noqa: F401 (MAX_ID: kept importable from here)
 from reciprocal.domain import (LIVE_PROPOSAL, ChecklistStatus, OfferStatus, ProposalStatus, RequestStatus, Risk,
                                RoundStatus)
 
@@ -16,12 +17,6 @@ from reciprocal.domain import (LIVE_PROPOSAL, ChecklistStatus, OfferStatus, Prop
 # most one live proposal (rule 10), enforced by the database as well as by the engine.
 LIVE_SQL = "status IN (" + ", ".join(f"'{s.value}'" for s in LIVE_PROPOSAL) + ")"
 
-# The largest id a row can have on every backend (PostgreSQL's INTEGER); a larger one names no row.
-MAX_ID = 2**31 - 1
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class MetaRow(SQLModel, table=True):

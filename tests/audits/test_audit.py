@@ -262,7 +262,10 @@ def test_verify_command_names_the_entry_and_exits_7(copy, tmp_path):
 
 def rehash(path: Path) -> None:
     """Recompute every ledger entry's prev_hash and hash with the engine's own recipe."""
-    rehash_chain(Database(resolve_url(str(path))), ledger.entries, ledger.hash_of)
+    from sqlmodel import select
+    from reciprocal.storage import LedgerEntryRow
+    rehash_chain(Database(resolve_url(str(path))),
+                 lambda session: session.exec(select(LedgerEntryRow).order_by(LedgerEntryRow.id)).all(), ledger.hash_of)
 
 
 def drop_unique_constraints_of_move(path: Path) -> None:

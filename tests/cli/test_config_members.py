@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
 
 from reciprocal.intake.pot import add_records
 from reciprocal.storage import Database, resolve_url
@@ -85,18 +84,16 @@ def test_config_validate_db_passes_when_every_member_has_its_file(launcher, stoc
     assert plain.code == 0 and "database" not in plain.stdout
 
 
-def test_members_are_read_with_one_distinct_query_per_table(stocked):
+def test_members_are_read_with_one_distinct_query_per_table(stocked, monkeypatch):
+    """Through the plain driver (`Reader`, no ORM: issue 24)."""
+    from reciprocal.storage.reader import Reader
     statements = []
-    listen = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(stocked.engine, "before_cursor_execute", listen)
-    try:
-        found = members_in_database(stocked)
-    finally:
-        event.remove(stocked.engine, "before_cursor_execute", listen)
+    rows = Reader.rows
+    monkeypatch.setattr(Reader, "rows", lambda self, sql, params=None: statements.append(sql) or rows(self, sql, params))
+    found = members_in_database(stocked)
     assert found == {"cambridge_city": ["offers"], "fenland": ["requests"]}
-    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(queries) == len(MEMBER_COLUMNS)
-    assert all("DISTINCT" in q.upper() or "UNION" in q.upper() for q in queries)
+    assert len(statements) == len(MEMBER_COLUMNS)
+    assert all("DISTINCT" in q.upper() or "UNION" in q.upper() for q in statements)
 
 
 def test_a_round_on_a_scheme_with_reversed_risk_levels_cannot_exist(launcher, stocked, db_url, configs):
@@ -113,7 +110,7 @@ def test_every_column_holding_a_member_id_is_checked():
     """A table added later with a provider column must join MEMBER_COLUMNS, or its rows could name
     a member with no file unseen."""
     from sqlmodel import SQLModel
-    checked = {(row.__tablename__, c) for _, row, columns in MEMBER_COLUMNS for c in columns}
+    checked = {(table, c) for _, table, columns in MEMBER_COLUMNS for c in columns}
     holding = {(t.name, c.name) for t in SQLModel.metadata.tables.values() for c in t.columns
                if c.name.endswith("provider") or c.name == "owner"}
     assert holding == checked

@@ -179,3 +179,25 @@ def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
     refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
               "--not-reasonable", "--on", "2026-12-07"]
     assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)
+
+
+# Read commands read through `reciprocal.storage.reader` with the plain driver: importing SQLAlchemy
+# and SQLModel cost each of them 0.3 s of CPU (issue 24). (Typer itself loads pydantic.)
+ORM = ("sqlalchemy", "sqlmodel", "alembic")
+PLAIN_READS = [["due", "--on", "2026-12-07"], ["due", "--on", "2027-03-01", "--for-provider", "fenland"],
+               ["proposal", "list"], ["proposal", "list", "--member", "fenland", "--stage", "live"],
+               ["proposal", "show", "6"], ["round", "list"], ["round", "show", "1"],
+               ["round", "show", "1", "--format", "json"], ["round", "show", "2", "--for-provider", "fenland"],
+               ["offer", "list"], ["request", "list", "--status", "all"], ["ledger", "show"],
+               ["circulate", "--on", "2026-12-07"], ["circulate", "--on", "2026-12-07", "--for-provider", "fenland"]]
+
+
+@pytest.mark.parametrize("args", PLAIN_READS, ids=" ".join)
+def test_read_commands_load_no_orm(args, demo_db, tmp_path, calendar_cache):
+    loaded = _loaded_by_command(args, demo_db, tmp_path, calendar_cache)
+    assert sorted(m for m in loaded if m.split(".")[0] in ORM) == []
+
+
+@pytest.mark.parametrize("args", [["round", "show", "1"], ["proposal", "show", "6"]], ids=" ".join)
+def test_other_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
+    test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path)
