@@ -19,6 +19,7 @@ from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import differences, read_offers, read_requests
 from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
                       insert_rows, offer_values, request_values, utcnow)
+from reciprocal.storage.records import offer_of, request_of
 
 
 @dataclass(frozen=True)
@@ -152,52 +153,16 @@ ENDED = (RequestStatus.moved, RequestStatus.closed)
 
 
 # `--status open` (the word before proposals lived across rounds) still lists what is in the pot.
-OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.active.value}
-
-
-# Lists and the round read rows as plain tuples: building an ORM object per row took seconds for
-# a national pot, and nothing here changes them.
-
-def _rows(session: Session, row_type, *where, order: str = "ref"):
-    table = row_type.__table__
-    query = select(table).where(*where) if where else select(table)
-    # Read through the connection (fast: no ORM objects), which skips the session's autoflush:
-    # flush first, so a change made earlier in the same transaction (a request just marked
-    # stale, a proposal just lapsed) is what this read sees.
-    session.flush()
-    return session.connection().execute(query.order_by(table.c[order])).all()
-
-
-def list_offers(db: Database, status: str | None = OfferStatus.available.value,
-                provider: str | None = None) -> list[Offer]:
-    where = []
-    if status:
-        where.append(OfferRow.status == (OPEN_ALIAS["offer"] if status == "open" else status))
-    if provider:
-        where.append(OfferRow.provider == provider)
-    with db.reading() as session:
-        return [offer_from_row(r) for r in _rows(session, OfferRow, *where)]
-
-
-def list_requests(db: Database, status: str | None = RequestStatus.active.value,
-                  provider: str | None = None) -> list[Request]:
-    where = []
-    if status:
-        where.append(RequestRow.status == (OPEN_ALIAS["request"] if status == "open" else status))
-    if provider:
-        where.append(RequestRow.provider == provider)
-    with db.reading() as session:
-        return [request_from_row(r) for r in _rows(session, RequestRow, *where)]
-
-
 def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
-    """Every available offer and active request (live proposals are the lifecycle's to exclude)."""
-    offers = [offer_from_row(r) for r in
-              _rows(session, OfferRow, OfferRow.status == OfferStatus.available.value, order="id")]
+    """Every available offer and active request, in the order they came in (live proposals are the
+    lifecycle's to exclude). Read as plain rows, after the session's pending changes (a request just
+    marked stale, a proposal just lapsed): an ORM object per row took seconds for a national pot."""
+    offers = [offer_of(r) for r in session.rows("SELECT * FROM offer WHERE status = :status ORDER BY id",
+                                                {"status": OfferStatus.available.value})]
     return offers, open_requests(session)
 
 
 def open_requests(session: Session) -> list[Request]:
-    """Every active request, as `get_open` reads them (circulation needs no offer)."""
-    return [request_from_row(r) for r in
-            _rows(session, RequestRow, RequestRow.status == RequestStatus.active.value, order="id")]
+    """Every active request, as `get_open` reads them."""
+    return [request_of(r) for r in session.rows("SELECT * FROM request WHERE status = :status ORDER BY id",
+                                                {"status": RequestStatus.active.value})]

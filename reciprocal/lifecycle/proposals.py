@@ -20,11 +20,11 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from reciprocal.config import Scheme
-from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Balances, OfferStatus, ProposalStatus,
-                               RefusedBy, RequestStatus, Role, counted_effect)
+from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus,
+                               RefusedBy, RequestStatus, Role)
 from reciprocal.errors import InputFileError, IntegrityError, NotFoundError, Problem, StateError
 from reciprocal.intake.readers import note_problem
-from reciprocal.ledger import balances as ledger_balances
+from reciprocal.ledger import counted
 from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
 from reciprocal.lifecycle.changes import Change
@@ -65,18 +65,10 @@ def never_again(session: Session) -> frozenset[tuple[str, str]]:
     return frozenset((r, o) for r, o in rows)
 
 
-def counted_balances(session: Session, scheme: Scheme) -> Balances:
-    """Rule 9's balances (total and band): the ledger's, plus every live proposal as the scheme
-    counts it (`reciprocal.domain.counted_effect`): each placement of a member's tenant from
-    `proposed`, each home it gives from `fairness.gives_count_from`. A member whose counted balance
-    is past -max_debt (a counted give fell through) gets no placements until back within."""
-    rows = session.exec(select(ProposalRow.from_provider, ProposalRow.to_provider, ProposalRow.status,
-                               OfferRow.bedrooms)
-                        .outerjoin(OfferRow, OfferRow.ref == ProposalRow.offer_ref)
-                        .where(ProposalRow.status.in_(LIVE)).order_by(ProposalRow.id)).all()
-    effect = counted_effect(((giver, taker, scheme.band_of(bedrooms or 0), status)
-                             for giver, taker, status, bedrooms in rows), scheme.gives_count_from)
-    return ledger_balances(session, list(scheme.providers)).after(effect)
+# Rule 9's balances (total and band): the ledger's, plus every live proposal as the scheme counts
+# it (`reciprocal.domain.counted_effect`), read the same way by a round (a session) and by the read
+# commands (a `Reader`).
+counted_balances = counted.counted_balances
 
 
 def _change(p: ProposalRow, before: str | None, why: str) -> Change:

@@ -1,22 +1,19 @@
-"""Rows to domain objects and back: the only place that reads an offer's or a request's columns."""
+"""ORM rows to domain objects and back (an offer's or a request's columns are read in `records`,
+for plain rows and ORM rows alike), and bulk inserts."""
 from __future__ import annotations
 
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from reciprocal.domain import Offer, OfferStatus, PropertyType, Request, RequestKind, RequestStatus, Risk
+from reciprocal.domain import Offer, Request
+from reciprocal.storage.catalogue import TABLES
+from reciprocal.storage.records import offer_of, request_of
 from reciprocal.storage.tables import OfferRow, RequestRow
 
 
 def offer_from_row(row: OfferRow) -> Offer:
-    return Offer(ref=row.ref, provider=row.provider, area=row.area, bedrooms=row.bedrooms,
-                 property_type=PropertyType(row.property_type), available_from=row.available_from,
-                 floor=row.floor, step_free=row.step_free,
-                 wheelchair_accessible=row.wheelchair_accessible,
-                 tenancy_offered=row.tenancy_offered, weekly_rent=row.weekly_rent,
-                 restrictions=tuple(row.restrictions or ()), notes=row.notes or "",
-                 available_until=row.available_until, status=OfferStatus(row.status),
-                 for_request=row.for_request)
+    """An ORM row (or a SQLAlchemy row) of `offer` as an offer (`records.offer_of`)."""
+    return offer_of({name: getattr(row, name) for name in TABLES["offer"]})
 
 
 def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000,
@@ -56,14 +53,8 @@ def offer_values(offer: Offer) -> dict:
 
 
 def request_from_row(row: RequestRow) -> Request:
-    return Request(ref=row.ref, provider=row.provider, kind=RequestKind(row.kind),
-                   current_tenancy=row.current_tenancy, bedrooms_needed=row.bedrooms_needed,
-                   referred_on=row.referred_on, risk=Risk(row.risk), max_bedrooms=row.max_bedrooms,
-                   needs_step_free=row.needs_step_free, needs_wheelchair=row.needs_wheelchair,
-                   avoid_areas=tuple(row.avoid_areas or ()),
-                   preferred_areas=tuple(row.preferred_areas or ()), age=row.age,
-                   survivor_area=row.survivor_area, survivor_consent=row.survivor_consent,
-                   safety_decision_on=row.safety_decision_on, status=RequestStatus(row.status))
+    """An ORM row (or a SQLAlchemy row) of `request` as a request (`records.request_of`)."""
+    return request_of({name: getattr(row, name) for name in TABLES["request"]})
 
 
 def request_values(request: Request) -> dict:

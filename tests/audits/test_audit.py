@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from reciprocal.lifecycle import checklist, run
 from reciprocal import audits, ledger
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.lifecycle import views
 from reciprocal.config import load_scheme
 from reciprocal.domain import Offer, OfferStatus, PropertyType, Request, RequestKind, Risk
@@ -342,7 +342,7 @@ class LedgerHistory(RuleBasedStateMachine):
 
     @rule(data=st.data(), offer=st.booleans())
     def withdraw(self, data, offer):
-        records = pot.list_offers(self.db) if offer else pot.list_requests(self.db)
+        records = listing.list_offers(self.db) if offer else listing.list_requests(self.db)
         if records:
             ref = data.draw(st.sampled_from([r.ref for r in records]))
             if offer:

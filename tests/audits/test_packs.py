@@ -34,7 +34,7 @@ from reciprocal.audits import pack_email, packs
 from reciprocal.config import load_scheme
 from reciprocal.domain import ProposalStatus, Role
 from reciprocal.errors import ConfigError, InputFileError, NotFoundError
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.lifecycle import run, views
 from reciprocal.lifecycle.circulate import circulate
 from tests.conftest import CONFIG_DIR, DEMO_DATA, ROUND_DAY, Launcher
@@ -193,7 +193,7 @@ def test_no_pack_shows_any_households_avoided_or_preferred_areas(db, planted_sch
     assert len(built) == sum(p.status == "active" for p in planted_scheme.providers.values())
     written = packs.write_packs(built, tmp_path / "all")
     assert len(written) == 4 * len(built)
-    requests = {r.ref: r for r in pot.list_requests(db, None)}
+    requests = {r.ref: r for r in listing.list_requests(db, None)}
     for path in written:
         text = path.read_text()
         member = path.name.rsplit("-", 3)[0]
@@ -273,7 +273,7 @@ def test_round_show_for_a_member_is_scoped(db, planted_scheme, week):
     view = views.round_view(db, 1, planted_scheme, "fenland")
     assert view["for_provider"] == "fenland" and view["objectives"] == full["objectives"]
     assert [(p["request"], p["offer"], p["to_provider"]) for p in view["proposals"]] == [("RQ-0101", None, None)]
-    owners = {r.ref: r.provider for r in pot.list_requests(db, None)}
+    owners = {r.ref: r.provider for r in listing.list_requests(db, None)}
     assert all(owners[u["request"]] == "fenland" for u in view["unmatched"])
     offering = views.round_view(db, 1, planted_scheme, "cambridge_city")
     assert {p["request"]: p["offer"] for p in offering["proposals"]} == {"RQ-0101": "OF-2611-01",
@@ -388,7 +388,7 @@ def test_packs_are_sent_to_each_members_contact(at80, db, config_dir, planted_sc
         f"cambridge_city: sent to {contact('cambridge_city')}", "fenland: not sent: no contact address",
         f"peterborough_city: sent to {contact('peterborough_city')}"]
     assert sorted(to for to, _ in inbox.messages) == [[contact("cambridge_city")], [contact("peterborough_city")]]
-    requests = {r.ref: r for r in pot.list_requests(db, None)}
+    requests = {r.ref: r for r in listing.list_requests(db, None)}
     for (to,), content in inbox.messages:
         message = email.message_from_bytes(content, policy=policy.default)
         member = "cambridge_city" if to == contact("cambridge_city") else "peterborough_city"

@@ -19,7 +19,7 @@ from sqlmodel import select
 from reciprocal.lifecycle import checklist as post_move
 from reciprocal import audits
 
-from reciprocal.intake import pot
+from reciprocal.intake import listing
 
 from reciprocal.audits import quarterly as reports
 
@@ -53,8 +53,8 @@ def facts(history):
 
 def exports_for(db: Database, scheme, viewer: str) -> dict[str, object]:
     """Every scoped export one member can get, as data and as the text of each format."""
-    offers = [asdict(o) for o in pot.list_offers(db, None) if scope.offer_for(o, viewer)]
-    requests = [asdict(r) for r in pot.list_requests(db, None) if scope.request_for(r, viewer)]
+    offers = [asdict(o) for o in listing.list_offers(db, None) if scope.offer_for(o, viewer)]
+    requests = [asdict(r) for r in listing.list_requests(db, None) if scope.request_for(r, viewer)]
     fairness = audits.fairness(db, scheme, for_provider=viewer, today=ROUND_2)
     quarterly = reports.quarterly(db, scheme, 2026, for_provider=viewer)
     checklist = post_move.checklist(db, scheme, for_provider=viewer)
@@ -148,7 +148,7 @@ def test_a_provider_sees_its_own_leavers_without_their_destination(facts):
 def test_the_coordinator_sees_everything(history, scheme):
     full = audits.fairness(history, scheme, today=ROUND_2)
     assert len(full["moves_between"]) == 9 and len(full["balance_history"]["providers"]) == 16
-    assert len(pot.list_requests(history, None)) == 12
+    assert len(listing.list_requests(history, None)) == 12
 
 
 def test_an_unknown_provider_is_refused(history, scheme):

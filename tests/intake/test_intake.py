@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.domain import OFFER_FIELDS, REQUEST_FIELDS, PropertyType, RequestKind, Risk
 from reciprocal.errors import InputFileError
 from reciprocal.intake.readers import parse_offers, parse_requests
@@ -37,7 +37,7 @@ def problems(call) -> tuple[str, list[str]]:
 
 
 def counts(db) -> tuple[int, int]:
-    return len(pot.list_offers(db, None)), len(pot.list_requests(db, None))
+    return len(listing.list_offers(db, None)), len(listing.list_requests(db, None))
 
 
 # -- bad rows: each with its exact line, column and reason --------------------------------------
@@ -222,11 +222,11 @@ def test_columns_that_only_contain_a_personal_word_are_not_refused(tmp_path, sch
 
 def test_reimport_of_the_same_file_is_idempotent(scheme, db):
     first = pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    stored = pot.list_offers(db, None)
+    stored = listing.list_offers(db, None)
     second = pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
     assert (first.added, first.unchanged) == (11, 0)
     assert (second.added, second.unchanged) == (0, 11)
-    assert pot.list_offers(db, None) == stored
+    assert listing.list_offers(db, None) == stored
     r1 = pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
     r2 = pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
     assert (r1.added, r1.unchanged, r2.added, r2.unchanged) == (12, 0, 0, 12)
@@ -242,7 +242,7 @@ def test_reimport_adds_only_new_rows(tmp_path, scheme, db):
 
 def test_reimport_with_a_changed_value_is_an_error_and_writes_nothing(tmp_path, scheme, db):
     pot.import_offers(db, scheme, DEMO_DATA / "offers.csv")
-    stored = pot.list_offers(db, None)
+    stored = listing.list_offers(db, None)
     text = (DEMO_DATA / "offers.csv").read_text()
     changed = text.replace("OF-2611-03,fenland,fenland,1,flat", "OF-2611-03,fenland,fenland,2,flat")
     assert changed != text
@@ -252,7 +252,7 @@ def test_reimport_with_a_changed_value_is_an_error_and_writes_nothing(tmp_path, 
     assert found == ["offers.csv:4: ref: ref OF-2611-03 is already stored with different values "
                      "(bedrooms); withdraw it and use a new ref"]
     assert head == "1 problem(s) in offers.csv; nothing was imported"
-    assert pot.list_offers(db, None) == stored  # the new row was not written either
+    assert listing.list_offers(db, None) == stored  # the new row was not written either
 
 
 def test_changed_request_lists_every_changed_field(tmp_path, scheme, db):
@@ -388,14 +388,14 @@ def test_demo_csvs_import_cleanly(scheme, db):
     requests = pot.import_requests(db, scheme, DEMO_DATA / "requests.csv")
     assert (offers.added, requests.added) == (11, 12)
     assert counts(db) == (11, 12)
-    stored = {o.ref: o for o in pot.list_offers(db)}
+    stored = {o.ref: o for o in listing.list_offers(db)}
     first = stored["OF-2611-01"]
     assert (first.provider, first.area, first.bedrooms, first.property_type, first.floor,
             first.weekly_rent, first.available_from, first.notes) == (
         "cambridge_city", "cambridge", 2, PropertyType.flat, 1, 112.40, date(2026, 11, 16),
         "Lift to all floors")
     assert stored["OF-2611-05"].restrictions == ("age_55_plus",)
-    requests_by_ref = {r.ref: r for r in pot.list_requests(db)}
+    requests_by_ref = {r.ref: r for r in listing.list_requests(db)}
     perp = requests_by_ref["RQ-0107"]
     assert (perp.kind, perp.survivor_area, perp.survivor_consent, perp.safety_decision_on,
             perp.max_bedrooms) == (RequestKind.perpetrator, "east_cambridgeshire", True,

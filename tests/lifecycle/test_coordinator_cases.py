@@ -13,7 +13,7 @@ import pytest
 
 from reciprocal.domain import RefusedBy, RequestStatus, Role
 from reciprocal.errors import StateError
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.lifecycle import run, views
 from tests.conftest import DEMO_DATA, ROUND_DAY
 from tests.moves import to_accepted
@@ -21,7 +21,7 @@ from tests.moves import to_accepted
 
 def statuses(db) -> dict[str, str]:
     return {r.ref: r.status.value if hasattr(r.status, "value") else r.status
-            for r in pot.list_requests(db, status=None)}
+            for r in listing.list_requests(db, status=None)}
 
 
 def test_a_round_never_proposes_a_household_it_makes_stale(db, scheme):
@@ -171,7 +171,7 @@ def test_a_home_not_step_free_yet_wheelchair_accessible_is_refused_at_intake(db,
     (problem,) = refused.value.problems
     assert (problem.line, problem.field) == (2, "step_free")
     assert "wheelchair_accessible is 'yes'" in problem.message and "step_free is 'no'" in problem.message
-    assert pot.list_offers(db) == []  # nothing written
+    assert listing.list_offers(db) == []  # nothing written
     path.write_text("\n".join([",".join(header), ",".join(blank[h] for h in header)]) + "\n")
     assert pot.import_offers(db, scheme, path).added == 1  # blank step_free: step-free by rule 4
     with pytest.raises(InputFileError) as refused:

@@ -12,7 +12,7 @@ from sqlmodel import select
 from reciprocal.audits import verify
 from reciprocal.domain import OfferStatus, ProposalStatus, RefusedBy, RequestOutcome, Role
 from reciprocal.errors import StateError
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.ledger import balances
 from reciprocal.lifecycle import run, views
 from reciprocal.storage import MoveRow, ProposalEventRow
@@ -115,7 +115,7 @@ def test_reasonable_refusals_up_to_the_limit_put_the_request_in_review(db, schem
         changes = proposals.refuse(session, scheme, int(made[0].ref), ROUND_DAY, RefusedBy.household,
                                    "other", "", True)
     assert [(c.what, c.to_status) for c in changes] == [("proposal", "refused"), ("request", "review")]
-    assert pot.list_requests(db, "review")[0].ref == "RQ-0101"
+    assert listing.list_requests(db, "review")[0].ref == "RQ-0101"
 
 
 def test_an_overdue_proposal_lapses_out_loud_at_the_next_round(db, scheme, week1):

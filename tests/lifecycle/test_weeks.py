@@ -28,7 +28,7 @@ from reciprocal.config import Scheme, load_scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, Offer, OfferStatus, PropertyType, ProposalStatus,
                                RefusedBy, Request, RequestKind, RequestOutcome, Risk, Role)
 from reciprocal.errors import InputFileError, StateError
-from reciprocal.intake import pot
+from reciprocal.intake import listing, pot
 from reciprocal.ledger import balances
 from reciprocal.lifecycle import proposals as lifecycle_proposals
 from reciprocal.lifecycle import run
@@ -138,18 +138,18 @@ class WeeksOfRounds(RuleBasedStateMachine):
     @rule(data=st.data(), offer=st.booleans(), let_outside=st.booleans())
     def a_withdrawal(self, data, offer, let_outside):
         if offer:
-            ref = self.pick(data, [o.ref for o in pot.list_offers(self.db)], "offer")
+            ref = self.pick(data, [o.ref for o in listing.list_offers(self.db)], "offer")
             if ref:
                 status = OfferStatus.let_outside_scheme if let_outside else OfferStatus.withdrawn
                 self.act(run.offer_change, ref, self.day, status)
         else:
-            ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+            ref = self.pick(data, [r.ref for r in listing.list_requests(self.db, None)], "request")
             if ref:
                 self.act(run.request_change, "close", ref, self.day, outcome=RequestOutcome.lost_contact)
 
     @rule(data=st.data(), action=st.sampled_from(["hold", "resume", "reconfirm", "approve"]))
     def a_request_change(self, data, action):
-        ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+        ref = self.pick(data, [r.ref for r in listing.list_requests(self.db, None)], "request")
         if ref is None:
             return
         extra = {"reason": "test hold", "until": self.day + timedelta(days=14)} if action == "hold" else {}
@@ -158,7 +158,7 @@ class WeeksOfRounds(RuleBasedStateMachine):
     @rule(data=st.data(), field=st.sampled_from(["avoid_areas", "bedrooms_needed", "needs_step_free",
                                                  "needs_wheelchair", "risk", "preferred_areas", "max_bedrooms"]))
     def a_household_update(self, data, field):
-        ref = self.pick(data, [r.ref for r in pot.list_requests(self.db, None)], "request")
+        ref = self.pick(data, [r.ref for r in listing.list_requests(self.db, None)], "request")
         if ref is None:
             return
         value = data.draw({"avoid_areas": st.sets(st.sampled_from(AREAS), max_size=2).map(";".join),
@@ -172,7 +172,7 @@ class WeeksOfRounds(RuleBasedStateMachine):
     @rule(data=st.data(), field=st.sampled_from(["available_from", "bedrooms", "wheelchair_accessible",
                                                  "restrictions", "tenancy_offered"]))
     def a_home_update(self, data, field):
-        ref = self.pick(data, [o.ref for o in pot.list_offers(self.db)], "offer")
+        ref = self.pick(data, [o.ref for o in listing.list_offers(self.db)], "offer")
         if ref is None:
             return
         value = data.draw({"available_from": st.integers(-10, 60).map(lambda d: (self.day + timedelta(days=d)).isoformat()),

@@ -117,7 +117,8 @@ def test_a_write_session_reads_the_same_rows_as_the_reader(lived):
 
 
 def test_circulate_counts_rule_9_as_a_round_does(lived, scheme):
-    """`counted.counted_balances` (plain SQL, for `circulate`) is `proposals.counted_balances`."""
+    """Rule 9's counted balances (`counted.counted_balances`, which a round calls as
+    `proposals.counted_balances`) are the same through a Reader (`circulate`) as in a session."""
     from reciprocal.ledger import counted
     from reciprocal.lifecycle import proposals
     with lived.reading() as session:
