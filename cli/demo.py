@@ -10,6 +10,7 @@ signed, and the ledger.
 """
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from reciprocal.config import EXAMPLE_CONFIG_DIR, load_scheme
 from reciprocal.domain import ProposalStatus, RefusedBy, Role
-from reciprocal.errors import StateError
+from reciprocal.errors import DatabaseError, StateError
 from reciprocal.intake import pot
 from reciprocal.ledger import summary
 from reciprocal.lifecycle import run, views
@@ -34,6 +35,11 @@ SILENT = "RQ-0107"  # its offering landlord never answers: the proposal lapses i
 def run_demo(s: Settings, db_path: Path | None, on: date) -> None:
     # The one command that uses the shipped example without being pointed at it (its data names
     # the example's members); --config still wins, and the folder in use is said.
+    if db_path is not None and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/", str(db_path)):
+        # A database URL read as a path would make folders named after it (its password among
+        # them) and an SQLite file inside; the value is not repeated, as it may hold a password.
+        raise DatabaseError("demo --db takes a file path: the demo makes a fresh SQLite file and runs on "
+                            "nothing else, not a database URL; nothing was written")
     scheme = load_scheme(s.config or EXAMPLE_CONFIG_DIR)
     if db_path is None:
         db_path = Path(tempfile.mkdtemp(prefix="reciprocal-demo-")) / "demo.db"

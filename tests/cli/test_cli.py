@@ -484,6 +484,17 @@ def test_demo(tmp_path):
     assert "already exists" in again.stderr
 
 
+def test_the_demo_refuses_a_database_url_without_repeating_it(tmp_path):
+    """The demo makes a fresh SQLite file; a URL was read as a path (folders named after it, its
+    password among them, and the password printed in the closing hints)."""
+    proc = reciprocal("demo", "--db", "postgresql+psycopg://coordinator:s3cret@localhost/demo", db=None,
+                      config=None, cwd=tmp_path)
+    assert proc.returncode == 5
+    assert "not a database URL; nothing was written" in proc.stderr
+    assert "s3cret" not in proc.stdout + proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_without_configs_a_command_says_where_it_looked_and_how_to_point_at_a_folder(launcher):
     # The launcher works in a temporary folder with no mou_configs, and no $RECIPROCAL_* is set.
     outcomes = launcher.run(["offer", "list"], ["--db", "x.db", "round", "run"], ["config", "validate"])
