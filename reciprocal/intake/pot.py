@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 from reciprocal.config import Scheme
 from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
-from reciprocal.intake.readers import differences, read_offers, read_requests
 from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
                       insert_rows, offer_values, request_values, utcnow)
 from reciprocal.storage.records import offer_of, request_of
@@ -33,6 +32,7 @@ def import_offers(db: Database, scheme: Scheme, path: Path, today: date | None =
     """All rows or none. `progress`, if given, is told each step as it starts (for a status line)."""
     say = progress or (lambda _message: None)
     say(f"reading and checking {path.name}")
+    from reciprocal.intake.readers import read_offers  # the CSV and XLSX readers: only to import
     rows = read_offers(path, scheme)
     lines = {r.ref: line for line, r in rows}
     say(f"storing {len(rows):,} offer(s)")
@@ -50,6 +50,7 @@ def import_requests(db: Database, scheme: Scheme, path: Path, referred: bool = F
     from the day of the import. `progress`: as for offers."""
     say = progress or (lambda _message: None)
     say(f"reading and checking {path.name}")
+    from reciprocal.intake.readers import read_requests
     rows = read_requests(path, scheme)
     say(f"storing {len(rows):,} request(s)")
     records = [r for _, r in rows]
@@ -115,6 +116,7 @@ def _for_request_check(scheme: Scheme, source: str, lines: dict[str, int], today
 
 def _store(db, records, row_type, from_row, to_row, source: str,
            lines: dict[str, int] | None = None, check=None) -> ImportResult:
+    from reciprocal.intake.readers import differences
     added = unchanged = 0
     with db.transaction() as session:
         refs = [r.ref for r in records]

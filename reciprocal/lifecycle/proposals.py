@@ -23,7 +23,6 @@ from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus,
                                RefusedBy, RequestStatus, Role)
 from reciprocal.errors import InputFileError, IntegrityError, NotFoundError, Problem, StateError
-from reciprocal.intake.readers import note_problem
 from reciprocal.ledger import counted
 from reciprocal.ledger import record_move
 from reciprocal.lifecycle import trail
@@ -221,6 +220,7 @@ def refuse(session: Session, scheme: Scheme, proposal_id: int, on: date, by: Ref
     _check_not_before(p, on)
     p.refused_by, p.refusal_reason = by.value, reason
     p.reasonable_offer = reasonable if by == RefusedBy.household else None
+    from reciprocal.intake.readers import note_problem  # the CSV readers' check; they load only here
     found = note_problem((note or "").strip(), "a refusal's note holds no personal data")
     if found:
         raise InputFileError([Problem("--note", found)], "the note was refused; nothing was changed")
