@@ -20,7 +20,8 @@ def ledger_show(ctx: typer.Context, format: str = typer.Option("table", "--forma
     from reciprocal import ledger
     s = settings(ctx)
     scheme = s.scheme()
-    data = ledger.summary(s.reader(scheme=scheme), {p: scheme.max_debt(p) for p in scheme.providers})
+    with s.reader(scheme=scheme) as reader:
+        data = ledger.summary(reader, {p: scheme.max_debt(p) for p in scheme.providers})
     if parse_format(format) == "json":
         print_json(data)
         return

@@ -42,7 +42,9 @@ def _plain_url(url: str) -> tuple[bool, Path | None, dict | None]:
     psycopg dialect would pass (the URL's parts and its query), so that the driver's refusals read
     the same."""
     if url.startswith("sqlite:///") and "?" not in url and len(url) > len("sqlite:///"):
-        return True, Path(url[len("sqlite:///"):]), None
+        from urllib.parse import unquote
+        # Percent-decoded, as SQLAlchemy reads the same URL for the writers: one file both ways.
+        return True, Path(unquote(url[len("sqlite:///"):])), None
     plain = _PLAIN_POSTGRES.match(url)
     if plain:
         from urllib.parse import parse_qsl, unquote
@@ -56,10 +58,34 @@ def _plain_url(url: str) -> tuple[bool, Path | None, dict | None]:
     parsed = check_url(url)
     if parsed.get_backend_name() == "sqlite":
         return True, Path(parsed.database) if parsed.database else None, None
-    if parsed.drivername not in ("postgresql", "postgresql+psycopg"):
-        from reciprocal.storage.database import Database
-        Database(url)  # says which driver is missing, as a writer would
-    return False, None, {**parsed.translate_connect_args(username="user", database="dbname"), **parsed.query}
+    # Any other PostgreSQL URL (several hosts, say) is connected as the writers connect it: with
+    # the arguments SQLAlchemy's dialect makes of it (and a missing driver is named as they name it).
+    from reciprocal.storage.database import Database
+    engine = Database(url).engine
+    return False, None, engine.dialect.create_connect_args(engine.url)[1]
+
+
+def _recover_hot_journal(path: Path) -> None:
+    """A writer that died inside a transaction (kill -9, a power cut) leaves a hot journal beside the
+    file, which SQLite rolls back at the next read; a read-only connection cannot, and answers
+    "attempt to write a readonly database". So, when a journal is there, the file is opened once
+    for reading as any writer opens it, which lets SQLite finish its own recovery (nothing of ours
+    is written), before the read-only connection. A journal of a writer still at work is not hot:
+    that read simply waits or passes, as any reader's does."""
+    import sqlite3
+    journal = Path(f"{path}-journal")
+    try:
+        if not journal.exists() or journal.stat().st_size == 0:
+            return
+        connection = sqlite3.connect(str(path), timeout=READ_WAIT_SECONDS, isolation_level=None)
+    except (OSError, sqlite3.Error):
+        return  # the read-only connection says what is wrong
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        pass  # likewise
+    finally:
+        connection.close()
 
 
 class Reader:
@@ -101,6 +127,8 @@ class Reader:
             from urllib.parse import quote
             if self.path is not None and not self.path.exists():
                 raise readiness.does_not_exist(self.display())
+            if self.path is not None:
+                _recover_hot_journal(self.path)
             where = f"file:{quote(str(self.path))}?mode=ro" if self.path is not None else ":memory:"
             try:
                 self._connection = sqlite3.connect(where, uri=True,

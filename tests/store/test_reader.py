@@ -242,3 +242,55 @@ def test_read_commands_leave_the_file_as_it_was_and_read_a_read_only_file(demo_d
 def test_every_name_of_the_read_path_is_importable_from_the_package():
     assert storage.Reader is Reader
     assert storage.SCHEMA_HEAD and storage.MAX_ID == 2**31 - 1
+
+
+# -- after a review: the reader opens what the writers open -----------------------------------------
+
+@only_sqlite
+def test_a_read_after_a_writer_died_mid_transaction_recovers_the_file_as_a_writer_would(demo_db, tmp_path):
+    """kill -9 inside a write leaves a hot journal; a read-only connection cannot roll it back
+    and the reads said the file was "not a reciprocal database" until some writer ran."""
+    live = tmp_path / "live.db"
+    shutil.copy(demo_db, live)
+    before = reciprocal("round", "list", db=live, cwd=tmp_path)
+    writer = sqlite3.connect(live, isolation_level=None)
+    writer.execute("PRAGMA cache_size=1")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE filler (x TEXT)")
+    writer.executemany("INSERT INTO filler VALUES (?)", [("x" * 1000,)] * 3000)  # spills to the file
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    shutil.copy(live, crashed / "c.db")  # the files as a crash leaves them, mid-transaction
+    shutil.copy(f"{live}-journal", crashed / "c.db-journal")
+    writer.execute("ROLLBACK")
+    writer.close()
+    after = reciprocal("round", "list", db=crashed / "c.db", cwd=tmp_path)
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert "filler" not in {r["name"] for r in Reader(resolve_url(str(crashed / "c.db"))).rows(
+        "SELECT name FROM sqlite_master")}
+
+
+@only_sqlite
+def test_a_path_with_a_percent_names_the_file_the_writers_use(demo_db, tmp_path):
+    """SQLAlchemy percent-decodes the path of a `sqlite:///` URL; the reader did not, so
+    `--db a%41.db` was written as `aA.db` and read as `a%41.db`."""
+    shutil.copy(demo_db, tmp_path / "aA.db")
+    url = resolve_url(str(tmp_path / "a%41.db"))
+    assert Database(url).path == Reader(url).path == tmp_path / "aA.db"
+    done = reciprocal("round", "list", db=tmp_path / "a%41.db", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="a PostgreSQL URL with several hosts")
+def test_a_url_with_several_hosts_is_read_as_the_writers_connect_to_it(db_url):
+    """Several `host=` in the query: the writers join them (SQLAlchemy's dialect), the reader
+    kept only the last and handed the driver a tuple."""
+    from sqlalchemy.engine import make_url
+    url = make_url(db_url)
+    host = f"{url.host}:{url.port or 5432}"
+    several = url._replace(host=None, port=None).update_query_pairs([("host", host), ("host", host)], append=True)
+    several = several.render_as_string(hide_password=False)
+    Database(several).check_ready()
+    with Reader(several).check_ready() as reader:
+        assert reader.rows("SELECT key FROM meta")
