@@ -162,7 +162,7 @@ def audit_verify(ctx: typer.Context,
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = _scheme_if_any(s)
-    result = audits.verify(s.database(), anchor, scheme)
+    result = audits.verify(s.reader(), anchor, scheme)
     if scheme is None:
         result.notes.append("rule 9 (no proposal made past its member's debt limit) was not checked: no "
                             "MoU configs were given or found (--config FOLDER or $RECIPROCAL_CONFIG_DIR)")

@@ -39,3 +39,31 @@ def event_payload(*, seq: int, proposal_id: int, from_status: str | None, to_sta
     """What a proposal-trail event's hash covers: everything it records, and its place in order."""
     return {"seq": seq, "proposal": proposal_id, "from": from_status, "to": to_status, "on": on,
             "role": role, "detail": detail, "at": created_at}
+
+
+def event_hash(row, prev_hash: str | None = None) -> str:
+    """The hash a stored trail event should have, given its own prev_hash (or the one given): of
+    any row with the event's columns as attributes (an ORM row, or `audit verify`'s plain one)."""
+    return chain_hash(row.prev_hash if prev_hash is None else prev_hash,
+                      event_payload(seq=row.id, proposal_id=row.proposal_id, from_status=row.from_status,
+                                    to_status=row.to_status, on=row.on, role=row.role,
+                                    detail=row.detail or {}, created_at=row.created_at))
+
+
+def case_ref(kind: str, ref: str) -> str:
+    """The case an update of a household's or a home's facts names in the trail."""
+    return f"{kind}:{ref}"
+
+
+def digest(values: dict) -> str:
+    """What the chained event of an update holds of the values kept beside it."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def plain_value(value):
+    """A field's value as the trail and `show` keep it: lists as lists, dates as ISO text."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return getattr(value, "value", value)

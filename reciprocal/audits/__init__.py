@@ -2,10 +2,44 @@
 engine wrote?), `fairness` (is give and take even?), the quarterly report, the offline HTML page,
 provider-scoped views (`scope`) and safe exports (CSV, Markdown, owner-only files).
 
-The two audits are re-exported here because the CLI and scripts call them by these names."""
-from reciprocal.audits.fairness import (board_table, board_title, fairness, fairness_report,
-                                       fairness_table, gini_against)
-from reciprocal.audits.verify import CHAIN_CHECKS, Failure, Verification, verify, verify_ledger
+The two audits are re-exported here because the CLI and scripts call them by these names. Each is
+loaded when first asked for, so that `audit verify`, which reads through the plain driver, does
+not load the fairness audit's ORM queries. Two names are also the names of their modules
+(`verify`, `fairness`): the package keeps the function under that name even when the module is
+imported on its own (the import system would bind the module there), as an eager re-export did."""
+from __future__ import annotations
 
-__all__ = ["board_table", "board_title", "CHAIN_CHECKS", "Failure", "Verification", "fairness",
-           "fairness_report", "fairness_table", "gini_against", "verify", "verify_ledger"]
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING
+
+_HOMES = {"fairness": ("board_table", "board_title", "fairness", "fairness_report", "fairness_table",
+                       "gini_against"),
+          "verify": ("CHAIN_CHECKS", "Failure", "Verification", "verify", "verify_ledger")}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = sorted(_HOME_OF)
+
+
+def __getattr__(name: str):
+    module = _HOME_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # asked once
+    return value
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value) -> None:
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            value = getattr(value, name)  # `audits.verify` stays the function, not its module
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+if TYPE_CHECKING:
+    from reciprocal.audits.fairness import (board_table, board_title, fairness, fairness_report, fairness_table,
+                                           gini_against)
+    from reciprocal.audits.verify import CHAIN_CHECKS, Failure, Verification, verify, verify_ledger

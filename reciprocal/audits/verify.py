@@ -16,17 +16,19 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
-
-from sqlalchemy.orm import defer
-from sqlmodel import Session, select
+from typing import TYPE_CHECKING
 
 from reciprocal.config import Scheme
 from reciprocal.domain import (LIVE_PROPOSAL, NEXT_STAGE, OfferStatus, ProposalStatus, RequestStatus,
                                limit_breaches)
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.ledger import CORRECTION, GENESIS, MOVE, counted, entries, hash_of
-from reciprocal.lifecycle import trail
-from reciprocal.storage import Database, LedgerEntryRow, MoveRow, OfferRow, ProposalRow, RequestRow
+from reciprocal.hashchain import case_ref, digest, event_hash
+from reciprocal.hashchain import plain_value as plain
+from reciprocal.storage.catalogue import TABLES
+
+if TYPE_CHECKING:
+    from reciprocal.storage import Database, LedgerEntryRow, MoveRow, ProposalRow, Reader
 
 # -- verify ---------------------------------------------------------------------------------------
 
@@ -103,21 +105,40 @@ class Verification:
                 "failures": [asdict(f) for f in sorted(self.failures, key=Failure.sort_key)]}
 
 
-def verify_ledger(session: Session, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
-    rows = entries(session)
-    moves = list(session.exec(select(MoveRow).order_by(MoveRow.id)).all())
-    failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(session, rows, moves)
-    events = trail.events(session)
-    # Every proposal, read once for every check, without its explanation (no check reads it:
-    # decoding some 13,000 of them took seconds at national scale).
-    proposals = list(session.exec(select(ProposalRow).options(defer(ProposalRow.explanation))
-                                  .order_by(ProposalRow.id)).all())
+class _Row(dict):
+    """A stored row as the checks read it: its columns as attributes (`move.offer_ref`), with the
+    ORM's own types (`storage.catalogue`); a column not read is no attribute at all."""
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _rows(source, sql: str, params: dict | None = None) -> list[_Row]:
+    return [_Row(r) for r in source.rows(sql, params)]
+
+
+# Every column of a proposal but its explanation: no check reads it, and decoding some 13,000 of
+# them took seconds at national scale.
+_PROPOSAL_CHECKED = ", ".join(f'"{c}"' for c in TABLES["proposal"] if c != "explanation")
+
+
+def verify_ledger(source, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
+    """The checks, on what `source` (a `Reader`, or a session's `rows`) reads as stored now."""
+    rows = entries(source)
+    moves = _rows(source, "SELECT * FROM move ORDER BY id")
+    failures = _chain_failures(rows) + _leg_failures(rows, moves) + _move_failures(source, rows, moves)
+    events = _rows(source, "SELECT * FROM proposal_event ORDER BY id")
+    # Every proposal, read once for every check.
+    proposals = _rows(source, f"SELECT {_PROPOSAL_CHECKED} FROM proposal ORDER BY id")
     failures += _sum_failures(rows) + _trail_failures(moves, events, proposals)
-    failures += _move_fact_failures(session, moves, events)
+    failures += _move_fact_failures(source, moves, events)
     if scheme is not None:
-        failures += _debt_limit_failures(session, scheme)
+        failures += _debt_limit_failures(source, scheme)
     failures += _proposal_column_failures(proposals, events) + _move_round_failures(moves, proposals, rows)
-    failures += _case_update_failures(session, events)
+    failures += _case_update_failures(source, events)
     chains = {"ledger": rows, "trail": events}
     notes: list[str] = []
     if anchor is not None:
@@ -133,13 +154,14 @@ def verify_ledger(session: Session, anchor: str | None = None, scheme: Scheme | 
                         anchor_of(chains), notes)
 
 
-def verify(db: Database, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
-    """`audit verify`: recompute the chains and the invariants (read only); with the scheme, also
-    that no proposal was made past its member's debt limit (`_debt_limit_failures`)."""
+def verify(db: Database | Reader, anchor: str | None = None, scheme: Scheme | None = None) -> Verification:
+    """`audit verify`: recompute the chains and the invariants (read only, through the plain
+    driver: the command loads no ORM); with the scheme, also that no proposal was made past its
+    member's debt limit (`_debt_limit_failures`)."""
     if anchor is not None:
         parse_anchor(anchor)  # a malformed anchor is refused before anything is read
-    with db.reading() as session:
-        return verify_ledger(session, anchor, scheme)
+    with db.reader() as reader:
+        return verify_ledger(reader, anchor, scheme)
 
 
 def _chain_failures(rows: list[LedgerEntryRow]) -> list[Failure]:
@@ -214,7 +236,7 @@ def _pair_failures(move: MoveRow, legs: list[LedgerEntryRow], expected: dict, wh
     return out
 
 
-def _move_failures(session: Session, rows: list[LedgerEntryRow], moves: list[MoveRow]) -> list[Failure]:
+def _move_failures(source, rows: list[LedgerEntryRow], moves: list[MoveRow]) -> list[Failure]:
     """No home let twice, no household moved twice; each move's offer let and request moved."""
     out = []
     first_leg: dict[int, int] = {}
@@ -230,8 +252,8 @@ def _move_failures(session: Session, rows: list[LedgerEntryRow], moves: list[Mov
                                    first_leg.get(move.id), move.id))
             else:
                 seen[ref] = move
-    offers = dict(session.exec(select(OfferRow.ref, OfferRow.status)).all())
-    requests = dict(session.exec(select(RequestRow.ref, RequestRow.status)).all())
+    offers = {r["ref"]: r["status"] for r in source.rows("SELECT ref, status FROM offer")}
+    requests = {r["ref"]: r["status"] for r in source.rows("SELECT ref, status FROM request")}
     for move in moves:
         if offers.get(move.offer_ref) != OfferStatus.let:
             out.append(Failure("status", f"its offer {move.offer_ref} is "
@@ -270,7 +292,7 @@ def _trail_failures(moves: list[MoveRow], events: list, proposals: list[Proposal
         if row.prev_hash != expected_prev:
             out.append(Failure("trail_link", "does not chain onto the event before it", event=row.id,
                                proposal=row.proposal_id))
-        if trail.hash_of(row) != row.hash:
+        if event_hash(row) != row.hash:
             out.append(Failure("trail_hash", "its content does not match its hash (changed after it was "
                                "written)", event=row.id, proposal=row.proposal_id))
         prev = row
@@ -327,7 +349,7 @@ FACTS = {"move": "id", "tenancy_start": "moved_on", "request": "request_ref", "o
          "round": "round_id", "kind": "kind", "bedrooms": "bedrooms"}
 
 
-def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) -> list[Failure]:
+def _move_fact_failures(source, moves: list[MoveRow], events: list) -> list[Failure]:
     """Move rows are not chained themselves; each is held to what is: the signing event of its
     proposal (the home, the household, both landlords, the band, the day), and to the rows it
     names (the proposal's pair, the home's landlord, the household's landlord)."""
@@ -335,9 +357,9 @@ def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) ->
     for event in events:
         if event.to_status == ProposalStatus.signed.value:
             signed[event.proposal_id] = event
-    proposals = {p.id: p for p in session.exec(select(ProposalRow)).all()}
-    offer_owner = dict(session.exec(select(OfferRow.ref, OfferRow.provider)).all())
-    request_owner = dict(session.exec(select(RequestRow.ref, RequestRow.provider)).all())
+    proposals = {p.id: p for p in _rows(source, f"SELECT {_PROPOSAL_CHECKED} FROM proposal")}
+    offer_owner = {r["ref"]: r["provider"] for r in source.rows("SELECT ref, provider FROM offer")}
+    request_owner = {r["ref"]: r["provider"] for r in source.rows("SELECT ref, provider FROM request")}
     out = []
     for move in moves:
         event = signed.get(move.proposal_id)
@@ -371,13 +393,13 @@ def _move_fact_failures(session: Session, moves: list[MoveRow], events: list) ->
     return out
 
 
-def _debt_limit_failures(session: Session, scheme: Scheme) -> list[Failure]:
+def _debt_limit_failures(source, scheme: Scheme) -> list[Failure]:
     """Rule 9 when proposals are made: replaying the ledger and the trail (`ledger.counted`), no
     batch of proposals (one round's solve, or one re-offer) placed a member's tenant while it was
     past its limit, nor took it past, under the scheme's `fairness.gives_count_from` (today's
     configs). Each proposal that placed a tenant of an account in breach is named."""
     out = []
-    for batch in counted.batches(session, scheme):
+    for batch in counted.batches(source, scheme):
         named: set[int] = set()
         for account in limit_breaches(batch.start, batch.made, scheme.debt_limit, scheme.gives_count_from):
             placed = sum(1 for f, _, b in batch.made if f == account.provider and account.band in (None, b))
@@ -563,21 +585,20 @@ def _proposal_column_failures(proposals: list[ProposalRow], events: list) -> lis
     return out
 
 
-def _case_update_failures(session: Session, events: list) -> list[Failure]:
+def _case_update_failures(source, events: list) -> list[Failure]:
     """Every case's current row held to its trail (issue 21): each update of a household's or a
     home's facts (an event of no proposal) names its case in the chain; the values before and
     after kept beside it match the digest the chain recorded; and each field an update changed is,
     in the row now, the value its latest update recorded. A purged household's values are gone
     from both (`request purge`) and are not held."""
-    from reciprocal.lifecycle.updates import case_ref, digest, plain
     # Only the cases an update names are read (not every household and home of the scheme).
     named: dict[str, set] = {"request": set(), "offer": set()}
     for e in events:
         detail = (e.detail or {}) if e.proposal_id is None else {}
         if detail.get("case") in named and detail.get("ref") is not None:
             named[detail["case"]].add(detail["ref"])
-    rows = {"request": _by_ref(session, RequestRow, named["request"]),
-            "offer": _by_ref(session, OfferRow, named["offer"])}
+    rows = {"request": _by_ref(source, "request", named["request"]),
+            "offer": _by_ref(source, "offer", named["offer"])}
     latest: dict[tuple[str, str], dict[str, tuple]] = {}
     out = []
     for e in events:
@@ -614,11 +635,11 @@ def _case_update_failures(session: Session, events: list) -> list[Failure]:
     return out
 
 
-def _by_ref(session: Session, row_type, refs: set) -> dict:
-    """The rows of `row_type` (requests or offers) with these refs, by ref."""
+def _by_ref(source, table: str, refs: set) -> dict:
+    """The rows of `table` (request or offer) with these refs, by ref."""
     refs = sorted(refs, key=str)
     return {r.ref: r for start in range(0, len(refs), 500)
-            for r in session.exec(select(row_type).where(row_type.ref.in_(refs[start:start + 500]))).all()}
+            for r in _rows(source, f"SELECT * FROM {table} WHERE ref IN :refs", {"refs": refs[start:start + 500]})}
 
 
 def _move_round_failures(moves: list[MoveRow], proposals: list[ProposalRow],

@@ -13,16 +13,13 @@ from types import SimpleNamespace
 
 from sqlmodel import Session, select
 
-from reciprocal.hashchain import GENESIS, chain_hash, event_payload
+from reciprocal.hashchain import GENESIS, event_hash
 from reciprocal.storage import ProposalEventRow, ProposalRow, insert_rows, utcnow
 
 
-def hash_of(row: ProposalEventRow, prev_hash: str | None = None) -> str:
-    """The hash a stored event should have, given its own prev_hash (or the one given)."""
-    return chain_hash(row.prev_hash if prev_hash is None else prev_hash,
-                      event_payload(seq=row.id, proposal_id=row.proposal_id, from_status=row.from_status,
-                                    to_status=row.to_status, on=row.on, role=row.role,
-                                    detail=row.detail or {}, created_at=row.created_at))
+# The hash a stored event should have (`hashchain.event_hash`: pure, so `audit verify` reads
+# without the ORM).
+hash_of = event_hash
 
 
 def record(session: Session, proposal: ProposalRow, from_status: str | None, to_status: str, on: date,

@@ -15,8 +15,6 @@ purge` can still blank a closed household's details for good.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +27,7 @@ from reciprocal.domain import OfferStatus, RequestStatus, Role
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.intake.readers import UPDATABLE, check_update, personal_data_in, read_updates
 from reciprocal.lifecycle import proposals, rejudge, trail
+from reciprocal.hashchain import case_ref, digest, plain_value
 from reciprocal.lifecycle.changes import Change, shown
 from reciprocal.storage import OfferRow, ProposalRow, RequestRow
 
@@ -53,22 +52,8 @@ class Update:
     line: int | None = None
 
 
-def plain(value):
-    """A field's value as the trail and `show` keep it: lists as lists, dates as ISO text."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return getattr(value, "value", value)
-
-
-def case_ref(kind: str, ref: str) -> str:
-    return f"{kind}:{ref}"
-
-
-def digest(values: dict) -> str:
-    """What the chained event holds of the values kept beside it."""
-    return hashlib.sha256(json.dumps(values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+# Kept in `reciprocal.hashchain` (pure: `audit verify` holds case updates to them without the ORM).
+plain = plain_value
 
 
 def update_cases(session: Session, scheme: Scheme, kind: str, updates: list[Update], on: date,

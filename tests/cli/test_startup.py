@@ -189,7 +189,8 @@ PLAIN_READS = [["due", "--on", "2026-12-07"], ["due", "--on", "2027-03-01", "--f
                ["proposal", "show", "6"], ["round", "list"], ["round", "show", "1"],
                ["round", "show", "1", "--format", "json"], ["round", "show", "2", "--for-provider", "fenland"],
                ["offer", "list"], ["request", "list", "--status", "all"], ["ledger", "show"],
-               ["circulate", "--on", "2026-12-07"], ["circulate", "--on", "2026-12-07", "--for-provider", "fenland"]]
+               ["circulate", "--on", "2026-12-07"], ["circulate", "--on", "2026-12-07", "--for-provider", "fenland"],
+               ["audit", "verify"], ["audit", "verify", "--format", "json"]]
 
 
 @pytest.mark.parametrize("args", PLAIN_READS, ids=" ".join)
