@@ -9,25 +9,16 @@ not load the fairness audit's ORM queries. Two names are also the names of their
 imported on its own (the import system would bind the module there), as an eager re-export did."""
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING
 
+from reciprocal.lazy_exports import lazy_exports
+
 _HOMES = {"fairness": ("board_table", "board_title", "fairness", "fairness_report", "fairness_table",
                        "gini_against"),
           "verify": ("CHAIN_CHECKS", "Failure", "Verification", "verify", "verify_ledger")}
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-__all__ = sorted(_HOME_OF)
-
-
-def __getattr__(name: str):
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # asked once
-    return value
+__getattr__, __all__ = lazy_exports(__name__, _HOMES)
 
 
 class _Package(types.ModuleType):

@@ -15,8 +15,9 @@ check_url` (or this package itself) loads no ORM.
 """
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from reciprocal.lazy_exports import lazy_exports
 
 # Each public name and the module that defines it.
 _HOMES = {
@@ -29,17 +30,7 @@ _HOMES = {
     "reader": ("Reader",),
     "rows": ("offer_from_row", "insert_rows", "offer_values", "request_from_row", "request_values"),
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-__all__ = sorted(_HOME_OF)
-
-
-def __getattr__(name: str):
-    module = _HOME_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value  # asked once
-    return value
+__getattr__, __all__ = lazy_exports(__name__, _HOMES)
 
 
 if TYPE_CHECKING:
