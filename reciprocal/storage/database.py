@@ -24,7 +24,7 @@ from sqlalchemy.exc import DatabaseError as DriverError
 from sqlmodel import Session, create_engine
 
 from reciprocal.errors import DatabaseError
-from reciprocal.storage.tables import MAX_ID, MetaRow
+from reciprocal.storage.tables import MAX_ID, MetaRow, live_only_on_postgresql
 from reciprocal.storage import readiness
 from reciprocal.storage.readiness import SCHEMA_HEAD, SCHEMA_VERSION
 from reciprocal.storage.urls import URL_SHAPE, check_url, safe_url
@@ -73,6 +73,8 @@ class Database:
                                 f"'{parsed.drivername}' ({URL_SHAPE})") from None
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            live_only_on_postgresql()
 
     def display(self) -> str:
         return str(self.path) if self.path else safe_url(self.url)

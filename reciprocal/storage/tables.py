@@ -92,12 +92,14 @@ class RoundRow(SQLModel, table=True):
 
 class ProposalRow(SQLModel, table=True):
     __tablename__ = "proposal"
+    # At most one live proposal per home and per household, enforced by the database (partial
+    # unique indexes, which the migrations make on both backends). Their PostgreSQL condition is
+    # named when a PostgreSQL database is opened (`live_only_on_postgresql`): naming
+    # `postgresql_where` here loaded SQLAlchemy's whole PostgreSQL dialect into every command on
+    # SQLite (about 0.04 s of a state change's start).
     __table_args__ = (
-        # At most one live proposal per home and per household, enforced by the database.
-        Index("one_live_proposal_per_offer", "offer_ref", unique=True,
-              sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL)),
-        Index("one_live_proposal_per_request", "request_ref", unique=True,
-              sqlite_where=text(LIVE_SQL), postgresql_where=text(LIVE_SQL)),
+        Index("one_live_proposal_per_offer", "offer_ref", unique=True, sqlite_where=text(LIVE_SQL)),
+        Index("one_live_proposal_per_request", "request_ref", unique=True, sqlite_where=text(LIVE_SQL)),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="round.id", index=True)
@@ -179,3 +181,11 @@ class ChecklistItemRow(SQLModel, table=True):
     owner: str  # the provider who must do it
     status: str = ChecklistStatus.outstanding.value
     done_on: Optional[date] = None  # the day the owner reported it done
+
+
+def live_only_on_postgresql() -> None:
+    """Give the live-proposal indexes their PostgreSQL condition (the same as SQLite's), once a
+    PostgreSQL database is in use and its dialect loaded anyway."""
+    for index in ProposalRow.__table__.indexes:
+        if index.name.startswith("one_live_proposal_per_"):
+            index.dialect_kwargs["postgresql_where"] = text(LIVE_SQL)

@@ -163,6 +163,14 @@ def test_a_command_does_not_walk_its_long_lived_objects_again_and_again(demo_db,
     assert collections[2] == 0
 
 
+@pytest.mark.parametrize("args", STATE_CHANGES, ids=" ".join)
+def test_a_state_change_on_sqlite_loads_no_postgresql_dialect(args, demo_db, tmp_path, calendar_cache):
+    """The live-proposal indexes named their PostgreSQL condition at import, which loaded
+    SQLAlchemy's whole PostgreSQL dialect (its catalogue tables) into every SQLite command."""
+    loaded = _loaded_by_command(args, demo_db, tmp_path, calendar_cache)
+    assert "sqlalchemy.dialects.postgresql" not in loaded
+
+
 def test_checking_the_configs_alone_loads_no_database_stack(demo_db, tmp_path):
     """`config validate` reads the configs; only `config validate --db` needs the database."""
     loaded = _loaded_by_command(["config", "validate"], demo_db, tmp_path)

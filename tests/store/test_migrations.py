@@ -52,6 +52,18 @@ def test_a_new_database_is_built_by_the_migrations_and_matches_the_tables(db):
     assert diff == []
 
 
+@pytest.mark.skipif(not ON_POSTGRES, reason="the PostgreSQL form of the live-proposal indexes")
+def test_on_postgresql_the_live_proposal_indexes_name_their_condition(db):
+    """Named when a PostgreSQL database is opened (not at import, which loaded the dialect on
+    SQLite too): the model says what the migrations made."""
+    from reciprocal.storage import LIVE_SQL, ProposalRow
+    live = [i for i in ProposalRow.__table__.indexes if i.name.startswith("one_live_proposal_per_")]
+    assert len(live) == 2
+    for index in live:
+        assert str(index.dialect_options["postgresql"]["where"]) == LIVE_SQL
+        assert str(index.dialect_options["sqlite"]["where"]) == LIVE_SQL
+
+
 # -- an old database full of data --------------------------------------------------------------
 
 def table_rows(url: str, tables=TABLES) -> dict[str, list[dict]]:
