@@ -16,6 +16,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from reciprocal.config import Scheme
@@ -105,19 +106,10 @@ class Verification:
                 "failures": [asdict(f) for f in sorted(self.failures, key=Failure.sort_key)]}
 
 
-class _Row(dict):
-    """A stored row as the checks read it: its columns as attributes (`move.offer_ref`), with the
-    ORM's own types (`storage.catalogue`); a column not read is no attribute at all."""
-
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def _rows(source, sql: str, params: dict | None = None) -> list[_Row]:
-    return [_Row(r) for r in source.rows(sql, params)]
+def _rows(source, sql: str, params: dict | None = None) -> list[SimpleNamespace]:
+    """A query's rows as the checks read them: the columns as attributes, with the ORM's own
+    types (`storage.catalogue`)."""
+    return [SimpleNamespace(**r) for r in source.rows(sql, params)]
 
 
 # Every column of a proposal but its explanation: no check reads it, and decoding some 13,000 of

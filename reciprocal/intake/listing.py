@@ -16,23 +16,28 @@ if TYPE_CHECKING:
 OPEN_ALIAS = {"offer": OfferStatus.available.value, "request": RequestStatus.active.value}
 
 
-def _listed(db: Database | Reader, kind: str, status: str | None, provider: str | None,
-            order: str = "ref") -> list[dict]:
+def records(source, kind: str, status: str | None, provider: str | None = None,
+            order: str = "ref") -> list[Offer] | list[Request]:
+    """The offers or requests (`kind`) in `status` (None: every one; `open`: available or active),
+    of one provider if given, by ref or by `id` (the order they came in), read from `source`: a
+    `Reader`, or a write session (`rows`, after its pending changes) as a round reads its pot."""
     where = (["status = :status"] if status else []) + (["provider = :provider"] if provider else [])
-    with db.reader() as reader:
-        return reader.rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
-                           + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
-                           {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
+    found = source.rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
+                        + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
+                        {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
+    return [(offer_of if kind == "offer" else request_of)(r) for r in found]
 
 
 def list_offers(db: Database | Reader, status: str | None = OfferStatus.available.value,
                 provider: str | None = None) -> list[Offer]:
     """Offers in `status` (None: every one; `open`: available), of one provider if given, by ref."""
-    return [offer_of(r) for r in _listed(db, "offer", status, provider)]
+    with db.reader() as reader:
+        return records(reader, "offer", status, provider)
 
 
 def list_requests(db: Database | Reader, status: str | None = RequestStatus.active.value,
                   provider: str | None = None, order: str = "ref") -> list[Request]:
     """Requests in `status` (None: every one; `open`: active), of one provider if given, by ref
     (or by `id`: the order they came in, as a round and the circulation read them)."""
-    return [request_of(r) for r in _listed(db, "request", status, provider, order)]
+    with db.reader() as reader:
+        return records(reader, "request", status, provider, order)

@@ -18,7 +18,7 @@ from reciprocal.domain import (Offer, OfferStatus, Request, RequestStatus)
 from reciprocal.errors import InputFileError, Problem
 from reciprocal.storage import (Database, OfferRow, RequestRow, offer_from_row, request_from_row,
                       insert_rows, offer_values, request_values, utcnow)
-from reciprocal.storage.records import offer_of, request_of
+from reciprocal.intake.listing import records
 
 
 @dataclass(frozen=True)
@@ -159,12 +159,9 @@ def get_open(session: Session) -> tuple[list[Offer], list[Request]]:
     """Every available offer and active request, in the order they came in (live proposals are the
     lifecycle's to exclude). Read as plain rows, after the session's pending changes (a request just
     marked stale, a proposal just lapsed): an ORM object per row took seconds for a national pot."""
-    offers = [offer_of(r) for r in session.rows("SELECT * FROM offer WHERE status = :status ORDER BY id",
-                                                {"status": OfferStatus.available.value})]
-    return offers, open_requests(session)
+    return records(session, "offer", OfferStatus.available.value, order="id"), open_requests(session)
 
 
 def open_requests(session: Session) -> list[Request]:
     """Every active request, as `get_open` reads them."""
-    return [request_of(r) for r in session.rows("SELECT * FROM request WHERE status = :status ORDER BY id",
-                                                {"status": RequestStatus.active.value})]
+    return records(session, "request", RequestStatus.active.value, order="id")
