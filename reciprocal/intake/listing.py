@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reciprocal.domain import Offer, OfferStatus, Request, RequestStatus
-from reciprocal.storage.records import offer_of, request_of
+from reciprocal.storage.records import COLUMNS, offer_of, request_of
 
 if TYPE_CHECKING:
     from reciprocal.storage import Database, Reader
@@ -22,7 +22,7 @@ def records(source, kind: str, status: str | None, provider: str | None = None,
     of one provider if given, by ref or by `id` (the order they came in), read from `source`: a
     `Reader`, or a write session (`rows`, after its pending changes) as a round reads its pot."""
     where = (["status = :status"] if status else []) + (["provider = :provider"] if provider else [])
-    found = source.rows(f"SELECT * FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
+    found = source.rows(f"SELECT {COLUMNS[kind]} FROM {kind}" + (" WHERE " + " AND ".join(where) if where else "")
                         + (" ORDER BY id" if order == "id" else " ORDER BY ref"),
                         {"status": OPEN_ALIAS[kind] if status == "open" else status, "provider": provider})
     return [(offer_of if kind == "offer" else request_of)(r) for r in found]

@@ -77,7 +77,12 @@ def _sqlite_moment(text: str) -> datetime:
 # How a value the driver hands back becomes what the ORM gives. SQLite returns dates, moments
 # and JSON as text and booleans as 0 or 1; PostgreSQL's driver types them all, and returns a
 # moment in the session's time zone.
-SQLITE_VALUE = {"bool": bool, "date": date.fromisoformat, "datetime": _sqlite_moment, "json": json.loads}
+def _sqlite_json(text: str):
+    # Most lists of a pot are empty: "[]" without the parser (a new list each time, as it gives).
+    return [] if text == "[]" else json.loads(text)
+
+
+SQLITE_VALUE = {"bool": bool, "date": date.fromisoformat, "datetime": _sqlite_moment, "json": _sqlite_json}
 POSTGRES_VALUE = {"datetime": _in_utc}
 
 

@@ -195,14 +195,13 @@ def as_dicts(names: list[str], found: list, is_sqlite: bool) -> list[dict]:
     converting = [(i, c) for i, c in enumerate(converters(names, is_sqlite)) if c is not None]
     if not converting:
         return [dict(zip(names, row)) for row in found]
-    out = []
-    for row in found:
-        values = list(row)
-        for i, convert in converting:
-            if values[i] is not None:
-                values[i] = convert(values[i])
-        out.append(dict(zip(names, values)))
-    return out
+    if not found:
+        return []
+    # Column by column (a national pot is 40,000 rows): one comprehension a converted column.
+    columns = list(zip(*found))
+    for i, convert in converting:
+        columns[i] = [None if v is None else convert(v) for v in columns[i]]
+    return [dict(zip(names, values)) for values in zip(*columns)]
 
 
 def expanded(sql: str, params: dict) -> tuple[str, dict]:

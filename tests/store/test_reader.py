@@ -294,3 +294,47 @@ def test_a_url_with_several_hosts_is_read_as_the_writers_connect_to_it(db_url):
     Database(several).check_ready()
     with Reader(several).check_ready() as reader:
         assert reader.rows("SELECT key FROM meta")
+
+
+def test_the_pot_as_read_is_what_the_constructors_make(lived):
+    """`records.offer_of`/`request_of` make each object without the frozen dataclass's `__init__`
+    (issue 24: half of a national pot's reading time): every one must equal, hash, print and
+    refuse changes as the one `Offer(...)`/`Request(...)` makes from the ORM's row."""
+    import dataclasses
+    from reciprocal.domain import OfferStatus, Request, RequestKind, RequestStatus, Risk
+    from reciprocal.intake.listing import records
+    from reciprocal.storage.tables import OfferRow, RequestRow
+
+    def made(cls, row):  # the constructor, field by field, from the ORM's values
+        values = {f.name: getattr(row, f.name) for f in dataclasses.fields(cls)}
+        kinds = {"property_type": PropertyType, "status": OfferStatus if cls is Offer else RequestStatus,
+                 "kind": RequestKind, "risk": Risk}
+        for name, enum in kinds.items():
+            if name in values:
+                values[name] = enum(values[name])
+        for name in ("restrictions", "avoid_areas", "preferred_areas"):
+            if name in values:
+                values[name] = tuple(values[name] or ())
+        if "notes" in values:
+            values["notes"] = values["notes"] or ""
+        return cls(**values)
+
+    for kind, cls, row_type in (("offer", Offer, OfferRow), ("request", Request, RequestRow)):
+        with lived.reading() as session:
+            want = [made(cls, r) for r in session.exec(select(row_type).order_by(row_type.id)).all()]
+        got = records(Reader(lived.url), kind, None, order="id")
+        assert len(got) == len(want) > 5
+        for g, w in zip(got, want):
+            assert type(g) is cls and g == w and hash(g) == hash(w) and repr(g) == repr(w)
+            assert vars(g) == vars(w)  # the same fields, no more
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                g.ref = "changed"
+
+
+def test_a_stored_value_that_is_no_member_is_refused_as_the_enum_refuses_it():
+    from reciprocal.storage.records import _members
+    from reciprocal.domain import Risk
+    risk = _members(Risk)
+    assert risk("high") is Risk.high
+    with pytest.raises(ValueError, match="'extreme' is not a valid Risk"):
+        risk("extreme")
