@@ -11,43 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
-
-
-@dataclass(frozen=True)
-class LevelReport:
-    name: str
-    sense: str
-    value: int
-    bound: int
-    status: str
-    seconds: float
-    # Said plainly when the level is not proven optimal (a time limit reached, no solution found).
-    note: str = ""
-    # How the level was solved, for the benchmarks ("lp", "mip"; empty where there is one way).
-    method: str = ""
-
-    @property
-    def gap(self) -> float:
-        if self.value == self.bound:
-            return 0.0
-        return abs(self.bound - self.value) / max(1, abs(self.bound))
-
-    @property
-    def optimal(self) -> bool:
-        return self.status == "OPTIMAL"
-
-
-@dataclass
-class Solution:
-    chosen: list[tuple[int, int]]
-    levels: list[LevelReport] = field(default_factory=list)
-    seconds: float = 0.0
+from matching.solution import LevelReport, Solution
 
 
 def solve(inst: MatchingInstance, objectives: list[Objective], time_limit: float = 60.0,

@@ -19,7 +19,6 @@ from matching import check
 from matching.explain import explain_proposal, explain_unmatched
 from matching.instance import build_instance
 from matching.flow import solve_flow
-from matching.mip import cut_back, solve_mip
 from matching.objectives import objectives_for
 from matching.pinning import choose_pins
 from matching.rules import MatchContext
@@ -54,6 +53,7 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
         # optima kept by their optimal face, MIP where the LP is fractional), from the flow's
         # solution cut back to the band limits, reporting each level's bound and gap. A time
         # limit reached gives the best solution found, said plainly per level, never an error.
+        from matching.mip import cut_back, solve_mip  # MathOpt: loaded only for band limits
         limit = time_limit or scheme.config.matching.time_limit_seconds
         t0 = time.perf_counter()
         start = cut_back(inst, solve_flow(inst, objectives).chosen, objectives)

@@ -79,7 +79,7 @@ import numpy as np
 from ortools.graph.python import max_flow, min_cost_flow
 
 from matching.instance import MatchingInstance
-from matching.cpsat import LevelReport, Solution
+from matching.solution import LevelReport, Solution
 from matching.objectives import HighRiskMoved, HouseholdsMoved, Objective
 from reciprocal.domain import Account
 

@@ -39,7 +39,7 @@ from ortools.math_opt.python import mathopt
 from ortools.math_opt.python.callback import CallbackRegistration
 from ortools.math_opt.python.init_arguments import StreamableSolverInitArguments
 
-from matching.cpsat import LevelReport, Solution
+from matching.solution import LevelReport, Solution
 from matching.instance import MatchingInstance
 from matching.objectives import Objective
 

@@ -186,7 +186,12 @@ def test_circulate_loads_numpy_for_its_rules_but_no_solver(demo_db, tmp_path):
 def test_a_refusal_loads_the_solver_only_to_re_solve(demo_db, tmp_path):
     refuse = ["proposal", "refuse", "6", "--by", "household", "--reason", "unsuitable_property",
               "--not-reasonable", "--on", "2026-12-07"]
-    assert "matching.engine" in _loaded_by_command(refuse, demo_db, tmp_path)
+    loaded = _loaded_by_command(refuse, demo_db, tmp_path)
+    assert "matching.engine" in loaded
+    # The flow engine solves it (the demo has no debt limits per bedroom band): neither CP-SAT
+    # (the tests' second formulation) nor MathOpt (band limits only) is loaded.
+    assert [m for m in loaded if m.startswith(("ortools.sat", "ortools.math_opt", "matching.cpsat",
+                                               "matching.mip"))] == []
 
 
 # Read commands read through `reciprocal.storage.reader` with the plain driver: importing SQLAlchemy

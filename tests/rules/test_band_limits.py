@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching import check, cpsat, engine, mip
+from matching import check, cpsat, mip
 from matching.engine import solve_round
 from matching.instance import build_instance
 from matching.objectives import objectives_for
@@ -116,15 +116,15 @@ def test_band_limited_rounds_match_brute_force_level_by_level(round_, balances, 
     balances past a limit too."""
     requests, offers = round_
     scheme = with_gives(banded(SCHEME, band_max_debt=limit, max_debt=max_debt), gives)
-    real_solve, real_integral = engine.solve_mip, mip._integral
+    real_solve, real_integral = mip.solve_mip, mip._integral
     try:
         if path == "mip-then-face":  # as if every LP optimum were fractional
             mip._integral = lambda values: False
         if path == "mip-and-row":
-            engine.solve_mip = lambda *args, **kwargs: real_solve(*args, **kwargs, lp_first=False)
+            mip.solve_mip = lambda *args, **kwargs: real_solve(*args, **kwargs, lp_first=False)
         result = solve_round(scheme, ROUND_DAY, requests, offers, balances, band_balances=band_balances)
     finally:
-        engine.solve_mip, mip._integral = real_solve, real_integral
+        mip.solve_mip, mip._integral = real_solve, real_integral
     optimum = brute_force_with_bands(scheme, requests, offers, balances, limit, band_balances)
     assert [o["name"] for o in result.objectives] == list(optimum)
     for level in result.objectives:
