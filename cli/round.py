@@ -46,7 +46,8 @@ def round_run(ctx: typer.Context,
     if before:
         out.print(f"Before matching, on {day.isoformat()}:")
         print_changes(before)
-    round_view(views.round_view(db, outcome.round_id), None if all_rows else limit, bounds)
+    shown = None if all_rows else limit
+    round_view(views.round_view(db, outcome.round_id, explained=shown), shown, bounds)
 
 
 @round_app.command("show")
@@ -62,11 +63,14 @@ def round_show(ctx: typer.Context, round_id: int = typer.Argument(..., min=1, he
     fmt = parse_format(format)
     s = settings(ctx)
     scheme = s.scheme() if for_provider is not None else None
-    view = views.round_view(s.reader(scheme=scheme), round_id, scheme, for_provider)
+    shown = None if all_rows or fmt == "json" else limit
+    # A member's view keeps only its own proposals: which of them a page shows is known only after.
+    view = views.round_view(s.reader(scheme=scheme), round_id, scheme, for_provider,
+                            explained=shown if for_provider is None else None)
     if fmt == "json":
         print_json(view)
     else:
-        round_view(view, None if all_rows else limit, bounds)
+        round_view(view, shown, bounds)
 
 
 @round_app.command("decide", hidden=True)

@@ -62,3 +62,33 @@ def test_ledger_show_cuts_at_the_limit_most_owing_first(shown):
     first = sorted(members, key=lambda p: (p["balance"], p["provider"]))[:3]
     assert all(p["provider"] in text for p in first)
     assert "Sum of balances: 0" in text
+
+
+def test_a_round_page_reads_only_the_explanations_it_shows(tmp_path_factory, db_template, scheme):
+    """`round run` and `round show` decode the explanations of the proposals a page shows, not of
+    every proposal (issue 24: half of reading a national round): the page is the same as from the
+    whole view, and the first proposals alone carry their explanation."""
+    from reciprocal.lifecycle import run, views
+    from reciprocal.storage import Database, Reader, resolve_url
+    from cli import render
+    from tests.history import ROUND_1
+    work = tmp_path_factory.mktemp("page")
+    db_url = copy_database(db_template, work)
+    for args in (("offer", "import", str(DEMO_DATA / "offers.csv")),
+                 ("request", "import", str(DEMO_DATA / "requests.csv"), "--on", ROUND_1.isoformat())):
+        assert reciprocal(*args, db=db_url, cwd=work).returncode == 0
+    db = Database(resolve_url(str(db_url)))
+    round_id = run.run_round(db, scheme, ROUND_1).round_id
+    whole = views.round_view(Reader(db.url), round_id)
+    assert len(whole["proposals"]) > 3
+    for shown in (1, 3):
+        part = views.round_view(Reader(db.url), round_id, explained=shown)
+        assert [bool(p.get("reasons")) for p in part["proposals"]] == [k < shown for k in range(len(part["proposals"]))]
+        pages = []
+        for view in (whole, part):
+            with render.out.capture() as page:
+                render.round_view(view, shown)
+            pages.append(page.get())
+        assert pages[0] == pages[1] and "RQ-" in pages[0]
+    db.engine.dispose()
+    drop_database(db_url)
