@@ -142,10 +142,17 @@ def demo(ctx: typer.Context,
 # oldest rarely, keeps cycles collected without that walk.
 GC_THRESHOLDS = (100_000, 20, 100)
 
+# No pydantic plugin runs inside the command: one installed beside it (an observability package,
+# say) would see every household's facts as the configs and the tables validate them, and looking
+# for plugins read every installed package's metadata on each command's start (about 0.015 s of
+# every state change). Whatever the environment asked for (`tests/cli/test_startup.py`).
+PYDANTIC_PLUGINS_OFF = ("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
 
 def main() -> None:
     """Entry point: run the app and map every error to a message on stderr and an exit code."""
     gc.set_threshold(*GC_THRESHOLDS)
+    os.environ[PYDANTIC_PLUGINS_OFF[0]] = PYDANTIC_PLUGINS_OFF[1]
     try:
         result = app(standalone_mode=False)
         sys.stdout.flush()  # here, so that a reader gone away is met below, not at exit

@@ -215,3 +215,27 @@ def test_read_commands_load_no_orm(args, demo_db, tmp_path, calendar_cache):
 @pytest.mark.parametrize("args", [["round", "show", "1"], ["proposal", "show", "6"]], ids=" ".join)
 def test_other_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path):
     test_reads_that_need_no_scheme_load_no_config_models(args, demo_db, tmp_path)
+
+
+def test_no_pydantic_plugin_is_loaded_into_a_command(demo_db, tmp_path, calendar_cache):
+    """A pydantic plugin installed beside the tool (an observability package, say) would see every
+    household's facts as the configs and tables validate them, and finding the plugins scans every
+    installed package's metadata on each command's start. The command turns them off: a plugin
+    registered here is never imported, whatever the environment asked for."""
+    site = tmp_path / "site"
+    (site / "spy_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "spy_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: spy-plugin\nVersion: 1.0\n")
+    (site / "spy_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pydantic]\nspy = spy_plugin:plugin\n")
+    marker = tmp_path / "loaded"
+    (site / "spy_plugin.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                        "class Spy:\n    def new_schema_validator(self, *args, **kwargs):\n"
+                                        "        return None, None, None\nplugin = Spy()\n")
+    env = {**calendar_cache, "PYTHONPATH": f"{site}:{calendar_cache.get('PYTHONPATH', ENV.get('PYTHONPATH', ''))}",
+           "PYDANTIC_DISABLE_PLUGINS": "some_other_plugin"}
+    # The spy is found where nothing turns plugins off.
+    _loaded_after("from pydantic.plugin._loader import get_plugins\nlist(get_plugins())", env)
+    assert marker.exists()
+    marker.unlink()
+    for args in (STATE_CHANGES[0], ["config", "validate"]):
+        loaded = _loaded_by_command(args, demo_db, tmp_path, env)
+        assert "spy_plugin" not in loaded and not marker.exists(), args
