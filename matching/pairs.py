@@ -2,9 +2,10 @@
 
 One code path for the round (`matching.instance.build_instance`) and for circulation
 (`matching.circulation`). The offers are judged area by area: every offer of one area against
-every request that could take a home there (a rule's `areas`, such as `reach`, says where offers
-can pass it at all), one block of requests by offers per area, each rule's mask computed over the
-whole block. At national scale that is some 300 blocks instead of one mask call per rule and per
+every request that could take a home there (the rules whose verdict is the offer's area alone,
+such as `reach` and `safety_buffer`, say so with a per-area lookup, `Rule.by_area`, applied to whole
+areas), one block of requests by offers per area, each other rule's mask computed over the whole
+block. At national scale that is some 300 blocks instead of one mask call per rule and per
 request: the per-request loop spent most of its 3.5 s in NumPy call overhead on small arrays.
 
 Rule logic lives in `matching.rules` only; nothing here knows what a rule asks.
@@ -32,15 +33,21 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
     n_areas = len(table.areas)
     # Per area (the last: offers in areas the scheme does not know), the offers there.
     blocks = list(table.offers_by_area) + [np.flatnonzero(table.area < 0)]
-    # Per area, the requests whose offers there could pass the rules that confine them to areas.
+    # Per area, the requests its offers can pass the area rules for (`Rule.by_area`: a verdict that
+    # is the offer's area alone): those rules are judged here, whole areas at once, and only these
+    # requests are judged by the others, block by block.
     candidates = np.ones((n_areas + 1, reqs.size), dtype=bool)
     for rule in rules:
-        if rule.areas is not None:
-            # Named as the rule's own mask may name it, so the lookup is built once.
-            row, allowed = reqs.by_area(f"{rule.name}.areas", lambda q, rule=rule: rule.areas(ctx, q))
+        lookup = rule.by_area(ctx, reqs) if rule.by_area is not None else None
+        if lookup is not None:
+            row, allowed = lookup
             candidates &= allowed.T[:, row]
+    judged = [rule for rule in rules if rule.by_area is None]
     n = max(table.size, 1)
-    found: list[np.ndarray] = []  # per block, request index * n + offer index of each pair found
+    # A pair's key, request index * n + offer index, sorted to order the pairs; in 32 bits where it
+    # fits (20,000 by 20,000 does), which NumPy sorts in half the time of 64.
+    key_type = np.uint32 if reqs.size * n <= 1 << 32 else np.int64
+    found: list[np.ndarray] = []  # per block, the key of each pair found
     for k, offers in enumerate(blocks):
         if not offers.size:
             continue
@@ -50,7 +57,7 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
             which = every[start:start + step]
             r, o = which[:, None], offers[None, :]
             ok = np.ones((which.size, offers.size), dtype=bool)
-            for rule in rules:
+            for rule in judged:
                 m = rule.mask(ctx, reqs, r, table, o)
                 if m is not None:
                     ok &= m
@@ -58,12 +65,13 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
                         break
             rows, cols = np.nonzero(ok)
             if rows.size:
-                found.append(which[rows] * n + offers[cols])
+                found.append((which * n).astype(key_type)[rows] + offers.astype(key_type)[cols])
     # Blocks are areas; a request's pairs come from several: order them by request, then offer.
-    key = np.concatenate(found) if found else np.zeros(0, np.int64)
+    key = np.concatenate(found) if found else np.zeros(0, key_type)
     del found
     key.sort()
-    return (key // n).astype(np.int32), (key % n).astype(np.int32)
+    request, offer = np.divmod(key, key_type(n))
+    return request.astype(np.int32), offer.astype(np.int32)
 
 
 def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, which: Sequence[int],
