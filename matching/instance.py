@@ -52,23 +52,29 @@ class MatchingInstance:
         towards its headroom in this round, so its gives fund its placements."""
         return give_counted("proposed", self.scheme.gives_count_from)
 
-    def debt_limits(self) -> list["DebtLimit"]:
+    def debt_limits(self, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> list["DebtLimit"]:
         """Rule 9 as rows over the eligible pairs, one per limited account (every solver path
         writes these same rows): placed - given <= room, given counted only when gives fund; no
-        placement at all for an account past its limit."""
+        placement at all for an account past its limit.
+
+        `pairs` (request indices, offer indices): the rows over those pairs instead, their indices
+        into them; over a round's chosen pairs, `room_left` of a choice of all of them is the room
+        the solution leaves each account."""
+        pair_request, pair_offer = (self.pair_request, self.pair_offer) if pairs is None else pairs
+        n_pairs = len(pair_request)
         providers = list(self.scheme.providers)
         code = {p: k for k, p in enumerate(providers)}
         outside = len(providers)  # a record of a member no longer in the configs: no limit
         req_code = np.array([code.get(r.provider, outside) for r in self.requests] or [0], dtype=np.int64)
         off_code = np.array([code.get(o.provider, outside) for o in self.offers] or [0], dtype=np.int64)
-        placed_by = req_code[self.pair_request] if self.n_pairs else np.zeros(0, dtype=np.int64)
-        given_by = off_code[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+        placed_by = req_code[pair_request] if n_pairs else np.zeros(0, dtype=np.int64)
+        given_by = off_code[pair_offer] if n_pairs else np.zeros(0, dtype=np.int64)
         bands = [b.name for b in self.scheme.config.fairness.bands] if self.band_headroom else []
         if bands:
             band_code = {b: k for k, b in enumerate(bands)}
             off_band = np.array([band_code[self.scheme.band_of(o.bedrooms)] for o in self.offers] or [0],
                                 dtype=np.int64)
-            pair_band = off_band[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+            pair_band = off_band[pair_offer] if n_pairs else np.zeros(0, dtype=np.int64)
         none = np.zeros(0, dtype=np.int64)
 
         def groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
