@@ -16,7 +16,7 @@ from reciprocal.domain import Offer, Request
 from reciprocal.errors import IntegrityError
 
 from matching import check
-from matching.explain import explain_proposal, explain_unmatched
+from matching.explain import explain_proposals, explain_unmatched
 from matching.instance import build_instance
 from matching.flow import solve_flow
 from matching.mip import cut_back, solve_mip
@@ -75,11 +75,11 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
                              + "; ".join(broken[:5]))
     result = RoundResult(solve_seconds=round(solution.seconds, 4), compatible_pairs=inst.n_pairs,
                          for_request=[p.to_json() for p in pin_outcomes])
-    for i, j in sorted(solution.chosen, key=lambda p: inst.requests[p[0]].ref):
+    proposed = sorted(solution.chosen, key=lambda p: inst.requests[p[0]].ref)
+    for (i, j), why in zip(proposed, explain_proposals(inst, proposed, objectives, balances, pinned)):
         r, o = inst.requests[i], inst.offers[j]
         result.proposals.append({"request": r.ref, "offer": o.ref, "from_provider": r.provider,
-                                 "to_provider": o.provider,
-                                 **explain_proposal(inst, i, j, objectives, balances, (i, j) in pinned)})
+                                 "to_provider": o.provider, **why})
     for i, reason in sorted(explain_unmatched(inst, solution.chosen).items()):
         result.unmatched.append({"request": inst.requests[i].ref, **reason})
     result.objectives = [{"name": lv.name, "sense": lv.sense, "value": lv.value, "bound": lv.bound,

@@ -24,41 +24,53 @@ LANDLORD_NOT_ACTIVE = "landlord_not_an_active_member"
 BELOW_RISK_GATE = "below_the_risk_gate"
 
 
-def explain_proposal(inst: MatchingInstance, i: int, j: int, objectives: list[Objective],
-                     balances_before: dict[str, int], pinned: bool = False) -> dict:
-    request, offer = inst.requests[i], inst.offers[j]
+def explain_proposals(inst: MatchingInstance, chosen: list[tuple[int, int]], objectives: list[Objective],
+                      balances_before: dict[str, int], pinned: set[tuple[int, int]] = frozenset()) -> list[dict]:
+    """Each chosen pair's explanation, in the order given (`pinned`: the pairs offered for their
+    household). What is the same for every proposal (the rules passed, how gives count, the
+    objective weights' columns) is worked out once, not per proposal: a national round has 12,909."""
     passed = [rule.name for rule in PAIR_RULES] + [FAIRNESS_DEBT_LIMIT, ONE_PROPOSAL_EACH]
-    frm, to = request.provider, offer.provider
-    b_from, b_to = balances_before.get(frm, 0), balances_before.get(to, 0)
-    preferences = []
-    if offer.area in request.preferred_areas:
-        preferences.append("preferred_area")
-    if offer.bedrooms == request.bedrooms_needed:
-        preferences.append("exact_size")
-    contributions = {obj.name: obj.pair_weight(inst, i, j) for obj in objectives if obj.linear}
-    weeks = inst.waiting_days(i) // 7
-    limit = inst.scheme.max_debt(frm)
+    passed_all = f"passed all hard rules ({', '.join(passed)})"
     stage = inst.scheme.gives_count_from
     counts = ("a home it gives counts from the proposal that gives it" if inst.gives_fund
               else f"a home it gives counts once that proposal is {stage}")
-    reasons = [f"passed all hard rules ({', '.join(passed)})",
-               f"{request.risk.value} risk, waiting {weeks} week(s)",
-               f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused; its debt limit is "
-               f"-{limit}, and the balance counts the ledger and its live proposals: each placement "
-               f"from proposed, {counts}); {to} balance {b_to:+d} -> {b_to + 1:+d} once signed (gives a home)"]
-    reasons.append("meets preferences: " + ", ".join(preferences) if preferences
-                   else "meets no stated preference (area or exact size)")
-    if pinned:
-        reasons.append(f"{to} offered this home for this household: proposed to it first")
-    return {
-        "for_request": pinned,
-        "reasons": reasons,
-        "rules_passed": passed,
-        "balance_effect": {frm: {"before": b_from, "after": b_from - 1},
-                           to: {"before": b_to, "after": b_to + 1}},
-        "preferences_met": preferences,
-        "objective_contributions": contributions,
-    }
+    rows = np.array([i for i, _ in chosen], dtype=np.int64)
+    cols = np.array([j for _, j in chosen], dtype=np.int64)
+    contributions = [(obj.name, obj.weights_at(inst, rows, cols).tolist()) for obj in objectives if obj.linear]
+    weeks = (inst.waiting[rows] // 7).tolist() if len(chosen) else []
+    max_debt: dict[str, int] = {}
+    out = []
+    for k, (i, j) in enumerate(chosen):
+        request, offer = inst.requests[i], inst.offers[j]
+        frm, to = request.provider, offer.provider
+        b_from, b_to = balances_before.get(frm, 0), balances_before.get(to, 0)
+        preferences = []
+        if offer.area in request.preferred_areas:
+            preferences.append("preferred_area")
+        if offer.bedrooms == request.bedrooms_needed:
+            preferences.append("exact_size")
+        if frm not in max_debt:
+            max_debt[frm] = inst.scheme.max_debt(frm)
+        reasons = [passed_all,
+                   f"{request.risk.value} risk, waiting {weeks[k]} week(s)",
+                   f"{frm} balance {b_from:+d} -> {b_from - 1:+d} (its tenant is rehoused; its debt limit is "
+                   f"-{max_debt[frm]}, and the balance counts the ledger and its live proposals: each placement "
+                   f"from proposed, {counts}); {to} balance {b_to:+d} -> {b_to + 1:+d} once signed (gives a home)"]
+        reasons.append("meets preferences: " + ", ".join(preferences) if preferences
+                       else "meets no stated preference (area or exact size)")
+        is_pinned = (i, j) in pinned
+        if is_pinned:
+            reasons.append(f"{to} offered this home for this household: proposed to it first")
+        out.append({
+            "for_request": is_pinned,
+            "reasons": reasons,
+            "rules_passed": list(passed),
+            "balance_effect": {frm: {"before": b_from, "after": b_from - 1},
+                               to: {"before": b_to, "after": b_to + 1}},
+            "preferences_met": preferences,
+            "objective_contributions": {name: weights[k] for name, weights in contributions},
+        })
+    return out
 
 
 def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> dict[int, dict]:

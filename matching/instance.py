@@ -153,19 +153,31 @@ class MatchingInstance:
     @cached_property
     def pair_preference(self) -> np.ndarray:
         """preference_score for every eligible pair, computed on columns."""
-        table = self.table
-        score = np.zeros(self.n_pairs, dtype=np.int64)
-        if not self.n_pairs:
+        return self.preference_at(self.pair_request, self.pair_offer)
+
+    def preference_at(self, requests: np.ndarray, offers: np.ndarray) -> np.ndarray:
+        """preference_score of each pair (requests[k], offers[k]), computed on columns (int64)."""
+        score = np.zeros(len(requests), dtype=np.int64)
+        if not len(requests):
             return score
+        table = self.table
+        need, preferred = self._preference_columns
+        score += table.bedrooms[offers] == need[requests]
+        score += preferred[requests, table.area[offers]]
+        return score
+
+    @cached_property
+    def _preference_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        # Per request: the bedrooms it needs, and whether each area (by the table's index; the
+        # last: an area the scheme does not know) is one it prefers.
+        table = self.table
         need = np.array([r.bedrooms_needed for r in self.requests], dtype=np.int16)
-        score += table.bedrooms[self.pair_offer] == need[self.pair_request]
         preferred = np.zeros((len(self.requests), len(table.areas) + 1), dtype=bool)
         for i, r in enumerate(self.requests):
             for a in r.preferred_areas:
                 if a in table.area_index:
                     preferred[i, table.area_index[a]] = True
-        score += preferred[self.pair_request, table.area[self.pair_offer]]
-        return score
+        return need, preferred
 
     @cached_property
     def table(self) -> OfferTable:
