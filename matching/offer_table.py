@@ -126,7 +126,7 @@ class RequestTable:
 
     def column(self, name: str, value: Callable[[Request], object], dtype=bool) -> np.ndarray:
         """`value(request)` for every request, as an array (computed on first use of `name`)."""
-        return self.derived(name, lambda: np.fromiter((value(q) for q in self.requests), dtype=dtype,
+        return self.derived(name, lambda: np.fromiter(map(value, self.requests), dtype=dtype,
                                                       count=len(self.requests)))
 
     def by_area(self, name: str, areas: Callable[[Request], Hashable],
@@ -140,7 +140,7 @@ class RequestTable:
         share a row."""
         def lookup() -> tuple[np.ndarray, np.ndarray]:
             rows: dict[Hashable, int] = {}
-            row = np.fromiter((rows.setdefault(areas(q), len(rows)) for q in self.requests),
+            row = np.fromiter(map(lambda key: rows.setdefault(key, len(rows)), map(areas, self.requests)),
                               dtype=np.int64, count=len(self.requests))
             allowed = np.empty((max(len(rows), 1), len(self.table.areas) + 1), dtype=bool)
             for key, k in rows.items():
