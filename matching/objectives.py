@@ -31,7 +31,10 @@ class Objective:
         raise NotImplementedError
 
     def value(self, inst: MatchingInstance, chosen: Pairs) -> int:
-        return sum(self.pair_weight(inst, i, j) for i, j in chosen)
+        if not chosen:
+            return 0
+        rows, cols = (np.array(side, dtype=np.int64) for side in zip(*chosen))
+        return int(self.weights_at(inst, rows, cols).sum())
 
     def pair_weights(self, inst: MatchingInstance) -> np.ndarray:
         """`pair_weight` for every eligible pair at once (int64), in `inst.pairs` order."""

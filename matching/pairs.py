@@ -84,16 +84,25 @@ def exclusion_counts(ctx: MatchContext, reqs: RequestTable, table: OfferTable, w
     which = np.asarray(which, dtype=np.int64)
     out: dict[int, Counter] = {int(i): Counter() for i in which}
     n = table.size
+    # An area rule (`Rule.by_area`) passes a request's offers area by area: count them so.
+    in_area = np.bincount(np.where(table.area < 0, len(table.areas), table.area), minlength=len(table.areas) + 1)
     step = max(1, BLOCK_PAIRS // max(n, 1))
     o = np.arange(n, dtype=np.int64)[None, :]
     for start in range(0, which.size, step):
         part = which[start:start + step]
         r = part[:, None]
         for rule in rules:
-            m = rule.mask(ctx, reqs, r, table, o)
-            if m is None:
-                continue
-            passed = np.count_nonzero(np.broadcast_to(m, (part.size, n)), axis=1)
+            if rule.by_area is not None:
+                lookup = rule.by_area(ctx, reqs)
+                if lookup is None:
+                    continue
+                row, allowed = lookup
+                passed = allowed[row[part]].astype(np.int64) @ in_area
+            else:
+                m = rule.mask(ctx, reqs, r, table, o)
+                if m is None:
+                    continue
+                passed = np.count_nonzero(np.broadcast_to(m, (part.size, n)), axis=1)
             for i, p in zip(part.tolist(), passed.tolist()):
                 if n - p:
                     out[i][rule.name] = n - p
