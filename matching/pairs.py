@@ -30,18 +30,15 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
     """(request index, offer index) of every pair passing every rule, as int32 arrays, sorted by
     request and, for each request, by offer."""
     _same_table(reqs, table)
-    n_areas = len(table.areas)
     # Per area (the last: offers in areas the scheme does not know), the offers there.
     blocks = list(table.offers_by_area) + [np.flatnonzero(table.area < 0)]
     # Per area, the requests its offers can pass the area rules for (`Rule.by_area`: a verdict that
     # is the offer's area alone): those rules are judged here, whole areas at once, and only these
-    # requests are judged by the others, block by block.
-    candidates = np.ones((n_areas + 1, reqs.size), dtype=bool)
-    for rule in rules:
-        lookup = rule.by_area(ctx, reqs) if rule.by_area is not None else None
-        if lookup is not None:
-            row, allowed = lookup
-            candidates &= allowed.T[:, row]
+    # requests are judged by the others, block by block. Each lookup is kept as (row, allowed by
+    # area), so that an area's verdict for every request is one gather.
+    by_area = [(row, np.ascontiguousarray(allowed.T)) for row, allowed in
+               filter(None, (rule.by_area(ctx, reqs) for rule in rules if rule.by_area is not None))]
+    everyone = np.arange(reqs.size)
     judged = [rule for rule in rules if rule.by_area is None]
     n = max(table.size, 1)
     # A pair's key, request index * n + offer index, sorted to order the pairs; in 32 bits where it
@@ -51,7 +48,12 @@ def eligible_pairs(ctx: MatchContext, reqs: RequestTable, table: OfferTable,
     for k, offers in enumerate(blocks):
         if not offers.size:
             continue
-        every = np.flatnonzero(candidates[k])
+        every = everyone
+        if by_area:
+            candidates = by_area[0][1][k][by_area[0][0]]
+            for row, allowed in by_area[1:]:
+                candidates &= allowed[k][row]
+            every = np.flatnonzero(candidates)
         step = max(1, BLOCK_PAIRS // offers.size)
         for start in range(0, every.size, step):
             which = every[start:start + step]

@@ -170,7 +170,13 @@ def security_of_tenure_mask(ctx, reqs, r, table, o):
     if not table.tenancy_index:
         return np.broadcast_to(False, np.broadcast_shapes(np.shape(r), np.shape(o)))
     held_r = held[r]
-    return (held_r >= 0) & (table.granted_rank[o, column[r]] >= held_r)
+    if np.ndim(r) == 2 and np.shape(r)[1] == 1 and np.ndim(o) == 2 and np.shape(o)[0] == 1:
+        # A block of requests by offers: each request reads its tenancy kind's row of the block's
+        # ranks granted (a row gather, where indexing by both is per element: 2.5 times longer).
+        granted = table.granted_rank[o[0]].T[column[r[:, 0]]]
+    else:
+        granted = table.granted_rank[o, column[r]]
+    return (held_r >= 0) & (granted >= held_r)
 
 
 # 6 (three parts)
