@@ -27,7 +27,7 @@ from matching.explain import explain_unmatched
 from matching.flow import solve_flow
 from matching.instance import MatchingInstance, build_instance
 from matching.offer_table import RequestTable, build_offer_table
-from matching.pairs import eligible_pairs
+from matching.pairs import eligible_pairs, exclusion_counts
 from matching.rules import PAIR_RULES, MatchContext
 from reciprocal.simulation.generator import generate
 
@@ -78,6 +78,26 @@ def test_area_rules_are_judged_per_area_not_pair_by_pair():
     expected_r, expected_o = np.nonzero(ok)
     np.testing.assert_array_equal(pair_request, expected_r)
     np.testing.assert_array_equal(pair_offer, expected_o)
+
+
+def test_exclusions_by_area_rules_are_counted_per_area():
+    """Households with no compatible home: each area rule's exclusions are counted from its lookup
+    area by area (its mask never called), the same counts as its pair form gives."""
+    instance = generate("regional", 1)
+    ctx = MatchContext(instance.scheme, instance.on)
+    requests = sorted(instance.requests, key=lambda r: r.ref)
+    offers = sorted(instance.offers, key=lambda o: o.ref)
+    table = build_offer_table(instance.scheme, instance.on, offers)
+    calls: Counter = Counter()
+    rules = [dataclasses.replace(rule, mask=_counting(rule.mask, calls, rule.name)) for rule in PAIR_RULES]
+    which = list(range(0, len(requests), 50))
+    counts = exclusion_counts(ctx, RequestTable(requests, table), table, which, rules)
+    assert all(calls[name] == 0 for name in AREA_RULES), calls
+    for i in which:
+        for rule in PAIR_RULES:
+            expected = sum(not rule.check(ctx, requests[i], o) for o in offers)
+            assert counts[i].get(rule.name, 0) == expected, (i, rule.name)
+    assert any(counts[i].get("reach") for i in which) and any(counts[i].get("safety_buffer") for i in which)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -218,3 +238,24 @@ def test_proposals_are_explained_without_a_weight_call_per_proposal():
         assert proposal["objective_contributions"] == {
             obj.name: obj.pair_weight(inst, i, j)
             for obj in matching.objectives.objectives_for(instance.scheme.config.matching.objectives) if obj.linear}
+
+
+def test_a_linear_objectives_value_is_read_from_its_columns():
+    _, inst, objectives = regional_round()
+    chosen = solve_flow(inst, objectives).chosen
+    calls: Counter = Counter()
+    linear = [obj for obj in objectives if obj.linear]
+    expected = {obj.name: sum(obj.pair_weight(inst, i, j) for i, j in chosen) for obj in linear}
+    patches = [mock.patch.object(type(obj), "pair_weight", _counting(type(obj).pair_weight, calls, obj.name))
+               for obj in linear]
+    for p in patches:
+        p.start()
+    try:
+        values = {obj.name: obj.value(inst, chosen) for obj in linear}
+        empty = {obj.name: obj.value(inst, []) for obj in linear}
+    finally:
+        for p in patches:
+            p.stop()
+    assert sum(calls.values()) == 0, calls
+    assert values == expected and all(type(v) is int for v in values.values())
+    assert set(empty.values()) == {0}
