@@ -107,7 +107,8 @@ def safety_buffer(ctx: MatchContext, request: Request, offer: Offer) -> bool:
 
 
 def safety_buffer_by_area(ctx, reqs):
-    return reqs.by_area("safety_buffer", lambda q: ctx.within_buffer(q.avoid_areas), negate=True)
+    # The buffer around several avoided areas is the union of each one's (`Scheme.within_buffer`).
+    return reqs.by_buffers("safety_buffer", lambda q: q.avoid_areas, lambda a: ctx.within_buffer((a,)), negate=True)
 
 
 def safety_buffer_mask(ctx, reqs, r, table, o):
@@ -312,7 +313,9 @@ def reach(ctx: MatchContext, request: Request, offer: Offer) -> bool:
 def reach_by_area(ctx, reqs):
     if ctx.scheme.config.matching.reach_hops is None:
         return None
-    return reqs.by_area("reach", lambda q: reach_areas(ctx, q))
+    hops = ctx.scheme.config.matching.reach_hops
+    # Reach from several preferred areas is the union of each one's (`Scheme.within_buffer`).
+    return reqs.by_buffers("reach", lambda q: q.preferred_areas or None, lambda a: ctx.within_buffer((a,), hops))
 
 
 def reach_mask(ctx, reqs, r, table, o):
