@@ -100,6 +100,29 @@ def test_exclusions_by_area_rules_are_counted_per_area():
     assert any(counts[i].get("reach") for i in which) and any(counts[i].get("safety_buffer") for i in which)
 
 
+def test_buffer_lookups_make_one_row_per_area_not_per_union():
+    """The safety buffer's and reach's masks read lookups in which each area's row is made once,
+    however many distinct unions of areas the households give, and agree with the pair forms."""
+    instance = generate("regional", 1)
+    ctx = MatchContext(instance.scheme, instance.on)
+    offers = sorted(instance.offers, key=lambda o: o.ref)
+    table = build_offer_table(instance.scheme, instance.on, offers)
+    reqs = RequestTable(instance.requests, table)
+    rules = [rule for rule in PAIR_RULES if rule.name in ("safety_buffer", "reach")]
+    r, o = np.arange(len(instance.requests))[:, None], np.arange(len(offers))[None, :]
+    calls: Counter = Counter()
+    with mock.patch.object(type(table), "area_mask", _counting(type(table).area_mask, calls, "rows")):
+        masks = {rule.name: rule.mask(ctx, reqs, r, table, o) for rule in rules}
+    n_areas = len(instance.scheme.config.areas)
+    unions = {tuple(sorted(q.avoid_areas)) for q in instance.requests} | \
+        {tuple(sorted(q.preferred_areas)) for q in instance.requests}
+    assert calls["rows"] <= 2 * n_areas < len(unions)
+    for rule in rules:
+        for i, q in enumerate(instance.requests[::25]):
+            expected = [rule.check(ctx, q, f) for f in offers]
+            assert masks[rule.name][i * 25].tolist() == expected, rule.name
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scheme=scheme_variant_st(), round_=near_twin_round_st())
 def test_every_area_lookup_equals_its_pair_form(scheme, round_):
