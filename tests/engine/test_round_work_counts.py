@@ -53,17 +53,23 @@ def _with_band_limit(scheme, limit: int):
 
 # -- judging the pairs ---------------------------------------------------------------------------
 
-def test_area_rules_are_judged_per_area_not_pair_by_pair():
-    """On the regional round (reach, safety buffers and perpetrators all present), the masks of the
-    rules whose verdict is the offer's area are never called while the pairs are judged, and the
-    pairs are exactly those every rule's mask passes."""
+def _regional_with_counted_masks():
+    """The regional round's context, requests and offers (by ref), offer table, and the pair rules
+    with each mask counting its calls in `calls`."""
     instance = generate("regional", 1)
-    ctx = MatchContext(instance.scheme, instance.on)
     requests = sorted(instance.requests, key=lambda r: r.ref)
     offers = sorted(instance.offers, key=lambda o: o.ref)
     table = build_offer_table(instance.scheme, instance.on, offers)
     calls: Counter = Counter()
     rules = [dataclasses.replace(rule, mask=_counting(rule.mask, calls, rule.name)) for rule in PAIR_RULES]
+    return MatchContext(instance.scheme, instance.on), requests, offers, table, rules, calls
+
+
+def test_area_rules_are_judged_per_area_not_pair_by_pair():
+    """On the regional round (reach, safety buffers and perpetrators all present), the masks of the
+    rules whose verdict is the offer's area are never called while the pairs are judged, and the
+    pairs are exactly those every rule's mask passes."""
+    ctx, requests, offers, table, rules, calls = _regional_with_counted_masks()
     reqs = RequestTable(requests, table)
     pair_request, pair_offer = eligible_pairs(ctx, reqs, table, rules)
     assert all(calls[name] == 0 for name in AREA_RULES), calls
@@ -83,13 +89,7 @@ def test_area_rules_are_judged_per_area_not_pair_by_pair():
 def test_exclusions_by_area_rules_are_counted_per_area():
     """Households with no compatible home: each area rule's exclusions are counted from its lookup
     area by area (its mask never called), the same counts as its pair form gives."""
-    instance = generate("regional", 1)
-    ctx = MatchContext(instance.scheme, instance.on)
-    requests = sorted(instance.requests, key=lambda r: r.ref)
-    offers = sorted(instance.offers, key=lambda o: o.ref)
-    table = build_offer_table(instance.scheme, instance.on, offers)
-    calls: Counter = Counter()
-    rules = [dataclasses.replace(rule, mask=_counting(rule.mask, calls, rule.name)) for rule in PAIR_RULES]
+    ctx, requests, offers, table, rules, calls = _regional_with_counted_masks()
     which = list(range(0, len(requests), 50))
     counts = exclusion_counts(ctx, RequestTable(requests, table), table, which, rules)
     assert all(calls[name] == 0 for name in AREA_RULES), calls
