@@ -25,7 +25,8 @@ BELOW_RISK_GATE = "below_the_risk_gate"
 
 
 def explain_proposals(inst: MatchingInstance, chosen: list[tuple[int, int]], objectives: list[Objective],
-                      balances_before: dict[str, int], pinned: set[tuple[int, int]] = frozenset()) -> list[dict]:
+                      balances_before: dict[str, int],
+                      pinned: set[tuple[int, int]] | frozenset = frozenset()) -> list[dict]:
     """Each chosen pair's explanation, in the order given (`pinned`: the pairs offered for their
     household). What is the same for every proposal (the rules passed, how gives count, the
     objective weights' columns) is worked out once, not per proposal: a national round has 12,909."""
@@ -99,20 +100,19 @@ def explain_unmatched(inst: MatchingInstance, chosen: list[tuple[int, int]]) -> 
     # of households of the same 1,500 members unmatched).
     bound: dict[Account, bool] = {}
 
+    spans: dict[str, np.ndarray] = {}  # the pairs' offers grouped by request, and where each request starts
+
     def compatible_offers(i: int) -> np.ndarray:
-        # The pairs are grouped by request (`build_instance`), found by bisection once.
-        if "starts" not in spans:
+        # Only band schemes ask; the pairs are grouped by request (`build_instance`), so a
+        # request's are found by bisection, set up once.
+        if not spans:
+            order = slice(None)
             if inst.n_pairs > 1 and not (inst.pair_request[1:] >= inst.pair_request[:-1]).all():
                 order = np.argsort(inst.pair_request, kind="stable")
-                spans["offers"] = inst.pair_offer[order]
-                spans["starts"] = np.searchsorted(inst.pair_request[order], np.arange(n_req + 1))
-            else:
-                spans["offers"] = inst.pair_offer
-                spans["starts"] = np.searchsorted(inst.pair_request, np.arange(n_req + 1))
+            spans["offers"] = inst.pair_offer[order]
+            spans["starts"] = np.searchsorted(inst.pair_request[order], np.arange(n_req + 1))
         starts = spans["starts"]
         return spans["offers"][starts[i]:starts[i + 1]]
-
-    spans: dict[str, np.ndarray] = {}
 
     def binds(limit) -> bool:
         if limit.account not in bound:
