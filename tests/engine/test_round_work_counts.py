@@ -316,3 +316,28 @@ def test_a_round_leaves_the_older_objects_out_of_cycle_collection_and_puts_them_
             assert seen[-1] > 0 and gc.get_freeze_count() > 0
         finally:
             gc.unfreeze()
+
+
+def test_a_home_offered_for_its_household_is_found_among_the_pairs_by_bisection():
+    """`choose_pins` finds each pinned pair's index by bisection in the sorted pairs: no pass over
+    all of them per home (counted as element comparisons of the pairs' request column)."""
+    from matching.pinning import _pair_index
+
+    _, inst, _ = regional_round()
+    compared = Counter()
+
+    class Counted(np.ndarray):
+        def __eq__(self, other):
+            compared["elements"] += self.size
+            return np.asarray(self) == other
+
+    rng = np.random.default_rng(3)
+    sample = rng.choice(inst.n_pairs, 200, replace=False)
+    pairs = inst.pairs
+    inst.pair_request = inst.pair_request.view(Counted)
+    for k in sample.tolist():
+        assert _pair_index(inst, *pairs[k]) == k
+    assert compared["elements"] < inst.n_pairs
+    eligible = set(pairs)
+    absent = next((i, j) for i in range(len(inst.requests)) for j in range(len(inst.offers)) if (i, j) not in eligible)
+    assert _pair_index(inst, *absent) is None
