@@ -52,23 +52,29 @@ class MatchingInstance:
         towards its headroom in this round, so its gives fund its placements."""
         return give_counted("proposed", self.scheme.gives_count_from)
 
-    def debt_limits(self) -> list["DebtLimit"]:
+    def debt_limits(self, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> list["DebtLimit"]:
         """Rule 9 as rows over the eligible pairs, one per limited account (every solver path
         writes these same rows): placed - given <= room, given counted only when gives fund; no
-        placement at all for an account past its limit."""
+        placement at all for an account past its limit.
+
+        `pairs` (request indices, offer indices): the rows over those pairs instead, their indices
+        into them; over a round's chosen pairs, `room_left` of a choice of all of them is the room
+        the solution leaves each account."""
+        pair_request, pair_offer = (self.pair_request, self.pair_offer) if pairs is None else pairs
+        n_pairs = len(pair_request)
         providers = list(self.scheme.providers)
         code = {p: k for k, p in enumerate(providers)}
         outside = len(providers)  # a record of a member no longer in the configs: no limit
         req_code = np.array([code.get(r.provider, outside) for r in self.requests] or [0], dtype=np.int64)
         off_code = np.array([code.get(o.provider, outside) for o in self.offers] or [0], dtype=np.int64)
-        placed_by = req_code[self.pair_request] if self.n_pairs else np.zeros(0, dtype=np.int64)
-        given_by = off_code[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+        placed_by = req_code[pair_request] if n_pairs else np.zeros(0, dtype=np.int64)
+        given_by = off_code[pair_offer] if n_pairs else np.zeros(0, dtype=np.int64)
         bands = [b.name for b in self.scheme.config.fairness.bands] if self.band_headroom else []
         if bands:
             band_code = {b: k for k, b in enumerate(bands)}
             off_band = np.array([band_code[self.scheme.band_of(o.bedrooms)] for o in self.offers] or [0],
                                 dtype=np.int64)
-            pair_band = off_band[self.pair_offer] if self.n_pairs else np.zeros(0, dtype=np.int64)
+            pair_band = off_band[pair_offer] if n_pairs else np.zeros(0, dtype=np.int64)
         none = np.zeros(0, dtype=np.int64)
 
         def groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
@@ -147,19 +153,31 @@ class MatchingInstance:
     @cached_property
     def pair_preference(self) -> np.ndarray:
         """preference_score for every eligible pair, computed on columns."""
-        table = self.table
-        score = np.zeros(self.n_pairs, dtype=np.int64)
-        if not self.n_pairs:
+        return self.preference_at(self.pair_request, self.pair_offer)
+
+    def preference_at(self, requests: np.ndarray, offers: np.ndarray) -> np.ndarray:
+        """preference_score of each pair (requests[k], offers[k]), computed on columns (int64)."""
+        score = np.zeros(len(requests), dtype=np.int64)
+        if not len(requests):
             return score
+        table = self.table
+        need, preferred = self._preference_columns
+        score += table.bedrooms[offers] == need[requests]
+        score += preferred[requests, table.area[offers]]
+        return score
+
+    @cached_property
+    def _preference_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        # Per request: the bedrooms it needs, and whether each area (by the table's index; the
+        # last: an area the scheme does not know) is one it prefers.
+        table = self.table
         need = np.array([r.bedrooms_needed for r in self.requests], dtype=np.int16)
-        score += table.bedrooms[self.pair_offer] == need[self.pair_request]
         preferred = np.zeros((len(self.requests), len(table.areas) + 1), dtype=bool)
         for i, r in enumerate(self.requests):
             for a in r.preferred_areas:
                 if a in table.area_index:
                     preferred[i, table.area_index[a]] = True
-        score += preferred[self.pair_request, table.area[self.pair_offer]]
-        return score
+        return need, preferred
 
     @cached_property
     def table(self) -> OfferTable:

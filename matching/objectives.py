@@ -31,11 +31,19 @@ class Objective:
         raise NotImplementedError
 
     def value(self, inst: MatchingInstance, chosen: Pairs) -> int:
-        return sum(self.pair_weight(inst, i, j) for i, j in chosen)
+        if not chosen:
+            return 0
+        rows, cols = (np.array(side, dtype=np.int64) for side in zip(*chosen))
+        return int(self.weights_at(inst, rows, cols).sum())
 
     def pair_weights(self, inst: MatchingInstance) -> np.ndarray:
         """`pair_weight` for every eligible pair at once (int64), in `inst.pairs` order."""
-        return np.array([self.pair_weight(inst, i, j) for i, j in inst.pairs], dtype=np.int64)
+        return self.weights_at(inst, inst.pair_request, inst.pair_offer)
+
+    def weights_at(self, inst: MatchingInstance, requests: np.ndarray, offers: np.ndarray) -> np.ndarray:
+        """`pair_weight` of each pair (requests[k], offers[k]) at once (int64)."""
+        return np.array([self.pair_weight(inst, i, j) for i, j in zip(requests.tolist(), offers.tolist())],
+                        dtype=np.int64)
 
 
 class HighRiskMoved(Objective):
@@ -45,8 +53,8 @@ class HighRiskMoved(Objective):
     def pair_weight(self, inst, i, j):
         return int(inst.is_high_risk(i))
 
-    def pair_weights(self, inst):
-        return inst.high_risk[inst.pair_request].astype(np.int64)
+    def weights_at(self, inst, requests, offers):
+        return inst.high_risk[requests].astype(np.int64)
 
 
 class HouseholdsMoved(Objective):
@@ -56,8 +64,8 @@ class HouseholdsMoved(Objective):
     def pair_weight(self, inst, i, j):
         return 1
 
-    def pair_weights(self, inst):
-        return np.ones(inst.n_pairs, dtype=np.int64)
+    def weights_at(self, inst, requests, offers):
+        return np.ones(len(requests), dtype=np.int64)
 
 
 class LongestWaiting(Objective):
@@ -67,8 +75,8 @@ class LongestWaiting(Objective):
     def pair_weight(self, inst, i, j):
         return inst.waiting_days(i)
 
-    def pair_weights(self, inst):
-        return inst.waiting[inst.pair_request]
+    def weights_at(self, inst, requests, offers):
+        return inst.waiting[requests]
 
 
 class LedgerImbalance(Objective):
@@ -88,6 +96,9 @@ class PreferenceFit(Objective):
 
     def pair_weights(self, inst):
         return inst.pair_preference
+
+    def weights_at(self, inst, requests, offers):
+        return inst.preference_at(requests, offers)
 
 
 OBJECTIVES: dict[str, Objective] = {

@@ -126,6 +126,13 @@ def choose_pins(inst: MatchingInstance) -> tuple[list[int], list[PinOutcome]]:
 
 
 def _pair_index(inst: MatchingInstance, i: int, j: int) -> int | None:
+    # The pairs are sorted by request, then offer (`build_instance`): bisect for request i's run,
+    # then for offer j in it, rather than compare all 2 million pairs for each home offered for a
+    # household; a full scan only if the bisection misses (pairs in another order).
+    lo, hi = np.searchsorted(inst.pair_request, [i, i + 1])
+    k = lo + int(np.searchsorted(inst.pair_offer[lo:hi], j))
+    if k < hi and inst.pair_request[k] == i and inst.pair_offer[k] == j:
+        return int(k)
     hits = np.flatnonzero((inst.pair_request == i) & (inst.pair_offer == j))
     return int(hits[0]) if hits.size else None
 
