@@ -7,9 +7,7 @@ pot, calls it, and stores what it returns; the simulation and the benchmarks cal
 """
 from __future__ import annotations
 
-import gc
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -45,32 +43,6 @@ def solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[
                 balances: dict[str, int], declined: frozenset[tuple[str, str]] = frozenset(),
                 time_limit: float | None = None,
                 band_balances: dict[str, dict[str, int]] | None = None) -> RoundResult:
-    with _older_objects_left_out_of_cycle_collection():
-        return _solve_round(scheme, on, requests, offers, balances, declined, time_limit, band_balances)
-
-
-@contextmanager
-def _older_objects_left_out_of_cycle_collection():
-    """While a round is solved, the objects that were there before it (the pot's households and
-    homes, the scheme's member configs: some 200,000 at national scale) are left out of Python's
-    cyclic garbage collection (`gc.freeze`), and put back after. A round makes some 100,000 objects
-    that live on (its explanations), so the collector made three full passes over everything
-    during a national round, 0.22 s of it; 0.015 s over what the round made. Nothing is lost:
-    what is freed by reference counting is freed as before, and a cycle among the older objects
-    is collected once they are put back. Not done where the program freezes objects itself."""
-    if gc.get_freeze_count() or not gc.isenabled():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def _solve_round(scheme: Scheme, on: date, requests: list[Request], offers: list[Offer],
-                 balances: dict[str, int], declined: frozenset[tuple[str, str]],
-                 time_limit: float | None, band_balances: dict[str, dict[str, int]] | None) -> RoundResult:
     ctx = MatchContext(scheme, on, declined)
     inst = build_instance(ctx, requests, offers, balances, band_balances)
     objectives = objectives_for(scheme.config.matching.objectives)

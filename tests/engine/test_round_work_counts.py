@@ -284,40 +284,6 @@ def test_a_linear_objectives_value_is_read_from_its_columns():
     assert set(empty.values()) == {0}
 
 
-# -- the collector ---------------------------------------------------------------------------------
-
-def test_a_round_leaves_the_older_objects_out_of_cycle_collection_and_puts_them_back():
-    """While the round runs, the objects from before it are frozen out of the cyclic collector's
-    full passes (`gc.freeze`); after it, none is; and a program that froze objects itself keeps
-    them frozen, untouched."""
-    import gc
-
-    import matching.engine
-
-    instance = generate("pilot", 1)
-    seen = []
-    original = matching.engine.explain_unmatched
-
-    def recording(*args):
-        seen.append(gc.get_freeze_count())
-        return original(*args)
-
-    def run():
-        return solve_round(instance.scheme, instance.on, instance.requests, instance.offers, instance.balances)
-
-    with mock.patch.object(matching.engine, "explain_unmatched", recording):
-        assert gc.get_freeze_count() == 0
-        run()
-        assert seen[-1] > 0 and gc.get_freeze_count() == 0
-        gc.freeze()
-        try:
-            run()
-            # Still frozen after the round: the round did not put the program's objects back.
-            assert seen[-1] > 0 and gc.get_freeze_count() > 0
-        finally:
-            gc.unfreeze()
-
-
 def test_a_home_offered_for_its_household_is_found_among_the_pairs_by_bisection():
     """`choose_pins` finds each pinned pair's index by bisection in the sorted pairs: no pass over
     all of them per home (counted as element comparisons of the pairs' request column)."""
