@@ -233,12 +233,41 @@ def move_effect(from_provider: str, to_provider: str, band: str | None = None) -
     return effect
 
 
+def _moved(total: dict, from_provider: str, to_provider: str, band: str | None) -> None:
+    """`move_effect` added into `total`, keyed by (provider, band): each key in the order that
+    `Counter.update(move_effect(...))` meets it, zeros kept. A move within one provider (no hard
+    rule lets one be proposed) counts as `move_effect` counts it: its one key's -1."""
+    if from_provider == to_provider:
+        total[(to_provider, None)] = total.get((to_provider, None), 0) - 1
+        if band is not None:
+            total[(to_provider, band)] = total.get((to_provider, band), 0)
+        return
+    total[(to_provider, None)] = total.get((to_provider, None), 0) + 1
+    total[(from_provider, None)] = total.get((from_provider, None), 0) - 1
+    if band is not None:
+        total[(to_provider, band)] = total.get((to_provider, band), 0) + 1
+        total[(from_provider, band)] = total.get((from_provider, band), 0) - 1
+
+
+def _received(total: dict, from_provider: str, band: str | None) -> None:
+    """A move's receiving leg added into `total` (as `receiving_effect` counts it)."""
+    total[(from_provider, None)] = total.get((from_provider, None), 0) - 1
+    if band is not None:
+        total[(from_provider, band)] = total.get((from_provider, band), 0) - 1
+
+
+def _accounts(total: dict) -> Counter:
+    # Each account made once, not once per move: a round checks 12,909 moves (issue 24).
+    return Counter({Account(provider, band): change for (provider, band), change in total.items()})
+
+
 def ledger_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
-    """What a set of moves (from_provider, to_provider, band or None) does to the ledger, summed."""
-    total: Counter = Counter()
+    """What a set of moves (from_provider, to_provider, band or None) does to the ledger, summed:
+    `move_effect` of each, added up (`tests/rules/test_ledger_effect.py` holds them equal)."""
+    total: dict = {}
     for from_provider, to_provider, band in moves:
-        total.update(move_effect(from_provider, to_provider, band))
-    return total
+        _moved(total, from_provider, to_provider, band)
+    return _accounts(total)
 
 
 def receiving_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
@@ -246,12 +275,10 @@ def receiving_effect(moves: Iterable[tuple[str, str, str | None]]) -> Counter:
     of the homes given in return is signed. Rule 9 holds at every moment, in whatever order live
     proposals are signed, refused or lapse, exactly when this effect keeps every account within
     its limit (a home given counts once its move is signed, never in advance)."""
-    total: Counter = Counter()
+    total: dict = {}
     for from_provider, _to_provider, band in moves:
-        total[Account(from_provider)] -= 1
-        if band is not None:
-            total[Account(from_provider, band)] -= 1
-    return total
+        _received(total, from_provider, band)
+    return _accounts(total)
 
 
 # Rule 9 counts a live proposal's two legs from different stages: the placement of the request's
@@ -270,13 +297,13 @@ def counted_effect(live: Iterable[tuple[str, str, str | None, str]], gives_count
     """Rule 9's count of live proposals (from_provider, to_provider, band or None, stage): each
     placement from `proposed`, each home given from the scheme's `gives_count_from` stage. The
     ledger's balances after this effect are the balances the debt limit is judged on."""
-    total: Counter = Counter()
+    total: dict = {}
     for from_provider, to_provider, band, stage in live:
         if give_counted(stage, gives_count_from):
-            total.update(move_effect(from_provider, to_provider, band))
+            _moved(total, from_provider, to_provider, band)
         else:
-            total.update(receiving_effect([(from_provider, to_provider, band)]))
-    return total
+            _received(total, from_provider, band)
+    return _accounts(total)
 
 
 def limit_breaches(start: Mapping[Account, int], made: Iterable[tuple[str, str, str | None]],
