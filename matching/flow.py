@@ -615,20 +615,23 @@ def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upp
     pairs = slice(0, net.n_pairs)
     given = free.copy()
     given[pairs] &= offered | (flow[pairs] > lower[pairs])
-    dist = None
+    # The pairs left out, priced after each solve (only they can enter: a stage started from the
+    # flowing pairs alone takes several solves, and pricing the whole network each time cost more
+    # than pricing these).
+    left_out = np.flatnonzero(free & ~given)
     while True:
         bounds = np.where(given, upper, lower)
-        solved = _min_cost_flow(net, cost, lower, bounds, feasible_only=not np.array_equal(given, free))
+        solved = _min_cost_flow(net, cost, lower, bounds, feasible_only=len(left_out) > 0)
         if solved is None:
-            given = free
+            given, left_out = free, left_out[:0]
             continue
-        # From the previous solve's potentials, when there was one: the new restricted network
-        # only has more arcs, and from any start the passes end at potentials that prove the flow.
-        dist = _potentials(net, cost, solved, lower, bounds, start=dist)
-        entering = free & ~given & (cost + dist[net.tail] - dist[net.head] < 0)
+        dist = _potentials(net, cost, solved, lower, bounds)
+        reduced = cost[left_out] + dist[net.tail[left_out]] - dist[net.head[left_out]]
+        entering = reduced < 0
         if not entering.any():
             return solved, dist
-        given = given | entering
+        given[left_out[entering]] = True
+        left_out = left_out[~entering]
 
 
 def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
