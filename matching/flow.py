@@ -48,9 +48,16 @@ than it saves). The potentials that priced a stage's last restricted optimum alr
 residual arc of the whole network with a negative reduced cost, so its face is fixed with them:
 any such potentials are optimal duals, and complementary slackness fixes the same optimal face
 with any of them (`_potentials` from a start: one pass proves them, where a search from zero takes
-4 to 8). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
+4 to 8). `ledger_imbalance`, whose pair arcs cost nothing (its costs sit on the members'
+balances), starts instead from the pairs carrying flow alone (ZERO_COST_PAIRS_FROM_FLOW): the
+previous level's moves need only a few changes, so at national scale it takes some seven solves
+of 24,000 to 120,000 arcs, together about half the time of one solve from FIRST_PAIRS (366,000
+arcs). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
 before it: priced from the cheapest pairs of each request and offer it took three solves at
-national scale, each as long as one whole solve.
+national scale, each as long as one whole solve (and five to nine, from the flowing pairs or the
+cheapest, in 2026-12 measurements). Each request's cheapest free pair cost is carried by its one
+arc in instead (`_cheapest_pair_on_gate`, GATE_CARRIES_CHEAPEST_PAIR): every flow costs the same,
+and the solver meets about a thousand negative arcs instead of half a million, some 8% faster.
 
 Before any of this, a member's offers that every rule and every linear objective treat alike (the
 same requests eligible, the same weight for each at every level, none offered for a household)
@@ -60,11 +67,27 @@ every level's optimum is the same, and the moves are handed back one offer each.
 scale 20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million
 (`preference_fit` then faces 0.8 million tied pairs instead of 1.3 million).
 
-Where the time goes at national scale (seed 1, gives from `proposed`, load 2.3, 2026-12-06):
-`solve_flow` 4.2 to 4.5 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
-priced level on some 450,000 arcs; `longest_waiting`, whose costs span 540 days, about 1 s: more
-scaling phases; `preference_fit` about 1 s on 0.8 million arcs), grouping the offers 0.3 s, the
-potentials 0.2 s; around it, judging the pairs 0.7 s, the check 0.4 s, the explanations 0.5 s.
+Where the time goes at national scale (seed 1, gives from `proposed`, load about 2,
+2026-12-06): `solve_flow` 6.5 to 7 s CPU on this machine, of which OR-Tools' cost scaling 5 to 5.5
+s: `high_risk_moved` 0.6 to 0.8 s (585,000 arcs), `households_moved` 0.6 to 0.9 s (480,000),
+`longest_waiting` 1.2 to 1.7 s (472,000; costs span 540 days), `ledger_imbalance` 0.35 s in
+seven small solves (the whole stage 0.6 s, where one solve from FIRST_PAIRS took 0.7 to 0.9 s and
+the stage 0.9 to 1.15 s), `preference_fit` 1.3 to 1.45 s (0.8 million arcs; 1.5 to 1.65 s with
+its costs on the pairs); grouping the offers 0.45 s, the potentials 0.35 s. The solver's own time is push-relabel work (in `perf`, NodeHasAdmissibleArc,
+Relabel and Discharge take three quarters of it), not its feasibility max flow (0.02 to 0.15 s on
+the same arcs) nor its phase count: costs five times as large (one more phase) add 0 to 0.15 s,
+and four times as many isolated nodes nothing. Measured and not kept: the costs alike per request
+carried by the request's arc in for every level (no gain), the residual network of the previous
+level's flow with no supplies (within the noise), ordering the arcs, capping the big source, sink
+and return arcs at their flows, restricted starts of 2 or 4 pairs each with the most negative
+pairs entering a few at a time (more solves than they save: each solve starts cost scaling from
+zero prices, and giving it the previous solve's potentials as reduced costs was no faster), and
+the levels as linear programs (GLOP's primal simplex 92 s on `ledger_imbalance`, HiGHS' dual
+simplex past 120 s). What would close the gap: a solve that starts from the previous level's flow
+and prices (OR-Tools' price updates and warm start are not reachable from Python), since a
+restricted network that already holds an optimal flow solves in 0.1 to 0.2 s where the same level
+from FIRST_PAIRS takes 0.6 to 1.5 s. Around the solver (measured before, at load 2.3), judging
+the pairs takes 0.7 s, the check 0.4 s, the explanations 0.5 s.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
