@@ -25,20 +25,8 @@ from matching.flow import _build, _cheapest_pair_on_gate
 from matching.objectives import LedgerImbalance
 
 from tests.engine.regional import regional_round
-from tests.oracle import respects_debt_limit
+from tests.engine.test_pricing import _assert_proven_and_valid, _levels
 from tests.strategies import balances_st, gives_st, objective_order_st, pinned_instance, round_st
-
-
-def _levels(solution):
-    return [(lv.name, lv.value) for lv in solution.levels]
-
-
-def _assert_proven_and_valid(inst, solution, balances, scheme):
-    assert all(lv.status == "OPTIMAL" and lv.bound == lv.value for lv in solution.levels)
-    chosen = set(solution.chosen)
-    assert all(inst.pairs[k] in chosen for k in inst.pinned)
-    assert len({i for i, _ in chosen}) == len(chosen) == len({j for _, j in chosen})
-    assert respects_debt_limit(sorted(chosen), inst.requests, inst.offers, balances, scheme)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -80,16 +68,25 @@ def test_the_cost_shift_leaves_every_flow_costing_the_same(round_, balances, ord
         assert shifted[:inst.n_pairs][mine].min() == 0
 
 
-def _counting_solves():
-    solves = []
+def _recording_solves(record):
+    """`matching.flow._min_cost_flow` appending record(net, cost, lower, upper) for each solve."""
     real = matching.flow._min_cost_flow
 
-    def counted(net, cost, lower, upper, feasible_only=False):
-        free_pairs = upper[:net.n_pairs] > lower[:net.n_pairs]
-        solves.append((int(free_pairs.sum()), bool(cost[:net.n_pairs].any())))
+    def recorded(net, cost, lower, upper, feasible_only=False):
+        record(net, cost, lower, upper)
         return real(net, cost, lower, upper, feasible_only)
 
-    return solves, counted
+    return recorded
+
+
+def _solved_recorded_and_as_without(inst, objectives, record, switch):
+    """The round solved with every solve recorded; every level must be as with `switch` off."""
+    with mock.patch.object(matching.flow, "_min_cost_flow", _recording_solves(record)):
+        started = matching.flow.solve_flow(inst, objectives)
+    with mock.patch.object(matching.flow, switch, False):
+        plain = matching.flow.solve_flow(inst, objectives)
+    assert _levels(started) == _levels(plain)
+    return started
 
 
 def test_a_regional_ledger_stage_starts_from_the_flowing_pairs_alone():
@@ -99,12 +96,11 @@ def test_a_regional_ledger_stage_starts_from_the_flowing_pairs_alone():
     switch."""
     instance, inst, objectives = regional_round()
     assert any(isinstance(obj, LedgerImbalance) for obj in objectives)
-    solves, counted = _counting_solves()
-    with mock.patch.object(matching.flow, "_min_cost_flow", counted):
-        started = matching.flow.solve_flow(inst, objectives)
-    with mock.patch.object(matching.flow, "ZERO_COST_PAIRS_FROM_FLOW", False):
-        plain = matching.flow.solve_flow(inst, objectives)
-    assert _levels(started) == _levels(plain)
+    solves = []  # (free pair arcs, whether any pair arc costs something)
+    started = _solved_recorded_and_as_without(
+        inst, objectives, lambda net, cost, lower, upper: solves.append(
+            (int((upper[:net.n_pairs] > lower[:net.n_pairs]).sum()), bool(cost[:net.n_pairs].any()))),
+        "ZERO_COST_PAIRS_FROM_FLOW")
     _assert_proven_and_valid(inst, started, instance.balances, instance.scheme)
     moves = len(started.chosen)
     first_ledger = next(free for free, costly in solves if not costly)
@@ -117,19 +113,13 @@ def test_a_regional_round_solves_preference_fit_with_the_cheapest_pair_on_the_ga
     solved on the whole face with no pair arc cheaper than 0 (each request's cheapest moved onto
     its arc in), and every level is as without the shift."""
     instance, inst, objectives = regional_round()
-    seen = []
-    real = matching.flow._min_cost_flow
+    seen = []  # the cheapest free pair arc of each solve
 
-    def spy(net, cost, lower, upper, feasible_only=False):
+    def cheapest(net, cost, lower, upper):
         free = upper[:net.n_pairs] > lower[:net.n_pairs]
         seen.append(int(cost[:net.n_pairs][free].min()) if free.any() else 0)
-        return real(net, cost, lower, upper, feasible_only)
 
-    with mock.patch.object(matching.flow, "_min_cost_flow", spy):
-        shifted = matching.flow.solve_flow(inst, objectives)
-    with mock.patch.object(matching.flow, "GATE_CARRIES_CHEAPEST_PAIR", False):
-        plain = matching.flow.solve_flow(inst, objectives)
-    assert _levels(shifted) == _levels(plain)
+    shifted = _solved_recorded_and_as_without(inst, objectives, cheapest, "GATE_CARRIES_CHEAPEST_PAIR")
     _assert_proven_and_valid(inst, shifted, instance.balances, instance.scheme)
     assert [lv.name for lv in shifted.levels][-1] == "preference_fit"
     assert seen[-1] == 0
