@@ -48,9 +48,16 @@ than it saves). The potentials that priced a stage's last restricted optimum alr
 residual arc of the whole network with a negative reduced cost, so its face is fixed with them:
 any such potentials are optimal duals, and complementary slackness fixes the same optimal face
 with any of them (`_potentials` from a start: one pass proves them, where a search from zero takes
-4 to 8). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
+4 to 8). `ledger_imbalance`, whose pair arcs cost nothing (its costs sit on the members'
+balances), starts instead from the pairs carrying flow alone (ZERO_COST_PAIRS_FROM_FLOW): the
+previous level's moves need only a few changes, so at national scale it takes some seven solves
+of 24,000 to 120,000 arcs, together about half the time of one solve from FIRST_PAIRS (366,000
+arcs). `preference_fit` (pair costs 0 to -2 within a request) is solved on the whole face kept
 before it: priced from the cheapest pairs of each request and offer it took three solves at
-national scale, each as long as one whole solve.
+national scale, each as long as one whole solve (and five to nine, from the flowing pairs or the
+cheapest, in 2026-12 measurements). Each request's cheapest free pair cost is carried by its one
+arc in instead (`_cheapest_pair_on_gate`, GATE_CARRIES_CHEAPEST_PAIR): every flow costs the same,
+and the solver meets about a thousand negative arcs instead of half a million, some 8% faster.
 
 Before any of this, a member's offers that every rule and every linear objective treat alike (the
 same requests eligible, the same weight for each at every level, none offered for a household)
@@ -60,11 +67,27 @@ every level's optimum is the same, and the moves are handed back one offer each.
 scale 20,000 offers become about 9,200 nodes and the 2 million pair arcs about 1.2 million
 (`preference_fit` then faces 0.8 million tied pairs instead of 1.3 million).
 
-Where the time goes at national scale (seed 1, gives from `proposed`, load 2.3, 2026-12-06):
-`solve_flow` 4.2 to 4.5 s CPU, of which OR-Tools' cost scaling 3.2 to 3.7 s (about 0.5 s per
-priced level on some 450,000 arcs; `longest_waiting`, whose costs span 540 days, about 1 s: more
-scaling phases; `preference_fit` about 1 s on 0.8 million arcs), grouping the offers 0.3 s, the
-potentials 0.2 s; around it, judging the pairs 0.7 s, the check 0.4 s, the explanations 0.5 s.
+Where the time goes at national scale (seed 1, gives from `proposed`, load about 2,
+2026-12-06): `solve_flow` 6.5 to 7 s CPU on this machine, of which OR-Tools' cost scaling 5 to 5.5
+s: `high_risk_moved` 0.6 to 0.8 s (585,000 arcs), `households_moved` 0.6 to 0.9 s (480,000),
+`longest_waiting` 1.2 to 1.7 s (472,000; costs span 540 days), `ledger_imbalance` 0.35 s in
+seven small solves (the whole stage 0.6 s, where one solve from FIRST_PAIRS took 0.7 to 0.9 s and
+the stage 0.9 to 1.15 s), `preference_fit` 1.3 to 1.45 s (0.8 million arcs; 1.5 to 1.65 s with
+its costs on the pairs); grouping the offers 0.45 s, the potentials 0.35 s. The solver's own time is push-relabel work (in `perf`, NodeHasAdmissibleArc,
+Relabel and Discharge take three quarters of it), not its feasibility max flow (0.02 to 0.15 s on
+the same arcs) nor its phase count: costs five times as large (one more phase) add 0 to 0.15 s,
+and four times as many isolated nodes nothing. Measured and not kept: the costs alike per request
+carried by the request's arc in for every level (no gain), the residual network of the previous
+level's flow with no supplies (within the noise), ordering the arcs, capping the big source, sink
+and return arcs at their flows, restricted starts of 2 or 4 pairs each with the most negative
+pairs entering a few at a time (more solves than they save: each solve starts cost scaling from
+zero prices, and giving it the previous solve's potentials as reduced costs was no faster), and
+the levels as linear programs (GLOP's primal simplex 92 s on `ledger_imbalance`, HiGHS' dual
+simplex past 120 s). What would close the gap: a solve that starts from the previous level's flow
+and prices (OR-Tools' price updates and warm start are not reachable from Python), since a
+restricted network that already holds an optimal flow solves in 0.1 to 0.2 s where the same level
+from FIRST_PAIRS takes 0.6 to 1.5 s. Around the solver (measured before, at load 2.3), judging
+the pairs takes 0.7 s, the check 0.4 s, the explanations 0.5 s.
 
 `ledger_imbalance` (sum of |balance after the round|) is convex in each provider's net flow and
 is written as parallel arcs of cost -1/+1 around the provider's current balance.
@@ -94,6 +117,14 @@ MAX_FLOW_LEVELS = True
 # tests compare the two paths).
 PRICING = True
 FIRST_PAIRS = 20
+# A priced stage whose pair arcs all cost nothing (`ledger_imbalance`: only the members' balances
+# carry its costs) starts from the pairs carrying flow alone instead of FIRST_PAIRS per request
+# and per offer; False starts it like the others (the tests compare the two paths).
+ZERO_COST_PAIRS_FROM_FLOW = True
+# A stage solved on its whole network carries each request's cheapest free pair cost on the
+# request's one arc in (`_cheapest_pair_on_gate`); False leaves every cost on its pair (the tests
+# compare the two paths).
+GATE_CARRIES_CHEAPEST_PAIR = True
 # Offers of one member that every objective and every rule treat alike are solved as one node
 # (`_group_interchangeable_offers`); False solves every offer as its own node (the tests compare
 # the two paths).
@@ -399,9 +430,14 @@ def _solve(inst: MatchingInstance, objectives: list[Objective]) -> Solution:
             flow = _max_flow_level(inst, core, objectives[stage[0]], flow, lower, upper)
             methods.append("max_flow")
         elif pricing and _same_cost_per_request(inst, cost[:net.n_pairs]):
-            flow, dist = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, offered)
+            start_from = offered
+            if ZERO_COST_PAIRS_FROM_FLOW and not cost[:net.n_pairs].any():
+                start_from = np.zeros(net.n_pairs, dtype=bool)
+            flow, dist = _priced_min_cost_flow(stage_net, cost, lower, upper, flow, start_from)
             methods.append("min_cost_flow")
         else:
+            if GATE_CARRIES_CHEAPEST_PAIR:
+                cost = _cheapest_pair_on_gate(inst, net, cost, lower, upper)
             flow = _min_cost_flow(stage_net, cost, lower, upper)
             methods.append("min_cost_flow")
         if s < len(stages) - 1 or by_max_flow[stage[0]]:
@@ -541,6 +577,26 @@ def _same_cost_per_request(inst: MatchingInstance, pair_cost: np.ndarray) -> boo
     return bool((least[inst.pair_request] == pair_cost).all())
 
 
+def _cheapest_pair_on_gate(inst: MatchingInstance, net: Network, cost: np.ndarray,
+                           lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The stage's costs with each request's cheapest free pair cost moved onto its one arc in
+    (gate -> request): every pair of the request costs that much less and the arc in that much
+    more. A request node has no other arc, so the arc in carries exactly the flow its pairs carry
+    out, and every flow costs the same as before: the same optimal flows, the same optimal face.
+    Measured at national scale on `preference_fit` (pair costs 0 to -2 within a request), the
+    solver then faces about a thousand negative arcs instead of half a million and takes some 10
+    to 25% less time; on the levels whose pair costs are alike per request it gained nothing."""
+    pair_cost = cost[:net.n_pairs]
+    free = upper[:net.n_pairs] > lower[:net.n_pairs]
+    cheapest = np.full(net.n_requests, np.iinfo(np.int64).max)
+    np.minimum.at(cheapest, inst.pair_request[free], pair_cost[free])
+    cheapest[cheapest == np.iinfo(np.int64).max] = 0  # no free pair: nothing to move
+    shifted = cost.copy()
+    shifted[:net.n_pairs] -= cheapest[inst.pair_request]
+    shifted[net.n_pairs:net.n_pairs + net.n_requests] += cheapest
+    return shifted
+
+
 def _first_pairs(inst: MatchingInstance) -> np.ndarray:
     """A mask of the pair arcs a priced stage starts from: for every request and every offer,
     FIRST_PAIRS of its pairs spread evenly over its list. Any choice is exact, since the stage
@@ -582,17 +638,23 @@ def _priced_min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upp
     pairs = slice(0, net.n_pairs)
     given = free.copy()
     given[pairs] &= offered | (flow[pairs] > lower[pairs])
+    # The pairs left out, priced after each solve (only they can enter: a stage started from the
+    # flowing pairs alone takes several solves, and pricing the whole network each time cost more
+    # than pricing these).
+    left_out = np.flatnonzero(free & ~given)
     while True:
         bounds = np.where(given, upper, lower)
-        solved = _min_cost_flow(net, cost, lower, bounds, feasible_only=not np.array_equal(given, free))
+        solved = _min_cost_flow(net, cost, lower, bounds, feasible_only=len(left_out) > 0)
         if solved is None:
-            given = free
+            given, left_out = free, left_out[:0]
             continue
         dist = _potentials(net, cost, solved, lower, bounds)
-        entering = free & ~given & (cost + dist[net.tail] - dist[net.head] < 0)
+        reduced = cost[left_out] + dist[net.tail[left_out]] - dist[net.head[left_out]]
+        entering = reduced < 0
         if not entering.any():
             return solved, dist
-        given = given | entering
+        given[left_out[entering]] = True
+        left_out = left_out[~entering]
 
 
 def _min_cost_flow(net: Network, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray,
