@@ -400,8 +400,10 @@ def round_view(db: Database, round_id: int, scheme: Scheme | None = None,
         if explained is not None and explained > 0:
             first = reader.rows("SELECT id, explanation FROM proposal WHERE round_id = :id ORDER BY id LIMIT :n",
                                 {"id": round_id, "n": explained})
-            for row, with_it in zip(rows, first):
-                row["explanation"] = with_it["explanation"]
+            explanation = {r["id"]: r["explanation"] for r in first}  # by id, not by position
+            for row in rows:
+                if row["id"] in explanation:
+                    row["explanation"] = explanation[row["id"]]
         view = view_of(rnd, rows).to_json()
         # Whose each unmatched household is, so that a summary can count them by member.
         owner = {r["ref"]: r["provider"] for r in reader.rows("SELECT ref, provider FROM request")}

@@ -30,6 +30,9 @@ def insert_rows(session: Session, row_type, rows: list[dict], chunk: int = 1000,
     session.flush()
     if not rows:
         return []
+    keys = rows[0].keys()
+    if any(row.keys() != keys for row in rows):  # else a later row's extra column would be dropped
+        raise ValueError(f"insert_rows into {row_type.__tablename__}: every row must give the same columns")
     table = row_type.__table__
     if session.get_bind().dialect.name == "sqlite" and not any(
             c.default is not None and not (c.default.is_scalar or c.default.is_callable) for c in table.columns):

@@ -121,3 +121,16 @@ def test_a_column_left_out_gets_its_default_on_every_row(tmp_path, scheme):
         assert (status, notes, step_free) == ("available", "", 0)
         assert abs(datetime.fromisoformat(created_at).replace(tzinfo=timezone.utc)
                    - datetime.now(timezone.utc)).total_seconds() < 3600
+
+
+def test_rows_that_give_different_columns_are_refused_not_cut(tmp_path, scheme):
+    """Both ways take the columns from the first row: a later row's extra value would be dropped
+    and the default stored. A caller's mistake, refused before anything is written."""
+    db = ready_sqlite(tmp_path / "r.db", scheme.id)
+    offers = [{k: v for k, v in o.items() if k != "notes"} for o in _offers()[:3]]
+    offers[2]["notes"] = "kept?"
+    with pytest.raises(ValueError, match="every row must give the same columns"):
+        with db.transaction() as session:
+            bulk.insert_rows(session, OfferRow, offers)
+    with sqlite3.connect(db.path) as connection:
+        assert connection.execute("SELECT count(*) FROM offer").fetchone() == (0,)
