@@ -571,10 +571,16 @@ def _same_cost_per_request(inst: MatchingInstance, pair_cost: np.ndarray) -> boo
     are as good as all of them far more often than not)."""
     if not len(pair_cost):
         return True
-    n_r = len(inst.requests)
-    least = np.full(n_r, np.iinfo(np.int64).max)
-    np.minimum.at(least, inst.pair_request, pair_cost)
+    least = _least_per_request(inst, pair_cost, np.ones(len(pair_cost), dtype=bool))
     return bool((least[inst.pair_request] == pair_cost).all())
+
+
+def _least_per_request(inst: MatchingInstance, pair_cost: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Each request's least pair cost among the pairs `among` (a mask); 0 for a request with none."""
+    least = np.full(len(inst.requests), np.iinfo(np.int64).max)
+    np.minimum.at(least, inst.pair_request[among], pair_cost[among])
+    least[least == np.iinfo(np.int64).max] = 0
+    return least
 
 
 def _cheapest_pair_on_gate(inst: MatchingInstance, net: Network, cost: np.ndarray,
@@ -586,11 +592,8 @@ def _cheapest_pair_on_gate(inst: MatchingInstance, net: Network, cost: np.ndarra
     Measured at national scale on `preference_fit` (pair costs 0 to -2 within a request), the
     solver then faces about a thousand negative arcs instead of half a million and takes some 10
     to 25% less time; on the levels whose pair costs are alike per request it gained nothing."""
-    pair_cost = cost[:net.n_pairs]
     free = upper[:net.n_pairs] > lower[:net.n_pairs]
-    cheapest = np.full(net.n_requests, np.iinfo(np.int64).max)
-    np.minimum.at(cheapest, inst.pair_request[free], pair_cost[free])
-    cheapest[cheapest == np.iinfo(np.int64).max] = 0  # no free pair: nothing to move
+    cheapest = _least_per_request(inst, cost[:net.n_pairs], free)  # no free pair: nothing to move
     shifted = cost.copy()
     shifted[:net.n_pairs] -= cheapest[inst.pair_request]
     shifted[net.n_pairs:net.n_pairs + net.n_requests] += cheapest

@@ -6,7 +6,8 @@ as it is, an ORM row through `reciprocal.storage.rows` (no ORM here: the read co
 A round reads its whole pot this way (40,000 rows at national scale), so each object is made from
 its complete field values without the frozen dataclass's `__init__`, which sets each field
 through `object.__setattr__` (about half of the pot's reading time): the object is the same,
-field for field, as `Offer(...)` or `Request(...)` would make (`test_records`).
+field for field, as `Offer(...)` or `Request(...)` would make
+(`tests/store/test_reader.py::test_the_pot_as_read_is_what_the_constructors_make`).
 """
 from __future__ import annotations
 
